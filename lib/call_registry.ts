@@ -1,0 +1,42 @@
+/**
+ * The registry of live calls in this process: the one piece of shared mutable state, so health,
+ * metrics and pages can see what is running and every session can be found and ended.
+ */
+
+/** What the registry knows of a live call. */
+export interface LiveCall {
+  readonly id: string;
+  readonly mode: "relay" | "realtime";
+  readonly startedAt: number;
+  callSid: string | null;
+  /** Ends the call from the service side (drain, admin action). */
+  end(reason: string): void;
+}
+
+/** Live calls by id; sessions add themselves on open and remove themselves on close. */
+export class CallRegistry {
+  readonly #calls = new Map<string, LiveCall>();
+
+  add(call: LiveCall): void {
+    this.#calls.set(call.id, call);
+  }
+
+  remove(call: LiveCall): void {
+    if (this.#calls.get(call.id) === call) this.#calls.delete(call.id);
+  }
+
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  list(): LiveCall[] {
+    return [...this.#calls.values()];
+  }
+
+  /** Number of live calls per mode. */
+  countByMode(): Record<LiveCall["mode"], number> {
+    const counts = { relay: 0, realtime: 0 };
+    for (const call of this.#calls.values()) counts[call.mode]++;
+    return counts;
+  }
+}

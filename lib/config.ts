@@ -1,0 +1,279 @@
+/**
+ * Typed configuration, read once from the environment at start-up.
+ *
+ * Every variable has a default so the service starts with no keys at all; a value that is present
+ * but wrong fails fast with an error naming the variable and the problem.
+ */
+
+/** Which OpenAI text API the ConversationRelay path streams from. */
+export type OpenAiApi = "chat" | "responses";
+
+/** Who may interrupt the agent (ConversationRelay `interruptible`). */
+export type Interruptible = "none" | "dtmf" | "speech" | "any";
+
+/** Default call path for `POST /twilio/voice`. */
+export type VoiceMode = "relay" | "realtime";
+
+/** Turn detection for the Realtime path. */
+export type TurnDetection =
+  | { type: "server_vad"; threshold: number; prefixPaddingMs: number; silenceDurationMs: number }
+  | { type: "semantic_vad"; eagerness: "low" | "medium" | "high" | "auto" };
+
+/** Log verbosity. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** The whole effective configuration of one process. */
+export interface Config {
+  port: number;
+  hostname: string;
+  /** Base URL Twilio reaches (no trailing slash), or null to derive it from each request. */
+  publicUrl: string | null;
+  logLevel: LogLevel;
+  openai: {
+    apiKey: string | null;
+    baseUrl: string;
+    model: string;
+    api: OpenAiApi;
+    /** Longest wait for the first token, and between two tokens, before a turn is failed. */
+    timeoutMs: number;
+    /** Consecutive failed turns after which the call is ended. */
+    maxFailures: number;
+    realtimeModel: string;
+    voice: string;
+    turnDetection: TurnDetection;
+    transcriptionModel: string;
+  };
+  twilio: {
+    accountSid: string | null;
+    authToken: string | null;
+    validateSignature: boolean;
+  };
+  relay: {
+    welcomeGreeting: string;
+    welcomeGreetingInterruptible: Interruptible;
+    language: string;
+    ttsProvider: string | null;
+    voice: string | null;
+    transcriptionProvider: string | null;
+    speechModel: string | null;
+    interruptible: Interruptible;
+    interruptSensitivity: "low" | "medium" | "high" | null;
+    dtmfDetection: boolean;
+    hints: string | null;
+    /** Key presses closer together than this are given to the model as one turn. */
+    dtmfDebounceMs: number;
+  };
+  voiceMode: VoiceMode;
+  /** Realtime path: what the model says first ("" = caller speaks first). */
+  realtimeGreeting: string;
+  handoffNumber: string | null;
+  instructionsFile: string;
+}
+
+/** A configuration problem: lists every variable that is wrong and why. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const INTERRUPTIBLE = ["none", "dtmf", "speech", "any"] as const;
+const REALTIME_VOICES = [
+  "alloy",
+  "ash",
+  "ballad",
+  "coral",
+  "echo",
+  "sage",
+  "shimmer",
+  "verse",
+  "marin",
+  "cedar",
+] as const;
+
+/** Reads and validates the configuration from `env` (defaults to the process environment). */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const r = new EnvReader(env);
+  const turnType = r.oneOf("OPENAI_TURN_DETECTION", ["server_vad", "semantic_vad"], "server_vad");
+  const turnDetection: TurnDetection = turnType === "semantic_vad"
+    ? {
+      type: "semantic_vad",
+      eagerness: r.oneOf("OPENAI_VAD_EAGERNESS", ["low", "medium", "high", "auto"], "auto"),
+    }
+    : {
+      type: "server_vad",
+      threshold: r.number("OPENAI_VAD_THRESHOLD", 0.5, { min: 0, max: 1 }),
+      prefixPaddingMs: r.int("OPENAI_VAD_PREFIX_PADDING_MS", 300, { min: 0, max: 5000 }),
+      silenceDurationMs: r.int("OPENAI_VAD_SILENCE_MS", 500, { min: 0, max: 10000 }),
+    };
+  const config: Config = {
+    port: r.int("PORT", 8000, { min: 0, max: 65535 }),
+    hostname: r.string("HOSTNAME", "0.0.0.0"),
+    publicUrl: r.publicUrl("PUBLIC_URL"),
+    logLevel: r.oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
+    openai: {
+      apiKey: r.optional("OPENAI_API_KEY"),
+      baseUrl: r.url("OPENAI_BASE_URL", "https://api.openai.com/v1", ["http:", "https:"]),
+      model: r.string("OPENAI_MODEL", "gpt-4.1-mini"),
+      api: r.oneOf("OPENAI_API", ["chat", "responses"], "chat"),
+      timeoutMs: r.int("OPENAI_TIMEOUT_MS", 10000, { min: 100, max: 120000 }),
+      maxFailures: r.int("LLM_MAX_FAILURES", 3, { min: 1, max: 100 }),
+      realtimeModel: r.string("OPENAI_REALTIME_MODEL", "gpt-realtime"),
+      voice: r.oneOf("OPENAI_VOICE", REALTIME_VOICES, "marin"),
+      turnDetection,
+      transcriptionModel: r.string("OPENAI_TRANSCRIPTION_MODEL", "gpt-4o-mini-transcribe"),
+    },
+    twilio: {
+      accountSid: r.optional("TWILIO_ACCOUNT_SID", /^AC[0-9a-fA-F]{32}$/, "AC followed by 32 hex"),
+      authToken: r.optional("TWILIO_AUTH_TOKEN"),
+      validateSignature: r.bool("TWILIO_VALIDATE_SIGNATURE", true),
+    },
+    relay: {
+      welcomeGreeting: r.string(
+        "WELCOME_GREETING",
+        "Hi! You're talking with an AI assistant. How can I help you today?",
+        { allowEmpty: true },
+      ),
+      welcomeGreetingInterruptible: r.oneOf("WELCOME_GREETING_INTERRUPTIBLE", INTERRUPTIBLE, "any"),
+      language: r.string("LANGUAGE", "en-US"),
+      ttsProvider: r.optional("TTS_PROVIDER"),
+      voice: r.optional("TTS_VOICE"),
+      transcriptionProvider: r.optional("TRANSCRIPTION_PROVIDER"),
+      speechModel: r.optional("SPEECH_MODEL"),
+      interruptible: r.oneOf("INTERRUPTIBLE", INTERRUPTIBLE, "any"),
+      interruptSensitivity: r.optionalOneOf("INTERRUPT_SENSITIVITY", ["low", "medium", "high"]),
+      dtmfDetection: r.bool("DTMF_DETECTION", true),
+      hints: r.optional("STT_HINTS"),
+      dtmfDebounceMs: r.int("DTMF_DEBOUNCE_MS", 1200, { min: 0, max: 10000 }),
+    },
+    voiceMode: r.oneOf("VOICE_MODE", ["relay", "realtime"], "relay"),
+    realtimeGreeting: r.string(
+      "REALTIME_GREETING",
+      "Greet the caller briefly and ask how you can help.",
+      { allowEmpty: true },
+    ),
+    handoffNumber: r.optional(
+      "HANDOFF_NUMBER",
+      /^\+[1-9]\d{6,14}$/,
+      "an E.164 number like +15550100",
+    ),
+    instructionsFile: r.string("INSTRUCTIONS_FILE", "assets/instructions.md"),
+  };
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}
+
+/** Collects problems instead of throwing at the first, so one start-up shows them all. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Record<string, string | undefined>) {}
+
+  #raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  }
+
+  string(name: string, fallback: string, opts: { allowEmpty?: boolean } = {}): string {
+    const value = this.env[name];
+    if (value === undefined) return fallback;
+    if (value.trim() === "" && !opts.allowEmpty) return fallback;
+    return value.trim();
+  }
+
+  optional(name: string, pattern?: RegExp, expected?: string): string | null {
+    const value = this.#raw(name);
+    if (value === undefined) return null;
+    if (pattern && !pattern.test(value)) {
+      this.problems.push(`${name} must be ${expected} (got ${describe(name, value)})`);
+      return null;
+    }
+    return value;
+  }
+
+  int(name: string, fallback: number, range: { min: number; max: number }): number {
+    const value = this.#raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value) || n < range.min || n > range.max) {
+      this.problems.push(
+        `${name} must be a whole number from ${range.min} to ${range.max} (got "${value}")`,
+      );
+      return fallback;
+    }
+    return n;
+  }
+
+  number(name: string, fallback: number, range: { min: number; max: number }): number {
+    const value = this.#raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < range.min || n > range.max) {
+      this.problems.push(
+        `${name} must be a number from ${range.min} to ${range.max} (got "${value}")`,
+      );
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.#raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (["true", "1", "yes", "on"].includes(value)) return true;
+    if (["false", "0", "no", "off"].includes(value)) return false;
+    this.problems.push(`${name} must be true or false (got "${value}")`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    return this.optionalOneOf(name, allowed) ?? fallback;
+  }
+
+  optionalOneOf<T extends string>(name: string, allowed: readonly T[]): T | null {
+    const value = this.#raw(name);
+    if (value === undefined) return null;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name} must be one of ${allowed.join(", ")} (got "${value}")`);
+    return null;
+  }
+
+  url(name: string, fallback: string, protocols: string[]): string {
+    const value = this.#raw(name);
+    if (value === undefined) return fallback;
+    const parsed = URL.parse(value);
+    if (!parsed || !protocols.includes(parsed.protocol)) {
+      this.problems.push(
+        `${name} must be a URL starting with ${
+          protocols.map((p) => `${p}//`).join(" or ")
+        } (got "${value}")`,
+      );
+      return fallback;
+    }
+    return value.replace(/\/+$/, "");
+  }
+
+  /** https base URL; plain http is accepted only for loopback hosts (local tests). */
+  publicUrl(name: string): string | null {
+    const value = this.#raw(name);
+    if (value === undefined) return null;
+    const parsed = URL.parse(value);
+    const loopback = parsed !== null &&
+      ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname);
+    if (!parsed || !(parsed.protocol === "https:" || (parsed.protocol === "http:" && loopback))) {
+      this.problems.push(
+        `${name} must be the https:// base URL Twilio reaches, e.g. https://abc.ngrok.app (got "${value}")`,
+      );
+      return null;
+    }
+    if (parsed.search || parsed.hash) {
+      this.problems.push(`${name} must not have a query string or fragment (got "${value}")`);
+      return null;
+    }
+    return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, "");
+  }
+}
+
+function describe(name: string, value: string): string {
+  return /KEY|TOKEN|SECRET|PASSWORD/.test(name) ? "a value of the wrong form" : `"${value}"`;
+}

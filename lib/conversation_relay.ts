@@ -1,0 +1,204 @@
+/**
+ * Twilio ConversationRelay wire protocol: the messages Twilio sends (parsed and validated here,
+ * once) and the messages the service sends back.
+ */
+
+/** `setup`: always the first message of a session. */
+export interface SetupMessage {
+  type: "setup";
+  sessionId: string;
+  callSid: string;
+  accountSid: string;
+  from: string;
+  to: string;
+  direction: string;
+  callType: string;
+  callStatus: string;
+  parentCallSid: string;
+  forwardedFrom: string;
+  callerName: string;
+  customParameters: Record<string, string>;
+}
+
+/** `prompt`: what the caller said; with partial prompts, `last:false` ones are cumulative drafts. */
+export interface PromptMessage {
+  type: "prompt";
+  voicePrompt: string;
+  lang: string;
+  last: boolean;
+}
+
+/** `dtmf`: one key press. */
+export interface DtmfMessage {
+  type: "dtmf";
+  digit: string;
+}
+
+/** `interrupt`: the caller barged in; `utteranceUntilInterrupt` is what they heard. */
+export interface InterruptMessage {
+  type: "interrupt";
+  utteranceUntilInterrupt: string;
+  durationUntilInterruptMs: number;
+}
+
+/** `info`: debug events (only with `debug` enabled in TwiML). */
+export interface InfoMessage {
+  type: "info";
+  data: Record<string, unknown>;
+}
+
+/** `error`: Twilio reports a problem, e.g. an invalid message we sent. */
+export interface ErrorMessage {
+  type: "error";
+  description: string;
+}
+
+/** Every message Twilio sends over the ConversationRelay socket. */
+export type RelayInbound =
+  | SetupMessage
+  | PromptMessage
+  | DtmfMessage
+  | InterruptMessage
+  | InfoMessage
+  | ErrorMessage;
+
+/** A text token (the turn closes with `last:true`). */
+export interface TextOutbound {
+  type: "text";
+  token: string;
+  last: boolean;
+  lang?: string;
+  interruptible?: boolean;
+  preemptible?: boolean;
+}
+
+/** Every message the service sends over the ConversationRelay socket. */
+export type RelayOutbound =
+  | TextOutbound
+  | {
+    type: "play";
+    source: string;
+    loop?: number;
+    preemptible?: boolean;
+    interruptible?: boolean;
+  }
+  | { type: "sendDigits"; digits: string }
+  | { type: "language"; ttsLanguage?: string; transcriptionLanguage?: string }
+  | { type: "end"; handoffData?: string };
+
+/** Result of parsing one frame: the message, or why it was rejected. */
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
+
+type Json = Record<string, unknown>;
+
+function str(obj: Json, key: string, fallback?: string): string | undefined {
+  const v = obj[key];
+  if (typeof v === "string") return v;
+  if (v === undefined || v === null) return fallback;
+  return undefined;
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v === "string") out[k] = v;
+      else if (typeof v === "number" || typeof v === "boolean") out[k] = String(v);
+    }
+  }
+  return out;
+}
+
+/** Parses and validates one text frame from Twilio. Never throws. */
+export function parseRelayMessage(data: unknown): ParseResult<RelayInbound> {
+  if (typeof data !== "string") return { ok: false, error: "binary frame" };
+  let obj: unknown;
+  try {
+    obj = JSON.parse(data);
+  } catch {
+    return { ok: false, error: "invalid JSON" };
+  }
+  if (!obj || typeof obj !== "object" || Array.isArray(obj)) {
+    return { ok: false, error: "not a JSON object" };
+  }
+  const m = obj as Json;
+  switch (m.type) {
+    case "setup": {
+      const callSid = str(m, "callSid");
+      const sessionId = str(m, "sessionId", "");
+      if (!callSid) return { ok: false, error: "setup without callSid" };
+      return {
+        ok: true,
+        message: {
+          type: "setup",
+          sessionId: sessionId ?? "",
+          callSid,
+          accountSid: str(m, "accountSid", "") ?? "",
+          from: str(m, "from", "") ?? "",
+          to: str(m, "to", "") ?? "",
+          direction: str(m, "direction", "") ?? "",
+          callType: str(m, "callType", "") ?? "",
+          callStatus: str(m, "callStatus", "") ?? "",
+          parentCallSid: str(m, "parentCallSid", "") ?? "",
+          forwardedFrom: str(m, "forwardedFrom", "") ?? "",
+          callerName: str(m, "callerName", "") ?? "",
+          customParameters: stringRecord(m.customParameters),
+        },
+      };
+    }
+    case "prompt": {
+      const voicePrompt = str(m, "voicePrompt");
+      if (voicePrompt === undefined) return { ok: false, error: "prompt without voicePrompt" };
+      return {
+        ok: true,
+        message: {
+          type: "prompt",
+          voicePrompt,
+          lang: str(m, "lang", "") ?? "",
+          // Twilio omits `last` unless partial prompts are on: absent means final.
+          last: m.last === undefined ? true : m.last === true || m.last === "true",
+        },
+      };
+    }
+    case "dtmf": {
+      const digit = str(m, "digit");
+      if (!digit || !/^[0-9*#A-Da-dw]$/.test(digit)) {
+        return { ok: false, error: "dtmf without a valid digit" };
+      }
+      return { ok: true, message: { type: "dtmf", digit } };
+    }
+    case "interrupt": {
+      const utterance = str(m, "utteranceUntilInterrupt", "");
+      if (utterance === undefined) {
+        return { ok: false, error: "interrupt with a non-string utteranceUntilInterrupt" };
+      }
+      // Seen as a number and as a string on live calls.
+      const duration = Number(m.durationUntilInterruptMs ?? 0);
+      return {
+        ok: true,
+        message: {
+          type: "interrupt",
+          utteranceUntilInterrupt: utterance,
+          durationUntilInterruptMs: Number.isFinite(duration) ? duration : 0,
+        },
+      };
+    }
+    case "info":
+      return { ok: true, message: { type: "info", data: m } };
+    case "error":
+      return {
+        ok: true,
+        message: { type: "error", description: str(m, "description", "") ?? "" },
+      };
+    default:
+      return {
+        ok: false,
+        error: typeof m.type === "string" ? `unknown type "${m.type.slice(0, 40)}"` : "no type",
+      };
+  }
+}
+
+/** `digits` for `sendDigits` allows only 0-9, w, # and *. */
+export function isValidDigits(digits: string): boolean {
+  return /^[0-9w#*]+$/.test(digits);
+}

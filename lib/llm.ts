@@ -1,0 +1,158 @@
+/**
+ * Streaming text replies from an OpenAI-compatible server through the `openai` SDK, with either
+ * Chat Completions or the Responses API behind one interface.
+ *
+ * Aborting the signal closes the HTTP stream at once; a server that goes quiet for longer than the
+ * timeout fails the turn with {@link LlmTimeoutError}.
+ */
+
+import OpenAI from "openai";
+import type { Config, OpenAiApi } from "./config.ts";
+
+/** One turn of the conversation history. */
+export interface ChatTurn {
+  role: "user" | "assistant";
+  content: string;
+}
+
+/** What a streamed reply yields. */
+export type LlmEvent =
+  | { type: "token"; text: string }
+  | { type: "usage"; inputTokens: number; outputTokens: number };
+
+/** A request for one streamed reply. */
+export interface LlmRequest {
+  instructions: string;
+  history: readonly ChatTurn[];
+  signal: AbortSignal;
+}
+
+/** Streams replies; one instance serves every call. */
+export interface Llm {
+  readonly api: OpenAiApi;
+  stream(request: LlmRequest): AsyncIterable<LlmEvent>;
+}
+
+/** The server sent nothing for longer than the configured timeout. */
+export class LlmTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`no data from the model for ${ms} ms`);
+    this.name = "LlmTimeoutError";
+  }
+}
+
+/** The stream reported a failure in-band (Responses `error` / `response.failed`). */
+export class LlmStreamError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LlmStreamError";
+  }
+}
+
+/** Builds the process's LLM client, or null when no API key is configured. */
+export function createLlm(openai: Config["openai"]): Llm | null {
+  if (!openai.apiKey) return null;
+  const client = new OpenAI({
+    apiKey: openai.apiKey,
+    baseURL: openai.baseUrl,
+    // A caller is waiting: fail fast and apologise rather than retry silently.
+    maxRetries: 0,
+    timeout: openai.timeoutMs,
+  });
+  return new OpenAiLlm(client, openai.model, openai.api, openai.timeoutMs);
+}
+
+class OpenAiLlm implements Llm {
+  constructor(
+    private readonly client: OpenAI,
+    private readonly model: string,
+    readonly api: OpenAiApi,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async *stream(request: LlmRequest): AsyncIterable<LlmEvent> {
+    // Our own controller, so the idle timer can abort the HTTP stream too.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(request.signal.reason);
+    if (request.signal.aborted) return;
+    request.signal.addEventListener("abort", onAbort, { once: true });
+    let timedOut = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(new LlmTimeoutError(this.timeoutMs));
+      }, this.timeoutMs);
+    };
+    arm();
+    try {
+      const events = this.api === "chat"
+        ? this.#chat(request, controller.signal)
+        : this.#responses(request, controller.signal);
+      for await (const event of events) {
+        arm();
+        yield event;
+      }
+    } catch (err) {
+      if (timedOut) throw new LlmTimeoutError(this.timeoutMs);
+      if (request.signal.aborted) return;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      request.signal.removeEventListener("abort", onAbort);
+      // Leaving the loop early (interrupt) must close the HTTP stream now, not at the next token.
+      controller.abort();
+    }
+  }
+
+  async *#chat(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmEvent> {
+    const stream = await this.client.chat.completions.create({
+      model: this.model,
+      messages: [{ role: "system", content: request.instructions }, ...request.history],
+      stream: true,
+      stream_options: { include_usage: true },
+    }, { signal });
+    for await (const chunk of stream) {
+      const text = chunk.choices[0]?.delta?.content;
+      if (text) yield { type: "token", text };
+      if (chunk.usage) {
+        yield {
+          type: "usage",
+          inputTokens: chunk.usage.prompt_tokens,
+          outputTokens: chunk.usage.completion_tokens,
+        };
+      }
+    }
+  }
+
+  async *#responses(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmEvent> {
+    const stream = await this.client.responses.create({
+      model: this.model,
+      instructions: request.instructions,
+      input: request.history.map((t) => ({ role: t.role, content: t.content })),
+      stream: true,
+      store: false,
+    }, { signal });
+    for await (const event of stream) {
+      switch (event.type) {
+        case "response.output_text.delta":
+          if (event.delta) yield { type: "token", text: event.delta };
+          break;
+        case "response.completed":
+          if (event.response.usage) {
+            yield {
+              type: "usage",
+              inputTokens: event.response.usage.input_tokens,
+              outputTokens: event.response.usage.output_tokens,
+            };
+          }
+          break;
+        case "response.failed":
+          throw new LlmStreamError(event.response.error?.message ?? "response failed");
+        case "error":
+          throw new LlmStreamError(event.message);
+      }
+    }
+  }
+}

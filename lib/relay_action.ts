@@ -1,0 +1,77 @@
+/**
+ * What happens after a ConversationRelay session ends: the `<Connect action>` callback's TwiML.
+ *
+ * `ended` with a hand-off dials a person, `failed` reconnects once, `completed` (the caller hung
+ * up) needs nothing more.
+ */
+
+import { dialTwiml, emptyTwiml, sayAndHangUpTwiml } from "./twiml.ts";
+
+/** Spoken when a hand-off is asked for but nobody can be dialled. */
+export const NO_HUMAN =
+  "I'm sorry, nobody is available to take your call right now. Please call back later. Goodbye.";
+/** Spoken before the relay reconnects after a failure. */
+export const RECONNECTING = "Sorry, we lost the line for a moment. I'm back.";
+/** Spoken when the session failed and reconnecting did not help. */
+export const FAILED = "Sorry, something went wrong on our side. Please call back later. Goodbye.";
+
+/** Hand-off data the session passes in `end`, as the action callback receives it. */
+export interface HandoffData {
+  reason: string;
+  number?: string;
+  [key: string]: unknown;
+}
+
+/** Parses `HandoffData` (stringified JSON; anything else becomes the reason). */
+export function parseHandoffData(raw: string | undefined): HandoffData | null {
+  if (!raw) return null;
+  try {
+    const data = JSON.parse(raw);
+    if (data && typeof data === "object" && !Array.isArray(data)) {
+      return { ...data, reason: typeof data.reason === "string" ? data.reason : "unknown" };
+    }
+  } catch {
+    // not JSON: keep the text as the reason
+  }
+  return { reason: raw };
+}
+
+/** Reasons for which the caller is put through to a person when a number is known. */
+const DIAL_REASONS = new Set(["live-agent-handoff", "llm-unavailable"]);
+
+/** Options of {@link relayActionTwiml}. */
+export interface RelayActionOptions {
+  handoffNumber: string | null;
+  /** TwiML that reconnects the caller to a new relay session, or null when retried already. */
+  reconnectTwiml: string | null;
+}
+
+/** The TwiML answering the action callback for the posted `params`. */
+export function relayActionTwiml(
+  params: Record<string, string>,
+  options: RelayActionOptions,
+): { twiml: string; outcome: string } {
+  const status = params.SessionStatus ?? "";
+  if (status === "ended") {
+    const handoff = parseHandoffData(params.HandoffData);
+    if (handoff && DIAL_REASONS.has(handoff.reason)) {
+      const number = handoff.number ?? options.handoffNumber;
+      if (number) {
+        return { twiml: dialTwiml(number, "Connecting you to a person now."), outcome: "handoff" };
+      }
+      return { twiml: sayAndHangUpTwiml(NO_HUMAN), outcome: "handoff-unavailable" };
+    }
+    return { twiml: emptyTwiml(), outcome: handoff?.reason ?? "ended" };
+  }
+  if (status === "failed") {
+    if (options.reconnectTwiml) return { twiml: options.reconnectTwiml, outcome: "reconnect" };
+    if (options.handoffNumber) {
+      return {
+        twiml: dialTwiml(options.handoffNumber, FAILED.split(".")[0] + "."),
+        outcome: "handoff",
+      };
+    }
+    return { twiml: sayAndHangUpTwiml(FAILED), outcome: "failed" };
+  }
+  return { twiml: emptyTwiml(), outcome: status || "completed" };
+}

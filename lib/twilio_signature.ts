@@ -1,0 +1,64 @@
+/**
+ * `X-Twilio-Signature` checking for every `/twilio/*` request: form POSTs and WebSocket upgrades.
+ *
+ * The signed URL is rebuilt from the public base URL (not the Host header a proxy may rewrite); a
+ * missing or wrong signature answers 403 before any handler runs.
+ */
+
+import type { MiddlewareHandler } from "hono";
+import twilio from "twilio";
+import type { Logger } from "./log.ts";
+import { publicBaseUrl, toWebSocketUrl } from "./public_url.ts";
+
+/** Options of {@link twilioSignature}. */
+export interface TwilioSignatureOptions {
+  authToken: string | null;
+  enabled: boolean;
+  publicUrl: string | null;
+  log: Logger;
+}
+
+/** The URL Twilio signed for `request`: `wss://` for upgrades, the public https URL otherwise. */
+export function signedUrl(publicUrl: string | null, request: Request): string {
+  const url = new URL(request.url);
+  const base = publicBaseUrl(publicUrl, request);
+  const full = `${base}${url.pathname}${url.search}`;
+  return isUpgrade(request) ? toWebSocketUrl(full) : full;
+}
+
+function isUpgrade(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+}
+
+/** Middleware factory: rejects requests whose Twilio signature is missing or wrong. */
+export function twilioSignature(options: TwilioSignatureOptions): MiddlewareHandler {
+  return async (c, next) => {
+    if (!options.enabled) return await next();
+    const signature = c.req.header("x-twilio-signature");
+    if (!options.authToken) {
+      options.log.warn("twilio.signature_rejected", {
+        path: c.req.path,
+        why: "TWILIO_AUTH_TOKEN is not set, so no signature can be checked",
+      });
+      return c.text("Forbidden", 403);
+    }
+    if (!signature) {
+      options.log.warn("twilio.signature_rejected", { path: c.req.path, why: "missing" });
+      return c.text("Forbidden", 403);
+    }
+    let params: Record<string, string> = {};
+    const type = c.req.header("content-type") ?? "";
+    if (c.req.method === "POST" && type.includes("application/x-www-form-urlencoded")) {
+      const body = await c.req.parseBody();
+      params = Object.fromEntries(
+        Object.entries(body).filter((e): e is [string, string] => typeof e[1] === "string"),
+      );
+    }
+    const url = signedUrl(options.publicUrl, c.req.raw);
+    if (!twilio.validateRequest(options.authToken, signature, url, params)) {
+      options.log.warn("twilio.signature_rejected", { path: c.req.path, why: "mismatch" });
+      return c.text("Forbidden", 403);
+    }
+    await next();
+  };
+}

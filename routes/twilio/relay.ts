@@ -1,0 +1,17 @@
+/** `GET /twilio/relay`: upgrades Twilio's ConversationRelay socket into a per-call session. */
+
+import type { Handler } from "hono";
+import { RelaySession } from "../../lib/relay_session.ts";
+import type { Services } from "../../lib/services.ts";
+
+/** Upgrades the request and hands the socket to a new {@link RelaySession}. */
+export function relaySocketHandler(services: Services): Handler {
+  return (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return c.text("Expected a WebSocket upgrade", 426);
+    }
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+    new RelaySession(socket, services);
+    return response;
+  };
+}
