@@ -1,0 +1,53 @@
+/**
+ * Starts the real service (Hono app over Deno.serve) on 127.0.0.1 with a free port, configured
+ * from an env-style record, and captures its log lines.
+ */
+
+import { createApp } from "../../app.ts";
+import { loadConfig } from "../../lib/config.ts";
+import { createServices, type Services } from "../../lib/services.ts";
+
+/** The auth token tests sign Twilio requests with. */
+export const TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef";
+/** A syntactically valid account SID for tests. */
+export const TEST_ACCOUNT_SID = "AC00000000000000000000000000000000";
+
+/** A running service. */
+export interface TestService {
+  /** `http://127.0.0.1:PORT` (also its PUBLIC_URL). */
+  url: string;
+  services: Services;
+  /** Parsed log lines, in order. */
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Starts the service with `env` on top of test defaults (signatures on, test auth token). */
+export async function startService(env: Record<string, string> = {}): Promise<TestService> {
+  let handler: (req: Request) => Response | Promise<Response> = () =>
+    new Response("starting", { status: 503 });
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    (req) => handler(req),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  const logs: Record<string, unknown>[] = [];
+  const config = loadConfig({
+    TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
+    TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
+    PUBLIC_URL: url,
+    LOG_LEVEL: "debug",
+    ...env,
+  });
+  const services = await createServices(config, { sink: (line) => logs.push(JSON.parse(line)) });
+  handler = createApp(services).fetch;
+  return {
+    url,
+    services,
+    logs,
+    async close() {
+      for (const call of services.registry.list()) call.end("test-shutdown");
+      await server.shutdown();
+    },
+  };
+}
