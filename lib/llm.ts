@@ -94,6 +94,8 @@ class OpenAiLlm implements Llm {
         arm();
         yield event;
       }
+      // The SDK ends an aborted stream quietly: a timeout must still fail the turn.
+      if (timedOut) throw new LlmTimeoutError(this.timeoutMs);
     } catch (err) {
       if (timedOut) throw new LlmTimeoutError(this.timeoutMs);
       if (request.signal.aborted) return;

@@ -324,6 +324,7 @@ export class RelaySession implements LiveCall {
       this.#failures++;
       this.#log.error("llm.failed", { error: errorMessage(err), failures: this.#failures });
       if (turn.message) this.#send({ type: "text", token: " ", last: false });
+      this.#speaking = null;
       if (this.#failures >= this.deps.config.openai.maxFailures) {
         this.#say(FINAL_APOLOGY);
         this.end("llm-unavailable", { error: errorMessage(err) });
@@ -333,10 +334,18 @@ export class RelaySession implements LiveCall {
     }
   }
 
-  /** Speaks a fixed sentence as one closed turn. */
+  /** Speaks a fixed sentence as one closed turn; the model sees it as said. */
   #say(text: string): void {
     this.#send({ type: "text", token: text, last: true });
     this.transcript.push({ role: "agent", text, at: Date.now() });
+    const last = this.history.at(-1);
+    if (last?.role === "assistant") {
+      last.content = `${last.content} ${text}`;
+      this.#speaking = last;
+    } else {
+      this.#speaking = { role: "assistant", content: text };
+      this.history.push(this.#speaking);
+    }
   }
 
   #send(message: RelayOutbound): void {

@@ -1,0 +1,210 @@
+/**
+ * Twilio Media Streams wire protocol (bidirectional `<Connect><Stream>`): the messages Twilio
+ * sends (parsed and validated here, once) and builders for the messages the service sends back.
+ *
+ * Audio stays base64 µ-law end to end: payloads are checked to be plain base64 (so they can be
+ * spliced into JSON text without escaping) but never decoded.
+ */
+
+/** `connected`: the first message of a stream. */
+export interface ConnectedMessage {
+  event: "connected";
+}
+
+/** `start`: the stream's metadata, with the TwiML `<Parameter>`s in `customParameters`. */
+export interface StartMessage {
+  event: "start";
+  streamSid: string;
+  callSid: string;
+  accountSid: string;
+  tracks: string[];
+  customParameters: Record<string, string>;
+  encoding: string;
+  sampleRate: number;
+}
+
+/** `media`: one chunk of caller audio (base64 µ-law, 8 kHz mono). */
+export interface MediaMessage {
+  event: "media";
+  /** Base64, validated. */
+  payload: string;
+  /** ms since the stream started. */
+  timestamp: number;
+}
+
+/** `dtmf`: one key press. */
+export interface DtmfMessage {
+  event: "dtmf";
+  digit: string;
+}
+
+/** `mark`: Twilio echoes a mark once the audio queued before it has played (or was cleared). */
+export interface MarkMessage {
+  event: "mark";
+  name: string;
+}
+
+/** `stop`: the stream ended (hang-up or TwiML replaced). */
+export interface StopMessage {
+  event: "stop";
+}
+
+/** Every message Twilio sends over a Media Streams socket. */
+export type MediaStreamInbound =
+  | ConnectedMessage
+  | StartMessage
+  | MediaMessage
+  | DtmfMessage
+  | MarkMessage
+  | StopMessage;
+
+/** Result of parsing one frame: the message, or why it was rejected. */
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
+
+type Json = Record<string, unknown>;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** True if `value` is plain base64 text (safe to splice into a JSON string as is). */
+export function isBase64(value: string): boolean {
+  return value.length % 4 === 0 && BASE64.test(value);
+}
+
+/** Decoded byte length of a valid base64 string, computed from its length and padding. */
+export function base64ByteLength(b64: string): number {
+  const n = b64.length;
+  if (n === 0) return 0;
+  const pad = b64.charCodeAt(n - 1) === 61 ? (b64.charCodeAt(n - 2) === 61 ? 2 : 1) : 0;
+  return (n / 4) * 3 - pad;
+}
+
+/** µ-law at 8 kHz mono: 8 bytes per millisecond. */
+export const MULAW_BYTES_PER_MS = 8;
+
+function object(value: unknown): Json | null {
+  return value && typeof value === "object" && !Array.isArray(value) ? value as Json : null;
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  const obj = object(value);
+  if (obj) {
+    for (const [k, v] of Object.entries(obj)) {
+      if (typeof v === "string") out[k] = v;
+      else if (typeof v === "number" || typeof v === "boolean") out[k] = String(v);
+    }
+  }
+  return out;
+}
+
+/** Parses and validates one frame from Twilio. Never throws. */
+export function parseMediaStreamMessage(data: unknown): ParseResult<MediaStreamInbound> {
+  if (typeof data !== "string") return { ok: false, error: "binary frame" };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return { ok: false, error: "invalid JSON" };
+  }
+  const m = object(parsed);
+  if (!m) return { ok: false, error: "not a JSON object" };
+  switch (m.event) {
+    case "media": {
+      const media = object(m.media);
+      const payload = media?.payload;
+      if (typeof payload !== "string" || !isBase64(payload)) {
+        return { ok: false, error: "media without a base64 payload" };
+      }
+      if (media?.track !== undefined && media.track !== "inbound") {
+        return { ok: false, error: "media on a track other than inbound" };
+      }
+      const timestamp = Number(media?.timestamp ?? 0);
+      return {
+        ok: true,
+        message: {
+          event: "media",
+          payload,
+          timestamp: Number.isFinite(timestamp) ? timestamp : 0,
+        },
+      };
+    }
+    case "mark": {
+      const name = object(m.mark)?.name;
+      if (typeof name !== "string" || !name) return { ok: false, error: "mark without a name" };
+      return { ok: true, message: { event: "mark", name } };
+    }
+    case "dtmf": {
+      const digit = object(m.dtmf)?.digit;
+      if (typeof digit !== "string" || !/^[0-9*#A-Da-d]$/.test(digit)) {
+        return { ok: false, error: "dtmf without a valid digit" };
+      }
+      return { ok: true, message: { event: "dtmf", digit } };
+    }
+    case "start": {
+      const start = object(m.start);
+      const streamSid = start?.streamSid ?? m.streamSid;
+      const callSid = start?.callSid;
+      if (!start || typeof streamSid !== "string" || !streamSid || typeof callSid !== "string") {
+        return { ok: false, error: "start without streamSid or callSid" };
+      }
+      const format = object(start.mediaFormat);
+      const tracks = Array.isArray(start.tracks)
+        ? start.tracks.filter((t): t is string => typeof t === "string")
+        : [];
+      return {
+        ok: true,
+        message: {
+          event: "start",
+          streamSid,
+          callSid,
+          accountSid: typeof start.accountSid === "string" ? start.accountSid : "",
+          tracks,
+          customParameters: stringRecord(start.customParameters),
+          encoding: typeof format?.encoding === "string" ? format.encoding : "audio/x-mulaw",
+          sampleRate: typeof format?.sampleRate === "number" ? format.sampleRate : 8000,
+        },
+      };
+    }
+    case "connected":
+      return { ok: true, message: { event: "connected" } };
+    case "stop":
+      return { ok: true, message: { event: "stop" } };
+    default:
+      return {
+        ok: false,
+        error: typeof m.event === "string" ? `unknown event "${m.event.slice(0, 40)}"` : "no event",
+      };
+  }
+}
+
+/**
+ * Builds the messages the service sends on one stream. The stream SID is JSON-encoded once; a
+ * media message is then plain string concatenation around the (already base64) payload.
+ */
+export class MediaStreamWriter {
+  readonly #mediaHead: string;
+  readonly #markHead: string;
+  readonly #clear: string;
+
+  constructor(streamSid: string) {
+    const sid = JSON.stringify(streamSid);
+    this.#mediaHead = `{"event":"media","streamSid":${sid},"media":{"payload":"`;
+    this.#markHead = `{"event":"mark","streamSid":${sid},"mark":{"name":`;
+    this.#clear = `{"event":"clear","streamSid":${sid}}`;
+  }
+
+  /** `media` with `payload`, which must be valid base64 (see {@link isBase64}). */
+  media(payload: string): string {
+    return this.#mediaHead + payload + '"}}';
+  }
+
+  /** `mark` named `name` (non-empty). */
+  mark(name: string): string {
+    return this.#markHead + JSON.stringify(name) + "}}";
+  }
+
+  /** `clear`: drops the audio Twilio has queued. */
+  clear(): string {
+    return this.#clear;
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * OpenAI Realtime (GA) wire protocol: builders for the client events the bridge sends and a
+ * parser that validates the server events it acts on, once, at the socket boundary.
+ *
+ * Only GA shapes are produced (`audio/pcmu`, `response.output_audio.*`, `session.type`); the beta
+ * ones are rejected by the real API.
+ */
+
+import type { TurnDetection } from "./config.ts";
+import { isBase64 } from "./media_streams.ts";
+
+/** What {@link sessionUpdate} puts in the session. */
+export interface SessionOptions {
+  model: string;
+  voice: string;
+  instructions: string;
+  turnDetection: TurnDetection;
+  /** Input transcription model ("" = no transcription). */
+  transcriptionModel: string;
+}
+
+/** The GA `turn_detection` object for the configured VAD. */
+function turnDetectionJson(td: TurnDetection): Record<string, unknown> {
+  const common = { create_response: true, interrupt_response: true };
+  if (td.type === "semantic_vad") {
+    return { type: "semantic_vad", eagerness: td.eagerness, ...common };
+  }
+  return {
+    type: "server_vad",
+    threshold: td.threshold,
+    prefix_padding_ms: td.prefixPaddingMs,
+    silence_duration_ms: td.silenceDurationMs,
+    ...common,
+  };
+}
+
+/** `session.update`: µ-law both ways (Twilio's format, so audio passes through untouched). */
+export function sessionUpdate(options: SessionOptions): string {
+  const input: Record<string, unknown> = {
+    format: { type: "audio/pcmu" },
+    turn_detection: turnDetectionJson(options.turnDetection),
+  };
+  if (options.transcriptionModel) input.transcription = { model: options.transcriptionModel };
+  return JSON.stringify({
+    type: "session.update",
+    session: {
+      type: "realtime",
+      model: options.model,
+      output_modalities: ["audio"],
+      instructions: options.instructions,
+      audio: { input, output: { format: { type: "audio/pcmu" }, voice: options.voice } },
+    },
+  });
+}
+
+/** `input_audio_buffer.append` around an already-base64 payload (validated by the caller). */
+export function appendAudio(payload: string): string {
+  return '{"type":"input_audio_buffer.append","audio":"' + payload + '"}';
+}
+
+/** `conversation.item.truncate`: the assistant item was heard only up to `audioEndMs`. */
+export function truncateItem(itemId: string, audioEndMs: number): string {
+  return JSON.stringify({
+    type: "conversation.item.truncate",
+    item_id: itemId,
+    content_index: 0,
+    audio_end_ms: audioEndMs,
+  });
+}
+
+/** `response.cancel` for the response in progress. */
+export function cancelResponse(): string {
+  return '{"type":"response.cancel"}';
+}
+
+/** `response.create`, optionally with instructions for this response only. */
+export function createResponse(instructions?: string): string {
+  return JSON.stringify(
+    instructions ? { type: "response.create", response: { instructions } } : {
+      type: "response.create",
+    },
+  );
+}
+
+/** `conversation.item.create` of a text message (re-seeding a conversation, key presses). */
+export function createTextItem(role: "user" | "assistant", text: string): string {
+  const content = role === "user"
+    ? [{ type: "input_text", text }]
+    : [{ type: "output_text", text }];
+  return JSON.stringify({
+    type: "conversation.item.create",
+    item: { type: "message", role, content },
+  });
+}
+
+/** Token usage of one response. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+}
+
+/** The server events the bridge acts on; everything else known is `other`. */
+export type RealtimeServerEvent =
+  | { type: "session.created" }
+  | { type: "session.updated" }
+  | { type: "input_audio_buffer.speech_started"; itemId: string; audioStartMs: number }
+  | { type: "input_audio_buffer.speech_stopped"; itemId: string; audioEndMs: number }
+  | { type: "response.created"; responseId: string }
+  | { type: "response.output_audio.delta"; responseId: string; itemId: string; delta: string }
+  | { type: "response.output_audio_transcript.done"; itemId: string; transcript: string }
+  | {
+    type: "conversation.item.input_audio_transcription.completed";
+    itemId: string;
+    transcript: string;
+  }
+  | { type: "response.done"; responseId: string; status: string; usage: Usage | null }
+  | { type: "error"; errorType: string; code: string; message: string }
+  | { type: "other"; name: string };
+
+/** Result of parsing one server frame. */
+export type ParseResult<T> = { ok: true; event: T } | { ok: false; error: string };
+
+type Json = Record<string, unknown>;
+
+function object(value: unknown): Json | null {
+  return value && typeof value === "object" && !Array.isArray(value) ? value as Json : null;
+}
+
+function text(obj: Json | null, key: string): string {
+  const v = obj?.[key];
+  return typeof v === "string" ? v : "";
+}
+
+function num(obj: Json | null, key: string): number {
+  const v = obj?.[key];
+  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+}
+
+/** GA server events the bridge knows but does not act on. */
+const KNOWN_OTHER = new Set([
+  "conversation.created",
+  "conversation.item.added",
+  "conversation.item.created",
+  "conversation.item.done",
+  "conversation.item.deleted",
+  "conversation.item.retrieved",
+  "conversation.item.truncated",
+  "conversation.item.input_audio_transcription.delta",
+  "conversation.item.input_audio_transcription.segment",
+  "conversation.item.input_audio_transcription.failed",
+  "input_audio_buffer.committed",
+  "input_audio_buffer.cleared",
+  "input_audio_buffer.timeout_triggered",
+  "output_audio_buffer.started",
+  "output_audio_buffer.stopped",
+  "output_audio_buffer.cleared",
+  "response.output_item.added",
+  "response.output_item.done",
+  "response.content_part.added",
+  "response.content_part.done",
+  "response.output_audio.done",
+  "response.output_audio_transcript.delta",
+  "response.output_text.delta",
+  "response.output_text.done",
+  "response.function_call_arguments.delta",
+  "response.function_call_arguments.done",
+  "rate_limits.updated",
+]);
+
+function usage(value: unknown): Usage | null {
+  const u = object(value);
+  if (!u) return null;
+  const inputTokens = num(u, "input_tokens");
+  const outputTokens = num(u, "output_tokens");
+  return {
+    inputTokens,
+    outputTokens,
+    totalTokens: num(u, "total_tokens") || inputTokens + outputTokens,
+  };
+}
+
+/** Parses and validates one frame from the Realtime API. Never throws. */
+export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent> {
+  if (typeof data !== "string") return { ok: false, error: "binary frame" };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return { ok: false, error: "invalid JSON" };
+  }
+  const m = object(parsed);
+  if (!m || typeof m.type !== "string") return { ok: false, error: "no type" };
+  const type = m.type;
+  switch (type) {
+    case "response.output_audio.delta": {
+      const delta = m.delta;
+      const itemId = text(m, "item_id");
+      if (typeof delta !== "string" || !isBase64(delta) || !itemId) {
+        return { ok: false, error: "audio delta without base64 delta or item_id" };
+      }
+      return { ok: true, event: { type, responseId: text(m, "response_id"), itemId, delta } };
+    }
+    case "session.created":
+    case "session.updated":
+      return { ok: true, event: { type } };
+    case "input_audio_buffer.speech_started":
+      return {
+        ok: true,
+        event: { type, itemId: text(m, "item_id"), audioStartMs: num(m, "audio_start_ms") },
+      };
+    case "input_audio_buffer.speech_stopped":
+      return {
+        ok: true,
+        event: { type, itemId: text(m, "item_id"), audioEndMs: num(m, "audio_end_ms") },
+      };
+    case "response.created":
+      return { ok: true, event: { type, responseId: text(object(m.response), "id") } };
+    case "response.output_audio_transcript.done":
+    case "conversation.item.input_audio_transcription.completed":
+      return {
+        ok: true,
+        event: { type, itemId: text(m, "item_id"), transcript: text(m, "transcript") },
+      };
+    case "response.done": {
+      const response = object(m.response);
+      return {
+        ok: true,
+        event: {
+          type,
+          responseId: text(response, "id"),
+          status: text(response, "status"),
+          usage: usage(response?.usage),
+        },
+      };
+    }
+    case "error": {
+      const error = object(m.error);
+      return {
+        ok: true,
+        event: {
+          type,
+          errorType: text(error, "type"),
+          code: text(error, "code"),
+          message: text(error, "message").slice(0, 300),
+        },
+      };
+    }
+    default:
+      if (KNOWN_OTHER.has(type)) return { ok: true, event: { type: "other", name: type } };
+      return { ok: false, error: `unknown type "${type.slice(0, 60)}"` };
+  }
+}

@@ -1,0 +1,599 @@
+/**
+ * A protocol-faithful fake of OpenAI's streaming text APIs (Chat Completions and Responses), on
+ * 127.0.0.1, for tests and benchmarks.
+ *
+ * It validates requests the way the real service does (auth, body shape, unknown parameters),
+ * streams replies in the exact SSE wire format, records every request body and detects when the
+ * client closes a stream early.
+ */
+
+/** How the fake answers one request. Requests with no script left get an echo reply. */
+export interface ScriptedReply {
+  /** Text deltas, in order (default: "You said: <last user text>" word by word). */
+  tokens?: string[];
+  /** Delay before each token, in ms (0 = as fast as possible). */
+  tokenDelayMs?: number;
+  /** Emit this many tokens, then wait for `release()` (or the client to go away). */
+  holdAfter?: number;
+  /** Answer with this HTTP error status instead of a stream. */
+  status?: number;
+  /** Close the connection abruptly after this many tokens. */
+  breakAfter?: number;
+  /** Stop sending after this many tokens but keep the connection open. */
+  stallAfter?: number;
+  /** After the tokens, report an error in-band instead of completing. */
+  errorEvent?: boolean;
+}
+
+/** One request the fake received. */
+export interface RecordedRequest {
+  api: "chat" | "responses";
+  body: Record<string, unknown>;
+  headers: Headers;
+  tokensSent: string[];
+  /** Set when the client closed the stream before it ended. */
+  abortedAt: number | null;
+  /** Resolves when the client goes away before the end of the stream. */
+  aborted: Promise<void>;
+  /** Resolves when the stream ends, however it ends. */
+  finished: Promise<void>;
+  /** Lets a held reply continue. */
+  release(): void;
+}
+
+/** Called with each token as it is written (benchmarks read `performance.now()` here). */
+export type TokenHook = (request: RecordedRequest, token: string, index: number) => void;
+
+type Json = Record<string, unknown>;
+
+const CHAT_PARAMS = new Set([
+  "model",
+  "messages",
+  "stream",
+  "stream_options",
+  "temperature",
+  "top_p",
+  "max_tokens",
+  "max_completion_tokens",
+  "tools",
+  "tool_choice",
+  "parallel_tool_calls",
+  "user",
+  "metadata",
+  "store",
+  "n",
+  "stop",
+  "seed",
+  "presence_penalty",
+  "frequency_penalty",
+  "response_format",
+  "reasoning_effort",
+  "service_tier",
+  "logprobs",
+  "top_logprobs",
+  "modalities",
+  "prediction",
+  "verbosity",
+]);
+
+const RESPONSES_PARAMS = new Set([
+  "model",
+  "input",
+  "instructions",
+  "stream",
+  "store",
+  "tools",
+  "tool_choice",
+  "parallel_tool_calls",
+  "temperature",
+  "top_p",
+  "max_output_tokens",
+  "previous_response_id",
+  "metadata",
+  "user",
+  "text",
+  "reasoning",
+  "truncation",
+  "include",
+  "service_tier",
+  "background",
+  "prompt",
+  "stream_options",
+]);
+
+const MESSAGE_ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
+const INPUT_ROLES = new Set(["system", "developer", "user", "assistant"]);
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly param: string | null = null) {
+    super(message);
+  }
+}
+
+/** The fake server. */
+export class FakeOpenAI {
+  readonly requests: RecordedRequest[] = [];
+  /** The key clients must send (`Authorization: Bearer …`). */
+  readonly apiKey: string;
+  onToken: TokenHook | null = null;
+  #scripts: ScriptedReply[] = [];
+  #server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  #waiters: { count: number; resolve: () => void }[] = [];
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(options: { apiKey?: string } = {}) {
+    this.apiKey = options.apiKey ?? "sk-test-fake-key";
+  }
+
+  /** Starts listening; returns the base URL to use as `OPENAI_BASE_URL`. */
+  start(): string {
+    this.#server = Deno.serve(
+      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+      (req) => this.#handle(req),
+    );
+    return this.baseUrl;
+  }
+
+  /** `http://127.0.0.1:PORT/v1`. */
+  get baseUrl(): string {
+    if (!this.#server) throw new Error("fake not started");
+    return `http://127.0.0.1:${this.#server.addr.port}/v1`;
+  }
+
+  /** Queues replies for the next requests, in order. */
+  script(...replies: ScriptedReply[]): void {
+    this.#scripts.push(...replies);
+  }
+
+  /** Resolves once `count` requests in all have arrived; returns the last of them. */
+  async waitForRequests(count: number): Promise<RecordedRequest> {
+    if (this.requests.length < count) {
+      await new Promise<void>((resolve) => this.#waiters.push({ count, resolve }));
+    }
+    return this.requests[count - 1];
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.#timers) clearTimeout(t);
+    for (const r of this.requests) r.release();
+    await this.#server?.shutdown();
+  }
+
+  async #handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    try {
+      if (req.method !== "POST") {
+        throw new HttpError(404, `Invalid URL (${req.method} ${url.pathname})`);
+      }
+      const api = url.pathname === "/v1/chat/completions"
+        ? "chat"
+        : url.pathname === "/v1/responses"
+        ? "responses"
+        : null;
+      if (!api) throw new HttpError(404, `Invalid URL (POST ${url.pathname})`);
+      this.#checkAuth(req.headers.get("authorization"));
+      let body: unknown;
+      try {
+        body = await req.json();
+      } catch {
+        throw new HttpError(400, "We could not parse the JSON body of your request.");
+      }
+      if (!body || typeof body !== "object" || Array.isArray(body)) {
+        throw new HttpError(400, "The request body must be a JSON object.");
+      }
+      if (api === "chat") validateChat(body as Json);
+      else validateResponses(body as Json);
+      return this.#stream(api, body as Json, req);
+    } catch (err) {
+      if (err instanceof HttpError) return errorResponse(err.status, err.message, err.param);
+      throw err;
+    }
+  }
+
+  #checkAuth(header: string | null): void {
+    if (!header || !header.startsWith("Bearer ")) {
+      throw new HttpError(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+      );
+    }
+    if (header.slice(7) !== this.apiKey) {
+      throw new HttpError(401, "Incorrect API key provided.");
+    }
+  }
+
+  #stream(api: "chat" | "responses", body: Json, req: Request): Response {
+    const script = this.#scripts.shift() ?? {};
+    let releaseHold = () => {};
+    const hold = new Promise<void>((resolve) => (releaseHold = resolve));
+    let markAborted = () => {};
+    let markFinished = () => {};
+    const record: RecordedRequest = {
+      api,
+      body,
+      headers: req.headers,
+      tokensSent: [],
+      abortedAt: null,
+      aborted: new Promise<void>((resolve) => (markAborted = resolve)),
+      finished: new Promise<void>((resolve) => (markFinished = resolve)),
+      release: () => releaseHold(),
+    };
+    this.requests.push(record);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (this.requests.length >= w.count) w.resolve();
+      return this.requests.length < w.count;
+    });
+    if (script.status) {
+      markFinished();
+      return errorResponse(script.status, "The server had an error while processing your request.");
+    }
+    const tokens = script.tokens ?? echoTokens(api, body);
+    const format = api === "chat" ? new ChatFormat(body) : new ResponsesFormat(body);
+    let done = false;
+    const onGone = () => {
+      if (done) return;
+      done = true;
+      record.abortedAt = performance.now();
+      markAborted();
+      markFinished();
+      releaseHold();
+    };
+    req.signal.addEventListener("abort", onGone, { once: true });
+    const encoder = new TextEncoder();
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          this.#timers.delete(t);
+          resolve();
+        }, ms);
+        this.#timers.add(t);
+      });
+    const stream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        const write = (text: string) => {
+          if (!done) controller.enqueue(encoder.encode(text));
+        };
+        const run = async () => {
+          for (const event of format.start()) write(event);
+          for (let i = 0; i < tokens.length && !done; i++) {
+            if (script.holdAfter === i) await hold;
+            if (script.stallAfter === i) {
+              await hold; // never released by the script: the client's timeout must act
+              return;
+            }
+            if (script.breakAfter === i) {
+              await sleep(30); // let the tokens already written reach the client first
+              done = true;
+              markFinished();
+              controller.error(new Error("connection broken by the fake"));
+              return;
+            }
+            if (script.tokenDelayMs) await sleep(script.tokenDelayMs);
+            if (done) return;
+            record.tokensSent.push(tokens[i]);
+            write(format.delta(tokens[i]));
+            this.onToken?.(record, tokens[i], i);
+          }
+          if (done) return;
+          if (script.holdAfter === tokens.length) await hold;
+          if (done) return;
+          if (script.errorEvent) write(format.error());
+          else for (const event of format.end(tokens.join(""))) write(event);
+          done = true;
+          markFinished();
+          controller.close();
+        };
+        run().catch(() => {});
+      },
+      cancel: onGone,
+    });
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-request-id": `req_${crypto.randomUUID().replaceAll("-", "")}`,
+      },
+    });
+  }
+}
+
+function errorResponse(status: number, message: string, param: string | null = null): Response {
+  const type = status === 401
+    ? "invalid_request_error"
+    : status >= 500
+    ? "server_error"
+    : "invalid_request_error";
+  const code = status === 401 ? "invalid_api_key" : null;
+  return Response.json({ error: { message, type, param, code } }, { status });
+}
+
+function lastUserText(api: "chat" | "responses", body: Json): string {
+  const items = (api === "chat" ? body.messages : body.input) as Json[] | string;
+  if (typeof items === "string") return items;
+  const last = [...items].reverse().find((m) => m.role === "user");
+  return typeof last?.content === "string" ? last.content : "";
+}
+
+function echoTokens(api: "chat" | "responses", body: Json): string[] {
+  const words = `You said: ${lastUserText(api, body)}`.split(" ");
+  return words.map((w, i) => (i < words.length - 1 ? `${w} ` : w));
+}
+
+function validateChat(body: Json): void {
+  for (const key of Object.keys(body)) {
+    if (!CHAT_PARAMS.has(key)) {
+      throw new HttpError(400, `Unrecognized request argument supplied: ${key}`, key);
+    }
+  }
+  if (typeof body.model !== "string" || !body.model) {
+    throw new HttpError(400, "you must provide a model parameter", "model");
+  }
+  if (!Array.isArray(body.messages) || body.messages.length === 0) {
+    throw new HttpError(400, "[] is too short - 'messages'", "messages");
+  }
+  body.messages.forEach((m: unknown, i: number) => {
+    const msg = m as Json;
+    if (!msg || typeof msg !== "object" || !MESSAGE_ROLES.has(msg.role as string)) {
+      throw new HttpError(400, `Invalid value for 'messages[${i}].role'.`, `messages[${i}].role`);
+    }
+    const content = msg.content;
+    const hasToolCalls = Array.isArray(msg.tool_calls) && msg.tool_calls.length > 0;
+    if (
+      typeof content !== "string" && !Array.isArray(content) && !(content == null && hasToolCalls)
+    ) {
+      throw new HttpError(
+        400,
+        `Invalid type for 'messages[${i}].content': expected one of a string or array of objects.`,
+        `messages[${i}].content`,
+      );
+    }
+  });
+  if (body.stream !== undefined && typeof body.stream !== "boolean") {
+    throw new HttpError(400, "Invalid type for 'stream': expected a boolean.", "stream");
+  }
+  if (body.stream_options !== undefined && body.stream !== true) {
+    throw new HttpError(
+      400,
+      "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      "stream_options",
+    );
+  }
+  if (body.stream !== true) throw new HttpError(400, "This fake only serves streaming requests.");
+}
+
+function validateResponses(body: Json): void {
+  for (const key of Object.keys(body)) {
+    if (!RESPONSES_PARAMS.has(key)) throw new HttpError(400, `Unknown parameter: '${key}'.`, key);
+  }
+  if (typeof body.model !== "string" || !body.model) {
+    throw new HttpError(400, "Missing required parameter: 'model'.", "model");
+  }
+  if (
+    body.instructions !== undefined && body.instructions !== null &&
+    typeof body.instructions !== "string"
+  ) {
+    throw new HttpError(400, "Invalid type for 'instructions': expected a string.", "instructions");
+  }
+  const input = body.input;
+  if (typeof input !== "string") {
+    if (!Array.isArray(input)) {
+      throw new HttpError(400, "Invalid type for 'input': expected a string or an array.", "input");
+    }
+    input.forEach((item: unknown, i: number) => {
+      const it = item as Json;
+      const type = it?.type ?? "message";
+      if (type === "message") {
+        if (!INPUT_ROLES.has(it.role as string)) {
+          throw new HttpError(
+            400,
+            `Invalid value: '${
+              String(it.role)
+            }'. Supported values are: 'assistant', 'system', 'developer', and 'user'.`,
+            `input[${i}].role`,
+          );
+        }
+        if (typeof it.content !== "string" && !Array.isArray(it.content)) {
+          throw new HttpError(
+            400,
+            `Invalid type for 'input[${i}].content'.`,
+            `input[${i}].content`,
+          );
+        }
+      } else if (type !== "function_call" && type !== "function_call_output") {
+        throw new HttpError(400, `Invalid value: '${String(type)}'.`, `input[${i}].type`);
+      }
+    });
+  }
+  if (body.stream !== true) throw new HttpError(400, "This fake only serves streaming requests.");
+}
+
+function sse(data: unknown, event?: string): string {
+  return `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
+}
+
+function usage(input: number, output: number) {
+  return { input, output };
+}
+
+/** Chat Completions chunks, as `data:` lines ending with `data: [DONE]`. */
+class ChatFormat {
+  readonly id = `chatcmpl-${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
+  readonly created = Math.floor(Date.now() / 1000);
+  readonly includeUsage: boolean;
+  constructor(readonly body: Json) {
+    this.includeUsage = (body.stream_options as Json | undefined)?.include_usage === true;
+  }
+  #chunk(delta: Json, finish: string | null): string {
+    return sse({
+      id: this.id,
+      object: "chat.completion.chunk",
+      created: this.created,
+      model: this.body.model,
+      service_tier: "default",
+      system_fingerprint: "fp_fake",
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(this.includeUsage ? { usage: null } : {}),
+    });
+  }
+  start(): string[] {
+    return [this.#chunk({ role: "assistant", content: "", refusal: null }, null)];
+  }
+  delta(text: string): string {
+    return this.#chunk({ content: text }, null);
+  }
+  end(text: string): string[] {
+    const out = [this.#chunk({}, "stop")];
+    if (this.includeUsage) {
+      const u = usage(JSON.stringify(this.body.messages).length >> 2, Math.ceil(text.length / 4));
+      out.push(sse({
+        id: this.id,
+        object: "chat.completion.chunk",
+        created: this.created,
+        model: this.body.model,
+        service_tier: "default",
+        system_fingerprint: "fp_fake",
+        choices: [],
+        usage: {
+          prompt_tokens: u.input,
+          completion_tokens: u.output,
+          total_tokens: u.input + u.output,
+          prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+          completion_tokens_details: {
+            reasoning_tokens: 0,
+            audio_tokens: 0,
+            accepted_prediction_tokens: 0,
+            rejected_prediction_tokens: 0,
+          },
+        },
+      }));
+    }
+    out.push("data: [DONE]\n\n");
+    return out;
+  }
+  error(): string {
+    return sse({
+      error: {
+        message: "The server had an error while processing your request. Sorry about that!",
+        type: "server_error",
+        param: null,
+        code: null,
+      },
+    });
+  }
+}
+
+/** Responses API events, each as `event:` + `data:` with a sequence number. */
+class ResponsesFormat {
+  readonly id = `resp_${crypto.randomUUID().replaceAll("-", "")}`;
+  readonly itemId = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
+  readonly createdAt = Math.floor(Date.now() / 1000);
+  #seq = 0;
+  constructor(readonly body: Json) {}
+  #event(type: string, data: Json): string {
+    return sse({ type, sequence_number: this.#seq++, ...data }, type);
+  }
+  #response(status: string, output: Json[], extra: Json = {}): Json {
+    return {
+      id: this.id,
+      object: "response",
+      created_at: this.createdAt,
+      status,
+      background: false,
+      error: null,
+      incomplete_details: null,
+      instructions: this.body.instructions ?? null,
+      max_output_tokens: null,
+      model: this.body.model,
+      output,
+      parallel_tool_calls: true,
+      previous_response_id: null,
+      reasoning: { effort: null, summary: null },
+      store: this.body.store ?? true,
+      temperature: 1,
+      text: { format: { type: "text" }, verbosity: "medium" },
+      tool_choice: "auto",
+      tools: [],
+      top_p: 1,
+      truncation: "disabled",
+      usage: null,
+      user: null,
+      metadata: {},
+      ...extra,
+    };
+  }
+  #message(status: string, text: string | null): Json {
+    return {
+      id: this.itemId,
+      type: "message",
+      status,
+      role: "assistant",
+      content: text === null ? [] : [{ type: "output_text", annotations: [], logprobs: [], text }],
+    };
+  }
+  start(): string[] {
+    return [
+      this.#event("response.created", { response: this.#response("in_progress", []) }),
+      this.#event("response.in_progress", { response: this.#response("in_progress", []) }),
+      this.#event("response.output_item.added", {
+        output_index: 0,
+        item: this.#message("in_progress", null),
+      }),
+      this.#event("response.content_part.added", {
+        item_id: this.itemId,
+        output_index: 0,
+        content_index: 0,
+        part: { type: "output_text", annotations: [], logprobs: [], text: "" },
+      }),
+    ];
+  }
+  delta(text: string): string {
+    return this.#event("response.output_text.delta", {
+      item_id: this.itemId,
+      output_index: 0,
+      content_index: 0,
+      delta: text,
+      logprobs: [],
+    });
+  }
+  end(text: string): string[] {
+    const inputTokens = JSON.stringify(this.body.input).length >> 2;
+    const outputTokens = Math.ceil(text.length / 4);
+    return [
+      this.#event("response.output_text.done", {
+        item_id: this.itemId,
+        output_index: 0,
+        content_index: 0,
+        text,
+        logprobs: [],
+      }),
+      this.#event("response.content_part.done", {
+        item_id: this.itemId,
+        output_index: 0,
+        content_index: 0,
+        part: { type: "output_text", annotations: [], logprobs: [], text },
+      }),
+      this.#event("response.output_item.done", {
+        output_index: 0,
+        item: this.#message("completed", text),
+      }),
+      this.#event("response.completed", {
+        response: this.#response("completed", [this.#message("completed", text)], {
+          usage: {
+            input_tokens: inputTokens,
+            input_tokens_details: { cached_tokens: 0 },
+            output_tokens: outputTokens,
+            output_tokens_details: { reasoning_tokens: 0 },
+            total_tokens: inputTokens + outputTokens,
+          },
+        }),
+      }),
+    ];
+  }
+  error(): string {
+    return this.#event("error", {
+      code: "server_error",
+      message: "The server had an error while processing your request.",
+      param: null,
+    });
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * A Twilio ConversationRelay client for tests: opens the signed socket, speaks Twilio's side of
+ * the protocol and lets a test wait for what the service sends back.
+ *
+ * Like Twilio, it closes the socket (1000) when it receives `end`.
+ */
+
+import twilio from "twilio";
+
+/** A message the service sent, as parsed JSON. */
+export type Received = Record<string, unknown> & { type: string };
+
+/** Options of {@link RelayClient.connect}. */
+export interface RelayClientOptions {
+  authToken: string;
+  /** Overrides the computed signature (null = send none). */
+  signature?: string | null;
+  /** The public base URL the service believes it has (default: `serviceUrl`). */
+  publicUrl?: string;
+  path?: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+
+/** One fake Twilio call on the ConversationRelay socket. */
+export class RelayClient {
+  readonly received: Received[] = [];
+  /** Arrival time (`performance.now()`) of each received message. */
+  readonly arrivals: number[] = [];
+  readonly callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+  readonly closed: Promise<CloseEvent>;
+  #cursor = 0;
+  #wake: (() => void) | null = null;
+
+  private constructor(readonly socket: WebSocket) {
+    this.closed = new Promise((resolve) => socket.addEventListener("close", resolve));
+    socket.addEventListener("message", (ev) => {
+      const msg = JSON.parse(String(ev.data)) as Received;
+      this.received.push(msg);
+      this.arrivals.push(performance.now());
+      if (msg.type === "end") socket.close(1000);
+      this.#wake?.();
+    });
+    socket.addEventListener("close", () => this.#wake?.());
+  }
+
+  /** Opens the socket at `serviceUrl` (http://127.0.0.1:PORT), signed like Twilio signs it. */
+  static async connect(serviceUrl: string, options: RelayClientOptions): Promise<RelayClient> {
+    const path = options.path ?? "/twilio/relay";
+    const wsUrl = `${serviceUrl.replace(/^http/, "ws")}${path}`;
+    const signedUrl = `${(options.publicUrl ?? serviceUrl).replace(/^http/, "ws")}${path}`;
+    const signature = options.signature === undefined
+      ? twilio.getExpectedTwilioSignature(options.authToken, signedUrl, {})
+      : options.signature;
+    const headers: Record<string, string> = {};
+    if (signature !== null) headers["X-Twilio-Signature"] = signature;
+    const socket = new WebSocket(wsUrl, { headers });
+    await new Promise<void>((resolve, reject) => {
+      socket.addEventListener("open", () => resolve(), { once: true });
+      socket.addEventListener("error", (ev) => {
+        reject(new Error(`WebSocket failed: ${(ev as ErrorEvent).message ?? "error"}`));
+      }, { once: true });
+    });
+    return new RelayClient(socket);
+  }
+
+  send(message: Record<string, unknown>): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  sendRaw(data: string | Uint8Array<ArrayBuffer>): void {
+    this.socket.send(data);
+  }
+
+  /** Sends `setup` as Twilio does at the start of a session. */
+  setup(customParameters: Record<string, string> = {}, extra: Record<string, unknown> = {}): void {
+    this.send({
+      type: "setup",
+      sessionId: `VX${crypto.randomUUID().replaceAll("-", "")}`,
+      accountSid: "AC00000000000000000000000000000000",
+      parentCallSid: "",
+      callSid: this.callSid,
+      from: "+15550100123",
+      to: "+15550100999",
+      forwardedFrom: "",
+      callType: "PSTN",
+      callerName: "",
+      direction: "inbound",
+      callStatus: "RINGING",
+      customParameters,
+      ...extra,
+    });
+  }
+
+  prompt(text: string, last = true): void {
+    this.send({ type: "prompt", voicePrompt: text, lang: "en-US", last });
+  }
+
+  dtmf(digit: string): void {
+    this.send({ type: "dtmf", digit });
+  }
+
+  interrupt(utterance: string, durationMs: number | string = 500): void {
+    this.send({
+      type: "interrupt",
+      utteranceUntilInterrupt: utterance,
+      durationUntilInterruptMs: durationMs,
+    });
+  }
+
+  /** The next message from the cursor on that matches `predicate`; advances past it. */
+  async next(
+    predicate: (m: Received) => boolean = () => true,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+  ): Promise<Received> {
+    const deadline = performance.now() + timeoutMs;
+    while (true) {
+      while (this.#cursor < this.received.length) {
+        const msg = this.received[this.#cursor++];
+        if (predicate(msg)) return msg;
+      }
+      if (this.socket.readyState === WebSocket.CLOSED) {
+        throw new Error("socket closed while waiting for a message");
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`no matching message within ${timeoutMs} ms`);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+      this.#wake = null;
+    }
+  }
+
+  /** Collects `text` messages until one with `last:true`; returns the tokens and their text. */
+  async turn(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<{ tokens: string[]; text: string }> {
+    const tokens: string[] = [];
+    while (true) {
+      const msg = await this.next((m) => m.type === "text", timeoutMs);
+      tokens.push(msg.token as string);
+      if (msg.last === true) return { tokens, text: tokens.join("") };
+    }
+  }
+
+  /** Closes like a caller hanging up (1000) and waits for the close to complete. */
+  async hangUp(): Promise<void> {
+    if (this.socket.readyState !== WebSocket.CLOSED) this.socket.close(1000);
+    await this.closed;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * A fake OpenAI server plus the real service pointed at it, and ConversationRelay calls into it.
+ */
+
+import { FakeOpenAI } from "../fakes/fake_openai.ts";
+import { RelayClient } from "../fakes/relay_client.ts";
+import { startService, TEST_AUTH_TOKEN, type TestService } from "./service.ts";
+
+/** A service wired to a fake OpenAI. */
+export interface RelayHarness {
+  fake: FakeOpenAI;
+  svc: TestService;
+  /** Opens a signed socket and sends `setup`. */
+  call(customParameters?: Record<string, string>): Promise<RelayClient>;
+  close(): Promise<void>;
+}
+
+/** Starts the fake and the service (with `env` on top), ready for calls. */
+export async function relayHarness(env: Record<string, string> = {}): Promise<RelayHarness> {
+  const fake = new FakeOpenAI();
+  const baseUrl = fake.start();
+  const svc = await startService({
+    OPENAI_API_KEY: fake.apiKey,
+    OPENAI_BASE_URL: baseUrl,
+    OPENAI_MODEL: "gpt-test",
+    ...env,
+  });
+  const clients: RelayClient[] = [];
+  return {
+    fake,
+    svc,
+    async call(customParameters = { agent: "default" }) {
+      const client = await RelayClient.connect(svc.url, { authToken: TEST_AUTH_TOKEN });
+      clients.push(client);
+      client.setup(customParameters);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.hangUp()));
+      await svc.close();
+      await fake.close();
+    },
+  };
+}
+
+/** Resolves `promise` or fails after `ms` with `what` in the message. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Waits until `check()` is true, re-checking each time `tick` resolves (event-driven). */
+export async function until(
+  check: () => boolean,
+  what: string,
+  ms = 5000,
+): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out: ${what}`);
+    // Yield to the event loop so socket and timer callbacks run.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
