@@ -47,6 +47,8 @@ export interface Config {
     accountSid: string | null;
     authToken: string | null;
     validateSignature: boolean;
+    /** REST API base URL (only tests point it elsewhere). */
+    apiBaseUrl: string;
   };
   relay: {
     welcomeGreeting: string;
@@ -66,6 +68,10 @@ export interface Config {
   voiceMode: VoiceMode;
   /** Realtime path: what the model says first ("" = caller speaks first). */
   realtimeGreeting: string;
+  /** Realtime path: `<Say>` before the stream starts ("" = none). */
+  realtimeIntro: string;
+  /** Realtime path: `<Say>` played when the stream ends abnormally. */
+  realtimeFallback: string;
   handoffNumber: string | null;
   instructionsFile: string;
 }
@@ -128,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       accountSid: r.optional("TWILIO_ACCOUNT_SID", /^AC[0-9a-fA-F]{32}$/, "AC followed by 32 hex"),
       authToken: r.optional("TWILIO_AUTH_TOKEN"),
       validateSignature: r.bool("TWILIO_VALIDATE_SIGNATURE", true),
+      apiBaseUrl: r.url("TWILIO_API_BASE_URL", "https://api.twilio.com", ["http:", "https:"]),
     },
     relay: {
       welcomeGreeting: r.string(
@@ -152,6 +159,11 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       "REALTIME_GREETING",
       "Greet the caller briefly and ask how you can help.",
       { allowEmpty: true },
+    ),
+    realtimeIntro: r.string("REALTIME_INTRO", "", { allowEmpty: true }),
+    realtimeFallback: r.string(
+      "REALTIME_FALLBACK",
+      "Sorry, something went wrong on our side. Please call back later. Goodbye.",
     ),
     handoffNumber: r.optional(
       "HANDOFF_NUMBER",
