@@ -3,6 +3,7 @@
  */
 
 import { publicBaseUrl, toWebSocketUrl } from "./public_url.ts";
+import { RECONNECTING } from "./relay_action.ts";
 import { NOT_CONFIGURED } from "./relay_session.ts";
 import type { Services } from "./services.ts";
 import { relayTwiml, sayAndHangUpTwiml } from "./twiml.ts";
@@ -31,5 +32,6 @@ export function callRelayTwiml(
     parameters: options.parameters,
     // After a reconnect the caller should not be greeted again.
     welcomeGreeting: reconnects ? "" : undefined,
+    intro: reconnects ? RECONNECTING : undefined,
   });
 }
