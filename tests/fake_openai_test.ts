@@ -1,0 +1,145 @@
+/**
+ * The fake OpenAI server, checked with the real `openai` SDK: what it streams parses as the real
+ * wire format, and what the real service rejects it rejects too.
+ */
+
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { FakeOpenAI } from "./fakes/fake_openai.ts";
+import { within } from "./helpers/relay_harness.ts";
+
+async function withFake(fn: (fake: FakeOpenAI, client: OpenAI) => Promise<void>): Promise<void> {
+  const fake = new FakeOpenAI();
+  const client = new OpenAI({ apiKey: fake.apiKey, baseURL: fake.start(), maxRetries: 0 });
+  try {
+    await fn(fake, client);
+  } finally {
+    await fake.close();
+  }
+}
+
+Deno.test("chat completions stream: role chunk, content deltas, stop, usage, [DONE]", async () => {
+  await withFake(async (fake, client) => {
+    fake.script({ tokens: ["Hel", "lo ", "there."] });
+    const stream = await client.chat.completions.create({
+      model: "gpt-test",
+      messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hi" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    assert.equal(chunks[0].choices[0].delta.role, "assistant");
+    const text = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    assert.equal(text, "Hello there.");
+    assert.equal(chunks.at(-2)?.choices[0].finish_reason, "stop");
+    const last = chunks.at(-1)!;
+    assert.deepEqual(last.choices, []);
+    assert.ok(last.usage && last.usage.completion_tokens > 0);
+    assert.ok(chunks.every((c) => c.object === "chat.completion.chunk" && c.id === chunks[0].id));
+  });
+});
+
+Deno.test("responses stream: created … output_text.delta … completed with usage", async () => {
+  await withFake(async (fake, client) => {
+    fake.script({ tokens: ["Good ", "day."] });
+    const stream = await client.responses.create({
+      model: "gpt-test",
+      instructions: "be brief",
+      input: [{ role: "user", content: "hi" }, { role: "assistant", content: "hello" }],
+      stream: true,
+      store: false,
+    });
+    const events = [];
+    for await (const event of stream) events.push(event);
+    assert.deepEqual(events.map((e) => e.type), [
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
+    ]);
+    assert.deepEqual(events.map((e) => e.sequence_number), events.map((_, i) => i));
+    const done = events.at(-1);
+    assert.ok(done?.type === "response.completed");
+    const message = done.response.output[0];
+    assert.ok(message.type === "message" && message.content[0].type === "output_text");
+    assert.equal(message.content[0].text, "Good day.");
+    assert.ok(done.response.usage && done.response.usage.output_tokens > 0);
+  });
+});
+
+Deno.test("the fake rejects what the real API rejects", async () => {
+  await withFake(async (fake, client) => {
+    const bad = new OpenAI({ apiKey: "sk-wrong", baseURL: fake.baseUrl, maxRetries: 0 });
+    await assert.rejects(
+      bad.chat.completions.create({
+        model: "m",
+        messages: [{ role: "user", content: "x" }],
+        stream: true,
+      }),
+      OpenAI.AuthenticationError,
+    );
+    await assert.rejects(
+      client.chat.completions.create({
+        model: "m",
+        messages: [{ role: "user", content: "x" }],
+        stream: false,
+        stream_options: { include_usage: true },
+      }),
+      (err) =>
+        err instanceof OpenAI.BadRequestError && /only allowed when 'stream'/.test(err.message),
+    );
+    await assert.rejects(
+      client.chat.completions.create({
+        model: "m",
+        messages: [{ role: "narrator" as "user", content: "x" }],
+        stream: true,
+      }),
+      OpenAI.BadRequestError,
+    );
+    await assert.rejects(
+      client.responses.create({
+        model: "m",
+        input: "x",
+        stream: true,
+        // An unknown parameter, as a typo would send it.
+        ...{ temprature: 1 },
+      }),
+      (err) =>
+        err instanceof OpenAI.BadRequestError &&
+        /Unknown parameter: 'temprature'/.test(err.message),
+    );
+    fake.script({ status: 500 });
+    await assert.rejects(
+      client.chat.completions.create({
+        model: "m",
+        messages: [{ role: "user", content: "x" }],
+        stream: true,
+      }),
+      OpenAI.InternalServerError,
+    );
+  });
+});
+
+Deno.test("the fake sees a client abort at once", async () => {
+  await withFake(async (fake, client) => {
+    fake.script({ tokens: ["a", "b", "c"], holdAfter: 1 });
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+    }, { signal: controller.signal });
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.delta?.content === "a") controller.abort();
+    }
+    await within(fake.requests[0].aborted, 2000, "abort seen by the fake");
+    assert.deepEqual(fake.requests[0].tokensSent, ["a"]);
+  });
+});
