@@ -9,6 +9,8 @@ import { healthHandler } from "./routes/health.ts";
 import { voiceHandler } from "./routes/twilio/voice.ts";
 import { relaySocketHandler } from "./routes/twilio/relay.ts";
 import { relayActionHandler } from "./routes/twilio/relay_action.ts";
+import { streamSocketHandler } from "./routes/twilio/stream.ts";
+import { realtimeVoiceHandler } from "./routes/twilio/voice_realtime.ts";
 
 /** Builds the Hono app over `services`. */
 export function createApp(services: Services): Hono {
@@ -24,7 +26,12 @@ export function createApp(services: Services): Hono {
       log,
     }),
   );
-  app.post("/twilio/voice", voiceHandler(services));
+  const relayVoice = voiceHandler(services);
+  const realtimeVoice = realtimeVoiceHandler(services);
+  app.post("/twilio/voice", config.voiceMode === "realtime" ? realtimeVoice : relayVoice);
+  app.post("/twilio/voice/relay", relayVoice);
+  app.post("/twilio/voice/realtime", realtimeVoice);
+  app.get("/twilio/stream", streamSocketHandler(services));
   app.get("/twilio/relay", relaySocketHandler(services));
   app.post("/twilio/relay/action", relayActionHandler(services));
   app.onError((err, c) => {

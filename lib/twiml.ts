@@ -76,3 +76,27 @@ export function dialTwiml(number: string, say?: string): string {
 export function emptyTwiml(): string {
   return new VoiceResponse().toString();
 }
+
+/** What a Media Streams `<Connect>` needs. */
+export interface StreamTwimlOptions {
+  /** `wss://…/twilio/stream` (no query string: Twilio rejects it). */
+  socketUrl: string;
+  /** Sent to the socket in `start.customParameters`. */
+  parameters: Record<string, string>;
+  /** Spoken with `<Say>` before the stream starts ("" = none). */
+  intro: string;
+  /** Spoken with `<Say>` after the stream, i.e. only if it ends without a hang-up. */
+  fallback: string;
+}
+
+/** `[<Say>intro]<Connect><Stream url><Parameter/></Stream></Connect><Say>fallback`. */
+export function streamTwiml(options: StreamTwimlOptions): string {
+  const response = new VoiceResponse();
+  if (options.intro) response.say(options.intro);
+  const stream = response.connect().stream({ url: options.socketUrl });
+  for (const [name, value] of Object.entries(options.parameters)) {
+    stream.parameter({ name, value });
+  }
+  if (options.fallback) response.say(options.fallback);
+  return response.toString();
+}

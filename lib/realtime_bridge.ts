@@ -1,0 +1,669 @@
+/**
+ * One speech-to-speech call: bridges a Twilio Media Streams socket to an OpenAI Realtime (GA)
+ * socket, and owns both sockets, every timer and all of the call's state.
+ *
+ * Audio passes through as base64 µ-law, never decoded. The bridge knows what the caller heard
+ * from the marks Twilio echoes (one after every ≤ 20 ms chunk it sends), so a barge-in truncates
+ * the assistant's item to the audio actually played.
+ */
+
+import type { CallRegistry, LiveCall } from "./call_registry.ts";
+import type { CallRedirector } from "./call_redirect.ts";
+import type { Config } from "./config.ts";
+import { errorMessage, type Logger } from "./log.ts";
+import {
+  base64ByteLength,
+  MediaStreamWriter,
+  MULAW_BYTES_PER_MS,
+  parseMediaStreamMessage,
+  type StartMessage,
+} from "./media_streams.ts";
+import {
+  appendAudio,
+  cancelResponse,
+  createResponse,
+  createTextItem,
+  parseServerEvent,
+  type RealtimeServerEvent,
+  sessionUpdate,
+  truncateItem,
+  type Usage,
+} from "./realtime_protocol.ts";
+import { toWebSocketUrl } from "./public_url.ts";
+import { sayAndHangUpTwiml } from "./twiml.ts";
+
+/** Caller audio kept while the upstream session is not ready: 15 s at 50 frames/s. */
+const MAX_PENDING_FRAMES = 750;
+/** Malformed frames logged one by one before the bridge only counts them. */
+const MAX_LOGGED_BAD_FRAMES = 10;
+/** Longest audio chunk sent to Twilio between two marks: 159 bytes ≈ 19.9 ms (212 base64 chars). */
+const CHUNK_CHARS = 212;
+const CHUNK_BYTES = 160;
+/** Key presses buffered before they are given to the model at once. */
+const MAX_DTMF_DIGITS = 32;
+/** Consecutive reconnects (session expiry) tried before the call is failed. */
+const MAX_RECONNECTS = 3;
+/** How long a REST redirect may take before the stream is closed anyway. */
+const REDIRECT_TIMEOUT_MS = 3000;
+
+/** The minimal server-side socket surface the bridge needs. */
+export interface TwilioSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: "message", cb: (ev: MessageEvent) => void): void;
+  addEventListener(type: "open" | "close" | "error", cb: (ev: Event) => void): void;
+}
+
+/** What every bridge shares: configuration and process-wide clients. */
+export interface RealtimeBridgeDeps {
+  config: Config;
+  log: Logger;
+  registry: CallRegistry;
+  instructions: string;
+  /** Set when Twilio REST credentials are configured. */
+  redirect: CallRedirector | null;
+}
+
+/** A transcript line, in conversation order. */
+export interface RealtimeTranscriptEntry {
+  role: "caller" | "agent";
+  text: string;
+  /** Epoch ms when the turn began (caller: end of speech; agent: first audio out). */
+  at: number;
+  itemId?: string;
+  /** Agent: the caller cut in after `heardMs` of `audioMs`. */
+  interrupted?: boolean;
+  heardMs?: number;
+  audioMs?: number;
+}
+
+/** One model response, for call records. */
+export interface RealtimeTurn {
+  responseId: string;
+  startedAt: number;
+  /** Caller stopped speaking (or key press / greeting request) → first audio sent to Twilio. */
+  latencyMs: number | null;
+  status: string | null;
+  usage: Usage | null;
+}
+
+/** A mark sent after a chunk of assistant audio, not yet echoed. */
+interface PendingMark {
+  name: string;
+  itemId: string;
+  /** Upstream session the item belongs to (item ids do not survive a reconnect). */
+  session: number;
+  /** Item audio before this chunk, and the chunk's own length, in ms. */
+  startMs: number;
+  durationMs: number;
+  sentAt: number;
+}
+
+/** The assistant item whose audio is being received. */
+interface OutItem {
+  itemId: string;
+  responseId: string;
+  bytes: number;
+  entry: RealtimeTranscriptEntry;
+}
+
+/** A live Media Streams ↔ Realtime call. */
+export class RealtimeBridge implements LiveCall {
+  readonly id = crypto.randomUUID();
+  readonly mode = "realtime" as const;
+  readonly startedAt = Date.now();
+  callSid: string | null = null;
+  streamSid: string | null = null;
+  customParameters: Record<string, string> = {};
+
+  readonly transcript: RealtimeTranscriptEntry[] = [];
+  readonly turns: RealtimeTurn[] = [];
+  endReason: string | null = null;
+  /** Counters for call records and tests. */
+  readonly stats = {
+    framesIn: 0,
+    framesOut: 0,
+    badFrames: 0,
+    droppedDeltas: 0,
+    bargeIns: 0,
+    truncates: 0,
+    upstreamConnects: 0,
+  };
+
+  readonly #twilio: TwilioSocket;
+  readonly #deps: RealtimeBridgeDeps;
+  #log: Logger;
+  #writer: MediaStreamWriter | null = null;
+  #upstream: WebSocket | null = null;
+  #session = 0;
+  #ready = false;
+  #pending: string[] = [];
+  #greeted = false;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #reconnects = 0;
+  #closed = false;
+  #failing = false;
+
+  // Playout, from marks.
+  #generation = 0;
+  #marks: PendingMark[] = [];
+  #markHead = 0;
+  #lastAckAt = -Infinity;
+  #out: OutItem | null = null;
+  #muted = new Set<string>();
+
+  // Turns.
+  #activeResponse: string | null = null;
+  #turnRef: number | null = null;
+  #turn: RealtimeTurn | null = null;
+  #turnRefMono = 0;
+  #dtmf = "";
+  #dtmfTimer: ReturnType<typeof setTimeout> | undefined;
+  #dtmfDue = false;
+
+  constructor(socket: TwilioSocket, deps: RealtimeBridgeDeps) {
+    this.#twilio = socket;
+    this.#deps = deps;
+    this.#log = deps.log.child({ sessionId: this.id, mode: "realtime" });
+    deps.registry.add(this);
+    socket.addEventListener("message", (ev) => this.#onTwilioFrame(ev.data));
+    socket.addEventListener("close", () => this.#dispose("twilio closed"));
+    socket.addEventListener("error", () => this.#dispose("twilio socket error"));
+    if (!deps.config.openai.apiKey) {
+      this.#log.error("call.not_configured", { missing: "OPENAI_API_KEY" });
+      this.#fail("not-configured");
+      return;
+    }
+    this.#connect();
+  }
+
+  /** True while Twilio may still be playing assistant audio. */
+  get playing(): boolean {
+    return this.#markHead < this.#marks.length;
+  }
+
+  /** Ends the call from the service side: both sockets are closed now. */
+  end(reason: string): void {
+    if (this.#closed) return;
+    this.endReason ??= reason;
+    this.#log.info("call.end", { reason });
+    this.#closeUpstream();
+    this.#closeTwilio();
+    this.#dispose(reason);
+  }
+
+  // ---- Twilio side -------------------------------------------------------------------------
+
+  #onTwilioFrame(data: unknown): void {
+    if (this.#closed) return;
+    const parsed = parseMediaStreamMessage(data);
+    if (!parsed.ok) return this.#badFrame("twilio", parsed.error);
+    const message = parsed.message;
+    switch (message.event) {
+      case "media":
+        if (!this.#writer) return this.#badFrame("twilio", "media before start");
+        this.stats.framesIn++;
+        if (this.#ready) this.#upstream!.send(appendAudio(message.payload));
+        else if (this.#pending.length < MAX_PENDING_FRAMES) this.#pending.push(message.payload);
+        else this.#badFrame("twilio", "caller audio buffer full");
+        return;
+      case "mark":
+        return this.#onMark(message.name);
+      case "dtmf":
+        if (!this.#writer) return this.#badFrame("twilio", "dtmf before start");
+        return this.#onDtmf(message.digit);
+      case "start":
+        return this.#onStart(message);
+      case "connected":
+        return this.#log.debug("twilio.connected");
+      case "stop":
+        this.#log.info("twilio.stop");
+        this.#closeUpstream();
+        this.#dispose("twilio stop");
+        return;
+    }
+  }
+
+  #onStart(start: StartMessage): void {
+    if (this.#writer) return this.#badFrame("twilio", "duplicate start");
+    this.streamSid = start.streamSid;
+    this.callSid = start.callSid;
+    this.customParameters = start.customParameters;
+    this.#writer = new MediaStreamWriter(start.streamSid);
+    this.#log = this.#log.child({ callSid: start.callSid });
+    this.#log.info("call.start", { agent: start.customParameters.agent, tracks: start.tracks });
+    this.#maybeGreet();
+  }
+
+  #toTwilio(message: string): void {
+    if (this.#twilio.readyState === WebSocket.OPEN) this.#twilio.send(message);
+  }
+
+  /** A mark came back: the audio before it has played, unless it is from a cleared generation. */
+  #onMark(name: string): void {
+    const head = this.#marks[this.#markHead];
+    if (!head || head.name !== name) {
+      this.#log.debug("twilio.stale_mark");
+      return;
+    }
+    this.#markHead++;
+    this.#lastAckAt = performance.now();
+    if (this.#markHead === this.#marks.length) {
+      this.#marks = [];
+      this.#markHead = 0;
+    }
+  }
+
+  /**
+   * Audio of the head (first unplayed) chunk heard so far, in ms of its item. Everything before the
+   * chunk has played (its marks came back); the chunk itself started when both the previous one
+   * had played and it had been sent, so the estimate is bounded to one chunk (≤ 20 ms).
+   */
+  #heardMs(head: PendingMark, now: number): number {
+    const started = Math.max(this.#lastAckAt, head.sentAt);
+    return head.startMs + Math.min(Math.max(0, now - started), head.durationMs);
+  }
+
+  // ---- Upstream side -----------------------------------------------------------------------
+
+  #connect(): void {
+    const { openai } = this.#deps.config;
+    const url = `${toWebSocketUrl(openai.baseUrl)}/realtime?model=${
+      encodeURIComponent(openai.realtimeModel)
+    }`;
+    const session = ++this.#session;
+    this.stats.upstreamConnects++;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, { headers: { Authorization: `Bearer ${openai.apiKey}` } });
+    } catch (err) {
+      this.#log.error("realtime.connect_failed", { error: errorMessage(err) });
+      this.#fail("upstream-refused");
+      return;
+    }
+    this.#upstream = ws;
+    this.#connectTimer = setTimeout(() => {
+      this.#log.error("realtime.connect_timeout", { timeoutMs: openai.timeoutMs });
+      this.#fail("upstream-timeout");
+    }, openai.timeoutMs);
+    ws.addEventListener("open", () => {
+      if (this.#closed || session !== this.#session) return;
+      ws.send(sessionUpdate({
+        model: openai.realtimeModel,
+        voice: openai.voice,
+        instructions: this.#deps.instructions,
+        turnDetection: openai.turnDetection,
+        transcriptionModel: openai.transcriptionModel,
+      }));
+      if (session > 1) this.#reseed(ws);
+    });
+    ws.addEventListener("message", (ev) => {
+      if (session === this.#session) this.#onUpstreamFrame(ev.data);
+    });
+    ws.addEventListener("error", () => {
+      if (session === this.#session) this.#log.warn("realtime.socket_error");
+    });
+    ws.addEventListener("close", (ev) => {
+      if (session === this.#session) this.#onUpstreamClose(ev.code, ev.reason);
+    });
+  }
+
+  /** Gives a new session the conversation so far, as text turns. */
+  #reseed(ws: WebSocket): void {
+    let items = 0;
+    for (const entry of this.transcript) {
+      let text = entry.text;
+      if (entry.interrupted && entry.audioMs) {
+        text = text.slice(0, Math.round(text.length * (entry.heardMs ?? 0) / entry.audioMs));
+      }
+      if (!text.trim()) continue;
+      ws.send(createTextItem(entry.role === "caller" ? "user" : "assistant", text));
+      items++;
+    }
+    this.#log.info("realtime.reseeded", { items });
+  }
+
+  #onUpstreamClose(code: number, reason: string): void {
+    clearTimeout(this.#connectTimer);
+    const wasReady = this.#ready;
+    this.#upstream = null;
+    this.#ready = false;
+    if (this.#closed || this.#failing) return;
+    if (code === 1001 && this.#reconnects < MAX_RECONNECTS) {
+      // The session reached its time limit: the call goes on over a new one.
+      this.#reconnects++;
+      this.#log.info("realtime.reconnect", { code, reconnects: this.#reconnects });
+      if (this.#activeResponse) this.#muted.add(this.#activeResponse);
+      this.#activeResponse = null;
+      this.#connect();
+      return;
+    }
+    this.#log.error("realtime.closed", { code, reason: reason.slice(0, 120), wasReady });
+    this.#fail(wasReady ? "upstream-dropped" : "upstream-refused");
+  }
+
+  #onUpstreamFrame(data: unknown): void {
+    if (this.#closed) return;
+    const parsed = parseServerEvent(data);
+    if (!parsed.ok) return this.#badFrame("openai", parsed.error);
+    this.#onEvent(parsed.event);
+  }
+
+  #onEvent(event: RealtimeServerEvent): void {
+    switch (event.type) {
+      case "response.output_audio.delta":
+        return this.#onAudioDelta(event.responseId, event.itemId, event.delta);
+      case "input_audio_buffer.speech_started":
+        return this.#onSpeechStarted();
+      case "input_audio_buffer.speech_stopped":
+        this.#turnRef = Date.now();
+        this.#turnRefMono = performance.now();
+        this.#entryFor("caller", event.itemId);
+        return;
+      case "response.created":
+        return this.#onResponseCreated(event.responseId);
+      case "response.done":
+        return this.#onResponseDone(event.responseId, event.status, event.usage);
+      case "conversation.item.input_audio_transcription.completed":
+        this.#entryFor("caller", event.itemId).text = event.transcript;
+        return;
+      case "response.output_audio_transcript.done":
+        this.#entryFor("agent", event.itemId).text = event.transcript;
+        return;
+      case "session.updated":
+        return this.#onSessionReady();
+      case "session.created":
+        return this.#log.debug("realtime.session_created");
+      case "error":
+        return this.#onError(event.errorType, event.code, event.message);
+      case "other":
+        return;
+    }
+  }
+
+  #onSessionReady(): void {
+    if (this.#ready) return;
+    clearTimeout(this.#connectTimer);
+    this.#ready = true;
+    this.#reconnects = 0;
+    const ws = this.#upstream!;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const payload of pending) ws.send(appendAudio(payload));
+    this.#log.info("realtime.ready", { flushedFrames: pending.length, session: this.#session });
+    this.#maybeGreet();
+    if (this.#dtmfDue) this.#flushDtmf();
+  }
+
+  #maybeGreet(): void {
+    const greeting = this.#deps.config.realtimeGreeting;
+    if (this.#greeted || !this.#ready || !this.#writer) return;
+    this.#greeted = true;
+    if (!greeting) return;
+    this.#markTurnStart();
+    this.#upstream!.send(createResponse(greeting));
+  }
+
+  #markTurnStart(): void {
+    this.#turnRef = Date.now();
+    this.#turnRefMono = performance.now();
+  }
+
+  #onError(type: string, code: string, message: string): void {
+    if (FATAL_ERROR_CODES.has(code)) {
+      this.#log.error("realtime.fatal_error", { type, code, message });
+      this.#fail(`openai-${code}`);
+      return;
+    }
+    if (code === "session_expired") {
+      // The server closes with 1001 next; the close handler reconnects.
+      this.#log.info("realtime.session_expired");
+      return;
+    }
+    this.#log.warn("realtime.error", { type, code, message });
+  }
+
+  // ---- Responses and audio out -------------------------------------------------------------
+
+  #onResponseCreated(responseId: string): void {
+    this.#activeResponse = responseId;
+    const turn: RealtimeTurn = {
+      responseId,
+      startedAt: Date.now(),
+      latencyMs: null,
+      status: null,
+      usage: null,
+    };
+    this.turns.push(turn);
+    this.#turn = turn;
+  }
+
+  #onResponseDone(responseId: string, status: string, usage: Usage | null): void {
+    if (this.#activeResponse === responseId) this.#activeResponse = null;
+    this.#muted.delete(responseId);
+    const turn = this.turns.findLast((t) => t.responseId === responseId);
+    if (turn) {
+      turn.status = status;
+      turn.usage = usage;
+    }
+    if (this.#turn === turn) this.#turn = null;
+  }
+
+  #onAudioDelta(responseId: string, itemId: string, delta: string): void {
+    if (this.#muted.has(responseId) || !this.#writer) {
+      this.stats.droppedDeltas++;
+      return;
+    }
+    let item = this.#out;
+    if (!item || item.itemId !== itemId) {
+      const entry = this.#entryFor("agent", itemId);
+      item = { itemId, responseId, bytes: 0, entry };
+      this.#out = item;
+    }
+    const turn = this.#turn;
+    if (turn && turn.latencyMs === null && turn.responseId === responseId) {
+      turn.latencyMs = this.#turnRef === null
+        ? null
+        : Math.round((performance.now() - this.#turnRefMono) * 10) / 10;
+      this.#turnRef = null;
+    }
+    if (base64ByteLength(delta) <= CHUNK_BYTES) {
+      this.#sendChunk(item, delta);
+    } else {
+      for (let i = 0; i < delta.length; i += CHUNK_CHARS) {
+        this.#sendChunk(item, delta.substring(i, i + CHUNK_CHARS));
+      }
+    }
+  }
+
+  /** One chunk of assistant audio to Twilio, followed by its mark. */
+  #sendChunk(item: OutItem, payload: string): void {
+    const writer = this.#writer!;
+    const startMs = item.bytes / MULAW_BYTES_PER_MS;
+    item.bytes += base64ByteLength(payload);
+    const endMs = item.bytes / MULAW_BYTES_PER_MS;
+    item.entry.audioMs = endMs;
+    const name = `${this.#generation}:${item.itemId}:${endMs}`;
+    this.#toTwilio(writer.media(payload));
+    this.#toTwilio(writer.mark(name));
+    this.stats.framesOut++;
+    this.#marks.push({
+      name,
+      itemId: item.itemId,
+      session: this.#session,
+      startMs,
+      durationMs: endMs - startMs,
+      sentAt: performance.now(),
+    });
+  }
+
+  // ---- Barge-in ----------------------------------------------------------------------------
+
+  #onSpeechStarted(): void {
+    // The server cancels an in-progress response itself (interrupt_response): drop what is late.
+    if (this.#activeResponse) this.#muted.add(this.#activeResponse);
+    if (this.playing) this.#interrupt("speech");
+  }
+
+  /**
+   * Stops the audio Twilio is playing and truncates the item being heard to what was heard.
+   * Only called while something is playing.
+   */
+  #interrupt(cause: string): void {
+    const now = performance.now();
+    const head = this.#marks[this.#markHead];
+    const heard = this.#heardMs(head, now);
+    this.#toTwilio(this.#writer!.clear());
+    this.#generation++;
+    this.#marks = [];
+    this.#markHead = 0;
+    this.#lastAckAt = -Infinity;
+    this.stats.bargeIns++;
+    const out = this.#out;
+    const received = out?.itemId === head.itemId ? out.bytes / MULAW_BYTES_PER_MS : Infinity;
+    const audioEndMs = Math.max(0, Math.floor(Math.min(heard, received)));
+    if (out?.itemId === head.itemId) this.#muted.add(out.responseId);
+    const entry = this.transcript.findLast((e) => e.itemId === head.itemId);
+    if (entry) {
+      entry.interrupted = true;
+      entry.heardMs = audioEndMs;
+    }
+    if (head.session === this.#session && this.#ready) {
+      this.#upstream!.send(truncateItem(head.itemId, audioEndMs));
+      this.stats.truncates++;
+    }
+    this.#log.info("realtime.barge_in", { cause, audioEndMs });
+  }
+
+  // ---- DTMF --------------------------------------------------------------------------------
+
+  #onDtmf(digit: string): void {
+    this.#dtmf += digit;
+    clearTimeout(this.#dtmfTimer);
+    if (digit === "#" || this.#dtmf.length >= MAX_DTMF_DIGITS) return this.#flushDtmf();
+    this.#dtmfTimer = setTimeout(() => this.#flushDtmf(), this.#deps.config.relay.dtmfDebounceMs);
+  }
+
+  /** Gives the buffered key presses to the model as one caller turn, and asks for an answer. */
+  #flushDtmf(): void {
+    clearTimeout(this.#dtmfTimer);
+    if (!this.#dtmf || this.#closed) return;
+    if (!this.#ready) {
+      this.#dtmfDue = true;
+      return;
+    }
+    this.#dtmfDue = false;
+    const keys = this.#dtmf;
+    this.#dtmf = "";
+    const ws = this.#upstream!;
+    if (this.playing) this.#interrupt("dtmf");
+    if (this.#activeResponse) {
+      this.#muted.add(this.#activeResponse);
+      ws.send(cancelResponse());
+      this.#activeResponse = null;
+    }
+    const text = `[The caller pressed the keys: ${keys.split("").join(" ")}]`;
+    this.transcript.push({ role: "caller", text, at: Date.now() });
+    this.#log.info("realtime.dtmf", { digits: keys.length });
+    this.#markTurnStart();
+    ws.send(createTextItem("user", text));
+    ws.send(createResponse());
+  }
+
+  // ---- Bookkeeping -------------------------------------------------------------------------
+
+  /** The transcript entry of `itemId`, created (in conversation order) on first sight. */
+  #entryFor(role: "caller" | "agent", itemId: string): RealtimeTranscriptEntry {
+    const existing = itemId ? this.transcript.findLast((e) => e.itemId === itemId) : undefined;
+    if (existing) return existing;
+    const entry: RealtimeTranscriptEntry = { role, text: "", at: Date.now(), itemId };
+    this.transcript.push(entry);
+    return entry;
+  }
+
+  #badFrame(source: "twilio" | "openai", error: string): void {
+    const count = ++this.stats.badFrames;
+    if (count <= MAX_LOGGED_BAD_FRAMES || count % 1000 === 0) {
+      this.#log.warn("realtime.frame_dropped", { source, error, count });
+    }
+  }
+
+  /**
+   * The upstream side failed: the caller must not be left in dead air. With REST credentials the
+   * call's TwiML is replaced by the fallback; the stream is closed either way, so Twilio moves on
+   * to the fallback `<Say>` after `<Connect>`.
+   */
+  #fail(reason: string): void {
+    if (this.#closed || this.#failing) return;
+    this.#failing = true;
+    this.endReason ??= reason || "upstream-failed";
+    clearTimeout(this.#connectTimer);
+    this.#closeUpstream();
+    const redirect = this.#deps.redirect;
+    const callSid = this.callSid;
+    if (!redirect || !callSid) {
+      this.#closeTwilio();
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, REDIRECT_TIMEOUT_MS);
+    });
+    Promise.race([
+      redirect(callSid, sayAndHangUpTwiml(this.#deps.config.realtimeFallback)),
+      timeout,
+    ]).then(
+      () => this.#log.info("call.redirected", { to: "fallback" }),
+      (err) => this.#log.warn("call.redirect_failed", { error: errorMessage(err) }),
+    ).finally(() => {
+      clearTimeout(timer);
+      this.#closeTwilio();
+    });
+  }
+
+  #closeUpstream(): void {
+    clearTimeout(this.#connectTimer);
+    const ws = this.#upstream;
+    this.#upstream = null;
+    this.#ready = false;
+    this.#session++; // events of the old socket are ignored from now on
+    if (ws && ws.readyState !== WebSocket.CLOSED && ws.readyState !== WebSocket.CLOSING) {
+      ws.close(1000);
+    }
+  }
+
+  #closeTwilio(): void {
+    const socket = this.#twilio;
+    if (socket.readyState === WebSocket.OPEN) socket.close(1000);
+    else if (socket.readyState === WebSocket.CONNECTING) {
+      // Not upgraded yet (the upgrade response is still being sent): close once it is.
+      socket.addEventListener("open", () => socket.close(1000));
+    }
+  }
+
+  #dispose(cause: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#dtmfTimer);
+    this.#closeUpstream();
+    this.#pending = [];
+    this.#deps.registry.remove(this);
+    this.#log.info("call.closed", {
+      cause,
+      reason: this.endReason ?? "caller-hangup",
+      turns: this.turns.length,
+      framesIn: this.stats.framesIn,
+      framesOut: this.stats.framesOut,
+      bargeIns: this.stats.bargeIns,
+      badFrames: this.stats.badFrames,
+    });
+  }
+}
+
+/** Error codes after which the session cannot go on. */
+const FATAL_ERROR_CODES = new Set([
+  "invalid_api_key",
+  "insufficient_quota",
+  "model_not_found",
+]);

@@ -1,0 +1,25 @@
+/** `GET /twilio/stream`: upgrades Twilio's Media Streams socket into a per-call realtime bridge. */
+
+import type { Handler } from "hono";
+import { createCallRedirector } from "../../lib/call_redirect.ts";
+import { RealtimeBridge } from "../../lib/realtime_bridge.ts";
+import type { Services } from "../../lib/services.ts";
+
+/** Upgrades the request and hands the socket to a new {@link RealtimeBridge}. */
+export function streamSocketHandler(services: Services): Handler {
+  const deps = {
+    config: services.config,
+    log: services.log,
+    registry: services.registry,
+    instructions: services.instructions,
+    redirect: createCallRedirector(services.config.twilio),
+  };
+  return (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return c.text("Expected a WebSocket upgrade", 426);
+    }
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+    new RealtimeBridge(socket, deps);
+    return response;
+  };
+}
