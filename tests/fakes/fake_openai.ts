@@ -238,7 +238,6 @@ export class FakeOpenAI {
       markFinished();
       releaseHold();
     };
-    req.signal.addEventListener("abort", onGone, { once: true });
     const encoder = new TextEncoder();
     const sleep = (ms: number) =>
       new Promise<void>((resolve) => {

@@ -1,0 +1,63 @@
+/**
+ * Benchmark plumbing: runs `main.ts` as its own process (so its CPU and memory can be read from
+ * /proc) and summarises samples.
+ */
+
+/** A service process under benchmark. */
+export interface ServiceProcess {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `main.ts` on a free loopback port with `env`; resolves once /health answers. */
+export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const url = `http://127.0.0.1:${port}`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+    env: { ...env, PORT: String(port), HOSTNAME: "127.0.0.1", PUBLIC_URL: url },
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const deadline = Date.now() + 30000;
+  while (true) {
+    try {
+      const res = await fetch(`${url}/health`);
+      await res.body?.cancel();
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error("service did not start within 30 s");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** CPU time used so far (user + system, ms) and resident memory (KB) of a process. */
+export async function processStats(pid: number): Promise<{ cpuMs: number; rssKb: number }> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const rssKb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
+  return { cpuMs: (ticks * 1000) / 100, rssKb };
+}
+
+/** The p-th percentile (nearest rank) of `samples`, rounded to µs. */
+export function percentile(samples: number[], p: number): number {
+  if (samples.length === 0) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Math.round(sorted[index] * 1000) / 1000;
+}
