@@ -36,9 +36,10 @@ import { sayAndHangUpTwiml } from "./twiml.ts";
 const MAX_PENDING_FRAMES = 750;
 /** Malformed frames logged one by one before the bridge only counts them. */
 const MAX_LOGGED_BAD_FRAMES = 10;
-/** Longest audio chunk sent to Twilio between two marks: 159 bytes ≈ 19.9 ms (212 base64 chars). */
-const CHUNK_CHARS = 212;
+/** Deltas up to 20 ms go to Twilio as they are; longer ones are cut into base64 groups of 3 bytes. */
 const CHUNK_BYTES = 160;
+/** At most 53 groups (159 bytes ≈ 19.9 ms) per chunk, so a mark follows every ≤ 20 ms of audio. */
+const MAX_CHUNK_GROUPS = 53;
 /** Key presses buffered before they are given to the model at once. */
 const MAX_DTMF_DIGITS = 32;
 /** Consecutive reconnects (session expiry) tried before the call is failed. */
@@ -470,10 +471,13 @@ export class RealtimeBridge implements LiveCall {
     }
     if (base64ByteLength(delta) <= CHUNK_BYTES) {
       this.#sendChunk(item, delta);
-    } else {
-      for (let i = 0; i < delta.length; i += CHUNK_CHARS) {
-        this.#sendChunk(item, delta.substring(i, i + CHUNK_CHARS));
-      }
+      return;
+    }
+    // Equal chunks cut on 4-character boundaries stay valid base64 without decoding.
+    const groups = delta.length / 4;
+    const chars = Math.ceil(groups / Math.ceil(groups / MAX_CHUNK_GROUPS)) * 4;
+    for (let i = 0; i < delta.length; i += chars) {
+      this.#sendChunk(item, delta.substring(i, i + chars));
     }
   }
 

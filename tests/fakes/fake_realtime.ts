@@ -1,0 +1,597 @@
+/**
+ * A fake OpenAI Realtime (GA) WebSocket server on 127.0.0.1 for tests and the benchmark.
+ *
+ * It speaks only the GA protocol and rejects what the real service rejects (beta shapes, unknown
+ * events, a missing `Authorization`, `g711_ulaw`, audio sent before the session is configured,
+ * a truncate past the item's audio, a cancel with no response in progress). Scripted replies are
+ * paced on timers; `speech_started`/`speech_stopped` come on demand; every client event is
+ * recorded. In echo mode every appended audio chunk comes straight back as an audio delta.
+ */
+
+import { Buffer } from "node:buffer";
+import { EventLog } from "./event_log.ts";
+
+/** A scripted assistant reply. */
+export interface ReplyScript {
+  /** Audio length in ms (µ-law, 8 bytes per ms). */
+  audioMs: number;
+  /** Audio per delta, in ms. */
+  deltaMs: number;
+  /** Playback speed of the pacing: 1 = real time, 4 = four times faster than real time. */
+  speed: number;
+  transcript: string;
+}
+
+/** Options of {@link FakeRealtime}. */
+export interface FakeRealtimeOptions {
+  /** `echo`: appended audio comes back at once as deltas of one open-ended response. */
+  mode?: "script" | "echo";
+  reply?: Partial<ReplyScript>;
+}
+
+/** A client event as recorded (parsed JSON, or the raw text if it was not JSON). */
+export type ClientEvent = Record<string, unknown> & { type: string };
+
+/** An error event the fake sent, with the client event that caused it. */
+export interface SentError {
+  code: string;
+  message: string;
+  cause: string;
+}
+
+/** What happened to one upgrade request. */
+export interface UpgradeRecord {
+  status: "accepted" | "refused" | "aborted";
+  authorization: string | null;
+  url: string;
+}
+
+const VOICES = [
+  "alloy",
+  "ash",
+  "ballad",
+  "coral",
+  "echo",
+  "sage",
+  "shimmer",
+  "verse",
+  "marin",
+  "cedar",
+];
+const FORMATS = ["audio/pcm", "audio/pcmu", "audio/pcma"];
+const SERVER_VAD_KEYS = [
+  "type",
+  "threshold",
+  "prefix_padding_ms",
+  "silence_duration_ms",
+  "create_response",
+  "interrupt_response",
+  "idle_timeout_ms",
+];
+const SEMANTIC_VAD_KEYS = ["type", "eagerness", "create_response", "interrupt_response"];
+const SESSION_KEYS = [
+  "type",
+  "model",
+  "output_modalities",
+  "instructions",
+  "audio",
+  "tools",
+  "tool_choice",
+  "max_output_tokens",
+  "tracing",
+  "truncation",
+  "prompt",
+  "include",
+];
+const CLIENT_TYPES = new Set([
+  "session.update",
+  "input_audio_buffer.append",
+  "input_audio_buffer.clear",
+  "input_audio_buffer.commit",
+  "conversation.item.create",
+  "conversation.item.truncate",
+  "conversation.item.delete",
+  "conversation.item.retrieve",
+  "response.create",
+  "response.cancel",
+  "output_audio_buffer.clear",
+]);
+
+/** Deterministic µ-law bytes for reply `seed` (so tests can check audio byte for byte). */
+export function replyAudio(seed: number, bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) out[i] = (i * 7 + seed * 31) & 0xff;
+  return out;
+}
+
+type Json = Record<string, unknown>;
+
+function obj(value: unknown): Json | null {
+  return value && typeof value === "object" && !Array.isArray(value) ? value as Json : null;
+}
+
+/** One Realtime session (one accepted socket). */
+export class FakeRealtimeSession {
+  readonly events = new EventLog<ClientEvent>();
+  readonly errors = new EventLog<SentError>();
+  /** Audio appended after the session was configured, base64 chunks in order. */
+  readonly appended: string[] = [];
+  readonly truncates = new EventLog<{ itemId: string; audioEndMs: number }>();
+  /** Every server event sent, by type, in order. */
+  readonly sent: string[] = [];
+  configured = false;
+  interruptResponse = true;
+  closed: Promise<CloseEvent>;
+
+  #socket: WebSocket;
+  #fake: FakeRealtime;
+  #ids = 0;
+  #items = new Map<string, { role: string; audioBytes: number }>();
+  #active: ActiveReply | null = null;
+  #replies = 0;
+  #speechItem: string | null = null;
+
+  constructor(socket: WebSocket, fake: FakeRealtime) {
+    this.#socket = socket;
+    this.#fake = fake;
+    this.closed = new Promise((resolve) => {
+      socket.addEventListener("close", (ev) => {
+        this.#stopActive();
+        resolve(ev);
+      });
+    });
+    socket.addEventListener("open", () => {
+      this.#send({
+        type: "session.created",
+        session: { type: "realtime", model: "gpt-realtime", id: this.#id("sess") },
+      });
+    });
+    socket.addEventListener("message", (ev) => this.#onMessage(ev.data));
+  }
+
+  /** The reply currently being sent, if any. */
+  get activeResponse(): string | null {
+    return this.#active?.id ?? null;
+  }
+
+  /** Emits `input_audio_buffer.speech_started` (the caller starts talking). */
+  speechStarted(): void {
+    this.#speechItem = this.#id("item");
+    this.#send({
+      type: "input_audio_buffer.speech_started",
+      audio_start_ms: 0,
+      item_id: this.#speechItem,
+    });
+    const active = this.#active;
+    if (!this.interruptResponse || !active) return;
+    // Deltas already on the wire when the server noticed the caller.
+    for (let i = 0; i < this.#fake.lateDeltas; i++) active.sendNext?.();
+    if (this.#active === active) this.#finishActive("cancelled");
+  }
+
+  /** Emits `speech_stopped` and the user item, then (VAD `create_response`) a reply. */
+  speechStopped(transcript = "hello there"): void {
+    const itemId = this.#speechItem ?? this.#id("item");
+    this.#speechItem = null;
+    this.#send({ type: "input_audio_buffer.speech_stopped", audio_end_ms: 0, item_id: itemId });
+    this.#send({ type: "input_audio_buffer.committed", item_id: itemId, previous_item_id: null });
+    this.#items.set(itemId, { role: "user", audioBytes: 0 });
+    this.#startReply();
+    this.#send({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: itemId,
+      content_index: 0,
+      transcript,
+    });
+  }
+
+  /** Sends an `error` event (e.g. a fatal `insufficient_quota`). */
+  sendError(code: string, message: string, type = "invalid_request_error"): void {
+    this.#send({ type: "error", error: { type, code, message, param: null, event_id: null } });
+  }
+
+  /** Sends any raw text frame. */
+  sendRaw(text: string): void {
+    this.#socket.send(text);
+  }
+
+  /** Closes the socket from the server side (1001 = session expired). */
+  close(code = 1000, reason = ""): void {
+    this.#stopActive();
+    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.close(code, reason);
+  }
+
+  #id(prefix: string): string {
+    return `${prefix}_${(++this.#ids).toString(36).padStart(6, "0")}`;
+  }
+
+  #send(event: Json): void {
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    this.sent.push(String(event.type));
+    this.#socket.send(JSON.stringify({ event_id: this.#id("event"), ...event }));
+  }
+
+  #reject(code: string, message: string, cause: string): void {
+    this.errors.push({ code, message, cause });
+    this.#send({
+      type: "error",
+      error: { type: "invalid_request_error", code, message, param: null, event_id: null },
+    });
+  }
+
+  #onMessage(data: unknown): void {
+    if (typeof data !== "string") {
+      this.events.push({ type: "(binary)" });
+      return this.#reject("invalid_json", "Binary frames are not supported.", "(binary)");
+    }
+    let event: Json | null;
+    try {
+      event = obj(JSON.parse(data));
+    } catch {
+      event = null;
+    }
+    if (!event || typeof event.type !== "string") {
+      this.events.push({ type: "(invalid)" });
+      return this.#reject("invalid_json", "We could not parse the JSON body.", "(invalid)");
+    }
+    const type = event.type;
+    if (type === "input_audio_buffer.append") {
+      // Not recorded one by one in echo mode (the benchmark sends thousands).
+      if (this.#fake.mode !== "echo") this.events.push(event as ClientEvent);
+      return this.#onAppend(event);
+    }
+    this.events.push(event as ClientEvent);
+    if (!CLIENT_TYPES.has(type)) {
+      return this.#reject("invalid_value", `Invalid value: '${type.slice(0, 60)}'.`, type);
+    }
+    switch (type) {
+      case "session.update":
+        return this.#onSessionUpdate(obj(event.session));
+      case "response.create":
+        if (this.#active) {
+          return this.#reject(
+            "conversation_already_has_active_response",
+            "Conversation already has an active response in progress.",
+            type,
+          );
+        }
+        return this.#startReply();
+      case "response.cancel":
+        if (!this.#active) {
+          return this.#reject(
+            "response_cancel_not_active",
+            "Cancellation failed: no active response found",
+            type,
+          );
+        }
+        return this.#finishActive("cancelled");
+      case "conversation.item.truncate":
+        return this.#onTruncate(event);
+      case "conversation.item.create":
+        return this.#onItemCreate(obj(event.item));
+    }
+  }
+
+  #onSessionUpdate(session: Json | null): void {
+    const problem = this.#sessionProblem(session);
+    if (problem) return this.#reject("invalid_value", problem, "session.update");
+    this.configured = true;
+    const td = obj(obj(obj(session!.audio)?.input)?.turn_detection);
+    this.interruptResponse = td?.interrupt_response !== false;
+    this.#send({ type: "session.updated", session });
+  }
+
+  #sessionProblem(session: Json | null): string | null {
+    if (!session) return "Missing required parameter: 'session'.";
+    for (const key of Object.keys(session)) {
+      if (!SESSION_KEYS.includes(key)) return `Unknown parameter: 'session.${key}'.`;
+    }
+    if (session.type !== "realtime") return "Missing required parameter: 'session.type'.";
+    const audio = obj(session.audio);
+    const input = obj(audio?.input);
+    const output = obj(audio?.output);
+    for (const [name, side] of [["input", input], ["output", output]] as const) {
+      const format = obj(side?.format);
+      if (side?.format !== undefined && !FORMATS.includes(String(format?.type))) {
+        return `Invalid value: '${String(format?.type)}'. Supported values are: ${
+          FORMATS.join(", ")
+        } (session.audio.${name}.format.type).`;
+      }
+    }
+    if (output?.voice !== undefined && !VOICES.includes(String(output.voice))) {
+      return `Invalid value: '${String(output.voice)}' (session.audio.output.voice).`;
+    }
+    const td = obj(input?.turn_detection);
+    if (td) {
+      const keys = td.type === "server_vad"
+        ? SERVER_VAD_KEYS
+        : td.type === "semantic_vad"
+        ? SEMANTIC_VAD_KEYS
+        : null;
+      if (!keys) return `Invalid value: '${String(td.type)}' (turn_detection.type).`;
+      for (const key of Object.keys(td)) {
+        if (!keys.includes(key)) return `Unknown parameter: 'turn_detection.${key}'.`;
+      }
+    }
+    const transcription = input?.transcription;
+    if (transcription !== undefined && transcription !== null && !obj(transcription)?.model) {
+      return "Missing required parameter: 'session.audio.input.transcription.model'.";
+    }
+    const modalities = session.output_modalities;
+    if (modalities !== undefined && !Array.isArray(modalities)) {
+      return "Invalid type for 'session.output_modalities'.";
+    }
+    return null;
+  }
+
+  #onAppend(event: Json): void {
+    const audio = event.audio;
+    if (typeof audio !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(audio)) {
+      return this.#reject("invalid_value", "Invalid 'audio'. Expected base64.", event.type as string);
+    }
+    if (!this.configured) {
+      // The real service would read these bytes as 24 kHz PCM16 (the default format).
+      return this.#reject(
+        "audio_format_mismatch",
+        "Audio appended before session.update took effect (read as audio/pcm).",
+        "input_audio_buffer.append",
+      );
+    }
+    this.appended.push(audio);
+    if (this.#fake.mode === "echo") this.#echo(audio);
+  }
+
+  #echo(audio: string): void {
+    let active = this.#active;
+    if (!active) {
+      active = { id: this.#id("resp"), itemId: this.#id("item") };
+      this.#active = active;
+      this.#items.set(active.itemId, { role: "assistant", audioBytes: 0 });
+      this.#send({ type: "response.created", response: { id: active.id, status: "in_progress" } });
+    }
+    const item = this.#items.get(active.itemId)!;
+    item.audioBytes += Buffer.byteLength(audio, "base64");
+    this.#socket.send(
+      '{"type":"response.output_audio.delta","event_id":"e","response_id":"' + active.id +
+        '","item_id":"' + active.itemId + '","output_index":0,"content_index":0,"delta":"' +
+        audio + '"}',
+    );
+  }
+
+  #onTruncate(event: Json): void {
+    const itemId = String(event.item_id ?? "");
+    const ms = event.audio_end_ms;
+    const item = this.#items.get(itemId);
+    if (!item) {
+      return this.#reject("item_not_found", `Item with id '${itemId}' not found.`, "truncate");
+    }
+    if (item.role !== "assistant") {
+      return this.#reject("invalid_value", "Only assistant messages can be truncated.", "truncate");
+    }
+    if (typeof ms !== "number" || !Number.isInteger(ms) || ms < 0 || event.content_index !== 0) {
+      return this.#reject("invalid_value", "Invalid 'audio_end_ms' or 'content_index'.", "truncate");
+    }
+    const itemMs = Math.floor(item.audioBytes / 8);
+    if (ms > itemMs) {
+      return this.#reject(
+        "invalid_value",
+        `Audio content of ${itemMs} ms is already shorter than ${ms} ms`,
+        "truncate",
+      );
+    }
+    this.truncates.push({ itemId, audioEndMs: ms });
+    this.#send({ type: "conversation.item.truncated", item_id: itemId, content_index: 0, audio_end_ms: ms });
+  }
+
+  #onItemCreate(item: Json | null): void {
+    const role = item?.role;
+    const content = Array.isArray(item?.content) ? item.content as unknown[] : null;
+    const allowed = role === "user"
+      ? ["input_text", "input_audio"]
+      : role === "assistant"
+      ? ["output_text", "output_audio"]
+      : role === "system"
+      ? ["input_text"]
+      : null;
+    if (item?.type !== "message" || !allowed || !content || content.length === 0) {
+      return this.#reject("invalid_value", "Invalid 'item'.", "conversation.item.create");
+    }
+    for (const part of content) {
+      if (!allowed.includes(String(obj(part)?.type))) {
+        return this.#reject(
+          "invalid_value",
+          `Invalid value: '${String(obj(part)?.type)}' for ${role} content.`,
+          "conversation.item.create",
+        );
+      }
+    }
+    const id = this.#id("item");
+    this.#items.set(id, { role: String(role), audioBytes: 0 });
+    this.#send({ type: "conversation.item.added", item: { id, ...item } });
+  }
+
+  #startReply(): void {
+    if (this.#active) return;
+    if (this.#fake.mode === "echo") return;
+    const script = { ...DEFAULT_REPLY, ...this.#fake.reply };
+    const seed = ++this.#replies;
+    this.#fake.replySeeds.push(seed);
+    const id = this.#id("resp");
+    const itemId = this.#id("item");
+    const active: ActiveReply = { id, itemId };
+    this.#active = active;
+    this.#items.set(itemId, { role: "assistant", audioBytes: 0 });
+    this.#send({ type: "response.created", response: { id, status: "in_progress" } });
+    this.#send({
+      type: "response.output_item.added",
+      response_id: id,
+      output_index: 0,
+      item: { id: itemId, type: "message", role: "assistant" },
+    });
+    const audio = replyAudio(seed, Math.round(script.audioMs * 8));
+    const step = Math.round(script.deltaMs * 8);
+    let offset = 0;
+    const started = performance.now();
+    /** Sends the next delta; true when the reply is complete. */
+    const sendNext = (): boolean => {
+      const end = Math.min(offset + step, audio.length);
+      const delta = Buffer.from(audio.subarray(offset, end)).toString("base64");
+      this.#items.get(itemId)!.audioBytes += end - offset;
+      offset = end;
+      this.#send({
+        type: "response.output_audio.delta",
+        response_id: id,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        delta,
+      });
+      if (offset >= audio.length) {
+        this.#send({ type: "response.output_audio.done", response_id: id, item_id: itemId });
+        this.#send({
+          type: "response.output_audio_transcript.done",
+          response_id: id,
+          item_id: itemId,
+          output_index: 0,
+          content_index: 0,
+          transcript: script.transcript,
+        });
+        this.#finishActive("completed");
+        return true;
+      }
+      return false;
+    };
+    active.sendNext = sendNext;
+    const tick = () => {
+      if (this.#active !== active || sendNext()) return;
+      // Paced on the real clock: delta n leaves at n * deltaMs / speed.
+      const due = started + (offset / 8) / script.speed;
+      active.timer = setTimeout(tick, Math.max(0, due - performance.now()));
+    };
+    active.timer = setTimeout(tick, 0);
+  }
+
+  #finishActive(status: "completed" | "cancelled"): void {
+    const active = this.#active;
+    if (!active) return;
+    this.#stopActive();
+    this.#send({
+      type: "response.done",
+      response: {
+        id: active.id,
+        status,
+        usage: { input_tokens: 120, output_tokens: 40, total_tokens: 160 },
+      },
+    });
+  }
+
+  #stopActive(): void {
+    clearTimeout(this.#active?.timer);
+    this.#active = null;
+  }
+}
+
+/** The reply being sent. */
+interface ActiveReply {
+  id: string;
+  itemId: string;
+  timer?: ReturnType<typeof setTimeout>;
+  sendNext?: () => boolean;
+}
+
+const DEFAULT_REPLY: ReplyScript = {
+  audioMs: 1000,
+  deltaMs: 100,
+  speed: 4,
+  transcript: "Hello, how can I help you today?",
+};
+
+/** The fake server: accepts `GET /v1/realtime?model=…` upgrades. */
+export class FakeRealtime {
+  readonly mode: "script" | "echo";
+  reply: Partial<ReplyScript>;
+  readonly sessions = new EventLog<FakeRealtimeSession>();
+  readonly upgrades = new EventLog<UpgradeRecord>();
+  /** Seeds of the replies started, in order (see {@link replyAudio}). */
+  readonly replySeeds: number[] = [];
+  /** Answer upgrades with this HTTP status instead (e.g. 401, 500). */
+  refuseStatus: number | null = null;
+  /** Deltas of the interrupted reply still sent after `speech_started` (they are in flight). */
+  lateDeltas = 0;
+  /** Hold upgrade requests (no answer) until {@link releaseUpgrades}. */
+  holdUpgrades = false;
+
+  #server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  #held: (() => void)[] = [];
+
+  constructor(options: FakeRealtimeOptions = {}) {
+    this.mode = options.mode ?? "script";
+    this.reply = options.reply ?? {};
+  }
+
+  /** Starts listening; returns the base URL to use as `OPENAI_BASE_URL`. */
+  start(): string {
+    this.#server = Deno.serve(
+      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+      (req) => this.#handle(req),
+    );
+    return `http://127.0.0.1:${this.#server.addr.port}/v1`;
+  }
+
+  /** Answers the held upgrade requests. */
+  releaseUpgrades(): void {
+    this.holdUpgrades = false;
+    for (const release of this.#held.splice(0)) release();
+  }
+
+  /** Session number `index` (0 = first), waiting for it if needed. */
+  session(index = 0): Promise<FakeRealtimeSession> {
+    return this.sessions.waitFor(() => true, { what: `Realtime session #${index}`, from: index });
+  }
+
+  /** Closes every session and the server. */
+  async close(): Promise<void> {
+    this.releaseUpgrades();
+    for (const session of this.sessions.items) session.close();
+    await Promise.all(this.sessions.items.map((s) => s.closed));
+    await this.#server?.shutdown();
+  }
+
+  async #handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const authorization = req.headers.get("authorization");
+    const record = (status: UpgradeRecord["status"]) =>
+      this.upgrades.push({ status, authorization, url: req.url });
+    if (url.pathname !== "/v1/realtime" || req.headers.get("upgrade") !== "websocket") {
+      return new Response("not found", { status: 404 });
+    }
+    if (this.holdUpgrades) {
+      const aborted = await new Promise<boolean>((resolve) => {
+        this.#held.push(() => resolve(false));
+        req.signal.addEventListener("abort", () => resolve(true));
+      });
+      if (aborted) {
+        record("aborted");
+        return new Response(null, { status: 499 });
+      }
+    }
+    if (this.refuseStatus) {
+      record("refused");
+      return new Response("refused", { status: this.refuseStatus });
+    }
+    if (!authorization?.startsWith("Bearer ") || authorization.length < 8) {
+      record("refused");
+      return Response.json({ error: { message: "Missing bearer authentication" } }, {
+        status: 401,
+      });
+    }
+    if (req.headers.get("openai-beta") || !url.searchParams.get("model")) {
+      record("refused");
+      return Response.json({ error: { message: "beta protocol or no model" } }, { status: 400 });
+    }
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    record("accepted");
+    this.sessions.push(new FakeRealtimeSession(socket, this));
+    return response;
+  }
+}

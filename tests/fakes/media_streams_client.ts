@@ -1,0 +1,236 @@
+/**
+ * A Twilio Media Streams client for tests and the benchmark: signs the upgrade like Twilio, sends
+ * `connected`/`start`/`media`/`dtmf`/`stop`, and emulates Twilio's playout of the audio it gets
+ * back: 160 bytes per 20 ms, played in order; a mark is echoed once the audio queued before it has
+ * played; `clear` drops the queue and echoes every pending mark at once.
+ */
+
+import twilio from "twilio";
+import { base64ByteLength } from "../../lib/media_streams.ts";
+import { EventLog } from "./event_log.ts";
+
+/** A message received from the service (parsed). */
+export type Received = Record<string, unknown> & { event: string };
+
+/** A `clear` as the emulated caller experienced it. */
+export interface ClearRecord {
+  at: number;
+  /** Total assistant audio played before the clear, in bytes. */
+  playedBytes: number;
+  droppedBytes: number;
+}
+
+/** Options of {@link MediaStreamsClient.connect}. */
+export interface MediaStreamsClientOptions {
+  /** Signs with this token (as Twilio would); omit to send no signature. */
+  authToken?: string;
+  /** Path on the service (default `/twilio/stream`). */
+  path?: string;
+  /** Keep every received media payload (off for the benchmark). */
+  keepAudio?: boolean;
+  /** Called for each media payload received, with `performance.now()`. */
+  onMedia?: (payload: string, at: number) => void;
+  /** Called for each clear received. */
+  onClear?: (at: number) => void;
+}
+
+let streams = 0;
+
+/** One emulated Twilio call leg. */
+export class MediaStreamsClient {
+  readonly received = new EventLog<Received>();
+  readonly clears = new EventLog<ClearRecord>();
+  /** Every media payload received, in order (with `keepAudio`). */
+  readonly audio: string[] = [];
+  readonly streamSid = `MZ${(++streams).toString(16).padStart(32, "0")}`;
+  readonly callSid = `CA${streams.toString(16).padStart(32, "0")}`;
+  /** Total audio bytes received / dropped by a clear. */
+  receivedBytes = 0;
+  droppedBytes = 0;
+  /** Marks echoed back, by name, in order. */
+  readonly echoes = new EventLog<string>();
+  closed: Promise<CloseEvent>;
+
+  #ws: WebSocket;
+  #options: MediaStreamsClientOptions;
+  #sequence = 0;
+  #chunk = 0;
+  /** When the queued audio will have finished playing (performance.now() ms). */
+  #busyUntil = 0;
+  /** Marks waiting for their audio to play: name and due time. */
+  #marks: { name: string; due: number }[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  private constructor(ws: WebSocket, options: MediaStreamsClientOptions) {
+    this.#ws = ws;
+    this.#options = options;
+    this.closed = new Promise((resolve) => {
+      ws.addEventListener("close", (ev) => {
+        clearTimeout(this.#timer);
+        this.#marks = [];
+        resolve(ev);
+      });
+    });
+    ws.addEventListener("message", (ev) => this.#onMessage(ev.data));
+  }
+
+  /** Opens the socket to `serviceUrl` (http://127.0.0.1:PORT) and waits for it to be open. */
+  static async connect(
+    serviceUrl: string,
+    options: MediaStreamsClientOptions = {},
+  ): Promise<MediaStreamsClient> {
+    const url = `${serviceUrl.replace(/^http/, "ws")}${options.path ?? "/twilio/stream"}`;
+    const headers: Record<string, string> = {};
+    if (options.authToken) {
+      headers["X-Twilio-Signature"] = twilio.getExpectedTwilioSignature(
+        options.authToken,
+        url,
+        {},
+      );
+    }
+    const ws = new WebSocket(url, { headers });
+    const client = new MediaStreamsClient(ws, options);
+    await new Promise<void>((resolve, reject) => {
+      ws.addEventListener("open", () => resolve(), { once: true });
+      ws.addEventListener("error", () => reject(new Error("stream socket failed to open")), {
+        once: true,
+      });
+    });
+    return client;
+  }
+
+  /** True while the socket is open. */
+  get open(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Assistant audio played so far, in bytes (the emulated caller's ears). */
+  playedBytes(now = performance.now()): number {
+    return this.receivedBytes - this.droppedBytes - Math.max(0, this.#busyUntil - now) * 8;
+  }
+
+  /** Sends `connected` then `start` with `customParameters`. */
+  start(customParameters: Record<string, string> = { agent: "default" }): void {
+    this.sendJson({ event: "connected", protocol: "Call", version: "1.0.0" });
+    this.sendJson({
+      event: "start",
+      sequenceNumber: String(++this.#sequence),
+      streamSid: this.streamSid,
+      start: {
+        accountSid: "AC00000000000000000000000000000000",
+        streamSid: this.streamSid,
+        callSid: this.callSid,
+        tracks: ["inbound"],
+        customParameters,
+        mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
+      },
+    });
+  }
+
+  /** Sends one caller audio frame (base64 µ-law). */
+  media(payload: string): void {
+    const chunk = ++this.#chunk;
+    this.sendRaw(
+      '{"event":"media","sequenceNumber":"' + ++this.#sequence + '","streamSid":"' +
+        this.streamSid + '","media":{"track":"inbound","chunk":"' + chunk +
+        '","timestamp":"' + chunk * 20 + '","payload":"' + payload + '"}}',
+    );
+  }
+
+  /** Sends a key press. */
+  dtmf(digit: string): void {
+    this.sendJson({
+      event: "dtmf",
+      sequenceNumber: String(++this.#sequence),
+      streamSid: this.streamSid,
+      dtmf: { track: "inbound_track", digit },
+    });
+  }
+
+  /** Sends `stop` (the caller hung up). */
+  stop(): void {
+    this.sendJson({
+      event: "stop",
+      sequenceNumber: String(++this.#sequence),
+      streamSid: this.streamSid,
+      stop: { accountSid: "AC00000000000000000000000000000000", callSid: this.callSid },
+    });
+  }
+
+  /** Sends a JSON message as is. */
+  sendJson(message: Record<string, unknown>): void {
+    this.sendRaw(JSON.stringify(message));
+  }
+
+  /** Sends a raw frame (text or binary). */
+  sendRaw(data: string | Uint8Array): void {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(data as string);
+  }
+
+  /** Closes the socket and waits for it to be closed. */
+  async close(): Promise<void> {
+    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) {
+      this.#ws.close(1000);
+    }
+    await this.closed;
+  }
+
+  #onMessage(data: unknown): void {
+    const now = performance.now();
+    if (typeof data !== "string") return;
+    // Media is the hot path: read the payload without a full parse.
+    if (data.startsWith('{"event":"media"')) {
+      const start = data.indexOf('"payload":"') + 11;
+      const payload = data.slice(start, data.indexOf('"', start));
+      const bytes = base64ByteLength(payload);
+      this.receivedBytes += bytes;
+      this.#busyUntil = Math.max(now, this.#busyUntil) + bytes / 8;
+      if (this.#options.keepAudio) this.audio.push(payload);
+      this.#options.onMedia?.(payload, now);
+      if (!this.#options.onMedia) this.received.push({ event: "media", bytes });
+      return;
+    }
+    const message = JSON.parse(data) as Received;
+    this.received.push(message);
+    if (message.event === "mark") {
+      const name = (message.mark as { name?: unknown } | undefined)?.name;
+      if (typeof name !== "string" || !name) throw new Error("service sent a nameless mark");
+      this.#marks.push({ name, due: Math.max(now, this.#busyUntil) });
+      this.#schedule(now);
+    } else if (message.event === "clear") {
+      const played = this.playedBytes(now);
+      const dropped = this.receivedBytes - this.droppedBytes - played;
+      this.droppedBytes += dropped;
+      this.#busyUntil = now;
+      this.clears.push({ at: now, playedBytes: played, droppedBytes: dropped });
+      this.#options.onClear?.(now);
+      // Twilio echoes every pending mark at once after a clear.
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      for (const mark of this.#marks.splice(0)) this.#echo(mark.name);
+    }
+  }
+
+  #schedule(now: number): void {
+    if (this.#timer !== undefined || this.#marks.length === 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      const at = performance.now();
+      while (this.#marks.length > 0 && this.#marks[0].due <= at) {
+        this.#echo(this.#marks.shift()!.name);
+      }
+      this.#schedule(at);
+    }, Math.max(0, this.#marks[0].due - now));
+  }
+
+  #echo(name: string): void {
+    this.echoes.push(name);
+    this.sendJson({
+      event: "mark",
+      sequenceNumber: String(++this.#sequence),
+      streamSid: this.streamSid,
+      mark: { name },
+    });
+  }
+}
+

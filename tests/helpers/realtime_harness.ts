@@ -1,0 +1,72 @@
+/**
+ * The realtime path under test: the fake Realtime server, a fake Twilio REST API and the real
+ * service wired to both, plus signed Media Streams clients.
+ */
+
+import { FakeRealtime, type FakeRealtimeOptions } from "../fakes/fake_realtime.ts";
+import { FakeTwilioApi } from "../fakes/fake_twilio_api.ts";
+import {
+  MediaStreamsClient,
+  type MediaStreamsClientOptions,
+} from "../fakes/media_streams_client.ts";
+import { startService, TEST_AUTH_TOKEN, type TestService } from "./service.ts";
+
+/** Everything a realtime test talks to. */
+export interface RealtimeHarness {
+  fake: FakeRealtime;
+  twilioApi: FakeTwilioApi;
+  service: TestService;
+  /** A signed stream client; `start` (default true) sends `connected` + `start`. */
+  call(options?: MediaStreamsClientOptions & { start?: boolean }): Promise<MediaStreamsClient>;
+  /** Log lines with this `event`. */
+  logs(event: string): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Starts the fakes and the service (`env` on top of the realtime test defaults). */
+export async function startRealtime(
+  options: { fake?: FakeRealtimeOptions; env?: Record<string, string> } = {},
+): Promise<RealtimeHarness> {
+  const fake = new FakeRealtime(options.fake);
+  const twilioApi = new FakeTwilioApi();
+  const service = await startService({
+    OPENAI_API_KEY: "sk-test-realtime",
+    OPENAI_BASE_URL: fake.start(),
+    TWILIO_API_BASE_URL: twilioApi.start(),
+    DTMF_DEBOUNCE_MS: "150",
+    VOICE_MODE: "realtime",
+    ...options.env,
+  });
+  const clients: MediaStreamsClient[] = [];
+  return {
+    fake,
+    twilioApi,
+    service,
+    async call(opts = {}) {
+      const client = await MediaStreamsClient.connect(service.url, {
+        authToken: TEST_AUTH_TOKEN,
+        keepAudio: true,
+        ...opts,
+      });
+      clients.push(client);
+      if (opts.start !== false) client.start();
+      return client;
+    },
+    logs(event) {
+      return service.logs.filter((line) => line.event === event);
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close()));
+      await service.close();
+      await fake.close();
+      await twilioApi.close();
+    },
+  };
+}
+
+/** `bytes` of silence-like µ-law numbered frames: frame `n` is 160 bytes that encode `n`. */
+export function callerFrame(n: number): string {
+  const bytes = new Uint8Array(160);
+  for (let i = 0; i < 160; i++) bytes[i] = (n * 13 + i) & 0xff;
+  return btoa(String.fromCharCode(...bytes));
+}
