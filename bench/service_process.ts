@@ -17,7 +17,15 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
   probe.close();
   const url = `http://127.0.0.1:${port}`;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+    args: [
+      "run",
+      ...(Deno.env.get("BENCH_SERVICE_FLAGS")?.split(" ").filter(Boolean) ?? []),
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "main.ts",
+    ],
     env: { ...env, PORT: String(port), HOSTNAME: "127.0.0.1", PUBLIC_URL: url },
     stdout: "inherit",
     stderr: "inherit",
