@@ -156,6 +156,9 @@ export class RealtimeBridge implements LiveCall {
 
   // Turns.
   #activeResponse: string | null = null;
+  /** `response.create`s sent whose `response.created` has not come yet, and how many were cancelled. */
+  #requested = 0;
+  #cancelledRequests = 0;
   #turnRef: number | null = null;
   #turn: RealtimeTurn | null = null;
   #turnRefMono = 0;
@@ -403,7 +406,7 @@ export class RealtimeBridge implements LiveCall {
     this.#greeted = true;
     if (!greeting) return;
     this.#markTurnStart();
-    this.#upstream!.send(createResponse(greeting));
+    this.#requestResponse(this.#upstream!, greeting);
   }
 
   #markTurnStart(): void {
@@ -422,13 +425,27 @@ export class RealtimeBridge implements LiveCall {
       this.#log.info("realtime.session_expired");
       return;
     }
+    if (code === "conversation_already_has_active_response" && this.#requested > 0) {
+      this.#requested--;
+    }
     this.#log.warn("realtime.error", { type, code, message });
   }
 
   // ---- Responses and audio out -------------------------------------------------------------
 
+  #requestResponse(ws: WebSocket, instructions?: string): void {
+    this.#requested++;
+    ws.send(createResponse(instructions));
+  }
+
   #onResponseCreated(responseId: string): void {
-    this.#activeResponse = responseId;
+    if (this.#requested > 0) this.#requested--;
+    if (this.#cancelledRequests > 0) {
+      this.#cancelledRequests--;
+      this.#muted.add(responseId);
+    } else {
+      this.#activeResponse = responseId;
+    }
     const turn: RealtimeTurn = {
       responseId,
       startedAt: Date.now(),
@@ -562,17 +579,19 @@ export class RealtimeBridge implements LiveCall {
     this.#dtmf = "";
     const ws = this.#upstream!;
     if (this.playing) this.#interrupt("dtmf");
-    if (this.#activeResponse) {
-      this.#muted.add(this.#activeResponse);
+    if (this.#activeResponse || this.#requested > 0) {
+      // One is in progress (or on its way): cancel it so the new one is accepted.
+      if (this.#activeResponse) this.#muted.add(this.#activeResponse);
       ws.send(cancelResponse());
       this.#activeResponse = null;
+      this.#cancelledRequests = this.#requested;
     }
     const text = `[The caller pressed the keys: ${keys.split("").join(" ")}]`;
     this.transcript.push({ role: "caller", text, at: Date.now() });
     this.#log.info("realtime.dtmf", { digits: keys.length });
     this.#markTurnStart();
     ws.send(createTextItem("user", text));
-    ws.send(createResponse());
+    this.#requestResponse(ws);
   }
 
   // ---- Bookkeeping -------------------------------------------------------------------------

@@ -56,3 +56,24 @@ export class EventLog<T> {
     });
   }
 }
+
+/**
+ * Resolves once `condition()` holds, checking every few ms (for state that no event announces,
+ * e.g. inside the service); rejects after `timeoutMs` naming `what`.
+ */
+export function waitUntil(
+  condition: () => boolean,
+  options: { what: string; timeoutMs?: number },
+): Promise<void> {
+  const deadline = performance.now() + (options.timeoutMs ?? 5000);
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (condition()) return resolve();
+      if (performance.now() > deadline) {
+        return reject(new Error(`timed out waiting for ${options.what}`));
+      }
+      setTimeout(check, 5);
+    };
+    check();
+  });
+}

@@ -327,7 +327,11 @@ export class FakeRealtimeSession {
   #onAppend(event: Json): void {
     const audio = event.audio;
     if (typeof audio !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(audio)) {
-      return this.#reject("invalid_value", "Invalid 'audio'. Expected base64.", event.type as string);
+      return this.#reject(
+        "invalid_value",
+        "Invalid 'audio'. Expected base64.",
+        event.type as string,
+      );
     }
     if (!this.configured) {
       // The real service would read these bytes as 24 kHz PCM16 (the default format).
@@ -369,7 +373,11 @@ export class FakeRealtimeSession {
       return this.#reject("invalid_value", "Only assistant messages can be truncated.", "truncate");
     }
     if (typeof ms !== "number" || !Number.isInteger(ms) || ms < 0 || event.content_index !== 0) {
-      return this.#reject("invalid_value", "Invalid 'audio_end_ms' or 'content_index'.", "truncate");
+      return this.#reject(
+        "invalid_value",
+        "Invalid 'audio_end_ms' or 'content_index'.",
+        "truncate",
+      );
     }
     const itemMs = Math.floor(item.audioBytes / 8);
     if (ms > itemMs) {
@@ -380,7 +388,12 @@ export class FakeRealtimeSession {
       );
     }
     this.truncates.push({ itemId, audioEndMs: ms });
-    this.#send({ type: "conversation.item.truncated", item_id: itemId, content_index: 0, audio_end_ms: ms });
+    this.#send({
+      type: "conversation.item.truncated",
+      item_id: itemId,
+      content_index: 0,
+      audio_end_ms: ms,
+    });
   }
 
   #onItemCreate(item: Json | null): void {
