@@ -8,22 +8,32 @@
 
 import OpenAI from "openai";
 import type { Config, OpenAiApi } from "./config.ts";
+import type { ToolDeclaration } from "./tools.ts";
 
-/** One turn of the conversation history. */
-export interface ChatTurn {
-  role: "user" | "assistant";
-  content: string;
+/** A function call the model asked for. */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  arguments: string;
 }
+
+/** One entry of the conversation history. */
+export type ChatTurn =
+  | { role: "user"; content: string }
+  | { role: "assistant"; content: string; toolCalls?: ToolCallRequest[] }
+  | { role: "tool"; callId: string; output: string };
 
 /** What a streamed reply yields. */
 export type LlmEvent =
   | { type: "token"; text: string }
+  | { type: "tool_call"; call: ToolCallRequest }
   | { type: "usage"; inputTokens: number; outputTokens: number };
 
 /** A request for one streamed reply. */
 export interface LlmRequest {
   instructions: string;
   history: readonly ChatTurn[];
+  tools?: readonly ToolDeclaration[];
   signal: AbortSignal;
 }
 
@@ -109,15 +119,33 @@ class OpenAiLlm implements Llm {
   }
 
   async *#chat(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmEvent> {
+    const tools = request.tools?.length
+      ? {
+        tools: request.tools.map((t) => ({ type: "function" as const, function: { ...t } })),
+        parallel_tool_calls: true,
+      }
+      : {};
     const stream = await this.client.chat.completions.create({
       model: this.model,
-      messages: [{ role: "system", content: request.instructions }, ...request.history],
+      messages: [
+        { role: "system", content: request.instructions },
+        ...request.history.map(toChatMessage),
+      ],
       stream: true,
       stream_options: { include_usage: true },
+      ...tools,
     }, { signal });
+    // Tool calls arrive in pieces, keyed by index; they are complete when the stream ends.
+    const calls: ToolCallRequest[] = [];
     for await (const chunk of stream) {
-      const text = chunk.choices[0]?.delta?.content;
-      if (text) yield { type: "token", text };
+      const delta = chunk.choices[0]?.delta;
+      if (delta?.content) yield { type: "token", text: delta.content };
+      for (const piece of delta?.tool_calls ?? []) {
+        const call = calls[piece.index] ??= { id: "", name: "", arguments: "" };
+        if (piece.id) call.id = piece.id;
+        if (piece.function?.name) call.name += piece.function.name;
+        if (piece.function?.arguments) call.arguments += piece.function.arguments;
+      }
       if (chunk.usage) {
         yield {
           type: "usage",
@@ -126,20 +154,33 @@ class OpenAiLlm implements Llm {
         };
       }
     }
+    for (const call of calls) if (call) yield { type: "tool_call", call };
   }
 
   async *#responses(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmEvent> {
     const stream = await this.client.responses.create({
       model: this.model,
       instructions: request.instructions,
-      input: request.history.map((t) => ({ role: t.role, content: t.content })),
+      input: request.history.flatMap(toResponsesInput),
       stream: true,
       store: false,
+      ...(request.tools?.length
+        ? {
+          tools: request.tools.map((t) => ({ type: "function" as const, strict: false, ...t })),
+          parallel_tool_calls: true,
+        }
+        : {}),
     }, { signal });
     for await (const event of stream) {
       switch (event.type) {
         case "response.output_text.delta":
           if (event.delta) yield { type: "token", text: event.delta };
+          break;
+        case "response.output_item.done":
+          if (event.item.type === "function_call") {
+            const { call_id, name, arguments: args } = event.item;
+            yield { type: "tool_call", call: { id: call_id, name, arguments: args } };
+          }
           break;
         case "response.completed":
           if (event.response.usage) {
@@ -156,5 +197,44 @@ class OpenAiLlm implements Llm {
           throw new LlmStreamError(event.message);
       }
     }
+  }
+}
+
+function toChatMessage(turn: ChatTurn): OpenAI.Chat.Completions.ChatCompletionMessageParam {
+  switch (turn.role) {
+    case "user":
+      return { role: "user", content: turn.content };
+    case "tool":
+      return { role: "tool", tool_call_id: turn.callId, content: turn.output };
+    case "assistant":
+      if (!turn.toolCalls?.length) return { role: "assistant", content: turn.content };
+      return {
+        role: "assistant",
+        content: turn.content || null,
+        tool_calls: turn.toolCalls.map((c) => ({
+          id: c.id,
+          type: "function" as const,
+          function: { name: c.name, arguments: c.arguments },
+        })),
+      };
+  }
+}
+
+function toResponsesInput(turn: ChatTurn): OpenAI.Responses.ResponseInputItem[] {
+  switch (turn.role) {
+    case "user":
+      return [{ role: "user", content: turn.content }];
+    case "tool":
+      return [{ type: "function_call_output", call_id: turn.callId, output: turn.output }];
+    case "assistant":
+      return [
+        ...(turn.content ? [{ role: "assistant" as const, content: turn.content }] : []),
+        ...(turn.toolCalls ?? []).map((c) => ({
+          type: "function_call" as const,
+          call_id: c.id,
+          name: c.name,
+          arguments: c.arguments,
+        })),
+      ];
   }
 }

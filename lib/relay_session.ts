@@ -16,6 +16,8 @@ import {
 } from "./conversation_relay.ts";
 import type { CallRegistry, LiveCall } from "./call_registry.ts";
 import type { ChatTurn, Llm } from "./llm.ts";
+
+type AssistantTurn = Extract<ChatTurn, { role: "assistant" }>;
 import { errorMessage, type Logger, maskPhone } from "./log.ts";
 
 /** Spoken when the model fails; the call goes on. */
@@ -71,7 +73,7 @@ export interface TranscriptEntry {
 class Turn {
   readonly controller = new AbortController();
   /** The history entry of this reply, created at its first token. */
-  message: ChatTurn | null = null;
+  message: AssistantTurn | null = null;
   done = false;
   constructor(readonly metrics: TurnMetrics, readonly startedAtMono: number) {}
   get aborted(): boolean {
@@ -96,7 +98,7 @@ export class RelaySession implements LiveCall {
   #log: Logger;
   #turn: Turn | null = null;
   /** The assistant message the caller may be hearing right now (trimmed on interrupt). */
-  #speaking: ChatTurn | null = null;
+  #speaking: AssistantTurn | null = null;
   #early: RelayInbound[] = [];
   #dtmf = "";
   #dtmfTimer: ReturnType<typeof setTimeout> | undefined;
@@ -171,7 +173,7 @@ export class RelaySession implements LiveCall {
     });
     const greeting = this.deps.config.relay.welcomeGreeting;
     if (greeting) {
-      const message: ChatTurn = { role: "assistant", content: greeting };
+      const message: AssistantTurn = { role: "assistant", content: greeting };
       this.history.push(message);
       this.#speaking = message;
       this.transcript.push({ role: "agent", text: greeting, at: Date.now() });
@@ -296,6 +298,7 @@ export class RelaySession implements LiveCall {
         })
       ) {
         if (turn.aborted) return;
+        if (event.type === "tool_call") continue;
         if (event.type === "usage") {
           turn.metrics.inputTokens = event.inputTokens;
           turn.metrics.outputTokens = event.outputTokens;

@@ -143,3 +143,89 @@ Deno.test("the fake sees a client abort at once", async () => {
     assert.deepEqual(fake.requests[0].tokensSent, ["a"]);
   });
 });
+
+Deno.test("tool calls: chat streams them in pieces, responses as function_call items", async () => {
+  await withFake(async (fake, client) => {
+    const calls = [{ name: "lookup", arguments: '{"id":"42"}' }, {
+      name: "end_call",
+      arguments: "{}",
+    }];
+    fake.script({ toolCalls: calls }, { toolCalls: calls });
+    const chat = await client.chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+      tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object" } } }],
+      stream: true,
+    });
+    const args: Record<number, string> = {};
+    let finish = "";
+    for await (const chunk of chat) {
+      for (const t of chunk.choices[0]?.delta?.tool_calls ?? []) {
+        args[t.index] = (args[t.index] ?? "") + (t.function?.arguments ?? "");
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.deepEqual(args, { 0: '{"id":"42"}', 1: "{}" });
+    assert.equal(finish, "tool_calls");
+    const responses = await client.responses.create({
+      model: "m",
+      input: "x",
+      tools: [{ type: "function", name: "lookup", parameters: { type: "object" }, strict: false }],
+      stream: true,
+    });
+    const done = [];
+    for await (const e of responses) {
+      if (e.type === "response.output_item.done" && e.item.type === "function_call") {
+        done.push(e.item);
+      }
+      assert.notEqual(e.type, "response.output_text.delta");
+    }
+    assert.deepEqual(
+      done.map((i) => [i.name, i.arguments]),
+      calls.map((c) => [c.name, c.arguments]),
+    );
+  });
+});
+
+Deno.test("tool history: unanswered calls and orphan outputs are rejected like the real API", async () => {
+  await withFake(async (_fake, client) => {
+    await assert.rejects(
+      client.chat.completions.create({
+        model: "m",
+        messages: [
+          { role: "user", content: "x" },
+          {
+            role: "assistant",
+            content: null,
+            tool_calls: [{
+              id: "call_1",
+              type: "function",
+              function: { name: "f", arguments: "{}" },
+            }],
+          },
+          { role: "user", content: "y" },
+        ],
+        stream: true,
+      }),
+      (err) =>
+        err instanceof OpenAI.BadRequestError &&
+        /did not have response messages: call_1/.test(err.message),
+    );
+    await assert.rejects(
+      client.responses.create({
+        model: "m",
+        input: [{ type: "function_call_output", call_id: "call_9", output: "{}" }],
+        stream: true,
+      }),
+      (err) => err instanceof OpenAI.BadRequestError && /No tool call found/.test(err.message),
+    );
+    await assert.rejects(
+      client.responses.create({
+        model: "m",
+        input: [{ type: "function_call", call_id: "call_8", name: "f", arguments: "{}" }],
+        stream: true,
+      }),
+      (err) => err instanceof OpenAI.BadRequestError && /No tool output found/.test(err.message),
+    );
+  });
+});

@@ -11,6 +11,8 @@
 export interface ScriptedReply {
   /** Text deltas, in order (default: "You said: <last user text>" word by word). */
   tokens?: string[];
+  /** Function calls the reply asks for, after its tokens (parallel when several). */
+  toolCalls?: { name: string; arguments: string }[];
   /** Delay before each token, in ms (0 = as fast as possible). */
   tokenDelayMs?: number;
   /** Emit this many tokens, then wait for `release()` (or the client to go away). */
@@ -227,7 +229,11 @@ export class FakeOpenAI {
       markFinished();
       return errorResponse(script.status, "The server had an error while processing your request.");
     }
-    const tokens = script.tokens ?? echoTokens(api, body);
+    const tokens = script.tokens ?? (script.toolCalls ? [] : echoTokens(api, body));
+    const toolCalls = (script.toolCalls ?? []).map((c) => ({
+      ...c,
+      id: `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`,
+    }));
     const format = api === "chat" ? new ChatFormat(body) : new ResponsesFormat(body);
     let done = false;
     const onGone = () => {
@@ -253,7 +259,9 @@ export class FakeOpenAI {
           if (!done) controller.enqueue(encoder.encode(text));
         };
         const run = async () => {
-          for (const event of format.start()) write(event);
+          for (const event of format.start(tokens.length > 0 || toolCalls.length === 0)) {
+            write(event);
+          }
           for (let i = 0; i < tokens.length && !done; i++) {
             if (script.holdAfter === i) await hold;
             if (script.stallAfter === i) {
@@ -277,7 +285,9 @@ export class FakeOpenAI {
           if (script.holdAfter === tokens.length) await hold;
           if (done) return;
           if (script.errorEvent) write(format.error());
-          else for (const event of format.end(tokens.join(""))) write(event);
+          else {
+            for (const event of format.end(tokens.join(""), toolCalls)) write(event);
+          }
           done = true;
           markFinished();
           controller.close();
@@ -347,6 +357,8 @@ function validateChat(body: Json): void {
       );
     }
   });
+  checkChatToolPairs(body.messages as Json[]);
+  if (body.tools !== undefined) checkTools(body.tools, (t) => (t.function ?? {}) as Json, "tools");
   if (body.stream !== undefined && typeof body.stream !== "boolean") {
     throw new HttpError(400, "Invalid type for 'stream': expected a boolean.", "stream");
   }
@@ -402,16 +414,100 @@ function validateResponses(body: Json): void {
         throw new HttpError(400, `Invalid value: '${String(type)}'.`, `input[${i}].type`);
       }
     });
+    checkResponsesToolPairs(input as Json[]);
   }
+  if (body.tools !== undefined) checkTools(body.tools, (t) => t, "tools");
   if (body.stream !== true) throw new HttpError(400, "This fake only serves streaming requests.");
+}
+
+/** Every assistant tool call must be answered by a tool message right after it, and vice versa. */
+function checkChatToolPairs(messages: Json[]): void {
+  let pending: string[] = [];
+  messages.forEach((m, i) => {
+    if (m.role === "tool") {
+      const id = m.tool_call_id as string;
+      if (!pending.includes(id)) {
+        throw new HttpError(
+          400,
+          "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+          `messages.[${i}].role`,
+        );
+      }
+      pending = pending.filter((p) => p !== id);
+      return;
+    }
+    if (pending.length > 0) {
+      throw new HttpError(
+        400,
+        `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${
+          pending.join(", ")
+        }`,
+        "messages",
+      );
+    }
+    if (m.role === "assistant" && Array.isArray(m.tool_calls)) {
+      pending = (m.tool_calls as Json[]).map((c) => c.id as string);
+    }
+  });
+  if (pending.length > 0) {
+    throw new HttpError(
+      400,
+      `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${
+        pending.join(", ")
+      }`,
+      "messages",
+    );
+  }
+}
+
+/** Every function_call needs its output, and every output a call before it. */
+function checkResponsesToolPairs(input: Json[]): void {
+  const calls = new Set<string>();
+  const outputs = new Set<string>();
+  for (const item of input) {
+    if (item.type === "function_call") calls.add(item.call_id as string);
+    if (item.type === "function_call_output") {
+      const id = item.call_id as string;
+      if (!calls.has(id)) {
+        throw new HttpError(
+          400,
+          `No tool call found for function call output with call_id ${id}.`,
+          "input",
+        );
+      }
+      outputs.add(id);
+    }
+  }
+  for (const id of calls) {
+    if (!outputs.has(id)) {
+      throw new HttpError(400, `No tool output found for function call ${id}.`, "input");
+    }
+  }
+}
+
+/** Tool declarations need a name and an object schema. */
+function checkTools(tools: unknown, fn: (t: Json) => Json, param: string): void {
+  if (!Array.isArray(tools)) throw new HttpError(400, `Invalid type for '${param}'.`, param);
+  tools.forEach((t: Json, i: number) => {
+    const f = fn(t);
+    if (
+      t.type !== "function" || typeof f.name !== "string" || !/^[a-zA-Z0-9_-]{1,64}$/.test(f.name)
+    ) {
+      throw new HttpError(400, `Invalid value for '${param}[${i}]'.`, `${param}[${i}]`);
+    }
+    const parameters = f.parameters as Json | undefined;
+    if (parameters && parameters.type !== "object") {
+      throw new HttpError(
+        400,
+        `Invalid schema for function '${f.name}': schema must be a JSON Schema of 'type: "object"'.`,
+        `${param}[${i}].parameters`,
+      );
+    }
+  });
 }
 
 function sse(data: unknown, event?: string): string {
   return `${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
-}
-
-function usage(input: number, output: number) {
-  return { input, output };
 }
 
 /** Chat Completions chunks, as `data:` lines ending with `data: [DONE]`. */
@@ -434,16 +530,42 @@ class ChatFormat {
       ...(this.includeUsage ? { usage: null } : {}),
     });
   }
-  start(): string[] {
+  start(_message = true): string[] {
     return [this.#chunk({ role: "assistant", content: "", refusal: null }, null)];
   }
   delta(text: string): string {
     return this.#chunk({ content: text }, null);
   }
-  end(text: string): string[] {
-    const out = [this.#chunk({}, "stop")];
+  /** Each call as a first chunk (id, name, empty arguments) and its arguments in two pieces. */
+  toolCalls(calls: { id: string; name: string; arguments: string }[]): string[] {
+    return calls.flatMap((c, index) => {
+      const half = Math.ceil(c.arguments.length / 2);
+      return [
+        this.#chunk({
+          tool_calls: [{
+            index,
+            id: c.id,
+            type: "function",
+            function: { name: c.name, arguments: "" },
+          }],
+        }, null),
+        this.#chunk({
+          tool_calls: [{ index, function: { arguments: c.arguments.slice(0, half) } }],
+        }, null),
+        this.#chunk(
+          { tool_calls: [{ index, function: { arguments: c.arguments.slice(half) } }] },
+          null,
+        ),
+      ];
+    });
+  }
+  end(text: string, calls: { id: string; name: string; arguments: string }[] = []): string[] {
+    const out = [...this.toolCalls(calls), this.#chunk({}, calls.length ? "tool_calls" : "stop")];
     if (this.includeUsage) {
-      const u = usage(JSON.stringify(this.body.messages).length >> 2, Math.ceil(text.length / 4));
+      const u = {
+        input: JSON.stringify(this.body.messages).length >> 2,
+        output: Math.ceil(text.length / 4),
+      };
       out.push(sse({
         id: this.id,
         object: "chat.completion.chunk",
@@ -529,10 +651,14 @@ class ResponsesFormat {
       content: text === null ? [] : [{ type: "output_text", annotations: [], logprobs: [], text }],
     };
   }
-  start(): string[] {
-    return [
+  start(message = true): string[] {
+    const created = [
       this.#event("response.created", { response: this.#response("in_progress", []) }),
       this.#event("response.in_progress", { response: this.#response("in_progress", []) }),
+    ];
+    if (!message) return created;
+    return [
+      ...created,
       this.#event("response.output_item.added", {
         output_index: 0,
         item: this.#message("in_progress", null),
@@ -554,37 +680,86 @@ class ResponsesFormat {
       logprobs: [],
     });
   }
-  end(text: string): string[] {
-    const inputTokens = JSON.stringify(this.body.input).length >> 2;
-    const outputTokens = Math.ceil(text.length / 4);
-    return [
-      this.#event("response.output_text.done", {
-        item_id: this.itemId,
-        output_index: 0,
-        content_index: 0,
-        text,
-        logprobs: [],
-      }),
-      this.#event("response.content_part.done", {
-        item_id: this.itemId,
-        output_index: 0,
-        content_index: 0,
-        part: { type: "output_text", annotations: [], logprobs: [], text },
-      }),
-      this.#event("response.output_item.done", {
-        output_index: 0,
-        item: this.#message("completed", text),
-      }),
-      this.#event("response.completed", {
-        response: this.#response("completed", [this.#message("completed", text)], {
-          usage: {
-            input_tokens: inputTokens,
-            input_tokens_details: { cached_tokens: 0 },
-            output_tokens: outputTokens,
-            output_tokens_details: { reasoning_tokens: 0 },
-            total_tokens: inputTokens + outputTokens,
-          },
+  #calls: Json[] = [];
+  /** Function calls as output items after the message (output index 1…) or alone (0…). */
+  toolCalls(
+    calls: { id: string; name: string; arguments: string }[],
+    afterText: boolean,
+  ): string[] {
+    const first = afterText ? 1 : 0;
+    return calls.flatMap((c, i) => {
+      const id = `fc_${crypto.randomUUID().replaceAll("-", "")}`;
+      const item = (status: string, args: string) => ({
+        id,
+        type: "function_call",
+        status,
+        arguments: args,
+        call_id: c.id,
+        name: c.name,
+      });
+      const done = item("completed", c.arguments);
+      this.#calls.push(done);
+      const output_index = first + i;
+      return [
+        this.#event("response.output_item.added", { output_index, item: item("in_progress", "") }),
+        this.#event("response.function_call_arguments.delta", {
+          item_id: id,
+          output_index,
+          delta: c.arguments,
         }),
+        this.#event("response.function_call_arguments.done", {
+          item_id: id,
+          output_index,
+          name: c.name,
+          arguments: c.arguments,
+        }),
+        this.#event("response.output_item.done", { output_index, item: done }),
+      ];
+    });
+  }
+  end(text: string, calls: { id: string; name: string; arguments: string }[] = []): string[] {
+    const inputTokens = JSON.stringify(this.body.input).length >> 2;
+    const outputTokens = Math.ceil(text.length / 4) + 10 * calls.length;
+    const message = text !== "" || calls.length === 0;
+    const messageDone = message
+      ? [
+        this.#event("response.output_text.done", {
+          item_id: this.itemId,
+          output_index: 0,
+          content_index: 0,
+          text,
+          logprobs: [],
+        }),
+        this.#event("response.content_part.done", {
+          item_id: this.itemId,
+          output_index: 0,
+          content_index: 0,
+          part: { type: "output_text", annotations: [], logprobs: [], text },
+        }),
+        this.#event("response.output_item.done", {
+          output_index: 0,
+          item: this.#message("completed", text),
+        }),
+      ]
+      : [];
+    const callEvents = this.toolCalls(calls, message);
+    return [
+      ...messageDone,
+      ...callEvents,
+      this.#event("response.completed", {
+        response: this.#response(
+          "completed",
+          [...(message ? [this.#message("completed", text)] : []), ...this.#calls],
+          {
+            usage: {
+              input_tokens: inputTokens,
+              input_tokens_details: { cached_tokens: 0 },
+              output_tokens: outputTokens,
+              output_tokens_details: { reasoning_tokens: 0 },
+              total_tokens: inputTokens + outputTokens,
+            },
+          },
+        ),
       }),
     ];
   }
