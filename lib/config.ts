@@ -85,7 +85,8 @@ export class ConfigError extends Error {
 }
 
 const INTERRUPTIBLE = ["none", "dtmf", "speech", "any"] as const;
-const REALTIME_VOICES = [
+/** The Realtime API's voices. */
+export const REALTIME_VOICES = [
   "alloy",
   "ash",
   "ballad",
@@ -170,7 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       /^\+[1-9]\d{6,14}$/,
       "an E.164 number like +15550100",
     ),
-    instructionsFile: r.string("INSTRUCTIONS_FILE", "assets/instructions.md"),
+    instructionsFile: r.string("INSTRUCTIONS_FILE", "assets/agents/default/instructions.md"),
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
