@@ -31,6 +31,7 @@ import {
 } from "./realtime_protocol.ts";
 import { toWebSocketUrl } from "./public_url.ts";
 import { sayAndHangUpTwiml } from "./twiml.ts";
+import { NoDelayWebSocket } from "./ws_client.ts";
 
 /** Caller audio kept while the upstream session is not ready: 15 s at 50 frames/s. */
 const MAX_PENDING_FRAMES = 750;
@@ -136,7 +137,7 @@ export class RealtimeBridge implements LiveCall {
   readonly #deps: RealtimeBridgeDeps;
   #log: Logger;
   #writer: MediaStreamWriter | null = null;
-  #upstream: WebSocket | null = null;
+  #upstream: NoDelayWebSocket | null = null;
   #session = 0;
   #ready = false;
   #pending: string[] = [];
@@ -278,9 +279,9 @@ export class RealtimeBridge implements LiveCall {
     }`;
     const session = ++this.#session;
     this.stats.upstreamConnects++;
-    let ws: WebSocket;
+    let ws: NoDelayWebSocket;
     try {
-      ws = new WebSocket(url, { headers: { Authorization: `Bearer ${openai.apiKey}` } });
+      ws = new NoDelayWebSocket(url, { headers: { Authorization: `Bearer ${openai.apiKey}` } });
     } catch (err) {
       this.#log.error("realtime.connect_failed", { error: errorMessage(err) });
       this.#fail("upstream-refused");
@@ -314,7 +315,7 @@ export class RealtimeBridge implements LiveCall {
   }
 
   /** Gives a new session the conversation so far, as text turns. */
-  #reseed(ws: WebSocket): void {
+  #reseed(ws: NoDelayWebSocket): void {
     let items = 0;
     for (const entry of this.transcript) {
       let text = entry.text;
@@ -433,7 +434,7 @@ export class RealtimeBridge implements LiveCall {
 
   // ---- Responses and audio out -------------------------------------------------------------
 
-  #requestResponse(ws: WebSocket, instructions?: string): void {
+  #requestResponse(ws: NoDelayWebSocket, instructions?: string): void {
     this.#requested++;
     ws.send(createResponse(instructions));
   }

@@ -241,6 +241,7 @@ export class FakeRealtimeSession {
       return this.#onAppend(event);
     }
     this.events.push(event as ClientEvent);
+    this.#fake.onClientEvent?.(type, performance.now());
     if (!CLIENT_TYPES.has(type)) {
       return this.#reject("invalid_value", `Invalid value: '${type.slice(0, 60)}'.`, type);
     }
@@ -342,6 +343,7 @@ export class FakeRealtimeSession {
       );
     }
     this.appended.push(audio);
+    this.#fake.onAppend?.(audio, performance.now());
     if (this.#fake.mode === "echo") this.#echo(audio);
   }
 
@@ -531,6 +533,10 @@ export class FakeRealtime {
   refuseStatus: number | null = null;
   /** Deltas of the interrupted reply still sent after `speech_started` (they are in flight). */
   lateDeltas = 0;
+  /** Called with the audio and arrival time of every accepted append. */
+  onAppend: ((audio: string, at: number) => void) | null = null;
+  /** Called with the type and arrival time of every client event but audio appends. */
+  onClientEvent: ((type: string, at: number) => void) | null = null;
   /** Hold upgrade requests (no answer) until {@link releaseUpgrades}. */
   holdUpgrades = false;
 

@@ -1,12 +1,13 @@
 /**
  * A Twilio Media Streams client for tests and the benchmark: signs the upgrade like Twilio, sends
  * `connected`/`start`/`media`/`dtmf`/`stop`, and emulates Twilio's playout of the audio it gets
- * back: 160 bytes per 20 ms, played in order; a mark is echoed once the audio queued before it has
+ * back (over a socket with Nagle off, as a real media server would): 160 bytes per 20 ms, played in order; a mark is echoed once the audio queued before it has
  * played; `clear` drops the queue and echoes every pending mark at once.
  */
 
 import twilio from "twilio";
 import { base64ByteLength } from "../../lib/media_streams.ts";
+import { NoDelayWebSocket } from "../../lib/ws_client.ts";
 import { EventLog } from "./event_log.ts";
 
 /** A message received from the service (parsed). */
@@ -30,6 +31,8 @@ export interface MediaStreamsClientOptions {
   keepAudio?: boolean;
   /** Called for each media payload received, with `performance.now()`. */
   onMedia?: (payload: string, at: number) => void;
+  /** Called for each mark received, with `performance.now()`. */
+  onMark?: (name: string, at: number) => void;
   /** Called for each clear received. */
   onClear?: (at: number) => void;
 }
@@ -51,7 +54,7 @@ export class MediaStreamsClient {
   readonly echoes = new EventLog<string>();
   closed: Promise<CloseEvent>;
 
-  #ws: WebSocket;
+  #ws: NoDelayWebSocket;
   #options: MediaStreamsClientOptions;
   #sequence = 0;
   #chunk = 0;
@@ -61,7 +64,7 @@ export class MediaStreamsClient {
   #marks: { name: string; due: number }[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(ws: WebSocket, options: MediaStreamsClientOptions) {
+  private constructor(ws: NoDelayWebSocket, options: MediaStreamsClientOptions) {
     this.#ws = ws;
     this.#options = options;
     this.closed = new Promise((resolve) => {
@@ -88,13 +91,11 @@ export class MediaStreamsClient {
         {},
       );
     }
-    const ws = new WebSocket(url, { headers });
+    const ws = new NoDelayWebSocket(url, { headers });
     const client = new MediaStreamsClient(ws, options);
     await new Promise<void>((resolve, reject) => {
-      ws.addEventListener("open", () => resolve(), { once: true });
-      ws.addEventListener("error", () => reject(new Error("stream socket failed to open")), {
-        once: true,
-      });
+      ws.addEventListener("open", () => resolve());
+      ws.addEventListener("error", () => reject(new Error("stream socket failed to open")));
     });
     return client;
   }
@@ -164,7 +165,7 @@ export class MediaStreamsClient {
 
   /** Sends a raw frame (text or binary). */
   sendRaw(data: string | Uint8Array): void {
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(data as string);
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(data);
   }
 
   /** Closes the socket and waits for it to be closed. */
@@ -196,6 +197,7 @@ export class MediaStreamsClient {
       const name = (message.mark as { name?: unknown } | undefined)?.name;
       if (typeof name !== "string" || !name) throw new Error("service sent a nameless mark");
       this.#marks.push({ name, due: Math.max(now, this.#busyUntil) });
+      this.#options.onMark?.(name, now);
       this.#schedule(now);
     } else if (message.event === "clear") {
       const played = this.playedBytes(now);

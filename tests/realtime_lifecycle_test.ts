@@ -1,0 +1,244 @@
+/**
+ * The realtime path's TwiML, signatures and lifecycle over real sockets: failures upstream never
+ * leave the caller in dead air, hang-ups close the upstream socket (even while it connects), bad
+ * frames are dropped, and an expired session is replaced and re-seeded.
+ */
+
+import assert from "node:assert/strict";
+import twilio from "twilio";
+import { waitUntil } from "./fakes/event_log.ts";
+import { MediaStreamsClient } from "./fakes/media_streams_client.ts";
+import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
+import { TEST_AUTH_TOKEN } from "./helpers/service.ts";
+import type { RealtimeBridge } from "../lib/realtime_bridge.ts";
+
+async function postVoice(h: RealtimeHarness, path: string): Promise<string> {
+  const url = `${h.service.url}${path}`;
+  const params = { CallSid: "CA1", From: "+15550100", To: "+15550199" };
+  const res = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-twilio-signature": twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, url, params),
+    },
+    body: new URLSearchParams(params),
+  });
+  assert.equal(res.status, 200);
+  return await res.text();
+}
+
+/** Waits until the call has ended on the service side and the stream socket is closed. */
+async function assertStreamClosed(h: RealtimeHarness, client: MediaStreamsClient) {
+  await client.closed;
+  await waitUntil(() => h.service.services.registry.size === 0, { what: "call removed" });
+}
+
+Deno.test("TwiML: /twilio/voice/realtime and /twilio/voice (realtime mode) connect a Stream; /relay stays relay", async () => {
+  const h = await startRealtime({ env: { REALTIME_INTRO: "Connecting you now." } });
+  try {
+    const twiml = await postVoice(h, "/twilio/voice/realtime");
+    const ws = h.service.url.replace("http", "ws");
+    assert.match(
+      twiml,
+      new RegExp(
+        `^<\\?xml[^>]*\\?><Response><Say>Connecting you now.</Say><Connect><Stream url="${ws}/twilio/stream"><Parameter name="agent" value="default"/></Stream></Connect><Say>Sorry, something went wrong`,
+      ),
+    );
+    assert.equal(await postVoice(h, "/twilio/voice"), twiml);
+    assert.match(await postVoice(h, "/twilio/voice/relay"), /<ConversationRelay /);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("GET /twilio/stream without a valid signature is refused", async () => {
+  const h = await startRealtime();
+  try {
+    await assert.rejects(MediaStreamsClient.connect(h.service.url, { authToken: "wrong" }));
+    await assert.rejects(MediaStreamsClient.connect(h.service.url));
+    assert.equal(h.fake.upgrades.items.length, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("OpenAI refuses the connection: the call is redirected to the fallback and the stream closed", async () => {
+  const h = await startRealtime();
+  try {
+    h.fake.holdUpgrades = true;
+    const client = await h.call();
+    await waitUntil(() => h.service.services.registry.list()[0]?.callSid === client.callSid, {
+      what: "start handled",
+    });
+    h.fake.refuseStatus = 401;
+    h.fake.releaseUpgrades();
+    const update = await h.twilioApi.updates.waitFor(() => true, { what: "REST redirect" });
+    assert.equal(update.callSid, client.callSid);
+    assert.match(update.twiml, /<Say>Sorry, something went wrong.*<\/Say><Hangup\/>/);
+    await assertStreamClosed(h, client);
+    assert.equal(h.logs("call.closed")[0].reason, "upstream-refused");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("OpenAI drops the socket mid-call: the stream is closed so the fallback plays", async () => {
+  const h = await startRealtime({
+    env: { TWILIO_ACCOUNT_SID: "", REALTIME_GREETING: "" },
+  });
+  try {
+    const client = await h.call();
+    const session = await h.fake.session();
+    await session.events.waitFor((e) => e.type === "session.update", { what: "session.update" });
+    session.close(1011, "internal error");
+    await assertStreamClosed(h, client);
+    assert.equal(h.twilioApi.updates.items.length, 0, "no REST credentials, no redirect");
+    assert.equal(h.logs("call.closed")[0].reason, "upstream-dropped");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("OpenAI errors: a recoverable one is logged and the call goes on; a fatal one ends the stream", async () => {
+  const h = await startRealtime({ env: { REALTIME_GREETING: "" } });
+  try {
+    const client = await h.call();
+    const session = await h.fake.session();
+    await session.events.waitFor((e) => e.type === "session.update", { what: "session.update" });
+    session.sendError("invalid_value", "something small went wrong");
+    client.media(callerFrame(1));
+    await waitUntil(() => session.appended.length === 1, { what: "audio still flowing" });
+    assert.equal(h.logs("realtime.error")[0].code, "invalid_value");
+    assert.ok(client.open);
+    session.sendError(
+      "insufficient_quota",
+      "You exceeded your current quota",
+      "insufficient_quota",
+    );
+    await h.twilioApi.updates.waitFor(() => true, { what: "REST redirect" });
+    await assertStreamClosed(h, client);
+    await session.closed;
+    assert.equal(h.logs("call.closed")[0].reason, "openai-insufficient_quota");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("Twilio stop, or a socket closed without stop, closes the OpenAI socket at once", async () => {
+  const h = await startRealtime();
+  try {
+    const first = await h.call();
+    const firstSession = await h.fake.session(0);
+    await firstSession.events.waitFor((e) => e.type === "session.update", { what: "update" });
+    first.stop();
+    const closed = await firstSession.closed;
+    assert.equal(closed.code, 1000);
+    const second = await h.call();
+    const secondSession = await h.fake.session(1);
+    await secondSession.events.waitFor((e) => e.type === "session.update", { what: "update" });
+    await second.close();
+    await secondSession.closed;
+    await waitUntil(() => h.service.services.registry.size === 0, { what: "calls removed" });
+    assert.equal(h.twilioApi.updates.items.length, 0, "a hang-up is not a failure");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("hang-up while the OpenAI socket is still connecting leaves nothing open", async () => {
+  const h = await startRealtime();
+  try {
+    h.fake.holdUpgrades = true;
+    const client = await h.call();
+    await waitUntil(() => h.service.services.registry.size === 1, { what: "call registered" });
+    client.media(callerFrame(1));
+    await client.close();
+    const upgrade = await h.fake.upgrades.waitFor((u) => u.status === "aborted", {
+      what: "upstream handshake aborted",
+    });
+    assert.equal(upgrade.status, "aborted");
+    assert.equal(h.service.services.registry.size, 0);
+    assert.equal(h.fake.sessions.items.length, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("malformed and out-of-order frames are logged (rate-limited) and dropped; the call goes on", async () => {
+  const h = await startRealtime({ env: { REALTIME_GREETING: "" } });
+  try {
+    const client = await h.call({ start: false });
+    client.media(callerFrame(0)); // media before start
+    client.sendRaw("{not json");
+    client.sendRaw(new Uint8Array([1, 2, 3]));
+    client.sendJson({ event: "mystery", streamSid: "MZ1" });
+    client.sendJson({ event: "mark", mark: {} }); // nameless mark
+    client.sendJson({ event: "media", media: { payload: "not base64!" } });
+    for (let i = 0; i < 40; i++) client.sendRaw("[]");
+    client.start();
+    client.media(callerFrame(1));
+    const session = await h.fake.session();
+    await waitUntil(() => session.appended.length === 1, { what: "audio after start" });
+    assert.deepEqual(session.appended, [callerFrame(1)]);
+    const dropped = h.logs("realtime.frame_dropped");
+    assert.equal(dropped.length, 10, "rate-limited");
+    assert.deepEqual(
+      dropped.slice(0, 6).map((l) => l.error),
+      [
+        "media before start",
+        "invalid JSON",
+        "binary frame",
+        'unknown event "mystery"',
+        "mark without a name",
+        "media without a base64 payload",
+      ],
+    );
+    assert.ok(dropped.every((l) => !("stack" in l)));
+    assert.ok(client.open);
+    assert.equal(session.errors.items.length, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("session expiry (server closes 1001): reconnects, re-seeds the transcript, audio goes on", async () => {
+  const h = await startRealtime({ fake: { reply: { audioMs: 200, deltaMs: 100, speed: 8 } } });
+  try {
+    const client = await h.call();
+    const first = await h.fake.session(0);
+    const bridge = h.service.services.registry.list()[0] as RealtimeBridge;
+    await waitUntil(() => client.playedBytes() === 1600 && !bridge.playing, {
+      what: "greeting heard in full",
+    });
+    first.speechStarted();
+    first.speechStopped("I need help with my bill");
+    await waitUntil(() => first.sent.filter((t) => t === "response.done").length === 2, {
+      what: "second reply",
+    });
+    first.close(1001, "session expired");
+    const second = await h.fake.session(1);
+    const items = await waitUntil(
+      () => second.events.filter((e) => e.type === "conversation.item.create").length === 3,
+      { what: "re-seeded transcript" },
+    ).then(() => second.events.filter((e) => e.type === "conversation.item.create"));
+    assert.deepEqual(
+      items.map((e) => {
+        const item = e.item as { role: string; content: { type: string; text: string }[] };
+        return [item.role, item.content[0].type, item.content[0].text];
+      }),
+      [
+        ["assistant", "output_text", "Hello, how can I help you today?"],
+        ["user", "input_text", "I need help with my bill"],
+        ["assistant", "output_text", "Hello, how can I help you today?"],
+      ],
+    );
+    client.media(callerFrame(7));
+    await waitUntil(() => second.appended.length === 1, { what: "audio on the new session" });
+    assert.ok(!second.events.items.some((e) => e.type === "response.create"), "no second greeting");
+    assert.equal(second.errors.items.length, 0, JSON.stringify(second.errors.items));
+    assert.ok(client.open);
+    assert.equal(h.twilioApi.updates.items.length, 0);
+  } finally {
+    await h.close();
+  }
+});

@@ -1,0 +1,101 @@
+/** Media Streams and Realtime GA parsers and builders: validation and exact wire text. */
+
+import assert from "node:assert/strict";
+import {
+  base64ByteLength,
+  MediaStreamWriter,
+  parseMediaStreamMessage,
+} from "../lib/media_streams.ts";
+import { appendAudio, parseServerEvent, sessionUpdate } from "../lib/realtime_protocol.ts";
+
+Deno.test("base64ByteLength matches the decoded length without decoding", () => {
+  for (let n = 0; n < 20; n++) {
+    const b64 = btoa("x".repeat(n));
+    assert.equal(base64ByteLength(b64), n);
+  }
+});
+
+Deno.test("MediaStreamWriter builds valid Twilio JSON by concatenation", () => {
+  const w = new MediaStreamWriter('MZ"odd');
+  assert.deepEqual(JSON.parse(w.media("AAEC")), {
+    event: "media",
+    streamSid: 'MZ"odd',
+    media: { payload: "AAEC" },
+  });
+  assert.deepEqual(JSON.parse(w.mark("0:item_1:20")), {
+    event: "mark",
+    streamSid: 'MZ"odd',
+    mark: { name: "0:item_1:20" },
+  });
+  assert.deepEqual(JSON.parse(w.clear()), { event: "clear", streamSid: 'MZ"odd' });
+  assert.deepEqual(JSON.parse(appendAudio("AAEC")), {
+    type: "input_audio_buffer.append",
+    audio: "AAEC",
+  });
+});
+
+Deno.test("parseMediaStreamMessage validates and never throws", () => {
+  const start = parseMediaStreamMessage(JSON.stringify({
+    event: "start",
+    sequenceNumber: "1",
+    streamSid: "MZ1",
+    start: { streamSid: "MZ1", callSid: "CA1", customParameters: { agent: "x", n: 2 } },
+  }));
+  assert.ok(start.ok && start.message.event === "start");
+  assert.deepEqual(start.message.customParameters, { agent: "x", n: "2" });
+  for (
+    const bad of [
+      "",
+      "null",
+      '{"event":"media","media":{"payload":"a\\"b"}}',
+      '{"event":"media","media":{"payload":"AAEC","track":"outbound"}}',
+      '{"event":"dtmf","dtmf":{"digit":"12"}}',
+      '{"event":"start","start":{}}',
+      '{"event":"mark","mark":{"name":""}}',
+    ]
+  ) {
+    assert.equal(parseMediaStreamMessage(bad).ok, false, bad);
+  }
+});
+
+Deno.test("parseServerEvent: GA events parsed, beta and unknown rejected", () => {
+  const delta = parseServerEvent(
+    '{"type":"response.output_audio.delta","response_id":"r","item_id":"i","delta":"AAEC"}',
+  );
+  assert.deepEqual(delta, {
+    ok: true,
+    event: { type: "response.output_audio.delta", responseId: "r", itemId: "i", delta: "AAEC" },
+  });
+  assert.equal(parseServerEvent('{"type":"response.audio.delta","delta":"AAEC"}').ok, false);
+  assert.equal(parseServerEvent('{"type":"response.output_audio.delta","delta":"%"}').ok, false);
+  assert.deepEqual(parseServerEvent('{"type":"rate_limits.updated"}'), {
+    ok: true,
+    event: { type: "other", name: "rate_limits.updated" },
+  });
+  const done = parseServerEvent(JSON.stringify({
+    type: "response.done",
+    response: { id: "r", status: "completed", usage: { input_tokens: 3, output_tokens: 4 } },
+  }));
+  assert.ok(done.ok && done.event.type === "response.done");
+  assert.deepEqual(done.event.usage, { inputTokens: 3, outputTokens: 4, totalTokens: 7 });
+});
+
+Deno.test("sessionUpdate: semantic_vad with eagerness, no transcription when the model is empty", () => {
+  const update = JSON.parse(sessionUpdate({
+    model: "gpt-realtime",
+    voice: "cedar",
+    instructions: "Be brief.",
+    turnDetection: { type: "semantic_vad", eagerness: "low" },
+    transcriptionModel: "",
+  }));
+  assert.deepEqual(update.session.audio.input, {
+    format: { type: "audio/pcmu" },
+    turn_detection: {
+      type: "semantic_vad",
+      eagerness: "low",
+      create_response: true,
+      interrupt_response: true,
+    },
+  });
+  assert.equal(update.session.audio.output.voice, "cedar");
+});
