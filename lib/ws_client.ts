@@ -143,7 +143,7 @@ export class NoDelayWebSocket extends EventTarget {
       }
       if (opcode === 0xa) continue;
       if (opcode !== 0) messageOpcode = opcode;
-      parts.push(payload);
+      parts.push(fin && parts.length === 0 ? payload : payload.slice());
       partsBytes += payload.length;
       if (partsBytes > MAX_MESSAGE_BYTES) throw new Error("message too large");
       if (!fin) continue;
@@ -233,8 +233,11 @@ function frame(opcode: number, payload: Uint8Array): Uint8Array {
     out[1] = 0x80 | 127;
     new DataView(out.buffer).setUint32(6, n);
   }
-  const mask = crypto.getRandomValues(out.subarray(header, header + 4));
-  for (let i = 0; i < n; i++) out[header + 4 + i] = payload[i] ^ mask[i & 3];
+  const mask = (Math.random() * 0x100000000) >>> 0;
+  new DataView(out.buffer).setUint32(header, mask);
+  const m = [mask >>> 24, (mask >>> 16) & 0xff, (mask >>> 8) & 0xff, mask & 0xff];
+  const body = header + 4;
+  for (let i = 0; i < n; i++) out[body + i] = payload[i] ^ m[i & 3];
   return out;
 }
 
@@ -260,7 +263,7 @@ async function acceptKey(key: string): Promise<string> {
 
 /** Buffered exact reads from a connection. */
 class Reader {
-  #buffer = new Uint8Array(64 * 1024);
+  #buffer = new Uint8Array(8 * 1024);
   #start = 0;
   #end = 0;
   constructor(private readonly conn: Deno.Conn) {}
@@ -279,7 +282,7 @@ class Reader {
     this.#end += n;
   }
 
-  /** Exactly `n` bytes (a copy when they span a refill). */
+  /** Exactly `n` bytes, as a view valid until the next read. */
   async read(n: number): Promise<Uint8Array> {
     if (this.#buffer.length - this.#start < n) {
       const grown = new Uint8Array(Math.max(n, this.#buffer.length) * 2);
@@ -289,7 +292,7 @@ class Reader {
       this.#buffer = grown;
     }
     while (this.#end - this.#start < n) await this.#fill();
-    const out = this.#buffer.slice(this.#start, this.#start + n);
+    const out = this.#buffer.subarray(this.#start, this.#start + n);
     this.#start += n;
     return out;
   }

@@ -9,6 +9,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import { REALTIME_VOICES } from "../../lib/config.ts";
 import { EventLog } from "./event_log.ts";
 
 /** A scripted assistant reply. */
@@ -46,18 +47,6 @@ export interface UpgradeRecord {
   url: string;
 }
 
-const VOICES = [
-  "alloy",
-  "ash",
-  "ballad",
-  "coral",
-  "echo",
-  "sage",
-  "shimmer",
-  "verse",
-  "marin",
-  "cedar",
-];
 const FORMATS = ["audio/pcm", "audio/pcmu", "audio/pcma"];
 const SERVER_VAD_KEYS = [
   "type",
@@ -299,7 +288,10 @@ export class FakeRealtimeSession {
         } (session.audio.${name}.format.type).`;
       }
     }
-    if (output?.voice !== undefined && !VOICES.includes(String(output.voice))) {
+    if (
+      output?.voice !== undefined &&
+      !(REALTIME_VOICES as readonly string[]).includes(String(output.voice))
+    ) {
       return `Invalid value: '${String(output.voice)}' (session.audio.output.voice).`;
     }
     const td = obj(input?.turn_detection);

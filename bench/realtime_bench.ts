@@ -1,0 +1,397 @@
+/**
+ * Realtime (Media Streams ↔ OpenAI Realtime) benchmark: frame round trip through the bridge vs
+ * straight to the fake, CPU and memory of the bridge, frames lost, speech_started → clear, the
+ * accuracy of `audio_end_ms`, and a Nagle check on both sockets of the bridge.
+ *
+ * The service runs as its own process (`main.ts`); the fake Realtime server (echo mode) and the
+ * emulated Twilio calls run here, so one clock times every frame.
+ * Usage: deno run -A bench/realtime_bench.ts [--calls 200] [--seconds 10]
+ */
+
+import { parseArgs } from "node:util";
+import { FakeRealtime, type FakeRealtimeSession } from "../tests/fakes/fake_realtime.ts";
+import { MediaStreamsClient } from "../tests/fakes/media_streams_client.ts";
+import { NoDelayWebSocket } from "../lib/ws_client.ts";
+import { percentile, processStats, startServiceProcess } from "./service_process.ts";
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: "string", default: "200" },
+    seconds: { type: "string", default: "10" },
+  },
+});
+const CALLS = Number(values.calls);
+const SECONDS = Number(values.seconds);
+const AUTH_TOKEN = "bench-auth-token";
+const API_KEY = "sk-bench";
+const FRAME_MS = 20;
+
+/** A unique 160-byte frame: call and sequence numbers in the first bytes. */
+function frame(call: number, seq: number): string {
+  const bytes = new Uint8Array(160).fill(0xff);
+  bytes[0] = call & 0xff;
+  bytes[1] = call >> 8;
+  bytes[2] = seq & 0xff;
+  bytes[3] = (seq >> 8) & 0xff;
+  bytes[4] = seq >> 16;
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+function ms(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)} ms` : "n/a";
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Sends a frame every 20 ms from each sender (phases spread over the 20 ms) for `seconds`. */
+async function drive(senders: ((seq: number) => void)[], seconds: number): Promise<void> {
+  const frames = Math.round((seconds * 1000) / FRAME_MS);
+  const start = performance.now() + 50;
+  await Promise.all(senders.map((send, i) =>
+    new Promise<void>((resolve) => {
+      let seq = 0;
+      const offset = (i * FRAME_MS) / senders.length;
+      const tick = () => {
+        send(seq++);
+        if (seq >= frames) return resolve();
+        const due = start + offset + seq * FRAME_MS;
+        setTimeout(tick, Math.max(0, due - performance.now()));
+      };
+      setTimeout(tick, Math.max(0, start + offset - performance.now()));
+    })
+  ));
+}
+
+/** Waits (bounded) until `done()` or `timeoutMs` passes. */
+async function settle(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done() && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const fake = new FakeRealtime({ mode: "echo" });
+const baseUrl = fake.start();
+const service = await startServiceProcess({
+  OPENAI_API_KEY: API_KEY,
+  OPENAI_BASE_URL: baseUrl,
+  TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+  TWILIO_ACCOUNT_SID: "",
+  REALTIME_GREETING: "",
+  DTMF_DEBOUNCE_MS: "1000",
+  LOG_LEVEL: "warn",
+});
+
+interface BridgedCall {
+  client: MediaStreamsClient;
+  session: FakeRealtimeSession;
+  sent: Map<string, number>;
+  latencies: number[];
+  sentCount: number;
+  receivedCount: number;
+  clearAt: number[];
+  /** Played bytes when each new echo item started (after a clear the queue is empty). */
+  itemStart: number;
+  /** Media → its mark arrival at the client (written back to back by the bridge). */
+  markGaps: number[];
+  lastMediaAt: number;
+}
+
+async function openBridgedCall(index: number, onClear?: (at: number) => void) {
+  const sessionsBefore = fake.sessions.items.length;
+  const call = {
+    sent: new Map<string, number>(),
+    latencies: [] as number[],
+    sentCount: 0,
+    receivedCount: 0,
+    clearAt: [] as number[],
+    itemStart: 0,
+    markGaps: [] as number[],
+    lastMediaAt: 0,
+  } as BridgedCall;
+  call.client = await MediaStreamsClient.connect(service.url, {
+    authToken: AUTH_TOKEN,
+    onMark: (_name, at) => call.markGaps.push(at - call.lastMediaAt),
+    onMedia: (payload, at) => {
+      call.lastMediaAt = at;
+      const t0 = call.sent.get(payload);
+      if (t0 === undefined) return;
+      call.sent.delete(payload);
+      call.latencies.push(at - t0);
+      call.receivedCount++;
+    },
+    onClear: (at) => {
+      call.clearAt.push(at);
+      onClear?.(at);
+    },
+  });
+  call.client.start({ agent: `bench-${index}` });
+  call.session = await fake.sessions.waitFor(() => true, {
+    what: "a session",
+    from: sessionsBefore,
+    timeoutMs: 30000,
+  });
+  await call.session.events.waitFor((e) => e.type === "session.update", {
+    what: "session.update",
+    timeoutMs: 30000,
+  });
+  return call;
+}
+
+function sendBridged(call: BridgedCall, callIndex: number, seq: number): void {
+  const payload = frame(callIndex, seq);
+  call.sent.set(payload, performance.now());
+  call.sentCount++;
+  call.client.media(payload);
+}
+
+/** Barge-in on `call`: returns speech_started → clear (ms) and the audio_end_ms error (ms). */
+async function bargeIn(call: BridgedCall): Promise<{ clearMs: number; endErrorMs: number }> {
+  const truncates = call.session.truncates.items.length;
+  const clears = call.client.clears.items.length;
+  const t0 = performance.now();
+  call.session.speechStarted();
+  const clear = await call.client.clears.waitFor(() => true, {
+    what: "clear",
+    from: clears,
+    timeoutMs: 10000,
+  });
+  const truncate = await call.session.truncates.waitFor(() => true, {
+    what: "truncate",
+    from: truncates,
+    timeoutMs: 10000,
+  });
+  const heardMs = (clear.playedBytes - call.itemStart) / 8;
+  call.itemStart = clear.playedBytes;
+  return { clearMs: clear.at - t0, endErrorMs: truncate.audioEndMs - heardMs };
+}
+
+const report: string[] = [];
+const log = (line: string) => {
+  report.push(line);
+  console.log(line);
+};
+
+// ---- 1. One call: speech_started → clear, audio_end_ms accuracy, Nagle probes. --------------
+const single = await openBridgedCall(0);
+const singleClear: number[] = [];
+const singleEndErr: number[] = [];
+{
+  // Keep audio flowing so something is always playing when the caller barges in.
+  let seq = 0;
+  let running = true;
+  const pump = (async () => {
+    const start = performance.now();
+    while (running) {
+      sendBridged(single, 0, seq++);
+      const due = start + seq * FRAME_MS;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+    }
+  })();
+  await settle(() => single.receivedCount > 10, 5000);
+  for (let i = 0; i < 20; i++) {
+    // Let about 200 ms of the new echo item reach the caller first.
+    const target = single.receivedCount + 10;
+    await settle(() => single.receivedCount >= target, 2000);
+    const { clearMs, endErrorMs } = await bargeIn(single);
+    singleClear.push(clearMs);
+    singleEndErr.push(endErrorMs);
+  }
+  // Nagle probe, upstream socket: a key press makes the bridge write response.cancel,
+  // conversation.item.create and response.create back to back.
+  const arrivals: { type: string; at: number }[] = [];
+  fake.onClientEvent = (type, at) => arrivals.push({ type, at });
+  const upstreamGaps: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    arrivals.length = 0;
+    single.client.dtmf("#");
+    await settle(() => arrivals.some((a) => a.type === "response.create"), 2000);
+    const first = arrivals[0]?.at ?? NaN;
+    const last = arrivals.find((a) => a.type === "response.create")?.at ?? NaN;
+    upstreamGaps.push(last - first);
+    await settle(() => single.receivedCount > 0 && single.client.playedBytes() > 0, 100);
+  }
+  fake.onClientEvent = null;
+  running = false;
+  await pump;
+  log(`One call (${singleClear.length} barge-ins over echoed audio):`);
+  log(
+    `  Nagle probe, bridge → Twilio (media then its mark, back to back): gap p50 ${
+      ms(percentile(single.markGaps, 50))
+    }, p99 ${ms(percentile(single.markGaps, 99))}, max ${ms(Math.max(...single.markGaps))}`,
+  );
+  log(
+    `  speech_started → clear at the client: p50 ${ms(percentile(singleClear, 50))}, max ${
+      ms(Math.max(...singleClear))
+    }   (target ≤ 2 ms)`,
+  );
+  log(
+    `  audio_end_ms − heard: min ${ms(Math.min(...singleEndErr))}, max ${
+      ms(Math.max(...singleEndErr))
+    }   (target within ±20 ms)`,
+  );
+  log(
+    `  Nagle probe, bridge → OpenAI (cancel, item.create, response.create written back to back):` +
+      ` spread p50 ${ms(percentile(upstreamGaps, 50))}, max ${ms(Math.max(...upstreamGaps))}`,
+  );
+}
+await single.client.close();
+
+// ---- 2. N calls through the bridge. -------------------------------------------------------
+const idle = await processStats(service.pid);
+const calls: BridgedCall[] = [];
+const clearUnderLoad: number[] = [];
+const endErrUnderLoad: number[] = [];
+// One at a time, so each call is paired with its own upstream session.
+for (let i = 0; i < CALLS; i++) calls.push(await openBridgedCall(i + 1));
+await nextTurn();
+const before = await processStats(service.pid);
+const t0 = performance.now();
+let mediaSeen = 0;
+const bargeIns = (async () => {
+  // Each call is interrupted once, at a spread of moments in the middle of the run.
+  const order = calls.map((_, i) => i).sort(() => Math.random() - 0.5);
+  const window = SECONDS * 1000 * 0.6;
+  await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000 * 0.2));
+  await Promise.all(order.map((index, k) =>
+    new Promise<void>((resolve) => {
+      setTimeout(async () => {
+        try {
+          const { clearMs, endErrorMs } = await bargeIn(calls[index]);
+          clearUnderLoad.push(clearMs);
+          endErrUnderLoad.push(endErrorMs);
+        } catch (err) {
+          // No clear is right when the echo queue had drained at that instant.
+          console.error(`barge-in without clear (${(err as Error).message})`);
+        }
+        resolve();
+      }, (k * window) / order.length);
+    })
+  ));
+})();
+await drive(calls.map((call, i) => (seq: number) => sendBridged(call, i + 1, seq)), SECONDS);
+const during = await processStats(service.pid);
+const t1 = performance.now();
+await bargeIns;
+await settle(() => calls.every((c) => c.sent.size === 0), 2000);
+mediaSeen = calls.reduce((n, c) => n + c.receivedCount, 0);
+const sentTotal = calls.reduce((n, c) => n + c.sentCount, 0);
+const bridged = calls.flatMap((c) => c.latencies);
+const fakeErrors = fake.sessions.items.reduce((n, s) => n + s.errors.items.length, 0);
+const cpuPct = ((during.cpuMs - before.cpuMs) / (t1 - t0)) * 100;
+const rssPerCall = (during.rssKb - idle.rssKb) / CALLS;
+await Promise.all(calls.map((c) => c.client.close()));
+
+const lost = sentTotal - mediaSeen;
+const gaps = calls.flatMap((c) => c.markGaps);
+log(`\n${CALLS} calls through the bridge, 50 frames/s each, ${SECONDS} s:`);
+log(
+  `  round trip p50 ${ms(percentile(bridged, 50))}, p99 ${ms(percentile(bridged, 99))}, max ${
+    ms(Math.max(...bridged))
+  }`,
+);
+log(
+  `  frames sent ${sentTotal}, echoed back ${mediaSeen}, lost ${lost}; media → mark gap p99 ${
+    ms(percentile(gaps, 99))
+  }`,
+);
+log(
+  `  bridge process CPU ${cpuPct.toFixed(1)} % of one core (target ≤ 35 %), RSS ${
+    (during.rssKb / 1024).toFixed(1)
+  } MB, ${rssPerCall.toFixed(1)} KB per call (target ≤ 120 KB)`,
+);
+log(
+  `  speech_started → clear (${clearUnderLoad.length} barge-ins): p50 ${
+    ms(percentile(clearUnderLoad, 50))
+  }, p95 ${ms(percentile(clearUnderLoad, 95))} (target ≤ 10 ms)`,
+);
+log(
+  `  audio_end_ms − heard: min ${ms(Math.min(...endErrUnderLoad))}, max ${
+    ms(Math.max(...endErrUnderLoad))
+  } (target within ±20 ms); fake Realtime errors: ${fakeErrors}`,
+);
+
+// ---- 3. The same load straight to the fake (no bridge). -----------------------------------
+interface DirectCall {
+  ws: NoDelayWebSocket;
+  sent: Map<string, number>;
+  latencies: number[];
+  sentCount: number;
+  receivedCount: number;
+}
+
+async function openDirect(): Promise<DirectCall> {
+  const url = `${baseUrl.replace(/^http/, "ws")}/realtime?model=gpt-realtime`;
+  const ws = new NoDelayWebSocket(url, { headers: { Authorization: `Bearer ${API_KEY}` } });
+  const call: DirectCall = { ws, sent: new Map(), latencies: [], sentCount: 0, receivedCount: 0 };
+  const ready = new Promise<void>((resolve, reject) => {
+    ws.addEventListener("error", () => reject(new Error("direct socket failed")));
+    ws.addEventListener("message", (ev) => {
+      const data = ev.data as string;
+      const at = performance.now();
+      if (data.startsWith('{"type":"response.output_audio.delta"')) {
+        const start = data.indexOf('"delta":"') + 9;
+        const payload = data.slice(start, data.indexOf('"', start));
+        const t0 = call.sent.get(payload);
+        if (t0 === undefined) return;
+        call.sent.delete(payload);
+        call.latencies.push(at - t0);
+        call.receivedCount++;
+      } else if (data.includes('"type":"session.updated"')) resolve();
+    });
+  });
+  await new Promise<void>((resolve) => ws.addEventListener("open", () => resolve()));
+  ws.send(JSON.stringify({
+    type: "session.update",
+    session: {
+      type: "realtime",
+      audio: {
+        input: { format: { type: "audio/pcmu" } },
+        output: { format: { type: "audio/pcmu" } },
+      },
+    },
+  }));
+  await ready;
+  return call;
+}
+
+const directs: DirectCall[] = [];
+for (let i = 0; i < CALLS; i += 20) {
+  directs.push(
+    ...await Promise.all(Array.from({ length: Math.min(20, CALLS - i) }, () => openDirect())),
+  );
+}
+await drive(
+  directs.map((call, i) => (seq: number) => {
+    const payload = frame(i + 1, seq);
+    call.sent.set(payload, performance.now());
+    call.sentCount++;
+    call.ws.send('{"type":"input_audio_buffer.append","audio":"' + payload + '"}');
+  }),
+  SECONDS,
+);
+await settle(() => directs.every((c) => c.sent.size === 0), 2000);
+const direct = directs.flatMap((c) => c.latencies);
+const directLost = directs.reduce((n, c) => n + c.sentCount - c.receivedCount, 0);
+await Promise.all(directs.map((c) =>
+  new Promise<void>((resolve) => {
+    c.ws.addEventListener("close", () => resolve());
+    c.ws.close();
+  })
+));
+log(`\n${CALLS} calls straight to the fake (same client, same load):`);
+log(
+  `  round trip p50 ${ms(percentile(direct, 50))}, p99 ${ms(percentile(direct, 99))}, max ${
+    ms(Math.max(...direct))
+  }, frames lost ${directLost}`,
+);
+const ratio = percentile(bridged, 99) / percentile(direct, 99);
+log(`\nBridge p99 / direct p99 = ${ratio.toFixed(2)} (target ≤ 2)`);
+
+await service.stop();
+await fake.close();
+Deno.exit(0);
