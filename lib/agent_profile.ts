@@ -1,0 +1,397 @@
+/**
+ * Agent profiles: what an agent says and does, configured without code.
+ *
+ * A profile is a folder `assets/agents/<name>/` with `agent.json` (greeting, mode, voice,
+ * languages, turn detection, silence), `instructions.md` (a template over the call's data) and an
+ * optional `tools.json` manifest. Every problem is reported with the file, the field and what is
+ * wrong, so a bad profile stops the service at start-up instead of failing a call.
+ */
+
+import { REALTIME_VOICES, type TurnDetection, type VoiceMode } from "./config.ts";
+
+/** A Realtime voice name. */
+export type RealtimeVoice = typeof REALTIME_VOICES[number];
+
+/** Names of the tools built into the service. */
+export const BUILTIN_TOOLS = [
+  "end_call",
+  "transfer_to_human",
+  "send_dtmf",
+  "send_sms",
+  "switch_language",
+] as const;
+
+/** A built-in tool name. */
+export type BuiltinToolName = typeof BUILTIN_TOOLS[number];
+
+/** A language the call may switch to (ConversationRelay `<Language>`). */
+export interface ProfileLanguage {
+  code: string;
+  ttsProvider?: string;
+  voice?: string;
+  transcriptionProvider?: string;
+  speechModel?: string;
+}
+
+/** What to do when the caller stays silent after the agent's turn was heard. */
+export interface SilenceSettings {
+  /** Seconds of silence before a reminder (0 = never). */
+  reminderAfterSeconds: number;
+  /** Reminders before the call ends as `unresponsive`. */
+  maxReminders: number;
+  reminder: string;
+  goodbye: string;
+}
+
+/** A tool declared in the manifest that calls the user's own HTTP endpoint. */
+export interface HttpToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+  url: string;
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  timeoutMs?: number;
+}
+
+/** One validated agent profile. */
+export interface AgentProfile {
+  name: string;
+  description: string;
+  /** Markdown with `{{placeholders}}` for the call's data. */
+  instructions: string;
+  /** null = the configured default (`WELCOME_GREETING`). */
+  greeting: string | null;
+  /** null = the configured default (`VOICE_MODE`). */
+  mode: VoiceMode | null;
+  language: string | null;
+  languages: ProfileLanguage[];
+  ttsProvider: string | null;
+  voice: string | null;
+  realtimeVoice: RealtimeVoice | null;
+  turnDetection: TurnDetection | null;
+  silence: SilenceSettings;
+  /** Number a hand-off dials (else `HANDOFF_NUMBER`). */
+  handoffNumber: string | null;
+  builtinTools: BuiltinToolName[];
+  httpTools: HttpToolSpec[];
+}
+
+/** The raw files of one profile, as read from disk (or from the store). */
+export interface ProfileSource {
+  name: string;
+  agentJson: string;
+  instructions: string;
+  toolsJson: string | null;
+}
+
+/** Every problem found in the profiles, each naming the file, the field and what is wrong. */
+export class ProfileError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid agent profile:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ProfileError";
+  }
+}
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const DEFAULT_SILENCE: SilenceSettings = {
+  reminderAfterSeconds: 0,
+  maxReminders: 2,
+  reminder: "Are you still there?",
+  goodbye: "I haven't heard from you, so I'll end the call now. Goodbye.",
+};
+
+type Json = Record<string, unknown>;
+
+/** Collects problems with `file: field must …` wording. */
+class Checker {
+  readonly problems: string[] = [];
+  constructor(readonly file: string) {}
+  fail(field: string, message: string): void {
+    this.problems.push(`${this.file}: ${field} ${message}`);
+  }
+  string(obj: Json, field: string, path = field): string | null {
+    const v = obj[field];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== "string") {
+      this.fail(path, `must be a string (got ${typeof v})`);
+      return null;
+    }
+    return v;
+  }
+  oneOf<T extends string>(obj: Json, field: string, allowed: readonly T[], path = field): T | null {
+    const v = this.string(obj, field, path);
+    if (v === null) return null;
+    if (!(allowed as readonly string[]).includes(v)) {
+      this.fail(path, `must be one of ${allowed.join(", ")} (got "${v}")`);
+      return null;
+    }
+    return v as T;
+  }
+  number(obj: Json, field: string, min: number, max: number, path = field): number | null {
+    const v = obj[field];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
+      this.fail(path, `must be a number from ${min} to ${max} (got ${JSON.stringify(v)})`);
+      return null;
+    }
+    return v;
+  }
+  object(obj: Json, field: string, path = field): Json | null {
+    const v = obj[field];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== "object" || Array.isArray(v)) {
+      this.fail(path, "must be an object");
+      return null;
+    }
+    return v as Json;
+  }
+  unknownKeys(obj: Json, allowed: string[], prefix = ""): void {
+    for (const key of Object.keys(obj)) {
+      if (!allowed.includes(key)) {
+        this.fail(`${prefix}${key}`, `is not a known field (known: ${allowed.join(", ")})`);
+      }
+    }
+  }
+}
+
+function parseJson(text: string, file: string, problems: string[]): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    problems.push(`${file}: is not valid JSON (${(err as Error).message})`);
+    return undefined;
+  }
+}
+
+/** Validates one profile's files; throws {@link ProfileError} listing every problem. */
+export function parseProfile(source: ProfileSource, dir = "assets/agents"): AgentProfile {
+  const base = `${dir}/${source.name}`;
+  const problems: string[] = [];
+  if (!NAME.test(source.name)) {
+    problems.push(`${base}: the folder name must be lower-case letters, digits, - or _`);
+  }
+  const c = new Checker(`${base}/agent.json`);
+  const raw = parseJson(source.agentJson, c.file, problems);
+  const agent: Json = raw && typeof raw === "object" && !Array.isArray(raw) ? raw as Json : {};
+  if (raw !== undefined && agent !== raw) c.fail("(top level)", "must be a JSON object");
+  c.unknownKeys(agent, [
+    "description",
+    "greeting",
+    "mode",
+    "language",
+    "languages",
+    "ttsProvider",
+    "voice",
+    "realtimeVoice",
+    "turnDetection",
+    "silence",
+    "handoffNumber",
+  ]);
+  const languages: ProfileLanguage[] = [];
+  if (agent.languages !== undefined) {
+    if (!Array.isArray(agent.languages)) c.fail("languages", "must be an array");
+    else {
+      agent.languages.forEach((l: unknown, i: number) => {
+        const entry = l && typeof l === "object" && !Array.isArray(l) ? l as Json : null;
+        const code = entry ? c.string(entry, "code", `languages[${i}].code`) : null;
+        if (!entry || !code) {
+          c.fail(`languages[${i}]`, 'must be an object with a "code" like "es-ES"');
+          return;
+        }
+        c.unknownKeys(entry, [
+          "code",
+          "ttsProvider",
+          "voice",
+          "transcriptionProvider",
+          "speechModel",
+        ], `languages[${i}].`);
+        const lang: ProfileLanguage = { code };
+        for (
+          const key of ["ttsProvider", "voice", "transcriptionProvider", "speechModel"] as const
+        ) {
+          const v = c.string(entry, key, `languages[${i}].${key}`);
+          if (v) lang[key] = v;
+        }
+        languages.push(lang);
+      });
+    }
+  }
+  let turnDetection: TurnDetection | null = null;
+  const td = c.object(agent, "turnDetection");
+  if (td) {
+    const type = c.oneOf(td, "type", ["server_vad", "semantic_vad"], "turnDetection.type");
+    if (type === "semantic_vad") {
+      turnDetection = {
+        type,
+        eagerness:
+          c.oneOf(td, "eagerness", ["low", "medium", "high", "auto"], "turnDetection.eagerness") ??
+            "auto",
+      };
+    } else if (type === "server_vad") {
+      turnDetection = {
+        type,
+        threshold: c.number(td, "threshold", 0, 1, "turnDetection.threshold") ?? 0.5,
+        prefixPaddingMs:
+          c.number(td, "prefixPaddingMs", 0, 5000, "turnDetection.prefixPaddingMs") ?? 300,
+        silenceDurationMs:
+          c.number(td, "silenceDurationMs", 0, 10000, "turnDetection.silenceDurationMs") ??
+            500,
+      };
+    } else if (!("type" in td)) {
+      c.fail("turnDetection.type", "is required (server_vad or semantic_vad)");
+    }
+  }
+  const silence = { ...DEFAULT_SILENCE };
+  const si = c.object(agent, "silence");
+  if (si) {
+    c.unknownKeys(si, ["reminderAfterSeconds", "maxReminders", "reminder", "goodbye"], "silence.");
+    silence.reminderAfterSeconds =
+      c.number(si, "reminderAfterSeconds", 0, 600, "silence.reminderAfterSeconds") ??
+        silence.reminderAfterSeconds;
+    silence.maxReminders = c.number(si, "maxReminders", 0, 10, "silence.maxReminders") ??
+      silence.maxReminders;
+    silence.reminder = c.string(si, "reminder", "silence.reminder") ?? silence.reminder;
+    silence.goodbye = c.string(si, "goodbye", "silence.goodbye") ?? silence.goodbye;
+  }
+  const handoffNumber = c.string(agent, "handoffNumber");
+  if (handoffNumber !== null && !E164.test(handoffNumber)) {
+    c.fail("handoffNumber", `must be an E.164 number like +15550100 (got "${handoffNumber}")`);
+  }
+  problems.push(...c.problems);
+  const tools = parseTools(source.toolsJson, `${base}/tools.json`, problems);
+  if (!source.instructions.trim()) problems.push(`${base}/instructions.md: must not be empty`);
+  if (problems.length > 0) throw new ProfileError(problems);
+  return {
+    name: source.name,
+    description: c.string(agent, "description") ?? "",
+    instructions: source.instructions,
+    greeting: c.string(agent, "greeting"),
+    mode: c.oneOf(agent, "mode", ["relay", "realtime"]),
+    language: c.string(agent, "language"),
+    languages,
+    ttsProvider: c.string(agent, "ttsProvider"),
+    voice: c.string(agent, "voice"),
+    realtimeVoice: c.oneOf(agent, "realtimeVoice", REALTIME_VOICES),
+    turnDetection,
+    silence,
+    handoffNumber,
+    builtinTools: tools.builtins,
+    httpTools: tools.http,
+  };
+}
+
+function parseTools(
+  text: string | null,
+  file: string,
+  problems: string[],
+): { builtins: BuiltinToolName[]; http: HttpToolSpec[] } {
+  const out = { builtins: [] as BuiltinToolName[], http: [] as HttpToolSpec[] };
+  if (text === null) return out;
+  const raw = parseJson(text, file, problems);
+  if (raw === undefined) return out;
+  if (!Array.isArray(raw)) {
+    problems.push(`${file}: must be an array of tool names and HTTP tool objects`);
+    return out;
+  }
+  const c = new Checker(file);
+  const seen = new Set<string>();
+  raw.forEach((entry: unknown, i: number) => {
+    const at = `[${i}]`;
+    if (typeof entry === "string") {
+      if (!(BUILTIN_TOOLS as readonly string[]).includes(entry)) {
+        c.fail(at, `"${entry}" is not a built-in tool (${BUILTIN_TOOLS.join(", ")})`);
+      } else if (seen.has(entry)) c.fail(at, `"${entry}" is listed twice`);
+      else out.builtins.push(entry as BuiltinToolName);
+      seen.add(entry);
+      return;
+    }
+    if (!entry || typeof entry !== "object" || Array.isArray(entry)) {
+      c.fail(at, "must be a built-in tool name or an HTTP tool object");
+      return;
+    }
+    const t = entry as Json;
+    c.unknownKeys(t, ["name", "description", "parameters", "url", "method", "timeoutMs"], `${at}.`);
+    const name = c.string(t, "name", `${at}.name`);
+    const description = c.string(t, "description", `${at}.description`);
+    const url = c.string(t, "url", `${at}.url`);
+    const method =
+      c.oneOf(t, "method", ["GET", "POST", "PUT", "PATCH", "DELETE"], `${at}.method`) ??
+        "POST";
+    const timeoutMs = c.number(t, "timeoutMs", 100, 60000, `${at}.timeoutMs`) ?? undefined;
+    if (!name || !TOOL_NAME.test(name)) {
+      c.fail(`${at}.name`, "is required: letters, digits, _ or -, at most 64");
+    } else if (seen.has(name)) c.fail(`${at}.name`, `"${name}" is used twice`);
+    else seen.add(name);
+    if (!description) c.fail(`${at}.description`, "is required (the model reads it)");
+    const parsedUrl = url ? URL.parse(url) : null;
+    if (!parsedUrl || !["http:", "https:"].includes(parsedUrl.protocol)) {
+      c.fail(`${at}.url`, "must be an http(s) URL");
+    }
+    const parameters = t.parameters ?? { type: "object", properties: {} };
+    if (
+      !parameters || typeof parameters !== "object" || Array.isArray(parameters) ||
+      (parameters as Json).type !== "object"
+    ) {
+      c.fail(`${at}.parameters`, 'must be a JSON Schema with "type": "object"');
+    }
+    if (name && description && url && parsedUrl) {
+      out.http.push({
+        name,
+        description,
+        parameters: parameters as Json,
+        url,
+        method,
+        ...(timeoutMs ? { timeoutMs } : {}),
+      });
+    }
+  });
+  problems.push(...c.problems);
+  return out;
+}
+
+/** Reads and validates every profile under `dir`; there must be a `default` one. */
+export async function loadProfiles(dir: string): Promise<Map<string, AgentProfile>> {
+  const profiles = new Map<string, AgentProfile>();
+  const problems: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (err) {
+    throw new ProfileError([`${dir}: cannot read the agents folder (${(err as Error).name})`]);
+  }
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!entry.isDirectory) continue;
+    const read = async (file: string) => {
+      try {
+        return await Deno.readTextFile(`${dir}/${entry.name}/${file}`);
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return null;
+        throw err;
+      }
+    };
+    const agentJson = await read("agent.json");
+    const instructions = await read("instructions.md");
+    if (agentJson === null) problems.push(`${dir}/${entry.name}/agent.json: is missing`);
+    if (instructions === null) problems.push(`${dir}/${entry.name}/instructions.md: is missing`);
+    if (agentJson === null || instructions === null) continue;
+    try {
+      const profile = parseProfile({
+        name: entry.name,
+        agentJson,
+        instructions,
+        toolsJson: await read("tools.json"),
+      }, dir);
+      profiles.set(profile.name, profile);
+    } catch (err) {
+      if (err instanceof ProfileError) problems.push(...err.problems);
+      else throw err;
+    }
+  }
+  if (!profiles.has("default") && !problems.some((p) => p.startsWith(`${dir}/default/`))) {
+    problems.push(`${dir}/default: a "default" profile is required`);
+  }
+  if (problems.length > 0) throw new ProfileError(problems);
+  return profiles;
+}

@@ -1,0 +1,66 @@
+/**
+ * What a call runs with, resolved once when its socket starts: the agent profile chosen by the
+ * webhook URL, the outbound params stored for it, and the instructions and greeting rendered
+ * over the call's data. Both call paths use it.
+ */
+
+import type { AgentProfile } from "./agent_profile.ts";
+import { agentToolSet } from "./agent_tools.ts";
+import { loadOutbound } from "./outbound_store.ts";
+import type { Services } from "./services.ts";
+import { callTemplateValues, renderTemplate } from "./template.ts";
+import type { ToolCallInfo, ToolSet } from "./tools.ts";
+
+/** A call's resolved context. */
+export interface CallContext {
+  profile: AgentProfile;
+  call: ToolCallInfo;
+  instructions: string;
+  /** The relay path's welcome greeting, rendered ("" = none). */
+  greeting: string;
+  tools: ToolSet;
+}
+
+/** What the socket's first message tells about the call. */
+export interface CallStart {
+  callSid: string;
+  from: string;
+  to: string;
+  direction: string;
+  mode: "relay" | "realtime";
+  customParameters: Record<string, string>;
+}
+
+/** Resolves the call's profile, params, instructions and tools. */
+export async function resolveCallContext(
+  services: Services,
+  start: CallStart,
+): Promise<CallContext> {
+  const reference = start.customParameters.reference;
+  const outbound = reference ? await loadOutbound(services.kv, reference) : null;
+  if (reference && !outbound) {
+    services.log.warn("call.reference_unknown", { callSid: start.callSid });
+  }
+  const profile = services.profiles.resolve(outbound?.agent ?? start.customParameters.agent);
+  const call: ToolCallInfo = {
+    callSid: start.callSid,
+    from: start.from,
+    to: start.to,
+    direction: outbound ? "outbound-api" : start.direction || "inbound",
+    agent: profile.name,
+    mode: start.mode,
+    params: outbound?.params ?? {},
+  };
+  const values = callTemplateValues(call, call.params);
+  const greeting = profile.greeting ?? services.config.relay.welcomeGreeting;
+  return {
+    profile,
+    call,
+    instructions: renderTemplate(profile.instructions, values),
+    greeting: start.customParameters.reconnect ? "" : renderTemplate(greeting, values),
+    tools: agentToolSet(profile, {
+      signingSecret: services.config.tools.signingSecret,
+      timeoutMs: services.config.tools.timeoutMs,
+    }),
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * Tools the model can call during a call: one registry for both call paths.
+ *
+ * A tool is a name, a description, a JSON Schema for its arguments and a handler that gets a
+ * typed context. Arguments are validated against the schema before the handler runs; a bad call,
+ * a failing handler or a timeout becomes an error result the model reads, and the call goes on.
+ */
+
+import { Ajv, type ValidateFunction } from "ajv";
+import type { AgentProfile } from "./agent_profile.ts";
+import type { Logger } from "./log.ts";
+import { errorMessage } from "./log.ts";
+
+/** A JSON Schema object describing a tool's arguments. */
+export type JsonSchema = Record<string, unknown>;
+
+/** The call a tool runs in. */
+export interface ToolCallInfo {
+  callSid: string;
+  from: string;
+  to: string;
+  direction: string;
+  agent: string;
+  mode: "relay" | "realtime";
+  params: Record<string, unknown>;
+}
+
+/** What a tool may do to the call; each call path implements these its own way. */
+export interface CallControls {
+  /** Ends the call once the agent's goodbye has been heard. */
+  endCall(reason: string): void;
+  /** Hands the call to a person (after the agent's last words). */
+  transferToHuman(handoff: { number: string | null; summary: string }): Promise<void> | void;
+  /** Plays DTMF tones into the call (e.g. to navigate another IVR). */
+  sendDigits(digits: string): Promise<void> | void;
+  /** Switches speech recognition and synthesis to `language`. */
+  switchLanguage(language: string): Promise<void> | void;
+}
+
+/** Twilio's Messages API, as tools use it. */
+export interface SmsSender {
+  send(message: { to: string; body: string }): Promise<{ sid: string }>;
+}
+
+/** Everything a tool handler gets. */
+export interface ToolContext {
+  call: ToolCallInfo;
+  profile: AgentProfile;
+  controls: CallControls;
+  /** null when Twilio credentials or `TWILIO_PHONE_NUMBER` are not configured. */
+  sms: SmsSender | null;
+  /** The number a hand-off dials when the profile has none. */
+  handoffNumber: string | null;
+  /** Aborted at the tool's timeout or when the call ends. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** One tool. */
+export interface Tool {
+  name: string;
+  description: string;
+  parameters: JsonSchema;
+  /** Longest run before the tool fails with a timeout (default: the registry's). */
+  timeoutMs?: number;
+  run(args: Record<string, unknown>, context: ToolContext): Promise<unknown>;
+}
+
+/** The outcome of one tool call, as handed back to the model. */
+export interface ToolResult {
+  name: string;
+  ok: boolean;
+  /** JSON text for the model. */
+  output: string;
+  durationMs: number;
+}
+
+/** A tool in the shape each OpenAI API declares it. */
+export interface ToolDeclaration {
+  name: string;
+  description: string;
+  parameters: JsonSchema;
+}
+
+/** A tool failure whose message is safe and useful for the model to read. */
+export class ToolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ToolError";
+  }
+}
+
+/** The tools of one agent, ready to declare to the model and to run. */
+export class ToolSet {
+  readonly #tools = new Map<string, { tool: Tool; validate: ValidateFunction }>();
+
+  constructor(tools: Tool[], readonly defaultTimeoutMs: number) {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    for (const tool of tools) {
+      this.#tools.set(tool.name, { tool, validate: ajv.compile(tool.parameters) });
+    }
+  }
+
+  get size(): number {
+    return this.#tools.size;
+  }
+
+  /** The declarations to send to the model. */
+  declarations(): ToolDeclaration[] {
+    return [...this.#tools.values()].map(({ tool }) => ({
+      name: tool.name,
+      description: tool.description,
+      parameters: tool.parameters,
+    }));
+  }
+
+  /** Validates and runs one call from the model. Never throws. */
+  async call(name: string, argumentsJson: string, context: ToolContext): Promise<ToolResult> {
+    const started = performance.now();
+    const done = (ok: boolean, value: unknown): ToolResult => ({
+      name,
+      ok,
+      output: JSON.stringify(ok ? value ?? { ok: true } : { error: value }),
+      durationMs: Math.round(performance.now() - started),
+    });
+    const entry = this.#tools.get(name);
+    if (!entry) return done(false, `There is no tool named "${name}".`);
+    let args: unknown;
+    try {
+      args = argumentsJson.trim() ? JSON.parse(argumentsJson) : {};
+    } catch {
+      return done(false, "The arguments are not valid JSON.");
+    }
+    if (!entry.validate(args)) {
+      const problems = (entry.validate.errors ?? [])
+        .map((e) => `${e.instancePath || "arguments"} ${e.message}`)
+        .join("; ");
+      return done(false, `Invalid arguments: ${problems}`);
+    }
+    const timeoutMs = entry.tool.timeoutMs ?? this.defaultTimeoutMs;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(context.signal.reason);
+    context.signal.addEventListener("abort", onAbort, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const value = await Promise.race([
+        entry.tool.run(args as Record<string, unknown>, { ...context, signal: controller.signal }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            controller.abort();
+            reject(new ToolError(`The tool did not answer within ${timeoutMs} ms.`));
+          }, timeoutMs);
+        }),
+      ]);
+      return done(true, value);
+    } catch (err) {
+      context.log.warn("tool.failed", { tool: name, error: errorMessage(err) });
+      return done(
+        false,
+        err instanceof ToolError ? err.message : `The tool failed: ${errorMessage(err)}`,
+      );
+    } finally {
+      clearTimeout(timer);
+      context.signal.removeEventListener("abort", onAbort);
+    }
+  }
+}
