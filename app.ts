@@ -1,22 +1,28 @@
 /**
- * The HTTP application: every route, with signature checking on `/twilio/*`.
+ * The HTTP application: every route, with signature checking on `/twilio/*` and a bearer token
+ * on `/api/*`.
  */
 
 import { Hono } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { bodyLimit } from "hono/body-limit";
 import { twilioSignature } from "./lib/twilio_signature.ts";
 import type { Services } from "./lib/services.ts";
+import { createCallHandler } from "./routes/api/calls.ts";
 import { healthHandler } from "./routes/health.ts";
 import { voiceHandler } from "./routes/twilio/voice.ts";
 import { relaySocketHandler } from "./routes/twilio/relay.ts";
 import { relayActionHandler } from "./routes/twilio/relay_action.ts";
+import { statusCallbackHandler } from "./routes/twilio/status.ts";
 import { streamSocketHandler } from "./routes/twilio/stream.ts";
-import { realtimeVoiceHandler } from "./routes/twilio/voice_realtime.ts";
 
 /** Builds the Hono app over `services`. */
 export function createApp(services: Services): Hono {
   const app = new Hono();
   const { config, log } = services;
   app.get("/health", healthHandler(services));
+
+  app.use("/twilio/*", bodyLimit({ maxSize: 64 * 1024 }));
   app.use(
     "/twilio/*",
     twilioSignature({
@@ -26,17 +32,39 @@ export function createApp(services: Services): Hono {
       log,
     }),
   );
-  const relayVoice = voiceHandler(services);
-  const realtimeVoice = realtimeVoiceHandler(services);
-  app.post("/twilio/voice", config.voiceMode === "realtime" ? realtimeVoice : relayVoice);
-  app.post("/twilio/voice/relay", relayVoice);
-  app.post("/twilio/voice/realtime", realtimeVoice);
+  app.post("/twilio/voice", voiceHandler(services, null));
+  app.post("/twilio/voice/relay", voiceHandler(services, "relay"));
+  app.post("/twilio/voice/realtime", voiceHandler(services, "realtime"));
   app.get("/twilio/stream", streamSocketHandler(services));
   app.get("/twilio/relay", relaySocketHandler(services));
   app.post("/twilio/relay/action", relayActionHandler(services));
+  app.post("/twilio/status", statusCallbackHandler(services));
+
+  app.use("/api/*", apiAccess(config.apiToken));
+  app.use("/api/*", bodyLimit({ maxSize: 64 * 1024 }));
+  app.post("/api/calls", createCallHandler(services));
+
   app.onError((err, c) => {
     log.error("http.error", { path: c.req.path, error: err.message });
     return c.text("Internal Server Error", 500);
   });
   return app;
+}
+
+/** `/api/*` needs `Authorization: Bearer API_TOKEN`; without a configured token the API is off. */
+function apiAccess(token: string | null) {
+  if (!token) {
+    return bearerAuth({
+      verifyToken: () => false,
+      noAuthenticationHeaderMessage: { error: "The API is off: set API_TOKEN to enable it." },
+      invalidTokenMessage: { error: "The API is off: set API_TOKEN to enable it." },
+      invalidAuthenticationHeaderMessage: { error: "The API is off: set API_TOKEN to enable it." },
+    });
+  }
+  return bearerAuth({
+    token,
+    noAuthenticationHeaderMessage: { error: "Missing Authorization: Bearer <API_TOKEN>." },
+    invalidTokenMessage: { error: "Invalid API token." },
+    invalidAuthenticationHeaderMessage: { error: "Malformed Authorization header." },
+  });
 }

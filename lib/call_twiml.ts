@@ -1,37 +1,80 @@
 /**
- * The TwiML that puts a call on an agent, with every URL derived from the public base URL.
+ * The TwiML that puts a call on an agent — ConversationRelay or Media Streams — with every URL
+ * derived from the public base URL and the agent's name (and outbound reference) sent to the
+ * socket as `<Parameter>`s.
  */
 
-import { publicBaseUrl, toWebSocketUrl } from "./public_url.ts";
+import type { VoiceMode } from "./config.ts";
 import { RECONNECTING } from "./relay_action.ts";
 import { NOT_CONFIGURED } from "./relay_session.ts";
 import type { Services } from "./services.ts";
-import { relayTwiml, sayAndHangUpTwiml } from "./twiml.ts";
+import { callTemplateValues, renderTemplate } from "./template.ts";
+import { relayTwiml, sayAndHangUpTwiml, streamTwiml } from "./twiml.ts";
+import { toWebSocketUrl } from "./public_url.ts";
 
-/** Options of {@link callRelayTwiml}. */
-export interface CallRelayOptions {
-  /** `<Parameter>`s for the socket. */
-  parameters: Record<string, string>;
-  /** How many times this call was already reconnected after a failure. */
+/** Options of {@link agentTwiml}. */
+export interface AgentTwimlOptions {
+  /** The public base URL (`https://host`). */
+  base: string;
+  agent: string;
+  /** The call path; null = the profile's mode, else `VOICE_MODE`. */
+  mode: VoiceMode | null;
+  /** The call's data for the greeting template. */
+  call: { callSid: string; from: string; to: string; direction: string };
+  /** Outbound params (greeting template values too). */
+  params?: Record<string, unknown>;
+  /** Outbound call reference, sent to the socket. */
+  reference?: string;
+  /** How many times this call was already reconnected after a failure (relay). */
   reconnects?: number;
 }
 
-/** ConversationRelay TwiML for a call arriving as `request` (or an apology if not configured). */
-export function callRelayTwiml(
-  services: Services,
-  request: Request,
-  options: CallRelayOptions,
-): string {
+/** TwiML connecting a call to `options.agent` (or an apology when OpenAI is not configured). */
+export function agentTwiml(services: Services, options: AgentTwimlOptions): string {
   if (!services.llm) return sayAndHangUpTwiml(NOT_CONFIGURED);
-  const base = publicBaseUrl(services.config.publicUrl, request);
+  const { config } = services;
+  const profile = services.profiles.resolve(options.agent);
+  const parameters: Record<string, string> = { agent: profile.name };
+  if (options.reference) parameters.reference = options.reference;
+  const mode = options.mode ?? profile.mode ?? config.voiceMode;
+  const socketBase = toWebSocketUrl(options.base);
+  if (mode === "realtime") {
+    return streamTwiml({
+      socketUrl: `${socketBase}/twilio/stream`,
+      parameters,
+      intro: config.realtimeIntro,
+      fallback: config.realtimeFallback,
+    });
+  }
   const reconnects = options.reconnects ?? 0;
-  const action = `${base}/twilio/relay/action${reconnects ? `?reconnects=${reconnects}` : ""}`;
-  return relayTwiml(services.config.relay, {
-    socketUrl: `${toWebSocketUrl(base)}/twilio/relay`,
-    actionUrl: action,
-    parameters: options.parameters,
-    // After a reconnect the caller should not be greeted again.
-    welcomeGreeting: reconnects ? "" : undefined,
+  if (reconnects) parameters.reconnect = String(reconnects);
+  const values = callTemplateValues({ ...options.call, agent: profile.name }, options.params);
+  // The action callback can reconnect the same agent (and outbound params) after a failure.
+  const action = new URLSearchParams({ agent: profile.name });
+  if (options.reference) action.set("reference", options.reference);
+  if (reconnects) action.set("reconnects", String(reconnects));
+  return relayTwiml(config.relay, {
+    socketUrl: `${socketBase}/twilio/relay`,
+    actionUrl: `${options.base}/twilio/relay/action?${action}`,
+    parameters,
+    // After a reconnect the caller is not greeted again.
+    welcomeGreeting: reconnects
+      ? ""
+      : renderTemplate(profile.greeting ?? config.relay.welcomeGreeting, values),
     intro: reconnects ? RECONNECTING : undefined,
+    language: profile.language,
+    ttsProvider: profile.ttsProvider,
+    voice: profile.voice,
+    languages: profile.languages,
   });
+}
+
+/** The call fields of a Twilio webhook's form parameters. */
+export function webhookCall(form: Record<string, string>): AgentTwimlOptions["call"] {
+  return {
+    callSid: form.CallSid ?? "",
+    from: form.From ?? "",
+    to: form.To ?? "",
+    direction: form.Direction ?? "inbound",
+  };
 }

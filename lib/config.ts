@@ -73,7 +73,21 @@ export interface Config {
   /** Realtime path: `<Say>` played when the stream ends abnormally. */
   realtimeFallback: string;
   handoffNumber: string | null;
-  instructionsFile: string;
+  /** Folder of the shipped agent profiles. */
+  agentsDir: string;
+  /** Deno KV location: a file path, `:memory:`, a remote URL, or "" for the platform default. */
+  kvPath: string;
+  /** Caller ID for outbound calls and texts. */
+  twilioPhoneNumber: string | null;
+  /** Bearer token of `/api/*`; null = the API is off. */
+  apiToken: string | null;
+  tools: {
+    /** HMAC secret HTTP tools sign their requests with. */
+    signingSecret: string | null;
+    timeoutMs: number;
+    /** A slow tool makes the caller hear a filler after this long. */
+    fillerAfterMs: number;
+  };
 }
 
 /** A configuration problem: lists every variable that is wrong and why. */
@@ -171,7 +185,21 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       /^\+[1-9]\d{6,14}$/,
       "an E.164 number like +15550100",
     ),
-    instructionsFile: r.string("INSTRUCTIONS_FILE", "assets/agents/default/instructions.md"),
+    agentsDir: r.string("AGENTS_DIR", "assets/agents"),
+    kvPath: r.string("KV_PATH", env.DENO_DEPLOYMENT_ID ? "" : "data/callbridge.kv", {
+      allowEmpty: true,
+    }),
+    twilioPhoneNumber: r.optional(
+      "TWILIO_PHONE_NUMBER",
+      /^\+[1-9]\d{6,14}$/,
+      "an E.164 number like +15550100",
+    ),
+    apiToken: r.optional("API_TOKEN"),
+    tools: {
+      signingSecret: r.optional("TOOLS_SIGNING_SECRET"),
+      timeoutMs: r.int("TOOL_TIMEOUT_MS", 8000, { min: 100, max: 120000 }),
+      fillerAfterMs: r.int("TOOL_FILLER_MS", 1000, { min: 0, max: 60000 }),
+    },
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

@@ -1,12 +1,15 @@
 /**
- * One ConversationRelay call: owns the socket, the conversation history, the in-flight LLM turn
- * and every timer of that call, and releases all of them when the socket closes.
+ * One ConversationRelay call: owns the socket, the conversation history, the in-flight LLM turn,
+ * its tool calls and every timer of that call, and releases all of them when the socket closes.
  *
- * Messages are handled strictly in arrival order. Interrupts and new prompts abort the in-flight
- * LLM request through its AbortSignal at once, and the history keeps only what the caller heard.
+ * Messages are handled strictly in arrival order (those arriving while set-up loads the call's
+ * profile and params wait in a queue). Interrupts and new prompts abort the in-flight LLM request
+ * through its AbortSignal at once, and the history keeps only what the caller heard.
  */
 
-import type { Config } from "./config.ts";
+import type { CallRegistry, LiveCall } from "./call_registry.ts";
+import { type CallContext, resolveCallContext } from "./call_context.ts";
+import type { TimerId } from "./clock.ts";
 import {
   parseRelayMessage,
   type PromptMessage,
@@ -14,11 +17,11 @@ import {
   type RelayOutbound,
   type SetupMessage,
 } from "./conversation_relay.ts";
-import type { CallRegistry, LiveCall } from "./call_registry.ts";
-import type { ChatTurn, Llm } from "./llm.ts";
-
-type AssistantTurn = Extract<ChatTurn, { role: "assistant" }>;
+import type { ChatTurn, Llm, ToolCallRequest } from "./llm.ts";
 import { errorMessage, type Logger, maskPhone } from "./log.ts";
+import type { Services } from "./services.ts";
+import { SilenceMonitor } from "./silence_monitor.ts";
+import type { CallControls, ToolContext } from "./tools.ts";
 
 /** Spoken when the model fails; the call goes on. */
 export const APOLOGY = "Sorry, I'm having trouble answering right now. Could you say that again?";
@@ -28,11 +31,20 @@ export const FINAL_APOLOGY =
 /** Spoken when no OpenAI key is configured. */
 export const NOT_CONFIGURED =
   "Sorry, this assistant isn't set up yet. Please try again later. Goodbye.";
+/** Heard while a slow tool runs. */
+export const FILLER = "One moment…";
+/** A tool's output while it has not answered (e.g. the caller interrupted). */
+const TOOL_PENDING = JSON.stringify({ error: "The caller interrupted before the tool answered." });
 
-/** Messages that arrive before `setup` are kept (not lost), up to this many. */
+/** Messages that arrive before the session is ready are kept (not lost), up to this many. */
 const MAX_EARLY_MESSAGES = 64;
 /** Malformed frames logged one by one before the session only counts them. */
 const MAX_LOGGED_BAD_FRAMES = 10;
+/** Model → tools → model rounds in one turn before it is failed. */
+const MAX_TOOL_ROUNDS = 5;
+
+type AssistantTurn = Extract<ChatTurn, { role: "assistant" }>;
+type ToolTurn = Extract<ChatTurn, { role: "tool" }>;
 
 /** The minimal socket surface a session needs (a server-side WebSocket). */
 export interface RelaySocket {
@@ -43,16 +55,7 @@ export interface RelaySocket {
   addEventListener(type: "close" | "error", cb: (ev: Event) => void): void;
 }
 
-/** What every session shares: configuration and process-wide clients. */
-export interface RelaySessionDeps {
-  config: Config;
-  llm: Llm | null;
-  instructions: string;
-  log: Logger;
-  registry: CallRegistry;
-}
-
-/** Latency of one assistant turn, for call records. */
+/** Latency and usage of one assistant turn, for call records. */
 export interface TurnMetrics {
   startedAt: number;
   /** Caller's final prompt → first token sent to Twilio, in ms (null if none was sent). */
@@ -70,9 +73,19 @@ export interface TranscriptEntry {
   interrupted?: boolean;
 }
 
+/** One tool call and its result, for call records. */
+export interface ToolEvent {
+  at: number;
+  name: string;
+  arguments: string;
+  ok: boolean;
+  output: string;
+  durationMs: number;
+}
+
 class Turn {
   readonly controller = new AbortController();
-  /** The history entry of this reply, created at its first token. */
+  /** The latest history entry of this reply's text, created at its first token. */
   message: AssistantTurn | null = null;
   done = false;
   constructor(readonly metrics: TurnMetrics, readonly startedAtMono: number) {}
@@ -89,36 +102,48 @@ export class RelaySession implements LiveCall {
   callSid: string | null = null;
 
   setup: SetupMessage | null = null;
-  /** The conversation as given to the model (roles alternate). */
+  context: CallContext | null = null;
+  /** The conversation as given to the model (user and assistant turns alternate). */
   readonly history: ChatTurn[] = [];
   readonly transcript: TranscriptEntry[] = [];
   readonly turns: TurnMetrics[] = [];
+  readonly toolEvents: ToolEvent[] = [];
   endReason: string | null = null;
 
+  readonly #services: Services;
+  readonly #registry: CallRegistry;
   #log: Logger;
+  #ready = false;
+  #queue: RelayInbound[] = [];
   #turn: Turn | null = null;
   /** The assistant message the caller may be hearing right now (trimmed on interrupt). */
   #speaking: AssistantTurn | null = null;
-  #early: RelayInbound[] = [];
   #dtmf = "";
-  #dtmfTimer: ReturnType<typeof setTimeout> | undefined;
+  #dtmfTimer: TimerId | undefined;
+  #heardTimer: TimerId | undefined;
+  #speakerEvents = false;
+  #silence: SilenceMonitor | null = null;
+  #pendingEnd: { reason: string; extra: Record<string, unknown> } | null = null;
   #failures = 0;
   #badFrames = 0;
   #closed = false;
 
-  constructor(private readonly socket: RelaySocket, private readonly deps: RelaySessionDeps) {
-    this.#log = deps.log.child({ sessionId: this.id, mode: "relay" });
-    deps.registry.add(this);
+  constructor(private readonly socket: RelaySocket, services: Services) {
+    this.#services = services;
+    this.#registry = services.registry;
+    this.#log = services.log.child({ sessionId: this.id, mode: "relay" });
+    this.#registry.add(this);
     socket.addEventListener("message", (ev) => this.#onFrame(ev.data));
     socket.addEventListener("close", () => this.#dispose("socket closed"));
     socket.addEventListener("error", () => this.#dispose("socket error"));
   }
 
-  /** Ends the call from our side with `end` and the given reason. */
+  /** Ends the call now with `end` and the given reason (hand-off data travels with it). */
   end(reason: string, extra: Record<string, unknown> = {}): void {
     if (this.#closed || this.endReason) return;
     this.endReason = reason;
     this.#abortTurn("closed");
+    this.#silence?.stop();
     this.#log.info("call.end", { reason });
     this.#send({ type: "end", handoffData: JSON.stringify({ reason, ...extra }) });
   }
@@ -133,18 +158,17 @@ export class RelaySession implements LiveCall {
       }
       return;
     }
-    this.#dispatch(parsed.message);
+    const message = parsed.message;
+    if (this.#ready) return this.#handle(message);
+    if (message.type === "setup" && !this.setup) return this.#onSetup(message);
+    if (this.#queue.length < MAX_EARLY_MESSAGES) this.#queue.push(message);
+    else this.#log.warn("relay.early_message_dropped", { type: message.type });
   }
 
-  #dispatch(message: RelayInbound): void {
-    if (!this.setup && message.type !== "setup") {
-      if (this.#early.length < MAX_EARLY_MESSAGES) this.#early.push(message);
-      else this.#log.warn("relay.early_message_dropped", { type: message.type });
-      return;
-    }
+  #handle(message: RelayInbound): void {
     switch (message.type) {
       case "setup":
-        return this.#onSetup(message);
+        return this.#log.warn("relay.duplicate_setup");
       case "prompt":
         return this.#onPrompt(message);
       case "dtmf":
@@ -152,17 +176,14 @@ export class RelaySession implements LiveCall {
       case "interrupt":
         return this.#onInterrupt(message.utteranceUntilInterrupt);
       case "info":
-        return this.#log.debug("relay.info", { info: message.data });
+        return this.#onInfo(message.data);
       case "error":
         return this.#log.warn("relay.twilio_error", { description: message.description });
     }
   }
 
+  /** Loads the call's profile and params; messages meanwhile wait in order. */
   #onSetup(setup: SetupMessage): void {
-    if (this.setup) {
-      this.#log.warn("relay.duplicate_setup");
-      return;
-    }
     this.setup = setup;
     this.callSid = setup.callSid;
     this.#log = this.#log.child({ callSid: setup.callSid });
@@ -170,50 +191,70 @@ export class RelaySession implements LiveCall {
       from: maskPhone(setup.from),
       to: maskPhone(setup.to),
       direction: setup.direction,
+      agent: setup.customParameters.agent,
     });
-    const greeting = this.deps.config.relay.welcomeGreeting;
-    if (greeting) {
-      const message: AssistantTurn = { role: "assistant", content: greeting };
+    resolveCallContext(this.#services, { ...setup, mode: "relay" })
+      .then((context) => this.#start(context))
+      .catch((err) => {
+        this.#log.error("call.setup_failed", { error: errorMessage(err) });
+        this.#say(FINAL_APOLOGY);
+        this.end("setup-failed");
+      });
+  }
+
+  #start(context: CallContext): void {
+    if (this.#closed) return;
+    this.context = context;
+    this.#silence = new SilenceMonitor(context.profile.silence, this.#services.clock, {
+      remind: (text) => this.#say(text),
+      giveUp: (goodbye) => {
+        this.#say(goodbye);
+        this.#pendingEnd = { reason: "unresponsive", extra: {} };
+      },
+    });
+    if (context.greeting) {
+      const message: AssistantTurn = { role: "assistant", content: context.greeting };
       this.history.push(message);
       this.#speaking = message;
-      this.transcript.push({ role: "agent", text: greeting, at: Date.now() });
+      this.transcript.push({ role: "agent", text: context.greeting, at: Date.now() });
+      this.#expectHeard(context.greeting);
     }
-    if (!this.deps.llm) {
+    if (!this.#services.llm) {
       this.#log.error("call.not_configured", { missing: "OPENAI_API_KEY" });
       this.#say(NOT_CONFIGURED);
       this.end("not-configured");
       return;
     }
-    const early = this.#early;
-    this.#early = [];
-    for (const message of early) this.#dispatch(message);
+    this.#ready = true;
+    const queued = this.#queue;
+    this.#queue = [];
+    for (const message of queued) this.#handle(message);
   }
 
   #onPrompt(prompt: PromptMessage): void {
     if (!prompt.last) return; // a draft of the prompt to come
     const text = prompt.voicePrompt.trim();
     if (!text) return;
+    this.#callerActive();
     this.#flushDtmf(false);
     this.#addUser(text);
     this.#startTurn();
   }
 
   #onDtmf(digit: string): void {
+    this.#callerActive();
     this.#dtmf += digit;
-    clearTimeout(this.#dtmfTimer);
-    if (digit === "#") {
-      this.#flushDtmf(true);
-      return;
-    }
-    this.#dtmfTimer = setTimeout(
+    this.#services.clock.clearTimeout(this.#dtmfTimer);
+    if (digit === "#") return this.#flushDtmf(true);
+    this.#dtmfTimer = this.#services.clock.setTimeout(
       () => this.#flushDtmf(true),
-      this.deps.config.relay.dtmfDebounceMs,
+      this.#services.config.relay.dtmfDebounceMs,
     );
   }
 
   /** Gives the buffered key presses to the model as one caller turn. */
   #flushDtmf(answer: boolean): void {
-    clearTimeout(this.#dtmfTimer);
+    this.#services.clock.clearTimeout(this.#dtmfTimer);
     if (!this.#dtmf || this.#closed) return;
     const keys = this.#dtmf;
     this.#dtmf = "";
@@ -222,21 +263,37 @@ export class RelaySession implements LiveCall {
     if (answer) this.#startTurn();
   }
 
+  /** `info` with `debug="speaker-events"`: `agentSpeaking` / `clientSpeaking` on and off. */
+  #onInfo(data: Record<string, unknown>): void {
+    const name = data.name;
+    const value = data.value;
+    if (name === "agentSpeaking") {
+      this.#speakerEvents = true;
+      if (value === "on") this.#silence?.agentSpeaking();
+      else if (value === "off" && (!this.#turn || this.#turn.done)) this.#agentHeard();
+    } else if (name === "clientSpeaking" && value === "on") {
+      this.#callerActive();
+    } else {
+      this.#log.debug("relay.info", { name: typeof name === "string" ? name : undefined });
+    }
+  }
+
   #onInterrupt(utterance: string): void {
+    this.#callerActive();
     this.#abortTurn("interrupted");
     const message = this.#speaking;
     this.#speaking = null;
     if (!message) return;
     const heard = utterance.trim();
-    const index = this.history.lastIndexOf(message);
     const entry = this.transcript.findLast((t) => t.role === "agent");
     if (entry) {
       entry.text = heard;
       entry.interrupted = true;
     }
     this.#log.info("relay.interrupt", { heardChars: heard.length });
+    const index = this.history.lastIndexOf(message);
     if (index < 0) return;
-    if (heard) {
+    if (heard || message.toolCalls?.length) {
       message.content = heard;
       return;
     }
@@ -258,7 +315,13 @@ export class RelaySession implements LiveCall {
     else this.history.push({ role: "user", content: text });
   }
 
-  /** Aborts the in-flight turn, if any; its HTTP stream is closed now. */
+  /** The caller spoke or pressed a key: not silent, and not waiting for the agent to finish. */
+  #callerActive(): void {
+    this.#silence?.callerActive();
+    this.#services.clock.clearTimeout(this.#heardTimer);
+  }
+
+  /** Aborts the in-flight turn, if any; its HTTP stream and tools are stopped now. */
   #abortTurn(outcome: TurnMetrics["outcome"]): void {
     const turn = this.#turn;
     if (!turn || turn.done) return;
@@ -271,8 +334,9 @@ export class RelaySession implements LiveCall {
 
   #startTurn(): void {
     this.#abortTurn("superseded");
-    const llm = this.deps.llm;
+    const llm = this.#services.llm;
     if (!llm || this.#closed || this.endReason) return;
+    this.#silence?.agentSpeaking();
     const metrics: TurnMetrics = {
       startedAt: Date.now(),
       firstTokenMs: null,
@@ -288,38 +352,45 @@ export class RelaySession implements LiveCall {
   }
 
   async #runTurn(llm: Llm, turn: Turn): Promise<void> {
-    const history = this.history.slice();
+    const context = this.context!;
+    const tools = context.tools.declarations();
     try {
-      for await (
-        const event of llm.stream({
-          instructions: this.deps.instructions,
-          history,
+      for (let round = 0;; round++) {
+        const calls: ToolCallRequest[] = [];
+        let message: AssistantTurn | null = null;
+        const events = llm.stream({
+          instructions: context.instructions,
+          history: this.history.slice(),
+          tools,
           signal: turn.controller.signal,
-        })
-      ) {
+        });
+        for await (const event of events) {
+          if (turn.aborted) return;
+          if (event.type === "usage") {
+            turn.metrics.inputTokens = (turn.metrics.inputTokens ?? 0) + event.inputTokens;
+            turn.metrics.outputTokens = (turn.metrics.outputTokens ?? 0) + event.outputTokens;
+          } else if (event.type === "tool_call") {
+            calls.push(event.call);
+          } else {
+            message ??= this.#beginText(turn);
+            message.content += event.text;
+            this.transcript[this.transcript.length - 1].text += event.text;
+            this.#send({ type: "text", token: event.text, last: false });
+          }
+        }
         if (turn.aborted) return;
-        if (event.type === "tool_call") continue;
-        if (event.type === "usage") {
-          turn.metrics.inputTokens = event.inputTokens;
-          turn.metrics.outputTokens = event.outputTokens;
-          continue;
-        }
-        if (!turn.message) {
-          turn.message = { role: "assistant", content: "" };
-          this.history.push(turn.message);
-          this.#speaking = turn.message;
-          turn.metrics.firstTokenMs = performance.now() - turn.startedAtMono;
-          this.transcript.push({ role: "agent", text: "", at: Date.now() });
-        }
-        turn.message.content += event.text;
-        this.transcript[this.transcript.length - 1].text = turn.message.content;
-        this.#send({ type: "text", token: event.text, last: false });
+        if (calls.length === 0) break;
+        if (round + 1 >= MAX_TOOL_ROUNDS) throw new Error("too many tool rounds in one turn");
+        if (message) message.toolCalls = calls;
+        else this.history.push({ role: "assistant", content: "", toolCalls: calls });
+        await this.#runTools(turn, calls);
+        if (turn.aborted) return;
       }
-      if (turn.aborted) return;
       turn.done = true;
-      if (!turn.message) throw new Error("the model returned an empty reply");
-      this.#send({ type: "text", token: "", last: true });
+      if (!turn.message && !this.#pendingEnd) throw new Error("the model returned an empty reply");
+      if (turn.message) this.#send({ type: "text", token: "", last: true });
       this.#failures = 0;
+      this.#expectHeard(turn.message?.content ?? "");
     } catch (err) {
       if (turn.aborted) return;
       turn.done = true;
@@ -328,7 +399,7 @@ export class RelaySession implements LiveCall {
       this.#log.error("llm.failed", { error: errorMessage(err), failures: this.#failures });
       if (turn.message) this.#send({ type: "text", token: " ", last: false });
       this.#speaking = null;
-      if (this.#failures >= this.deps.config.openai.maxFailures) {
+      if (this.#failures >= this.#services.config.openai.maxFailures) {
         this.#say(FINAL_APOLOGY);
         this.end("llm-unavailable", { error: errorMessage(err) });
       } else {
@@ -337,18 +408,116 @@ export class RelaySession implements LiveCall {
     }
   }
 
+  /** The first token of a round's text: a new history entry the caller starts hearing. */
+  #beginText(turn: Turn): AssistantTurn {
+    const message: AssistantTurn = { role: "assistant", content: "" };
+    this.history.push(message);
+    this.#speaking = message;
+    if (turn.metrics.firstTokenMs === null) {
+      turn.metrics.firstTokenMs = performance.now() - turn.startedAtMono;
+    }
+    if (!turn.message) this.transcript.push({ role: "agent", text: "", at: Date.now() });
+    turn.message = message;
+    return message;
+  }
+
+  /**
+   * Runs the round's tool calls in parallel. Their outputs are in the history from the start
+   * (as "interrupted" until they answer), so the history stays valid whatever happens meanwhile.
+   */
+  async #runTools(turn: Turn, calls: ToolCallRequest[]): Promise<void> {
+    const outputs: ToolTurn[] = calls.map((c) => ({
+      role: "tool",
+      callId: c.id,
+      output: TOOL_PENDING,
+    }));
+    this.history.push(...outputs);
+    const clock = this.#services.clock;
+    const filler = clock.setTimeout(() => {
+      if (turn.aborted || turn.done) return;
+      // Preemptible: the answer that follows replaces it at once.
+      this.#send({ type: "text", token: FILLER, last: true, preemptible: true });
+    }, this.#services.config.tools.fillerAfterMs);
+    const context = this.#toolContext(turn.controller.signal);
+    try {
+      await Promise.all(calls.map(async (call, i) => {
+        const result = await this.context!.tools.call(call.name, call.arguments, context);
+        outputs[i].output = result.output;
+        this.toolEvents.push({ at: Date.now(), arguments: call.arguments, ...result });
+        this.#log.info("tool.called", { tool: call.name, ok: result.ok, ms: result.durationMs });
+      }));
+    } finally {
+      clock.clearTimeout(filler);
+    }
+  }
+
+  #toolContext(signal: AbortSignal): ToolContext {
+    const context = this.context!;
+    const twilio = this.#services.twilio;
+    return {
+      call: context.call,
+      profile: context.profile,
+      controls: this.#controls,
+      sms: twilio?.sendSms ? { send: twilio.sendSms } : null,
+      handoffNumber: this.#services.config.handoffNumber,
+      signal,
+      log: this.#log,
+    };
+  }
+
+  /** What tools do to a relay call. */
+  readonly #controls: CallControls = {
+    endCall: (reason) => {
+      this.#pendingEnd = { reason, extra: {} };
+    },
+    transferToHuman: ({ number, summary }) => {
+      this.#pendingEnd = { reason: "live-agent-handoff", extra: { number, summary } };
+    },
+    sendDigits: (digits) => this.#send({ type: "sendDigits", digits }),
+    switchLanguage: (language) => {
+      this.#send({ type: "language", ttsLanguage: language, transcriptionLanguage: language });
+    },
+  };
+
+  /**
+   * The agent finished sending `text`: it is heard when Twilio reports `agentSpeaking` off, or,
+   * as a safety net, after about as long as it takes to say it.
+   */
+  #expectHeard(text: string): void {
+    const clock = this.#services.clock;
+    clock.clearTimeout(this.#heardTimer);
+    const speechMs = 1500 + text.length * 70;
+    this.#heardTimer = clock.setTimeout(
+      () => this.#agentHeard(),
+      this.#speakerEvents ? 2 * speechMs + 5000 : speechMs,
+    );
+  }
+
+  /** The agent's turn has been heard in full: end if a tool asked to, else wait for the caller. */
+  #agentHeard(): void {
+    this.#services.clock.clearTimeout(this.#heardTimer);
+    if (this.#closed) return;
+    if (this.#pendingEnd) {
+      const { reason, extra } = this.#pendingEnd;
+      this.end(reason, extra);
+      return;
+    }
+    this.#silence?.agentHeard();
+  }
+
   /** Speaks a fixed sentence as one closed turn; the model sees it as said. */
   #say(text: string): void {
     this.#send({ type: "text", token: text, last: true });
     this.transcript.push({ role: "agent", text, at: Date.now() });
     const last = this.history.at(-1);
-    if (last?.role === "assistant") {
-      last.content = `${last.content} ${text}`;
+    if (last?.role === "assistant" && !last.toolCalls) {
+      last.content = `${last.content} ${text}`.trim();
       this.#speaking = last;
     } else {
       this.#speaking = { role: "assistant", content: text };
       this.history.push(this.#speaking);
     }
+    this.#expectHeard(text);
   }
 
   #send(message: RelayOutbound): void {
@@ -360,8 +529,12 @@ export class RelaySession implements LiveCall {
     if (this.#closed) return;
     this.#abortTurn("closed");
     this.#closed = true;
-    clearTimeout(this.#dtmfTimer);
-    this.deps.registry.remove(this);
+    const clock = this.#services.clock;
+    clock.clearTimeout(this.#dtmfTimer);
+    clock.clearTimeout(this.#heardTimer);
+    this.#silence?.stop();
+    this.#queue = [];
+    this.#registry.remove(this);
     this.#log.info("call.closed", {
       cause,
       reason: this.endReason ?? "caller-hangup",

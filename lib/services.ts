@@ -2,10 +2,14 @@
  * The process-wide services every route and call session uses, built once at start-up.
  */
 
+import { loadProfiles, ProfileError } from "./agent_profile.ts";
 import { CallRegistry } from "./call_registry.ts";
+import { type Clock, systemClock } from "./clock.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { createLlm, type Llm } from "./llm.ts";
 import { Logger, type LogSink } from "./log.ts";
+import { ProfileStore } from "./profile_store.ts";
+import { createTwilioApi, type TwilioApi } from "./twilio_api.ts";
 
 /** Configuration plus shared clients; sessions get this, never module globals. */
 export interface Services {
@@ -13,30 +17,56 @@ export interface Services {
   log: Logger;
   llm: Llm | null;
   registry: CallRegistry;
-  /** The agent's instructions (markdown). */
-  instructions: string;
+  profiles: ProfileStore;
+  kv: Deno.Kv;
+  /** null without Twilio credentials. */
+  twilio: TwilioApi | null;
+  clock: Clock;
 }
 
-/** Builds the services for `config`, reading the instructions file. */
+/** Options of {@link createServices}. */
+export interface ServiceOptions {
+  sink?: LogSink;
+  clock?: Clock;
+}
+
+/** Builds the services for `config`: loads the agent profiles and opens Deno KV. */
 export async function createServices(
   config: Config,
-  options: { sink?: LogSink } = {},
+  options: ServiceOptions = {},
 ): Promise<Services> {
-  let instructions: string;
+  let profiles: ProfileStore;
   try {
-    instructions = await Deno.readTextFile(config.instructionsFile);
+    profiles = new ProfileStore(await loadProfiles(config.agentsDir));
   } catch (err) {
-    throw new ConfigError([
-      `INSTRUCTIONS_FILE: cannot read "${config.instructionsFile}" (${(err as Error).name})`,
-    ]);
+    if (err instanceof ProfileError) throw new ConfigError(err.problems);
+    throw err;
   }
   return {
     config,
     log: new Logger(config.logLevel, {}, options.sink),
     llm: createLlm(config.openai),
     registry: new CallRegistry(),
-    instructions,
+    profiles,
+    kv: await openKv(config.kvPath),
+    twilio: createTwilioApi(config),
+    clock: options.clock ?? systemClock,
   };
+}
+
+/** Opens KV at `path`, creating the folder of a local file. */
+async function openKv(path: string): Promise<Deno.Kv> {
+  if (!path) return await Deno.openKv();
+  const remote = /^https?:\/\//.test(path);
+  if (!remote && path !== ":memory:") {
+    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    if (dir) await Deno.mkdir(dir, { recursive: true });
+  }
+  try {
+    return await Deno.openKv(path);
+  } catch (err) {
+    throw new ConfigError([`KV_PATH: cannot open "${path}" (${(err as Error).message})`]);
+  }
 }
 
 /** Start-up warnings about a configuration that works but is not production-ready. */

@@ -147,9 +147,12 @@ export class ToolSet {
         entry.tool.run(args as Record<string, unknown>, { ...context, signal: controller.signal }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
-            controller.abort();
             reject(new ToolError(`The tool did not answer within ${timeoutMs} ms.`));
+            controller.abort();
           }, timeoutMs);
+          controller.signal.addEventListener("abort", () => {
+            reject(new ToolError("The call moved on before the tool finished."));
+          }, { once: true });
         }),
       ]);
       return done(true, value);

@@ -7,6 +7,7 @@
 
 import type { MiddlewareHandler } from "hono";
 import twilio from "twilio";
+import { formParams } from "./form_params.ts";
 import type { Logger } from "./log.ts";
 import { publicBaseUrl, toWebSocketUrl } from "./public_url.ts";
 
@@ -46,14 +47,7 @@ export function twilioSignature(options: TwilioSignatureOptions): MiddlewareHand
       options.log.warn("twilio.signature_rejected", { path: c.req.path, why: "missing" });
       return c.text("Forbidden", 403);
     }
-    let params: Record<string, string> = {};
-    const type = c.req.header("content-type") ?? "";
-    if (c.req.method === "POST" && type.includes("application/x-www-form-urlencoded")) {
-      const body = await c.req.parseBody();
-      params = Object.fromEntries(
-        Object.entries(body).filter((e): e is [string, string] => typeof e[1] === "string"),
-      );
-    }
+    const params = c.req.method === "POST" ? await formParams(c) : {};
     const url = signedUrl(options.publicUrl, c.req.raw);
     if (!twilio.validateRequest(options.authToken, signature, url, params)) {
       options.log.warn("twilio.signature_rejected", { path: c.req.path, why: "mismatch" });

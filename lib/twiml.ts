@@ -6,6 +6,7 @@
  */
 
 import twilio from "twilio";
+import type { ProfileLanguage } from "./agent_profile.ts";
 import type { Config } from "./config.ts";
 
 const { VoiceResponse } = twilio.twiml;
@@ -22,6 +23,12 @@ export interface RelayTwimlOptions {
   welcomeGreeting?: string;
   /** Spoken with `<Say>` before the relay starts. */
   intro?: string;
+  /** The agent's own language and voice, over the configured ones. */
+  language?: string | null;
+  ttsProvider?: string | null;
+  voice?: string | null;
+  /** Languages the session may switch to (`<Language>` children). */
+  languages?: ProfileLanguage[];
 }
 
 /** `<Connect action><ConversationRelay …><Parameter/></ConversationRelay></Connect>`. */
@@ -32,16 +39,20 @@ export function relayTwiml(relay: Config["relay"], options: RelayTwimlOptions): 
   const greeting = options.welcomeGreeting ?? relay.welcomeGreeting;
   const attributes: Record<string, string> = {
     url: options.socketUrl,
-    language: relay.language,
+    language: options.language ?? relay.language,
     interruptible: relay.interruptible,
     dtmfDetection: String(relay.dtmfDetection),
+    // agentSpeaking on/off `info` messages: how the session knows its words were heard.
+    debug: "speaker-events",
   };
   if (greeting) {
     attributes.welcomeGreeting = greeting;
     attributes.welcomeGreetingInterruptible = relay.welcomeGreetingInterruptible;
   }
-  if (relay.ttsProvider) attributes.ttsProvider = relay.ttsProvider;
-  if (relay.voice) attributes.voice = relay.voice;
+  const ttsProvider = options.ttsProvider ?? relay.ttsProvider;
+  const voice = options.voice ?? relay.voice;
+  if (ttsProvider) attributes.ttsProvider = ttsProvider;
+  if (voice) attributes.voice = voice;
   if (relay.transcriptionProvider) attributes.transcriptionProvider = relay.transcriptionProvider;
   if (relay.speechModel) attributes.speechModel = relay.speechModel;
   if (relay.interruptSensitivity) attributes.interruptSensitivity = relay.interruptSensitivity;
@@ -50,6 +61,9 @@ export function relayTwiml(relay: Config["relay"], options: RelayTwimlOptions): 
   const element = connect.conversationRelay(
     attributes as Parameters<typeof connect.conversationRelay>[0],
   );
+  for (const language of options.languages ?? []) {
+    element.language(language as Parameters<typeof element.language>[0]);
+  }
   for (const [name, value] of Object.entries(options.parameters)) {
     element.parameter({ name, value });
   }

@@ -66,12 +66,12 @@ Deno.test("POST /twilio/voice answers ConversationRelay TwiML from the configura
     STT_HINTS: "Callbridge,Twilio",
   });
   try {
-    const res = await postForm(svc, "/twilio/voice?agent=support", CALL);
+    const res = await postForm(svc, "/twilio/voice", CALL);
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /text\/xml/);
     const doc = xml.parse(await res.text()) as Node;
     const connect = (doc.Response as Node).Connect as Node;
-    assert.equal(connect.action, `${svc.url}/twilio/relay/action`);
+    assert.equal(connect.action, `${svc.url}/twilio/relay/action?agent=default`);
     assert.equal(connect.method, "POST");
     const relay = connect.ConversationRelay as Node;
     assert.equal(relay.url, `${svc.url.replace("http", "ws")}/twilio/relay`);
@@ -87,8 +87,9 @@ Deno.test("POST /twilio/voice answers ConversationRelay TwiML from the configura
     assert.equal(relay.interruptSensitivity, "high");
     assert.equal(relay.dtmfDetection, "true");
     assert.equal(relay.hints, "Callbridge,Twilio");
+    assert.equal(relay.debug, "speaker-events");
     const param = relay.Parameter as Node;
-    assert.deepEqual({ name: param.name, value: param.value }, { name: "agent", value: "support" });
+    assert.deepEqual({ name: param.name, value: param.value }, { name: "agent", value: "default" });
   } finally {
     await svc.close();
   }
@@ -265,10 +266,16 @@ Deno.test("relay action: completed, ended without hand-off, hand-off with nobody
       ErrorCode: "64105",
     })).Response as Node;
     const relay = (failed.Connect as Node).ConversationRelay as Node;
-    assert.equal((failed.Connect as Node).action, `${svc.url}/twilio/relay/action?reconnects=1`);
+    assert.equal(
+      (failed.Connect as Node).action,
+      `${svc.url}/twilio/relay/action?agent=default&reconnects=1`,
+    );
     assert.equal(relay.welcomeGreeting, undefined);
     const params = relay.Parameter as Node[];
-    assert.deepEqual(params.map((p) => p.name), ["agent", "reconnect"]);
+    assert.deepEqual(params.map((p) => [p.name, p.value]), [["agent", "default"], [
+      "reconnect",
+      "1",
+    ]]);
     assert.equal(failed.Say, RECONNECTING);
     // … and a second failure says goodbye.
     const again = (await post("/twilio/relay/action?reconnects=1", {

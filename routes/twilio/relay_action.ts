@@ -1,24 +1,26 @@
 /** `POST /twilio/relay/action`: Twilio reports the end of a ConversationRelay session. */
 
 import type { Handler } from "hono";
-import { callRelayTwiml } from "../../lib/call_twiml.ts";
+import { agentTwiml, webhookCall } from "../../lib/call_twiml.ts";
+import { formParams } from "../../lib/form_params.ts";
+import { publicBaseUrl } from "../../lib/public_url.ts";
 import { relayActionTwiml } from "../../lib/relay_action.ts";
 import type { Services } from "../../lib/services.ts";
 
 /** Answers with what happens next: a hand-off `<Dial>`, a reconnect, a goodbye, or nothing. */
 export function relayActionHandler(services: Services): Handler {
   return async (c) => {
-    const body = await c.req.parseBody();
-    const params: Record<string, string> = {};
-    for (const [key, value] of Object.entries(body)) {
-      if (typeof value === "string") params[key] = value;
-    }
+    const params = await formParams(c);
     const reconnects = Number(c.req.query("reconnects") ?? 0) || 0;
     const { twiml, outcome } = relayActionTwiml(params, {
       handoffNumber: services.config.handoffNumber,
       reconnectTwiml: reconnects < 1
-        ? callRelayTwiml(services, c.req.raw, {
-          parameters: { agent: "default", reconnect: "1" },
+        ? agentTwiml(services, {
+          base: publicBaseUrl(services.config.publicUrl, c.req.raw),
+          agent: c.req.query("agent") || "default",
+          reference: c.req.query("reference"),
+          mode: "relay",
+          call: webhookCall(params),
           reconnects: reconnects + 1,
         })
         : null,

@@ -1,7 +1,6 @@
 /** `GET /twilio/stream`: upgrades Twilio's Media Streams socket into a per-call realtime bridge. */
 
 import type { Handler } from "hono";
-import { createCallRedirector } from "../../lib/call_redirect.ts";
 import { RealtimeBridge } from "../../lib/realtime_bridge.ts";
 import type { Services } from "../../lib/services.ts";
 
@@ -11,8 +10,10 @@ export function streamSocketHandler(services: Services): Handler {
     config: services.config,
     log: services.log,
     registry: services.registry,
-    instructions: services.instructions,
-    redirect: createCallRedirector(services.config.twilio),
+    instructions: services.profiles.resolve("default").instructions,
+    redirect: services.twilio
+      ? (sid: string, twiml: string) => services.twilio!.updateCall(sid, twiml)
+      : null,
   };
   return (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {

@@ -1,14 +1,29 @@
-/** `POST /twilio/voice`: the voice webhook; answers ConversationRelay TwiML. */
+/**
+ * `POST /twilio/voice[?agent=NAME]`: the voice webhook. `/twilio/voice/relay` and
+ * `/twilio/voice/realtime` pin the call path; plain `/twilio/voice` takes the agent's mode (else
+ * `VOICE_MODE`).
+ */
 
 import type { Handler } from "hono";
-import { callRelayTwiml } from "../../lib/call_twiml.ts";
+import { agentTwiml, webhookCall } from "../../lib/call_twiml.ts";
+import type { VoiceMode } from "../../lib/config.ts";
+import { publicBaseUrl } from "../../lib/public_url.ts";
 import type { Services } from "../../lib/services.ts";
+import { formParams } from "../../lib/form_params.ts";
 
-/** Returns the TwiML that connects the caller to the agent. */
-export function voiceHandler(services: Services): Handler {
-  return (c) => {
+/** Returns the TwiML that connects the caller to the agent on `mode` (null = the agent's). */
+export function voiceHandler(services: Services, mode: VoiceMode | null): Handler {
+  return async (c) => {
     const agent = c.req.query("agent") || "default";
-    const twiml = callRelayTwiml(services, c.req.raw, { parameters: { agent } });
+    if (!services.profiles.has(agent)) {
+      services.log.warn("voice.unknown_agent", { agent: agent.slice(0, 64) });
+    }
+    const twiml = agentTwiml(services, {
+      base: publicBaseUrl(services.config.publicUrl, c.req.raw),
+      agent,
+      mode,
+      call: webhookCall(await formParams(c)),
+    });
     return c.body(twiml, 200, { "content-type": "text/xml; charset=utf-8" });
   };
 }

@@ -4,6 +4,7 @@
  */
 
 import { createApp } from "../../app.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { createServices, type Services } from "../../lib/services.ts";
 
@@ -23,7 +24,10 @@ export interface TestService {
 }
 
 /** Starts the service with `env` on top of test defaults (signatures on, test auth token). */
-export async function startService(env: Record<string, string> = {}): Promise<TestService> {
+export async function startService(
+  env: Record<string, string> = {},
+  options: { clock?: Clock } = {},
+): Promise<TestService> {
   let handler: (req: Request) => Response | Promise<Response> = () =>
     new Response("starting", { status: 503 });
   const server = Deno.serve(
@@ -37,9 +41,13 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
     TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
     PUBLIC_URL: url,
     LOG_LEVEL: "debug",
+    KV_PATH: ":memory:",
     ...env,
   });
-  const services = await createServices(config, { sink: (line) => logs.push(JSON.parse(line)) });
+  const services = await createServices(config, {
+    sink: (line) => logs.push(JSON.parse(line)),
+    clock: options.clock,
+  });
   handler = createApp(services).fetch;
   return {
     url,
@@ -48,6 +56,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
     async close() {
       for (const call of services.registry.list()) call.end("test-shutdown");
       await server.shutdown();
+      services.kv.close();
     },
   };
 }

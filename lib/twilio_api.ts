@@ -1,0 +1,70 @@
+/**
+ * Twilio's REST API through the `twilio` SDK: placing calls, replacing a live call's TwiML and
+ * sending texts. `TWILIO_API_BASE_URL` points it elsewhere (tests use a local fake).
+ */
+
+import twilio from "twilio";
+import type { Config } from "./config.ts";
+
+const DEFAULT_API = "https://api.twilio.com";
+
+/** Sends every REST request to `base` instead of api.twilio.com (loopback tests). */
+class BaseUrlRequestClient extends twilio.RequestClient {
+  constructor(private readonly base: string) {
+    super();
+  }
+  // deno-lint-ignore no-explicit-any -- the SDK's own generic signature
+  override request<TData>(opts: any): Promise<any> {
+    opts.uri = String(opts.uri).replace(DEFAULT_API, this.base);
+    return super.request<TData>(opts);
+  }
+}
+
+/** What the service does through Twilio's REST API. */
+export interface TwilioApi {
+  /** Places a call running `twiml`; resolves with its SID. */
+  createCall(call: { to: string; twiml: string; statusCallback: string | null }): Promise<string>;
+  /** Replaces the TwiML of a live call (hang up, transfer, fallback). */
+  updateCall(callSid: string, twiml: string): Promise<void>;
+  /** Sends a text from the service's number; null when `TWILIO_PHONE_NUMBER` is unset. */
+  sendSms: ((message: { to: string; body: string }) => Promise<{ sid: string }>) | null;
+  /** The SDK client, for what the service does rarely (number set-up). */
+  client: twilio.Twilio;
+}
+
+/** The REST API client when an account SID and auth token are configured, else null. */
+export function createTwilioApi(config: Config): TwilioApi | null {
+  const { accountSid, authToken, apiBaseUrl } = config.twilio;
+  if (!accountSid || !authToken) return null;
+  const httpClient = apiBaseUrl === DEFAULT_API ? undefined : new BaseUrlRequestClient(apiBaseUrl);
+  const client = twilio(accountSid, authToken, { httpClient, autoRetry: false });
+  const from = config.twilioPhoneNumber;
+  return {
+    client,
+    async createCall({ to, twiml, statusCallback }) {
+      if (!from) throw new Error("TWILIO_PHONE_NUMBER is not set");
+      const call = await client.calls.create({
+        to,
+        from,
+        twiml,
+        ...(statusCallback
+          ? {
+            statusCallback,
+            statusCallbackMethod: "POST",
+            statusCallbackEvent: ["initiated", "ringing", "answered", "completed"],
+          }
+          : {}),
+      });
+      return call.sid;
+    },
+    async updateCall(callSid, twiml) {
+      await client.calls(callSid).update({ twiml });
+    },
+    sendSms: from
+      ? async ({ to, body }) => {
+        const message = await client.messages.create({ to, from, body });
+        return { sid: message.sid };
+      }
+      : null,
+  };
+}
