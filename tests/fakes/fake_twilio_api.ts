@@ -1,6 +1,8 @@
 /**
- * A fake Twilio REST API on 127.0.0.1 that records call updates (`calls(sid).update({ twiml })`),
- * to use as `TWILIO_API_BASE_URL`.
+ * A fake Twilio REST API on 127.0.0.1, to use as `TWILIO_API_BASE_URL` with the real `twilio`
+ * SDK. It checks the account's Basic auth and the parameters the real API requires, records
+ * calls.create, calls(sid).update, messages.create and phone-number updates, and answers with
+ * the real resources' JSON shape.
  */
 
 import { EventLog } from "./event_log.ts";
@@ -12,28 +14,55 @@ export interface CallUpdate {
   authorization: string | null;
 }
 
+/** One recorded calls.create. */
+export interface CallCreate {
+  sid: string;
+  to: string;
+  from: string;
+  twiml: string;
+  statusCallback: string | null;
+  statusCallbackEvents: string[];
+}
+
+/** One recorded messages.create. */
+export interface MessageCreate {
+  sid: string;
+  to: string;
+  from: string;
+  body: string;
+}
+
+/** A phone number the fake account owns. */
+export interface OwnedNumber {
+  sid: string;
+  phoneNumber: string;
+  voiceUrl: string;
+  voiceMethod: string;
+  statusCallback: string;
+}
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+
 /** The fake REST API server. */
 export class FakeTwilioApi {
   readonly updates = new EventLog<CallUpdate>();
+  readonly calls = new EventLog<CallCreate>();
+  readonly messages = new EventLog<MessageCreate>();
+  readonly numbers: OwnedNumber[] = [];
+  /** Answer the next calls.create with this error status (e.g. 400 for an unverified number). */
+  failNextCall: number | null = null;
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
+
+  constructor(
+    readonly accountSid = "AC00000000000000000000000000000000",
+    readonly authToken = "test-auth-token-0123456789abcdef",
+  ) {}
 
   /** Starts listening; returns the base URL (`http://127.0.0.1:PORT`). */
   start(): string {
     this.#server = Deno.serve(
       { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-      async (req) => {
-        const match = new URL(req.url).pathname.match(
-          /^\/2010-04-01\/Accounts\/(AC\w+)\/Calls\/(CA\w+)\.json$/,
-        );
-        if (req.method !== "POST" || !match) return new Response("not found", { status: 404 });
-        const form = new URLSearchParams(await req.text());
-        this.updates.push({
-          callSid: match[2],
-          twiml: form.get("Twiml") ?? "",
-          authorization: req.headers.get("authorization"),
-        });
-        return Response.json({ sid: match[2], account_sid: match[1], status: "in-progress" });
-      },
+      (req) => this.#handle(req),
     );
     return `http://127.0.0.1:${this.#server.addr.port}`;
   }
@@ -42,4 +71,139 @@ export class FakeTwilioApi {
   async close(): Promise<void> {
     await this.#server?.shutdown();
   }
+
+  async #handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const match = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/(.+)\.json$/);
+    if (!match) return error(404, 20404, "The requested resource was not found");
+    const expected = `Basic ${btoa(`${this.accountSid}:${this.authToken}`)}`;
+    if (match[1] !== this.accountSid || req.headers.get("authorization") !== expected) {
+      return error(401, 20003, "Authentication Error - invalid username");
+    }
+    const form = req.method === "POST"
+      ? new URLSearchParams(await req.text())
+      : new URLSearchParams();
+    const [resource, sid] = match[2].split("/");
+    if (resource === "Calls" && !sid && req.method === "POST") return this.#createCall(form);
+    if (resource === "Calls" && sid && req.method === "POST") {
+      this.updates.push({
+        callSid: sid,
+        twiml: form.get("Twiml") ?? "",
+        authorization: req.headers.get("authorization"),
+      });
+      return Response.json(callJson(sid, this.accountSid, "in-progress", "", ""));
+    }
+    if (resource === "Messages" && req.method === "POST") return this.#createMessage(form);
+    if (resource === "IncomingPhoneNumbers" && !sid && req.method === "GET") {
+      const wanted = url.searchParams.get("PhoneNumber");
+      const found = this.numbers.filter((n) => !wanted || n.phoneNumber === wanted);
+      return Response.json({
+        incoming_phone_numbers: found.map((n) => numberJson(n, this.accountSid)),
+        first_page_uri: url.pathname,
+        next_page_uri: null,
+        previous_page_uri: null,
+        page: 0,
+        page_size: 50,
+        uri: url.pathname,
+        start: 0,
+        end: found.length,
+      });
+    }
+    if (resource === "IncomingPhoneNumbers" && sid && req.method === "POST") {
+      const number = this.numbers.find((n) => n.sid === sid);
+      if (!number) return error(404, 20404, "The requested resource was not found");
+      if (form.has("VoiceUrl")) number.voiceUrl = form.get("VoiceUrl")!;
+      if (form.has("VoiceMethod")) number.voiceMethod = form.get("VoiceMethod")!;
+      if (form.has("StatusCallback")) number.statusCallback = form.get("StatusCallback")!;
+      return Response.json(numberJson(number, this.accountSid));
+    }
+    return error(405, 20004, "Method not allowed");
+  }
+
+  #createCall(form: URLSearchParams): Response {
+    const to = form.get("To") ?? "";
+    const from = form.get("From") ?? "";
+    if (!E164.test(to)) return error(400, 21201, "No 'To' number is specified");
+    if (!E164.test(from)) return error(400, 21213, "No 'From' number is specified");
+    if (!form.get("Twiml") && !form.get("Url") && !form.get("ApplicationSid")) {
+      return error(400, 21205, "Url parameter is required.");
+    }
+    if (this.failNextCall) {
+      const status = this.failNextCall;
+      this.failNextCall = null;
+      return error(status, 21219, `The number ${to} is unverified.`);
+    }
+    const sid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+    this.calls.push({
+      sid,
+      to,
+      from,
+      twiml: form.get("Twiml") ?? "",
+      statusCallback: form.get("StatusCallback"),
+      statusCallbackEvents: form.getAll("StatusCallbackEvent"),
+    });
+    return Response.json(callJson(sid, this.accountSid, "queued", to, from), { status: 201 });
+  }
+
+  #createMessage(form: URLSearchParams): Response {
+    const to = form.get("To") ?? "";
+    const from = form.get("From") ?? "";
+    const body = form.get("Body") ?? "";
+    if (!E164.test(to)) {
+      return error(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
+    }
+    if (!from && !form.get("MessagingServiceSid")) {
+      return error(400, 21603, "The 'From' phone number is required.");
+    }
+    if (!body && !form.get("MediaUrl")) return error(400, 21602, "Message body is required.");
+    const sid = `SM${crypto.randomUUID().replaceAll("-", "")}`;
+    this.messages.push({ sid, to, from, body });
+    return Response.json({
+      sid,
+      account_sid: this.accountSid,
+      to,
+      from,
+      body,
+      status: "queued",
+      direction: "outbound-api",
+      num_segments: "1",
+      date_created: new Date().toUTCString(),
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Messages/${sid}.json`,
+    }, { status: 201 });
+  }
+}
+
+function error(status: number, code: number, message: string): Response {
+  return Response.json({
+    code,
+    message,
+    more_info: `https://www.twilio.com/docs/errors/${code}`,
+    status,
+  }, { status });
+}
+
+function callJson(sid: string, account: string, status: string, to: string, from: string) {
+  return {
+    sid,
+    account_sid: account,
+    to,
+    from,
+    status,
+    direction: "outbound-api",
+    date_created: new Date().toUTCString(),
+    uri: `/2010-04-01/Accounts/${account}/Calls/${sid}.json`,
+  };
+}
+
+function numberJson(n: OwnedNumber, account: string) {
+  return {
+    sid: n.sid,
+    account_sid: account,
+    phone_number: n.phoneNumber,
+    friendly_name: n.phoneNumber,
+    voice_url: n.voiceUrl,
+    voice_method: n.voiceMethod,
+    status_callback: n.statusCallback,
+    uri: `/2010-04-01/Accounts/${account}/IncomingPhoneNumbers/${n.sid}.json`,
+  };
 }
