@@ -19,7 +19,7 @@ const endCall: Tool = {
     additionalProperties: false,
   },
   run(args, ctx) {
-    ctx.controls.endCall(typeof args.reason === "string" ? args.reason : "completed");
+    ctx.controls.endCall(typeof args.reason === "string" ? args.reason : "");
     return Promise.resolve({ ok: true, note: "The call ends after your goodbye." });
   },
 };

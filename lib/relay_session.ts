@@ -467,8 +467,8 @@ export class RelaySession implements LiveCall {
 
   /** What tools do to a relay call. */
   readonly #controls: CallControls = {
-    endCall: (reason) => {
-      this.#pendingEnd = { reason, extra: {} };
+    endCall: (detail) => {
+      this.#pendingEnd = { reason: "agent-ended", extra: detail ? { detail } : {} };
     },
     transferToHuman: ({ number, summary }) => {
       this.#pendingEnd = { reason: "live-agent-handoff", extra: { number, summary } };

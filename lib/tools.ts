@@ -27,8 +27,8 @@ export interface ToolCallInfo {
 
 /** What a tool may do to the call; each call path implements these its own way. */
 export interface CallControls {
-  /** Ends the call once the agent's goodbye has been heard. */
-  endCall(reason: string): void;
+  /** Ends the call once the agent's goodbye has been heard; `detail` is the model's reason. */
+  endCall(detail: string): void;
   /** Hands the call to a person (after the agent's last words). */
   transferToHuman(handoff: { number: string | null; summary: string }): Promise<void> | void;
   /** Plays DTMF tones into the call (e.g. to navigate another IVR). */

@@ -2,13 +2,17 @@
  * A fake OpenAI server plus the real service pointed at it, and ConversationRelay calls into it.
  */
 
+import type { Clock } from "../../lib/clock.ts";
 import { FakeOpenAI } from "../fakes/fake_openai.ts";
+import { FakeTwilioApi } from "../fakes/fake_twilio_api.ts";
 import { RelayClient } from "../fakes/relay_client.ts";
 import { startService, TEST_AUTH_TOKEN, type TestService } from "./service.ts";
 
 /** A service wired to a fake OpenAI. */
 export interface RelayHarness {
   fake: FakeOpenAI;
+  /** The fake Twilio REST API the service's SDK client talks to. */
+  twilioApi: FakeTwilioApi;
   svc: TestService;
   /** Opens a signed socket and sends `setup`. */
   call(customParameters?: Record<string, string>): Promise<RelayClient>;
@@ -16,18 +20,25 @@ export interface RelayHarness {
 }
 
 /** Starts the fake and the service (with `env` on top), ready for calls. */
-export async function relayHarness(env: Record<string, string> = {}): Promise<RelayHarness> {
+export async function relayHarness(
+  env: Record<string, string> = {},
+  options: { clock?: Clock } = {},
+): Promise<RelayHarness> {
   const fake = new FakeOpenAI();
   const baseUrl = fake.start();
+  const twilioApi = new FakeTwilioApi();
   const svc = await startService({
     OPENAI_API_KEY: fake.apiKey,
     OPENAI_BASE_URL: baseUrl,
     OPENAI_MODEL: "gpt-test",
+    TWILIO_API_BASE_URL: twilioApi.start(),
+    TWILIO_PHONE_NUMBER: "+15550100000",
     ...env,
-  });
+  }, options);
   const clients: RelayClient[] = [];
   return {
     fake,
+    twilioApi,
     svc,
     async call(customParameters = { agent: "default" }) {
       const client = await RelayClient.connect(svc.url, { authToken: TEST_AUTH_TOKEN });
@@ -39,6 +50,7 @@ export async function relayHarness(env: Record<string, string> = {}): Promise<Re
       await Promise.all(clients.map((c) => c.hangUp()));
       await svc.close();
       await fake.close();
+      await twilioApi.close();
     },
   };
 }

@@ -1,0 +1,48 @@
+/**
+ * A manual clock for per-call timers (silence, DTMF, heard fallbacks): time moves only when a
+ * test calls `tick`, while sockets and the event loop stay real.
+ */
+
+import type { Clock, TimerId } from "../../lib/clock.ts";
+
+/** A {@link Clock} driven by {@link FakeClock.tick}. */
+export class FakeClock implements Clock {
+  #now = 0;
+  #next = 1;
+  #timers = new Map<number, { at: number; callback: () => void }>();
+
+  setTimeout(callback: () => void, ms: number): TimerId {
+    const id = this.#next++;
+    this.#timers.set(id, { at: this.#now + Math.max(0, ms), callback });
+    return id as unknown as TimerId;
+  }
+
+  clearTimeout(id: TimerId | undefined): void {
+    if (id !== undefined) this.#timers.delete(id as unknown as number);
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  /** Timers still scheduled. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /** Moves time forward by `ms`, running due timers in order (including ones they schedule). */
+  tick(ms: number): void {
+    const target = this.#now + ms;
+    for (;;) {
+      let due: [number, { at: number; callback: () => void }] | undefined;
+      for (const entry of this.#timers) {
+        if (entry[1].at <= target && (!due || entry[1].at < due[1].at)) due = entry;
+      }
+      if (!due) break;
+      this.#timers.delete(due[0]);
+      this.#now = due[1].at;
+      due[1].callback();
+    }
+    this.#now = target;
+  }
+}
