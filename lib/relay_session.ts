@@ -269,7 +269,11 @@ export class RelaySession implements LiveCall {
     const value = data.value;
     if (name === "agentSpeaking") {
       this.#speakerEvents = true;
-      if (value === "on") this.#silence?.agentSpeaking();
+      if (value === "on") {
+        // Its `off` will follow: no need for the estimate any more.
+        this.#services.clock.clearTimeout(this.#heardTimer);
+        this.#silence?.agentSpeaking();
+      }
       else if (value === "off" && (!this.#turn || this.#turn.done)) this.#agentHeard();
     } else if (name === "clientSpeaking" && value === "on") {
       this.#callerActive();
