@@ -6,6 +6,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
 import { twilioSignature } from "./lib/twilio_signature.ts";
 import type { Services } from "./lib/services.ts";
 import { createCallHandler } from "./routes/api/calls.ts";
@@ -45,6 +46,7 @@ export function createApp(services: Services): Hono {
   app.post("/api/calls", createCallHandler(services));
 
   app.onError((err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
     log.error("http.error", { path: c.req.path, error: err.message });
     return c.text("Internal Server Error", 500);
   });

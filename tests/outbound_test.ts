@@ -1,0 +1,179 @@
+/**
+ * Outbound calls: `POST /api/calls` through the `twilio` SDK (against the fake REST API) to the
+ * TwiML Twilio would run, to a socket whose session sees the params; API auth and bad input;
+ * status callbacks.
+ */
+
+import assert from "node:assert/strict";
+import { XMLParser } from "fast-xml-parser";
+import twilio from "twilio";
+import { getCallStatus } from "../lib/call_status.ts";
+import { RelayClient } from "./fakes/relay_client.ts";
+import { relayHarness } from "./helpers/relay_harness.ts";
+import { TEST_AUTH_TOKEN } from "./helpers/service.ts";
+
+const TOKEN = "api-token-for-tests";
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "",
+  parseTagValue: false,
+});
+
+type Node = Record<string, unknown>;
+
+function api(url: string, body: unknown, token: string | null = TOKEN): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  return fetch(`${url}/api/calls`, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+Deno.test("outbound: API → Twilio calls.create → TwiML → socket sees the params", async () => {
+  const h = await relayHarness({ API_TOKEN: TOKEN });
+  try {
+    const res = await api(h.svc.url, {
+      to: "+15550100444",
+      agent: "appointments",
+      params: { customerName: "Ada Lovelace", appointment: { day: "Tuesday" } },
+    });
+    assert.equal(res.status, 201);
+    const { callSid, reference } = await res.json();
+    const [created] = h.twilioApi.calls.items;
+    assert.equal(created.sid, callSid);
+    assert.equal(created.to, "+15550100444");
+    assert.equal(created.from, "+15550100000");
+    assert.equal(created.statusCallback, `${h.svc.url}/twilio/status`);
+    assert.deepEqual(created.statusCallbackEvents, [
+      "initiated",
+      "ringing",
+      "answered",
+      "completed",
+    ]);
+    // The TwiML Twilio will run when the callee answers.
+    const relay = ((xml.parse(created.twiml) as Node).Response as Node).Connect as Node;
+    const element = relay.ConversationRelay as Node;
+    assert.match(String(element.welcomeGreeting), /Bright Smile Dental/);
+    const params = Object.fromEntries(
+      (element.Parameter as Node[]).map((p) => [p.name, p.value]),
+    );
+    assert.deepEqual(params, { agent: "appointments", reference });
+    // Twilio opens the socket with those parameters; the session finds the params in KV.
+    const call = await RelayClient.connect(h.svc.url, { authToken: TEST_AUTH_TOKEN });
+    call.setup(params as Record<string, string>, {
+      direction: "outbound-api",
+      from: "+15550100000",
+      to: "+15550100444",
+    });
+    call.prompt("Hello?");
+    await call.turn();
+    const system = (h.fake.requests[0].body.messages as Node[])[0].content as string;
+    assert.match(system, /The caller is probably\s+Ada Lovelace\./);
+    assert.match(system, /caller's number is \+15550100000/);
+    await call.hangUp();
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("outbound: authentication and input errors answer JSON with the right status", async () => {
+  const h = await relayHarness({ API_TOKEN: TOKEN });
+  try {
+    const cases: [unknown, string | null, number, RegExp][] = [
+      [{ to: "+15550100444" }, null, 401, /Missing Authorization/],
+      [{ to: "+15550100444" }, "wrong", 401, /Invalid API token/],
+      ["{not json", TOKEN, 400, /must be JSON/],
+      [[1, 2], TOKEN, 400, /JSON object/],
+      [{ to: "5550100" }, TOKEN, 400, /E\.164/],
+      [{ to: "+15550100444", agent: "nobody" }, TOKEN, 422, /known agent/],
+      [{ to: "+15550100444", params: "x" }, TOKEN, 400, /"params" must be a JSON object/],
+      [{ to: "+15550100444", params: { blob: "x".repeat(17000) } }, TOKEN, 413, /at most 16384/],
+      [{ to: "+15550100444", extra: 1 }, TOKEN, 400, /Unknown field: extra/],
+      [{ to: "+15550100444", mode: "video" }, TOKEN, 400, /"mode"/],
+    ];
+    for (const [body, token, status, message] of cases) {
+      const res = await api(h.svc.url, body, token);
+      assert.equal(res.status, status, JSON.stringify(body).slice(0, 60));
+      assert.match((await res.json()).error, message);
+    }
+    assert.equal(h.twilioApi.calls.items.length, 0, "no call placed");
+    h.twilioApi.failNextCall = 400;
+    const refused = await api(h.svc.url, { to: "+15550100444" });
+    assert.equal(refused.status, 502);
+    assert.match((await refused.json()).error, /Twilio refused the call: .*unverified/);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("outbound: without API_TOKEN the API is off", async () => {
+  const h = await relayHarness({});
+  try {
+    const res = await api(h.svc.url, { to: "+15550100444" });
+    assert.equal(res.status, 404);
+    assert.match((await res.json()).error, /API is off: set API_TOKEN/);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("outbound: missing Twilio number or credentials is a clear 503", async () => {
+  const h = await relayHarness({ API_TOKEN: TOKEN, TWILIO_PHONE_NUMBER: "" });
+  try {
+    const res = await api(h.svc.url, { to: "+15550100444" });
+    assert.equal(res.status, 503);
+    assert.match((await res.json()).error, /TWILIO_PHONE_NUMBER is not set/);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("status callbacks update the call's state; a late older one does not win", async () => {
+  const h = await relayHarness({});
+  try {
+    const post = async (params: Record<string, string>) => {
+      const url = `${h.svc.url}/twilio/status`;
+      const res = await fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "x-twilio-signature": twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, url, params),
+        },
+        body: new URLSearchParams(params),
+      });
+      await res.body?.cancel();
+      return res.status;
+    };
+    const callSid = "CA22222222222222222222222222222222";
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 21, 12, 0, s)).toUTCString();
+    assert.equal(await post({ CallSid: callSid, CallStatus: "ringing", Timestamp: at(1) }), 204);
+    assert.equal(
+      await post({ CallSid: callSid, CallStatus: "in-progress", Timestamp: at(5) }),
+      204,
+    );
+    assert.equal(
+      await post({
+        CallSid: callSid,
+        CallStatus: "completed",
+        Timestamp: at(65),
+        CallDuration: "60",
+      }),
+      204,
+    );
+    assert.equal(await post({ CallSid: callSid, CallStatus: "ringing", Timestamp: at(2) }), 204);
+    const status = await getCallStatus(h.svc.services.kv, callSid);
+    assert.equal(status?.status, "completed");
+    assert.equal(status?.durationSeconds, 60);
+    assert.deepEqual(status?.history.map((e) => e.status), [
+      "ringing",
+      "in-progress",
+      "completed",
+      "ringing",
+    ]);
+    assert.equal(await post({ CallSid: callSid, CallStatus: "exploded" }), 400);
+  } finally {
+    await h.close();
+  }
+});
