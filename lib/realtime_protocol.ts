@@ -7,6 +7,7 @@
  */
 
 import type { TurnDetection } from "./config.ts";
+import type { ToolDeclaration } from "./tools.ts";
 import { isBase64 } from "./media_streams.ts";
 
 /** What {@link sessionUpdate} puts in the session. */
@@ -17,6 +18,8 @@ export interface SessionOptions {
   turnDetection: TurnDetection;
   /** Input transcription model ("" = no transcription). */
   transcriptionModel: string;
+  /** Functions the model may call. */
+  tools?: readonly ToolDeclaration[];
 }
 
 /** The GA `turn_detection` object for the configured VAD. */
@@ -41,6 +44,9 @@ export function sessionUpdate(options: SessionOptions): string {
     turn_detection: turnDetectionJson(options.turnDetection),
   };
   if (options.transcriptionModel) input.transcription = { model: options.transcriptionModel };
+  const tools = options.tools?.length
+    ? { tools: options.tools.map((t) => ({ type: "function", ...t })), tool_choice: "auto" }
+    : {};
   return JSON.stringify({
     type: "session.update",
     session: {
@@ -49,7 +55,21 @@ export function sessionUpdate(options: SessionOptions): string {
       output_modalities: ["audio"],
       instructions: options.instructions,
       audio: { input, output: { format: { type: "audio/pcmu" }, voice: options.voice } },
+      ...tools,
     },
+  });
+}
+
+/** `session.update` of the instructions only (e.g. after a language switch). */
+export function sessionInstructions(instructions: string): string {
+  return JSON.stringify({ type: "session.update", session: { type: "realtime", instructions } });
+}
+
+/** `conversation.item.create` of a function call's output. */
+export function functionCallOutput(callId: string, output: string): string {
+  return JSON.stringify({
+    type: "conversation.item.create",
+    item: { type: "function_call_output", call_id: callId, output },
   });
 }
 
@@ -115,6 +135,13 @@ export type RealtimeServerEvent =
     transcript: string;
   }
   | { type: "response.done"; responseId: string; status: string; usage: Usage | null }
+  | {
+    type: "response.function_call_arguments.done";
+    responseId: string;
+    callId: string;
+    name: string;
+    arguments: string;
+  }
   | { type: "error"; errorType: string; code: string; message: string }
   | { type: "other"; name: string };
 
@@ -164,7 +191,6 @@ const KNOWN_OTHER = new Set([
   "response.output_text.delta",
   "response.output_text.done",
   "response.function_call_arguments.delta",
-  "response.function_call_arguments.done",
   "rate_limits.updated",
 ]);
 
@@ -231,6 +257,21 @@ export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent
           responseId: text(response, "id"),
           status: text(response, "status"),
           usage: usage(response?.usage),
+        },
+      };
+    }
+    case "response.function_call_arguments.done": {
+      const callId = text(m, "call_id");
+      const name = text(m, "name");
+      if (!callId || !name) return { ok: false, error: "function call without call_id or name" };
+      return {
+        ok: true,
+        event: {
+          type,
+          responseId: text(m, "response_id"),
+          callId,
+          name,
+          arguments: text(m, "arguments"),
         },
       };
     }

@@ -21,6 +21,8 @@ export interface ReplyScript {
   /** Playback speed of the pacing: 1 = real time, 4 = four times faster than real time. */
   speed: number;
   transcript: string;
+  /** Function calls the reply makes after its audio (parallel when several). */
+  functionCalls?: { name: string; arguments: string }[];
 }
 
 /** Options of {@link FakeRealtime}. */
@@ -116,6 +118,8 @@ export class FakeRealtimeSession {
   #fake: FakeRealtime;
   #ids = 0;
   #items = new Map<string, { role: string; audioBytes: number }>();
+  /** Function calls made, by call_id, and whether their output has been given. */
+  readonly functionCalls = new Map<string, { name: string; answered: boolean }>();
   #active: ActiveReply | null = null;
   #replies = 0;
   #speechItem: string | null = null;
@@ -391,6 +395,21 @@ export class FakeRealtimeSession {
   }
 
   #onItemCreate(item: Json | null): void {
+    if (item?.type === "function_call_output") {
+      const callId = String(item.call_id ?? "");
+      const call = this.functionCalls.get(callId);
+      if (!call || typeof item.output !== "string") {
+        return this.#reject(
+          "invalid_value",
+          `Tool call ID '${callId}' not found in conversation.`,
+          "conversation.item.create",
+        );
+      }
+      call.answered = true;
+      const id = this.#id("item");
+      this.#send({ type: "conversation.item.added", item: { id, ...item } });
+      return;
+    }
     const role = item?.role;
     const content = Array.isArray(item?.content) ? item.content as unknown[] : null;
     const allowed = role === "user"
@@ -420,7 +439,7 @@ export class FakeRealtimeSession {
   #startReply(): void {
     if (this.#active) return;
     if (this.#fake.mode === "echo") return;
-    const script = { ...DEFAULT_REPLY, ...this.#fake.reply };
+    const script = { ...DEFAULT_REPLY, ...this.#fake.reply, ...this.#fake.replies.shift() };
     const seed = ++this.#replies;
     this.#fake.replySeeds.push(seed);
     const id = this.#id("resp");
@@ -463,6 +482,33 @@ export class FakeRealtimeSession {
           content_index: 0,
           transcript: script.transcript,
         });
+        for (const [index, call] of (script.functionCalls ?? []).entries()) {
+          const callId = this.#id("call");
+          const fcItem = this.#id("item");
+          this.functionCalls.set(callId, { name: call.name, answered: false });
+          const item = { id: fcItem, type: "function_call", call_id: callId, name: call.name };
+          this.#send({
+            type: "response.output_item.added",
+            response_id: id,
+            output_index: index + 1,
+            item: { ...item, arguments: "", status: "in_progress" },
+          });
+          this.#send({
+            type: "response.function_call_arguments.done",
+            response_id: id,
+            item_id: fcItem,
+            output_index: index + 1,
+            call_id: callId,
+            name: call.name,
+            arguments: call.arguments,
+          });
+          this.#send({
+            type: "response.output_item.done",
+            response_id: id,
+            output_index: index + 1,
+            item: { ...item, arguments: call.arguments, status: "completed" },
+          });
+        }
         this.#finishActive("completed");
         return true;
       }
@@ -517,6 +563,8 @@ const DEFAULT_REPLY: ReplyScript = {
 export class FakeRealtime {
   readonly mode: "script" | "echo";
   reply: Partial<ReplyScript>;
+  /** Scripts for the next replies, in order, over `reply`. */
+  readonly replies: Partial<ReplyScript>[] = [];
   readonly sessions = new EventLog<FakeRealtimeSession>();
   readonly upgrades = new EventLog<UpgradeRecord>();
   /** Seeds of the replies started, in order (see {@link replyAudio}). */
