@@ -259,21 +259,25 @@ export function parseProfile(source: ProfileSource, dir = "assets/agents"): Agen
   if (handoffNumber !== null && !E164.test(handoffNumber)) {
     c.fail("handoffNumber", `must be an E.164 number like +15550100 (got "${handoffNumber}")`);
   }
+  // Read before the problems are collected, so a wrong value is reported, not dropped.
+  const fields = {
+    description: c.string(agent, "description") ?? "",
+    greeting: c.string(agent, "greeting"),
+    mode: c.oneOf(agent, "mode", ["relay", "realtime"]),
+    language: c.string(agent, "language"),
+    ttsProvider: c.string(agent, "ttsProvider"),
+    voice: c.string(agent, "voice"),
+    realtimeVoice: c.oneOf(agent, "realtimeVoice", REALTIME_VOICES),
+  };
   problems.push(...c.problems);
   const tools = parseTools(source.toolsJson, `${base}/tools.json`, problems);
   if (!source.instructions.trim()) problems.push(`${base}/instructions.md: must not be empty`);
   if (problems.length > 0) throw new ProfileError(problems);
   return {
     name: source.name,
-    description: c.string(agent, "description") ?? "",
+    ...fields,
     instructions: source.instructions,
-    greeting: c.string(agent, "greeting"),
-    mode: c.oneOf(agent, "mode", ["relay", "realtime"]),
-    language: c.string(agent, "language"),
     languages,
-    ttsProvider: c.string(agent, "ttsProvider"),
-    voice: c.string(agent, "voice"),
-    realtimeVoice: c.oneOf(agent, "realtimeVoice", REALTIME_VOICES),
     turnDetection,
     silence,
     handoffNumber,

@@ -11,8 +11,13 @@ const VALUE = /\{\{\s*([\w.-]+)\s*\}\}/g;
 /** Renders `template` with `values`. */
 export function renderTemplate(template: string, values: Record<string, string>): string {
   return template
-    .replace(SECTION, (_, name: string, body: string) => (values[name] ? body : ""))
-    .replace(VALUE, (_, name: string) => values[name] ?? "");
+    .replace(SECTION, (_, name: string, body: string) => (lookup(values, name) ? body : ""))
+    .replace(VALUE, (_, name: string) => lookup(values, name));
+}
+
+/** Own values only: `{{constructor}}` must not render `Object.prototype`'s function. */
+function lookup(values: Record<string, string>, name: string): string {
+  return Object.hasOwn(values, name) ? values[name] : "";
 }
 
 /** The template values of a call: its own fields win over outbound `params` of the same name. */
@@ -25,5 +30,7 @@ export function callTemplateValues(
     if (value === null || value === undefined) continue;
     values[key] = typeof value === "string" ? value : JSON.stringify(value);
   }
-  return { ...values, ...call };
+  // Only the call's own fields: callers may pass a wider object (e.g. with `params`).
+  const { from, to, callSid, direction, agent } = call;
+  return { ...values, from, to, callSid, direction, agent };
 }

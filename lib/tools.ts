@@ -137,6 +137,8 @@ export class ToolSet {
         .join("; ");
       return done(false, `Invalid arguments: ${problems}`);
     }
+    // An "abort" listener never fires for a signal that is already aborted.
+    if (context.signal.aborted) return done(false, "The call moved on before the tool finished.");
     const timeoutMs = entry.tool.timeoutMs ?? this.defaultTimeoutMs;
     const controller = new AbortController();
     const onAbort = () => controller.abort(context.signal.reason);
