@@ -1,0 +1,188 @@
+/**
+ * Number set-up: points one of the account's Twilio numbers at this service, so a new line needs
+ * no clicking in the console. Used by `deno task setup-number`; every problem names the variable
+ * or flag to fix.
+ */
+
+import { parseArgs } from "node:util";
+import type twilio from "twilio";
+import { loadProfiles, ProfileError } from "./agent_profile.ts";
+import type { Config, VoiceMode } from "./config.ts";
+
+/** What to set up. */
+export interface NumberSetupOptions {
+  /** The owned number, E.164. */
+  number: string;
+  /** Agent profile the number answers with. */
+  agent: string;
+  /** Pins the call path (`/twilio/voice/<mode>`); null = the agent's mode. */
+  mode: VoiceMode | null;
+  /** Report the changes without making them. */
+  dryRun: boolean;
+}
+
+/** One field of the number: its value before and after the set-up. */
+export interface NumberFieldChange {
+  field: "voiceUrl" | "voiceMethod" | "statusCallback";
+  before: string;
+  after: string;
+}
+
+/** What the set-up found and did. */
+export interface NumberSetupResult {
+  sid: string;
+  phoneNumber: string;
+  /** Only the fields whose value differs; empty when the number was already set up. */
+  changes: NumberFieldChange[];
+  /** Whether Twilio was updated (false on a dry run or when nothing changes). */
+  applied: boolean;
+}
+
+/** Wrong flags or configuration; each problem names the flag or variable. */
+export class NumberSetupError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "NumberSetupError";
+  }
+}
+
+/** How to call the task. */
+export const SETUP_USAGE =
+  "usage: deno task setup-number --number +15550100 [--agent NAME] [--mode relay|realtime] [--dry-run]";
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+const MODES: readonly VoiceMode[] = ["relay", "realtime"];
+
+/**
+ * Reads the command-line flags; throws {@link NumberSetupError} naming each bad flag. The number's
+ * form is checked by {@link setupNumber}, with the rest of the options.
+ */
+export function parseSetupArgs(args: string[]): NumberSetupOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        number: { type: "string" },
+        agent: { type: "string" },
+        mode: { type: "string" },
+        "dry-run": { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new NumberSetupError([(err as Error).message]);
+  }
+  const problems: string[] = [];
+  const number = values.number?.trim() ?? "";
+  if (!number) problems.push("--number is required");
+  const mode = values.mode ?? null;
+  if (mode !== null && !(MODES as readonly string[]).includes(mode)) {
+    problems.push(`--mode must be relay or realtime (got "${mode}")`);
+  }
+  if (problems.length > 0) throw new NumberSetupError(problems);
+  return {
+    number,
+    agent: values.agent?.trim() || "default",
+    mode: mode as VoiceMode | null,
+    dryRun: values["dry-run"] ?? false,
+  };
+}
+
+/**
+ * Points `options.number`'s voice webhook (POST) and status callback at `config.publicUrl`.
+ * `client` is null when the Twilio credentials are not configured (reported as a problem).
+ */
+export async function setupNumber(
+  config: Config,
+  client: twilio.Twilio | null,
+  options: NumberSetupOptions,
+): Promise<NumberSetupResult> {
+  const problems: string[] = [];
+  if (!config.publicUrl) {
+    problems.push("PUBLIC_URL must be set to the https:// base URL Twilio reaches");
+  } else if (!config.publicUrl.startsWith("https://")) {
+    problems.push(`PUBLIC_URL must start with https:// (got "${config.publicUrl}")`);
+  }
+  if (!client) problems.push("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set");
+  if (!E164.test(options.number)) {
+    problems.push(`--number must be an E.164 number like +15550100 (got "${options.number}")`);
+  }
+  problems.push(...await agentProblems(config.agentsDir, options.agent));
+  if (problems.length > 0 || !client) throw new NumberSetupError(problems);
+
+  const [owned] = await twilioRequest(
+    () => client.incomingPhoneNumbers.list({ phoneNumber: options.number, limit: 1 }),
+  );
+  if (!owned) {
+    throw new NumberSetupError([
+      `--number ${options.number} is not a phone number of Twilio account ${config.twilio.accountSid}`,
+    ]);
+  }
+  const wanted = {
+    voiceUrl: voiceWebhookUrl(config.publicUrl!, options),
+    voiceMethod: "POST",
+    statusCallback: `${config.publicUrl}/twilio/status`,
+  };
+  const changes: NumberFieldChange[] = [];
+  for (const field of ["voiceUrl", "voiceMethod", "statusCallback"] as const) {
+    const before = owned[field] ?? "";
+    if (before !== wanted[field]) changes.push({ field, before, after: wanted[field] });
+  }
+  const applied = changes.length > 0 && !options.dryRun;
+  if (applied) await twilioRequest(() => client.incomingPhoneNumbers(owned.sid).update(wanted));
+  return { sid: owned.sid, phoneNumber: owned.phoneNumber, changes, applied };
+}
+
+/** The voice webhook a number gets: `/twilio/voice[/<mode>]?agent=NAME`. */
+export function voiceWebhookUrl(
+  publicUrl: string,
+  options: Pick<NumberSetupOptions, "agent" | "mode">,
+): string {
+  const path = options.mode ? `/twilio/voice/${options.mode}` : "/twilio/voice";
+  return `${publicUrl}${path}?${new URLSearchParams({ agent: options.agent })}`;
+}
+
+/** The report printed for `result`: one `before → after` line per changed field. */
+export function describeSetup(result: NumberSetupResult): string {
+  const lines = [`${result.phoneNumber} (${result.sid})`];
+  for (const { field, before, after } of result.changes) {
+    lines.push(`  ${field}: ${before || "(none)"} → ${after}`);
+  }
+  if (result.changes.length === 0) lines.push("  already set up: nothing to change");
+  else if (!result.applied) lines.push("dry run: nothing was changed");
+  else lines.push("updated");
+  return lines.join("\n");
+}
+
+async function agentProblems(dir: string, agent: string): Promise<string[]> {
+  try {
+    const profiles = await loadProfiles(dir);
+    if (profiles.has(agent)) return [];
+    return [
+      `--agent "${agent}" is not a profile in AGENTS_DIR ${dir} (known: ${
+        [...profiles.keys()].join(", ")
+      })`,
+    ];
+  } catch (err) {
+    if (err instanceof ProfileError) {
+      return [`AGENTS_DIR ${dir} has invalid profiles:`, ...err.problems.map((p) => `  ${p}`)];
+    }
+    throw err;
+  }
+}
+
+/** Runs a REST request; Twilio's refusals become problems naming what to check. */
+async function twilioRequest<T>(request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (err) {
+    const status = (err as { status?: unknown }).status;
+    if (typeof status !== "number") throw err;
+    const hint = status === 401 ? ": check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN" : "";
+    throw new NumberSetupError([
+      `Twilio answered HTTP ${status} (${(err as Error).message})${hint}`,
+    ]);
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * `deno task setup-number --number +15550100 [--agent NAME] [--mode relay|realtime] [--dry-run]`:
+ * points an owned Twilio number's voice webhook and status callback at `PUBLIC_URL`.
+ * Exits 0 on success and 1 on any problem, which is printed naming the flag or variable.
+ */
+
+import { ConfigError, loadConfig } from "../lib/config.ts";
+import { errorMessage } from "../lib/log.ts";
+import {
+  describeSetup,
+  NumberSetupError,
+  parseSetupArgs,
+  SETUP_USAGE,
+  setupNumber,
+} from "../lib/number_setup.ts";
+import { createTwilioApi } from "../lib/twilio_api.ts";
+
+/** Runs the set-up for `args` with `env`; returns the exit code. */
+async function main(args: string[], env: Record<string, string>): Promise<number> {
+  try {
+    const options = parseSetupArgs(args);
+    const config = loadConfig(env);
+    const result = await setupNumber(config, createTwilioApi(config)?.client ?? null, options);
+    console.log(describeSetup(result));
+    return 0;
+  } catch (err) {
+    if (err instanceof NumberSetupError || err instanceof ConfigError) {
+      console.error(`error:\n${err.problems.map((p) => `  ${p}`).join("\n")}\n${SETUP_USAGE}`);
+    } else console.error(`error: ${errorMessage(err)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args, Deno.env.toObject()));

@@ -1,0 +1,231 @@
+/**
+ * `deno task setup-number`: an owned number's voice webhook and status callback are pointed at
+ * PUBLIC_URL through the real twilio SDK against the fake REST API; wrong flags and variables are
+ * named; a dry run changes nothing; the real script exits 0 or 1 with what it did.
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { type Config, loadConfig } from "../lib/config.ts";
+import {
+  describeSetup,
+  NumberSetupError,
+  parseSetupArgs,
+  setupNumber,
+} from "../lib/number_setup.ts";
+import { createTwilioApi } from "../lib/twilio_api.ts";
+import { FakeTwilioApi, type OwnedNumber } from "./fakes/fake_twilio_api.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const AGENTS_DIR = fileURLToPath(new URL("../assets/agents", import.meta.url));
+const PUBLIC_URL = "https://callbridge.example.com";
+const NUMBER = "+15550100123";
+
+/** A number the fake account owns, still pointing at some older app. */
+function ownedNumber(): OwnedNumber {
+  return {
+    sid: "PN0123456789abcdef0123456789abcdef",
+    phoneNumber: NUMBER,
+    voiceUrl: "https://old.example.com/voice",
+    voiceMethod: "GET",
+    statusCallback: "",
+  };
+}
+
+/** The env of a set-up against `fake` (credentials, PUBLIC_URL, the shipped profiles). */
+function setupEnv(fake: FakeTwilioApi, baseUrl: string): Record<string, string> {
+  return {
+    TWILIO_ACCOUNT_SID: fake.accountSid,
+    TWILIO_AUTH_TOKEN: fake.authToken,
+    TWILIO_API_BASE_URL: baseUrl,
+    PUBLIC_URL,
+    AGENTS_DIR,
+  };
+}
+
+/** Runs `fn` with a started fake that owns {@link ownedNumber}, closing it afterwards. */
+async function withFake(
+  fn: (fake: FakeTwilioApi, env: Record<string, string>) => Promise<void>,
+): Promise<void> {
+  const fake = new FakeTwilioApi();
+  const baseUrl = fake.start();
+  fake.numbers.push(ownedNumber());
+  try {
+    await fn(fake, setupEnv(fake, baseUrl));
+  } finally {
+    await fake.close();
+  }
+}
+
+/** Runs {@link setupNumber} for `args` with `env`, the way the script does. */
+function runSetup(env: Record<string, string>, args: string[]) {
+  const config: Config = loadConfig(env);
+  return setupNumber(config, createTwilioApi(config)?.client ?? null, parseSetupArgs(args));
+}
+
+/** The problems of the {@link NumberSetupError} `promise` rejects with. */
+async function setupProblems(promise: Promise<unknown>): Promise<string[]> {
+  const err = await promise.then(() => null, (e: unknown) => e);
+  assert.ok(err instanceof NumberSetupError, `expected a NumberSetupError, got ${err}`);
+  return err.problems;
+}
+
+Deno.test("setup points the number's voice webhook (POST) and status callback at PUBLIC_URL", async () => {
+  await withFake(async (fake, env) => {
+    const result = await runSetup(env, ["--number", NUMBER, "--agent", "appointments"]);
+    const voiceUrl = `${PUBLIC_URL}/twilio/voice?agent=appointments`;
+    assert.deepEqual(fake.numbers[0], {
+      ...ownedNumber(),
+      voiceUrl,
+      voiceMethod: "POST",
+      statusCallback: `${PUBLIC_URL}/twilio/status`,
+    });
+    assert.deepEqual(result, {
+      sid: ownedNumber().sid,
+      phoneNumber: NUMBER,
+      applied: true,
+      changes: [
+        { field: "voiceUrl", before: "https://old.example.com/voice", after: voiceUrl },
+        { field: "voiceMethod", before: "GET", after: "POST" },
+        { field: "statusCallback", before: "", after: `${PUBLIC_URL}/twilio/status` },
+      ],
+    });
+    assert.equal(
+      describeSetup(result),
+      [
+        `${NUMBER} (${ownedNumber().sid})`,
+        `  voiceUrl: https://old.example.com/voice → ${voiceUrl}`,
+        "  voiceMethod: GET → POST",
+        `  statusCallback: (none) → ${PUBLIC_URL}/twilio/status`,
+        "updated",
+      ].join("\n"),
+    );
+  });
+});
+
+Deno.test("--mode pins the call path; the agent defaults to default; a second run changes nothing", async () => {
+  await withFake(async (fake, env) => {
+    for (const mode of ["relay", "realtime"]) {
+      await runSetup(env, ["--number", NUMBER, "--mode", mode]);
+      assert.equal(fake.numbers[0].voiceUrl, `${PUBLIC_URL}/twilio/voice/${mode}?agent=default`);
+    }
+    const again = await runSetup(env, ["--number", NUMBER, "--mode", "realtime"]);
+    assert.deepEqual(again.changes, []);
+    assert.equal(again.applied, false);
+    assert.match(describeSetup(again), /nothing to change/);
+  });
+});
+
+Deno.test("--dry-run reports the changes and leaves the number as it was", async () => {
+  await withFake(async (fake, env) => {
+    const result = await runSetup(env, ["--number", NUMBER, "--dry-run"]);
+    assert.deepEqual(fake.numbers[0], ownedNumber());
+    assert.equal(result.applied, false);
+    assert.deepEqual(result.changes.map((c) => c.field), [
+      "voiceUrl",
+      "voiceMethod",
+      "statusCallback",
+    ]);
+    assert.match(describeSetup(result), /dry run: nothing was changed/);
+  });
+});
+
+Deno.test("a number the account does not own is named and nothing is changed", async () => {
+  await withFake(async (fake, env) => {
+    const problems = await setupProblems(runSetup(env, ["--number", "+15550100999"]));
+    assert.equal(problems.length, 1);
+    assert.match(
+      problems[0],
+      /--number \+15550100999 is not a phone number of Twilio account AC0+/,
+    );
+    assert.deepEqual(fake.numbers, [ownedNumber()]);
+  });
+});
+
+Deno.test("credentials Twilio refuses are named", async () => {
+  await withFake(async (fake, env) => {
+    const problems = await setupProblems(
+      runSetup({ ...env, TWILIO_AUTH_TOKEN: "wrong-token" }, ["--number", NUMBER]),
+    );
+    assert.deepEqual(problems, [
+      "Twilio answered HTTP 401 (Authentication Error - invalid username): check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
+    ]);
+    assert.deepEqual(fake.numbers, [ownedNumber()]);
+  });
+});
+
+Deno.test("every wrong input is named at once: PUBLIC_URL, credentials, --number, --agent", async () => {
+  const problems = await setupProblems(
+    runSetup({ AGENTS_DIR }, ["--number", "555-0100", "--agent", "nobody"]),
+  );
+  assert.deepEqual(problems, [
+    "PUBLIC_URL must be set to the https:// base URL Twilio reaches",
+    "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set",
+    '--number must be an E.164 number like +15550100 (got "555-0100")',
+    `--agent "nobody" is not a profile in AGENTS_DIR ${AGENTS_DIR} (known: appointments, default)`,
+  ]);
+  const http = await setupProblems(
+    runSetup({ PUBLIC_URL: "http://127.0.0.1:8000", AGENTS_DIR }, ["--number", NUMBER]),
+  );
+  assert.match(
+    http[0],
+    /^PUBLIC_URL must start with https:\/\/ \(got "http:\/\/127\.0\.0\.1:8000"\)/,
+  );
+});
+
+Deno.test("flags: --number is required, --mode is relay or realtime, unknown flags are refused", () => {
+  const problems = (args: string[]) => {
+    try {
+      parseSetupArgs(args);
+    } catch (err) {
+      if (err instanceof NumberSetupError) return err.problems;
+      throw err;
+    }
+    assert.fail(`${args.join(" ")} was accepted`);
+  };
+  assert.deepEqual(problems(["--mode", "sip"]), [
+    "--number is required",
+    '--mode must be relay or realtime (got "sip")',
+  ]);
+  assert.match(problems(["--number", NUMBER, "--agnet", "x"])[0], /--agnet/);
+  assert.deepEqual(parseSetupArgs(["--number", NUMBER, "--agent", "appointments", "--dry-run"]), {
+    number: NUMBER,
+    agent: "appointments",
+    mode: null,
+    dryRun: true,
+  });
+});
+
+/** Runs `deno task setup-number` with `env` only; returns its exit code and output. */
+async function runTask(env: Record<string, string>, args: string[]) {
+  const inherited: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "NO_COLOR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) inherited[name] = value;
+  }
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "setup-number", ...args],
+    cwd: ROOT,
+    env: { ...inherited, NO_COLOR: "1", ...env },
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+Deno.test("the real script: exit 0 and before → after lines; exit 1 naming the unknown number", async () => {
+  await withFake(async (fake, env) => {
+    const ok = await runTask(env, ["--number", NUMBER, "--mode", "relay"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const voiceUrl = `${PUBLIC_URL}/twilio/voice/relay?agent=default`;
+    assert.ok(ok.stdout.includes(`voiceUrl: https://old.example.com/voice → ${voiceUrl}`));
+    assert.ok(ok.stdout.includes("voiceMethod: GET → POST"));
+    assert.equal(fake.numbers[0].voiceUrl, voiceUrl);
+
+    const missing = await runTask(env, ["--number", "+15550100999"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /--number \+15550100999 is not a phone number of Twilio account/);
+    assert.match(missing.stderr, /usage: deno task setup-number/);
+  });
+});
