@@ -39,6 +39,10 @@ export function agentTwiml(services: Services, options: AgentTwimlOptions): stri
   const mode = options.mode ?? profile.mode ?? config.voiceMode;
   const socketBase = toWebSocketUrl(options.base);
   if (mode === "realtime") {
+    // Media Streams' `start` carries no caller data: send what the agent's template may use.
+    if (options.call.from) parameters.from = options.call.from;
+    if (options.call.to) parameters.to = options.call.to;
+    parameters.direction = options.call.direction;
     return streamTwiml({
       socketUrl: `${socketBase}/twilio/stream`,
       parameters,

@@ -8,8 +8,11 @@
  */
 
 import type { CallRegistry, LiveCall } from "./call_registry.ts";
+import { type CallContext, resolveCallContext } from "./call_context.ts";
 import type { CallRedirector } from "./call_redirect.ts";
+import type { TimerId } from "./clock.ts";
 import type { Config } from "./config.ts";
+import { dtmfMulaw } from "./dtmf_tones.ts";
 import { errorMessage, type Logger } from "./log.ts";
 import {
   base64ByteLength,
@@ -23,14 +26,19 @@ import {
   cancelResponse,
   createResponse,
   createTextItem,
+  functionCallOutput,
   parseServerEvent,
   type RealtimeServerEvent,
+  sessionInstructions,
   sessionUpdate,
   truncateItem,
   type Usage,
 } from "./realtime_protocol.ts";
 import { toWebSocketUrl } from "./public_url.ts";
-import { sayAndHangUpTwiml } from "./twiml.ts";
+import type { Services } from "./services.ts";
+import { SilenceMonitor } from "./silence_monitor.ts";
+import type { CallControls, ToolResult } from "./tools.ts";
+import { dialTwiml, hangUpTwiml, sayAndHangUpTwiml } from "./twiml.ts";
 import { NoDelayWebSocket } from "./ws_client.ts";
 
 /** Caller audio kept while the upstream session is not ready: 15 s at 50 frames/s. */
@@ -57,14 +65,10 @@ export interface TwilioSocket {
   addEventListener(type: "open" | "close" | "error", cb: (ev: Event) => void): void;
 }
 
-/** What every bridge shares: configuration and process-wide clients. */
-export interface RealtimeBridgeDeps {
-  config: Config;
-  log: Logger;
-  registry: CallRegistry;
-  instructions: string;
-  /** Set when Twilio REST credentials are configured. */
-  redirect: CallRedirector | null;
+/** One tool call and its result, for call records. */
+export interface RealtimeToolEvent extends ToolResult {
+  at: number;
+  arguments: string;
 }
 
 /** A transcript line, in conversation order. */
@@ -133,9 +137,23 @@ export class RealtimeBridge implements LiveCall {
     upstreamConnects: 0,
   };
 
+  readonly toolEvents: RealtimeToolEvent[] = [];
+  context: CallContext | null = null;
+
   readonly #twilio: TwilioSocket;
-  readonly #deps: RealtimeBridgeDeps;
+  readonly #services: Services;
+  readonly #config: Config;
+  readonly #registry: CallRegistry;
+  /** Set when Twilio REST credentials are configured. */
+  readonly #redirect: CallRedirector | null;
   #log: Logger;
+  /** The upstream session whose `session.update` was sent. */
+  #configured = 0;
+  #silence: SilenceMonitor | null = null;
+  /** Tool calls of each response, answered when the response is done. */
+  #toolRuns = new Map<string, Promise<{ callId: string; output: string }>[]>();
+  /** What a tool asked to happen once the agent's last words have been heard. */
+  #pendingEnd: { reason: string; twiml: string } | null = null;
   #writer: MediaStreamWriter | null = null;
   #upstream: NoDelayWebSocket | null = null;
   #session = 0;
@@ -164,18 +182,22 @@ export class RealtimeBridge implements LiveCall {
   #turn: RealtimeTurn | null = null;
   #turnRefMono = 0;
   #dtmf = "";
-  #dtmfTimer: ReturnType<typeof setTimeout> | undefined;
+  #dtmfTimer: TimerId | undefined;
   #dtmfDue = false;
 
-  constructor(socket: TwilioSocket, deps: RealtimeBridgeDeps) {
+  constructor(socket: TwilioSocket, services: Services) {
     this.#twilio = socket;
-    this.#deps = deps;
-    this.#log = deps.log.child({ sessionId: this.id, mode: "realtime" });
-    deps.registry.add(this);
+    this.#services = services;
+    this.#config = services.config;
+    this.#registry = services.registry;
+    const twilio = services.twilio;
+    this.#redirect = twilio ? (sid, twiml) => twilio.updateCall(sid, twiml) : null;
+    this.#log = services.log.child({ sessionId: this.id, mode: "realtime" });
+    services.registry.add(this);
     socket.addEventListener("message", (ev) => this.#onTwilioFrame(ev.data));
     socket.addEventListener("close", () => this.#dispose("twilio closed"));
     socket.addEventListener("error", () => this.#dispose("twilio socket error"));
-    if (!deps.config.openai.apiKey) {
+    if (!services.config.openai.apiKey) {
       this.#log.error("call.not_configured", { missing: "OPENAI_API_KEY" });
       this.#fail("not-configured");
       return;
@@ -238,7 +260,49 @@ export class RealtimeBridge implements LiveCall {
     this.#writer = new MediaStreamWriter(start.streamSid);
     this.#log = this.#log.child({ callSid: start.callSid });
     this.#log.info("call.start", { agent: start.customParameters.agent, tracks: start.tracks });
-    this.#maybeGreet();
+    resolveCallContext(this.#services, {
+      callSid: start.callSid,
+      from: start.customParameters.from ?? "",
+      to: start.customParameters.to ?? "",
+      direction: start.customParameters.direction ?? "inbound",
+      mode: "realtime",
+      customParameters: start.customParameters,
+    }).then((context) => {
+      if (this.#closed) return;
+      this.context = context;
+      this.#silence = new SilenceMonitor(context.profile.silence, this.#services.clock, {
+        remind: (text) => this.#say(text),
+        giveUp: (goodbye) => {
+          this.#say(goodbye);
+          this.#pendingEnd = { reason: "unresponsive", twiml: hangUpTwiml() };
+        },
+      });
+      this.#configure();
+    }).catch((err) => {
+      this.#log.error("call.setup_failed", { error: errorMessage(err) });
+      this.#fail("setup-failed");
+    });
+  }
+
+  /** Sends `session.update` once both the upstream socket is open and the call's agent known. */
+  #configure(): void {
+    const ws = this.#upstream;
+    const context = this.context;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !context || this.#configured === this.#session) {
+      return;
+    }
+    this.#configured = this.#session;
+    const { openai } = this.#config;
+    const profile = context.profile;
+    ws.send(sessionUpdate({
+      model: openai.realtimeModel,
+      voice: profile.realtimeVoice ?? openai.voice,
+      instructions: context.instructions,
+      turnDetection: profile.turnDetection ?? openai.turnDetection,
+      transcriptionModel: openai.transcriptionModel,
+      tools: context.tools.declarations(),
+    }));
+    if (this.#session > 1) this.#reseed(ws);
   }
 
   #toTwilio(message: string): void {
@@ -257,6 +321,7 @@ export class RealtimeBridge implements LiveCall {
     if (this.#markHead === this.#marks.length) {
       this.#marks = [];
       this.#markHead = 0;
+      this.#checkHeard();
     }
   }
 
@@ -273,7 +338,7 @@ export class RealtimeBridge implements LiveCall {
   // ---- Upstream side -----------------------------------------------------------------------
 
   #connect(): void {
-    const { openai } = this.#deps.config;
+    const { openai } = this.#config;
     const url = `${toWebSocketUrl(openai.baseUrl)}/realtime?model=${
       encodeURIComponent(openai.realtimeModel)
     }`;
@@ -294,14 +359,7 @@ export class RealtimeBridge implements LiveCall {
     }, openai.timeoutMs);
     ws.addEventListener("open", () => {
       if (this.#closed || session !== this.#session) return;
-      ws.send(sessionUpdate({
-        model: openai.realtimeModel,
-        voice: openai.voice,
-        instructions: this.#deps.instructions,
-        turnDetection: openai.turnDetection,
-        transcriptionModel: openai.transcriptionModel,
-      }));
-      if (session > 1) this.#reseed(ws);
+      this.#configure();
     });
     ws.addEventListener("message", (ev) => {
       if (session === this.#session) this.#onUpstreamFrame(ev.data);
@@ -360,7 +418,10 @@ export class RealtimeBridge implements LiveCall {
       case "response.output_audio.delta":
         return this.#onAudioDelta(event.responseId, event.itemId, event.delta);
       case "input_audio_buffer.speech_started":
+        this.#silence?.callerActive();
         return this.#onSpeechStarted();
+      case "response.function_call_arguments.done":
+        return this.#onFunctionCall(event.responseId, event.callId, event.name, event.arguments);
       case "input_audio_buffer.speech_stopped":
         this.#turnRef = Date.now();
         this.#turnRefMono = performance.now();
@@ -402,12 +463,21 @@ export class RealtimeBridge implements LiveCall {
   }
 
   #maybeGreet(): void {
-    const greeting = this.#deps.config.realtimeGreeting;
-    if (this.#greeted || !this.#ready || !this.#writer) return;
+    if (this.#greeted || !this.#ready || !this.#writer || !this.context) return;
     this.#greeted = true;
-    if (!greeting) return;
+    if (this.context.profile.greeting) return this.#say(this.context.profile.greeting);
+    const greeting = this.#config.realtimeGreeting;
+    if (!greeting) return this.#silence?.agentHeard();
     this.#markTurnStart();
     this.#requestResponse(this.#upstream!, greeting);
+  }
+
+  /** Has the model say `text` (greeting, reminder, goodbye) as its next response. */
+  #say(text: string): void {
+    const ws = this.#upstream;
+    if (!ws || !this.#ready) return;
+    this.#markTurnStart();
+    this.#requestResponse(ws, `Say exactly this to the caller, and nothing else: "${text}"`);
   }
 
   #markTurnStart(): void {
@@ -440,6 +510,7 @@ export class RealtimeBridge implements LiveCall {
   }
 
   #onResponseCreated(responseId: string): void {
+    this.#silence?.agentSpeaking();
     if (this.#requested > 0) this.#requested--;
     if (this.#cancelledRequests > 0) {
       this.#cancelledRequests--;
@@ -467,6 +538,111 @@ export class RealtimeBridge implements LiveCall {
       turn.usage = usage;
     }
     if (this.#turn === turn) this.#turn = null;
+    const runs = this.#toolRuns.get(responseId);
+    if (runs) {
+      this.#toolRuns.delete(responseId);
+      this.#answerTools(runs, status === "completed");
+    } else {
+      this.#checkHeard();
+    }
+  }
+
+  // ---- Tools -------------------------------------------------------------------------------
+
+  /** The model called a function: run it now; its output goes back when the response is done. */
+  #onFunctionCall(responseId: string, callId: string, name: string, args: string): void {
+    const context = this.context;
+    if (!context) return this.#badFrame("openai", "function call before the call started");
+    const twilio = this.#services.twilio;
+    const run = context.tools.call(name, args, {
+      call: { ...context.call, callSid: this.callSid ?? context.call.callSid },
+      profile: context.profile,
+      controls: this.#controls,
+      sms: twilio?.sendSms ? { send: twilio.sendSms } : null,
+      handoffNumber: this.#config.handoffNumber,
+      signal: this.#toolSignal.signal,
+      log: this.#log,
+    }).then((result) => {
+      this.toolEvents.push({ at: Date.now(), arguments: args, ...result });
+      this.#log.info("tool.called", { tool: name, ok: result.ok, ms: result.durationMs });
+      return { callId, output: result.output };
+    });
+    const runs = this.#toolRuns.get(responseId) ?? [];
+    runs.push(run);
+    this.#toolRuns.set(responseId, runs);
+  }
+
+  /** Gives the model every output of a response's calls, then lets it answer. */
+  async #answerTools(
+    runs: Promise<{ callId: string; output: string }>[],
+    respond: boolean,
+  ): Promise<void> {
+    const outputs = await Promise.all(runs);
+    const ws = this.#upstream;
+    if (this.#closed || !ws || !this.#ready) return;
+    for (const { callId, output } of outputs) ws.send(functionCallOutput(callId, output));
+    if (respond && !this.#activeResponse && this.#requested === 0) {
+      this.#markTurnStart();
+      this.#requestResponse(ws);
+    } else {
+      this.#checkHeard();
+    }
+  }
+
+  /** Aborted when the call ends, so running tools stop with it. */
+  readonly #toolSignal = new AbortController();
+
+  /** What tools do to a realtime call: through the stream and the REST API. */
+  readonly #controls: CallControls = {
+    endCall: () => {
+      this.#pendingEnd = { reason: "agent-ended", twiml: hangUpTwiml() };
+    },
+    transferToHuman: ({ number }) => {
+      if (!number) throw new Error("no number to transfer to");
+      if (!this.#redirect) throw new Error("transfers need Twilio credentials on this line");
+      this.#pendingEnd = { reason: "live-agent-handoff", twiml: dialTwiml(number) };
+    },
+    sendDigits: (digits) => {
+      const writer = this.#writer;
+      if (!writer) throw new Error("the stream has not started");
+      const audio = dtmfMulaw(digits);
+      for (let i = 0; i < audio.length; i += CHUNK_BYTES) {
+        const frame = audio.subarray(i, i + CHUNK_BYTES);
+        this.#toTwilio(writer.media(btoa(String.fromCharCode(...frame))));
+      }
+    },
+    switchLanguage: (language) => {
+      const ws = this.#upstream;
+      if (!ws || !this.context) throw new Error("the model is not connected");
+      ws.send(sessionInstructions(
+        `${this.context.instructions}\n\nFrom now on, speak ${language}, and expect the caller to speak ${language}.`,
+      ));
+    },
+  };
+
+  /**
+   * Called whenever playout or responses settle: once nothing is playing, in progress or
+   * pending, the agent's turn has been heard — end the call if a tool asked to, else the
+   * caller's silence starts counting.
+   */
+  #checkHeard(): void {
+    if (
+      this.#closed || this.playing || this.#activeResponse || this.#requested > 0 ||
+      this.#toolRuns.size > 0
+    ) return;
+    const pending = this.#pendingEnd;
+    if (!pending) return this.#silence?.agentHeard();
+    this.#pendingEnd = null;
+    this.endReason ??= pending.reason;
+    this.#log.info("call.end", { reason: pending.reason });
+    this.#silence?.stop();
+    this.#closeUpstream();
+    const redirect = this.#redirect;
+    if (!redirect || !this.callSid) return this.#closeTwilio();
+    redirect(this.callSid, pending.twiml).then(
+      () => this.#log.info("call.redirected", { to: pending.reason }),
+      (err) => this.#log.warn("call.redirect_failed", { error: errorMessage(err) }),
+    ).finally(() => this.#closeTwilio());
   }
 
   #onAudioDelta(responseId: string, itemId: string, delta: string): void {
@@ -561,15 +737,17 @@ export class RealtimeBridge implements LiveCall {
   // ---- DTMF --------------------------------------------------------------------------------
 
   #onDtmf(digit: string): void {
+    this.#silence?.callerActive();
     this.#dtmf += digit;
-    clearTimeout(this.#dtmfTimer);
+    const clock = this.#services.clock;
+    clock.clearTimeout(this.#dtmfTimer);
     if (digit === "#" || this.#dtmf.length >= MAX_DTMF_DIGITS) return this.#flushDtmf();
-    this.#dtmfTimer = setTimeout(() => this.#flushDtmf(), this.#deps.config.relay.dtmfDebounceMs);
+    this.#dtmfTimer = clock.setTimeout(() => this.#flushDtmf(), this.#config.relay.dtmfDebounceMs);
   }
 
   /** Gives the buffered key presses to the model as one caller turn, and asks for an answer. */
   #flushDtmf(): void {
-    clearTimeout(this.#dtmfTimer);
+    this.#services.clock.clearTimeout(this.#dtmfTimer);
     if (!this.#dtmf || this.#closed) return;
     if (!this.#ready) {
       this.#dtmfDue = true;
@@ -624,7 +802,7 @@ export class RealtimeBridge implements LiveCall {
     this.endReason ??= reason || "upstream-failed";
     clearTimeout(this.#connectTimer);
     this.#closeUpstream();
-    const redirect = this.#deps.redirect;
+    const redirect = this.#redirect;
     const callSid = this.callSid;
     if (!redirect || !callSid) {
       this.#closeTwilio();
@@ -635,7 +813,7 @@ export class RealtimeBridge implements LiveCall {
       timer = setTimeout(resolve, REDIRECT_TIMEOUT_MS);
     });
     Promise.race([
-      redirect(callSid, sayAndHangUpTwiml(this.#deps.config.realtimeFallback)),
+      redirect(callSid, sayAndHangUpTwiml(this.#config.realtimeFallback)),
       timeout,
     ]).then(
       () => this.#log.info("call.redirected", { to: "fallback" }),
@@ -669,10 +847,12 @@ export class RealtimeBridge implements LiveCall {
   #dispose(cause: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#dtmfTimer);
+    this.#services.clock.clearTimeout(this.#dtmfTimer);
+    this.#silence?.stop();
+    this.#toolSignal.abort();
     this.#closeUpstream();
     this.#pending = [];
-    this.#deps.registry.remove(this);
+    this.#registry.remove(this);
     this.#log.info("call.closed", {
       cause,
       reason: this.endReason ?? "caller-hangup",

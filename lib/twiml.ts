@@ -114,3 +114,10 @@ export function streamTwiml(options: StreamTwimlOptions): string {
   if (options.fallback) response.say(options.fallback);
   return response.toString();
 }
+
+/** `<Hangup/>`: ends the call (replacing a live call's TwiML through the REST API). */
+export function hangUpTwiml(): string {
+  const response = new VoiceResponse();
+  response.hangup();
+  return response.toString();
+}

@@ -41,7 +41,7 @@ Deno.test("TwiML: /twilio/voice/realtime and /twilio/voice (realtime mode) conne
     assert.match(
       twiml,
       new RegExp(
-        `^<\\?xml[^>]*\\?><Response><Say>Connecting you now.</Say><Connect><Stream url="${ws}/twilio/stream"><Parameter name="agent" value="default"/></Stream></Connect><Say>Sorry, something went wrong`,
+        `^<\\?xml[^>]*\\?><Response><Say>Connecting you now.</Say><Connect><Stream url="${ws}/twilio/stream"><Parameter name="agent" value="default"/><Parameter name="from" value="\\+15550100"/><Parameter name="to" value="\\+15550199"/><Parameter name="direction" value="inbound"/></Stream></Connect><Say>Sorry, something went wrong`,
       ),
     );
     assert.equal(await postVoice(h, "/twilio/voice"), twiml);

@@ -6,21 +6,12 @@ import type { Services } from "../../lib/services.ts";
 
 /** Upgrades the request and hands the socket to a new {@link RealtimeBridge}. */
 export function streamSocketHandler(services: Services): Handler {
-  const deps = {
-    config: services.config,
-    log: services.log,
-    registry: services.registry,
-    instructions: services.profiles.resolve("default").instructions,
-    redirect: services.twilio
-      ? (sid: string, twiml: string) => services.twilio!.updateCall(sid, twiml)
-      : null,
-  };
   return (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       return c.text("Expected a WebSocket upgrade", 426);
     }
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
-    new RealtimeBridge(socket, deps);
+    new RealtimeBridge(socket, services);
     return response;
   };
 }
