@@ -3,6 +3,7 @@
  * service wired to both, plus signed Media Streams clients.
  */
 
+import type { Clock } from "../../lib/clock.ts";
 import { FakeRealtime, type FakeRealtimeOptions } from "../fakes/fake_realtime.ts";
 import { FakeTwilioApi } from "../fakes/fake_twilio_api.ts";
 import {
@@ -25,7 +26,7 @@ export interface RealtimeHarness {
 
 /** Starts the fakes and the service (`env` on top of the realtime test defaults). */
 export async function startRealtime(
-  options: { fake?: FakeRealtimeOptions; env?: Record<string, string> } = {},
+  options: { fake?: FakeRealtimeOptions; env?: Record<string, string>; clock?: Clock } = {},
 ): Promise<RealtimeHarness> {
   const fake = new FakeRealtime(options.fake);
   const twilioApi = new FakeTwilioApi();
@@ -36,7 +37,7 @@ export async function startRealtime(
     DTMF_DEBOUNCE_MS: "150",
     VOICE_MODE: "realtime",
     ...options.env,
-  });
+  }, { clock: options.clock });
   const clients: MediaStreamsClient[] = [];
   return {
     fake,
