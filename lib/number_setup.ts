@@ -23,7 +23,7 @@ export interface NumberSetupOptions {
 
 /** One field of the number: its value before and after the set-up. */
 export interface NumberFieldChange {
-  field: "voiceUrl" | "voiceMethod" | "statusCallback";
+  field: "voiceUrl" | "voiceMethod" | "statusCallback" | "statusCallbackMethod";
   before: string;
   after: string;
 }
@@ -124,9 +124,13 @@ export async function setupNumber(
     voiceUrl: voiceWebhookUrl(config.publicUrl!, options),
     voiceMethod: "POST",
     statusCallback: `${config.publicUrl}/twilio/status`,
+    // `/twilio/status` takes POSTs only.
+    statusCallbackMethod: "POST",
   };
   const changes: NumberFieldChange[] = [];
-  for (const field of ["voiceUrl", "voiceMethod", "statusCallback"] as const) {
+  for (
+    const field of ["voiceUrl", "voiceMethod", "statusCallback", "statusCallbackMethod"] as const
+  ) {
     const before = owned[field] ?? "";
     if (before !== wanted[field]) changes.push({ field, before, after: wanted[field] });
   }

@@ -29,6 +29,7 @@ function ownedNumber(): OwnedNumber {
     voiceUrl: "https://old.example.com/voice",
     voiceMethod: "GET",
     statusCallback: "",
+    statusCallbackMethod: "GET",
   };
 }
 
@@ -79,6 +80,7 @@ Deno.test("setup points the number's voice webhook (POST) and status callback at
       voiceUrl,
       voiceMethod: "POST",
       statusCallback: `${PUBLIC_URL}/twilio/status`,
+      statusCallbackMethod: "POST",
     });
     assert.deepEqual(result, {
       sid: ownedNumber().sid,
@@ -88,6 +90,7 @@ Deno.test("setup points the number's voice webhook (POST) and status callback at
         { field: "voiceUrl", before: "https://old.example.com/voice", after: voiceUrl },
         { field: "voiceMethod", before: "GET", after: "POST" },
         { field: "statusCallback", before: "", after: `${PUBLIC_URL}/twilio/status` },
+        { field: "statusCallbackMethod", before: "GET", after: "POST" },
       ],
     });
     assert.equal(
@@ -97,6 +100,7 @@ Deno.test("setup points the number's voice webhook (POST) and status callback at
         `  voiceUrl: https://old.example.com/voice → ${voiceUrl}`,
         "  voiceMethod: GET → POST",
         `  statusCallback: (none) → ${PUBLIC_URL}/twilio/status`,
+        "  statusCallbackMethod: GET → POST",
         "updated",
       ].join("\n"),
     );
@@ -125,6 +129,7 @@ Deno.test("--dry-run reports the changes and leaves the number as it was", async
       "voiceUrl",
       "voiceMethod",
       "statusCallback",
+      "statusCallbackMethod",
     ]);
     assert.match(describeSetup(result), /dry run: nothing was changed/);
   });

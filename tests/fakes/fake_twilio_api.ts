@@ -39,6 +39,7 @@ export interface OwnedNumber {
   voiceUrl: string;
   voiceMethod: string;
   statusCallback: string;
+  statusCallbackMethod: string;
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/;
@@ -115,6 +116,9 @@ export class FakeTwilioApi {
       if (form.has("VoiceUrl")) number.voiceUrl = form.get("VoiceUrl")!;
       if (form.has("VoiceMethod")) number.voiceMethod = form.get("VoiceMethod")!;
       if (form.has("StatusCallback")) number.statusCallback = form.get("StatusCallback")!;
+      if (form.has("StatusCallbackMethod")) {
+        number.statusCallbackMethod = form.get("StatusCallbackMethod")!;
+      }
       return Response.json(numberJson(number, this.accountSid));
     }
     return error(405, 20004, "Method not allowed");
@@ -204,6 +208,7 @@ function numberJson(n: OwnedNumber, account: string) {
     voice_url: n.voiceUrl,
     voice_method: n.voiceMethod,
     status_callback: n.statusCallback,
+    status_callback_method: n.statusCallbackMethod,
     uri: `/2010-04-01/Accounts/${account}/IncomingPhoneNumbers/${n.sid}.json`,
   };
 }
