@@ -273,8 +273,7 @@ export class RelaySession implements LiveCall {
         // Its `off` will follow: no need for the estimate any more.
         this.#services.clock.clearTimeout(this.#heardTimer);
         this.#silence?.agentSpeaking();
-      }
-      else if (value === "off" && (!this.#turn || this.#turn.done)) this.#agentHeard();
+      } else if (value === "off" && (!this.#turn || this.#turn.done)) this.#agentHeard();
     } else if (name === "clientSpeaking" && value === "on") {
       this.#callerActive();
     } else {
