@@ -33,6 +33,14 @@ async function main(): Promise<void> {
     for (const call of services.registry.list()) call.end("shutdown");
     controller.abort();
   };
+  // KV's expireIn is best effort: purge records past retention now and then.
+  const purge = setInterval(() => {
+    services.records.store.purgeExpired().then(
+      (n) => n && log.info("records.purged", { count: n }),
+      (err) => log.warn("records.purge_failed", { error: String(err) }),
+    );
+  }, 60 * 60 * 1000);
+  Deno.unrefTimer(purge);
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await server.finished;

@@ -79,6 +79,8 @@ export interface Config {
   kvPath: string;
   /** Caller ID for outbound calls and texts. */
   twilioPhoneNumber: string | null;
+  /** Call records older than this expire. */
+  recordsRetentionDays: number;
   /** Bearer token of `/api/*`; null = the API is off. */
   apiToken: string | null;
   tools: {
@@ -195,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       "an E.164 number like +15550100",
     ),
     apiToken: r.optional("API_TOKEN"),
+    recordsRetentionDays: r.int("RECORDS_RETENTION_DAYS", 30, { min: 1, max: 3650 }),
     tools: {
       signingSecret: r.optional("TOOLS_SIGNING_SECRET"),
       timeoutMs: r.int("TOOL_TIMEOUT_MS", 8000, { min: 100, max: 120000 }),

@@ -7,6 +7,7 @@
  * the assistant's item to the audio actually played.
  */
 
+import type { CallRecorder } from "./call_recorder.ts";
 import type { CallRegistry, LiveCall } from "./call_registry.ts";
 import { type CallContext, resolveCallContext } from "./call_context.ts";
 import type { CallRedirector } from "./call_redirect.ts";
@@ -154,6 +155,8 @@ export class RealtimeBridge implements LiveCall {
   #toolRuns = new Map<string, Promise<{ callId: string; output: string }>[]>();
   /** What a tool asked to happen once the agent's last words have been heard. */
   #pendingEnd: { reason: string; twiml: string } | null = null;
+  /** This call's record, written as the call goes. */
+  #record: CallRecorder | null = null;
   #writer: MediaStreamWriter | null = null;
   #upstream: NoDelayWebSocket | null = null;
   #session = 0;
@@ -260,6 +263,16 @@ export class RealtimeBridge implements LiveCall {
     this.#writer = new MediaStreamWriter(start.streamSid);
     this.#log = this.#log.child({ callSid: start.callSid });
     this.#log.info("call.start", { agent: start.customParameters.agent, tracks: start.tracks });
+    this.#record = this.#services.records.open({
+      id: this.id,
+      callSid: start.callSid,
+      mode: "realtime",
+      agent: start.customParameters.agent ?? "default",
+      direction: start.customParameters.direction ?? "inbound",
+      from: start.customParameters.from ?? "",
+      to: start.customParameters.to ?? "",
+      startedAt: this.startedAt,
+    });
     resolveCallContext(this.#services, {
       callSid: start.callSid,
       from: start.customParameters.from ?? "",
@@ -432,11 +445,15 @@ export class RealtimeBridge implements LiveCall {
       case "response.done":
         return this.#onResponseDone(event.responseId, event.status, event.usage);
       case "conversation.item.input_audio_transcription.completed":
-        this.#entryFor("caller", event.itemId).text = event.transcript;
+      case "response.output_audio_transcript.done": {
+        const entry = this.#entryFor(
+          event.type === "response.output_audio_transcript.done" ? "agent" : "caller",
+          event.itemId,
+        );
+        entry.text = event.transcript;
+        this.#record?.transcript(entry);
         return;
-      case "response.output_audio_transcript.done":
-        this.#entryFor("agent", event.itemId).text = event.transcript;
-        return;
+      }
       case "session.updated":
         return this.#onSessionReady();
       case "session.created":
@@ -536,6 +553,13 @@ export class RealtimeBridge implements LiveCall {
     if (turn) {
       turn.status = status;
       turn.usage = usage;
+      this.#record?.latency({
+        latencyMs: turn.latencyMs === null ? null : Math.round(turn.latencyMs),
+        inputTokens: usage?.inputTokens ?? 0,
+        outputTokens: usage?.outputTokens ?? 0,
+        outcome: status,
+        at: turn.startedAt,
+      });
     }
     if (this.#turn === turn) this.#turn = null;
     const runs = this.#toolRuns.get(responseId);
@@ -565,6 +589,13 @@ export class RealtimeBridge implements LiveCall {
     }).then((result) => {
       this.toolEvents.push({ at: Date.now(), arguments: args, ...result });
       this.#log.info("tool.called", { tool: name, ok: result.ok, ms: result.durationMs });
+      this.#record?.event("tool", `${name} ${result.ok ? "answered" : "failed"}`, {
+        name,
+        arguments: args.slice(0, 2000),
+        ok: result.ok,
+        output: result.output.slice(0, 2000),
+        durationMs: result.durationMs,
+      });
       return { callId, output: result.output };
     });
     const runs = this.#toolRuns.get(responseId) ?? [];
@@ -634,6 +665,9 @@ export class RealtimeBridge implements LiveCall {
     if (!pending) return this.#silence?.agentHeard();
     this.#pendingEnd = null;
     this.endReason ??= pending.reason;
+    if (pending.reason === "live-agent-handoff") {
+      this.#record?.event("handoff", "handed off to a person");
+    }
     this.#log.info("call.end", { reason: pending.reason });
     this.#silence?.stop();
     this.#closeUpstream();
@@ -732,6 +766,11 @@ export class RealtimeBridge implements LiveCall {
       this.stats.truncates++;
     }
     this.#log.info("realtime.barge_in", { cause, audioEndMs });
+    if (entry) this.#record?.transcript(entry);
+    this.#record?.event("barge_in", `caller cut in after ${audioEndMs} ms of audio`, {
+      cause,
+      audioEndMs,
+    });
   }
 
   // ---- DTMF --------------------------------------------------------------------------------
@@ -766,8 +805,11 @@ export class RealtimeBridge implements LiveCall {
       this.#cancelledRequests = this.#requested;
     }
     const text = `[The caller pressed the keys: ${keys.split("").join(" ")}]`;
-    this.transcript.push({ role: "caller", text, at: Date.now() });
+    const entry = { role: "caller" as const, text, at: Date.now() };
+    this.transcript.push(entry);
+    this.#record?.transcript(entry);
     this.#log.info("realtime.dtmf", { digits: keys.length });
+    this.#record?.event("dtmf", `${keys.length} key${keys.length > 1 ? "s" : ""} pressed`);
     this.#markTurnStart();
     ws.send(createTextItem("user", text));
     this.#requestResponse(ws);
@@ -800,6 +842,7 @@ export class RealtimeBridge implements LiveCall {
     if (this.#closed || this.#failing) return;
     this.#failing = true;
     this.endReason ??= reason || "upstream-failed";
+    this.#record?.event("error", `the call could not go on: ${this.endReason}`);
     clearTimeout(this.#connectTimer);
     this.#closeUpstream();
     const redirect = this.#redirect;
@@ -853,6 +896,7 @@ export class RealtimeBridge implements LiveCall {
     this.#closeUpstream();
     this.#pending = [];
     this.#registry.remove(this);
+    this.#record?.end(this.endReason ?? "caller-hangup");
     this.#log.info("call.closed", {
       cause,
       reason: this.endReason ?? "caller-hangup",

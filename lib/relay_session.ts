@@ -7,6 +7,7 @@
  * through its AbortSignal at once, and the history keeps only what the caller heard.
  */
 
+import type { CallRecorder } from "./call_recorder.ts";
 import type { CallRegistry, LiveCall } from "./call_registry.ts";
 import { type CallContext, resolveCallContext } from "./call_context.ts";
 import type { TimerId } from "./clock.ts";
@@ -127,6 +128,9 @@ export class RelaySession implements LiveCall {
   #failures = 0;
   #badFrames = 0;
   #closed = false;
+  /** This call's record, written as the call goes. */
+  #record: CallRecorder | null = null;
+  #handoff: Record<string, unknown> | null = null;
 
   constructor(private readonly socket: RelaySocket, services: Services) {
     this.#services = services;
@@ -142,6 +146,10 @@ export class RelaySession implements LiveCall {
   end(reason: string, extra: Record<string, unknown> = {}): void {
     if (this.#closed || this.endReason) return;
     this.endReason = reason;
+    if (Object.keys(extra).length) this.#handoff = { reason, ...extra };
+    if (reason === "live-agent-handoff") {
+      this.#record?.event("handoff", "handed off to a person", extra);
+    }
     this.#abortTurn("closed");
     this.#silence?.stop();
     this.#log.info("call.end", { reason });
@@ -193,6 +201,16 @@ export class RelaySession implements LiveCall {
       direction: setup.direction,
       agent: setup.customParameters.agent,
     });
+    this.#record = this.#services.records.open({
+      id: this.id,
+      callSid: setup.callSid,
+      mode: "relay",
+      agent: setup.customParameters.agent ?? "default",
+      direction: setup.direction || "inbound",
+      from: setup.from,
+      to: setup.to,
+      startedAt: this.startedAt,
+    });
     resolveCallContext(this.#services, { ...setup, mode: "relay" })
       .then((context) => this.#start(context))
       .catch((err) => {
@@ -216,7 +234,7 @@ export class RelaySession implements LiveCall {
       const message: AssistantTurn = { role: "assistant", content: context.greeting };
       this.history.push(message);
       this.#speaking = message;
-      this.transcript.push({ role: "agent", text: context.greeting, at: Date.now() });
+      this.#transcribe({ role: "agent", text: context.greeting, at: Date.now() });
       this.#expectHeard(context.greeting);
     }
     if (!this.#services.llm) {
@@ -259,6 +277,7 @@ export class RelaySession implements LiveCall {
     const keys = this.#dtmf;
     this.#dtmf = "";
     this.#log.info("relay.dtmf", { digits: keys.length });
+    this.#record?.event("dtmf", `${keys.length} key${keys.length > 1 ? "s" : ""} pressed`);
     this.#addUser(`[The caller pressed the keys: ${keys.split("").join(" ")}]`);
     if (answer) this.#startTurn();
   }
@@ -292,8 +311,12 @@ export class RelaySession implements LiveCall {
     if (entry) {
       entry.text = heard;
       entry.interrupted = true;
+      this.#record?.transcript(entry);
     }
     this.#log.info("relay.interrupt", { heardChars: heard.length });
+    this.#record?.event("interrupt", `caller cut in after “${heard.slice(-40)}”`, {
+      heardChars: heard.length,
+    });
     const index = this.history.lastIndexOf(message);
     if (index < 0) return;
     if (heard || message.toolCalls?.length) {
@@ -312,7 +335,7 @@ export class RelaySession implements LiveCall {
 
   #addUser(text: string): void {
     this.#speaking = null;
-    this.transcript.push({ role: "caller", text, at: Date.now() });
+    this.#transcribe({ role: "caller", text, at: Date.now() });
     const last = this.history.at(-1);
     if (last?.role === "user") last.content = `${last.content} ${text}`;
     else this.history.push({ role: "user", content: text });
@@ -331,6 +354,7 @@ export class RelaySession implements LiveCall {
     turn.done = true;
     turn.metrics.outcome = outcome;
     turn.controller.abort();
+    this.#recordTurn(turn);
     // Close the cut turn so Twilio does not wait for more of it.
     if (turn.message) this.#send({ type: "text", token: "", last: true });
   }
@@ -393,6 +417,7 @@ export class RelaySession implements LiveCall {
       if (!turn.message && !this.#pendingEnd) throw new Error("the model returned an empty reply");
       if (turn.message) this.#send({ type: "text", token: "", last: true });
       this.#failures = 0;
+      this.#recordTurn(turn);
       this.#expectHeard(turn.message?.content ?? "");
     } catch (err) {
       if (turn.aborted) return;
@@ -400,6 +425,8 @@ export class RelaySession implements LiveCall {
       turn.metrics.outcome = "failed";
       this.#failures++;
       this.#log.error("llm.failed", { error: errorMessage(err), failures: this.#failures });
+      this.#record?.event("error", `the model failed: ${errorMessage(err).slice(0, 120)}`);
+      this.#recordTurn(turn);
       if (turn.message) this.#send({ type: "text", token: " ", last: false });
       this.#speaking = null;
       if (this.#failures >= this.#services.config.openai.maxFailures) {
@@ -448,6 +475,13 @@ export class RelaySession implements LiveCall {
         outputs[i].output = result.output;
         this.toolEvents.push({ at: Date.now(), arguments: call.arguments, ...result });
         this.#log.info("tool.called", { tool: call.name, ok: result.ok, ms: result.durationMs });
+        this.#record?.event("tool", `${call.name} ${result.ok ? "answered" : "failed"}`, {
+          name: call.name,
+          arguments: call.arguments.slice(0, 2000),
+          ok: result.ok,
+          output: result.output.slice(0, 2000),
+          durationMs: result.durationMs,
+        });
       }));
     } finally {
       clock.clearTimeout(filler);
@@ -508,10 +542,31 @@ export class RelaySession implements LiveCall {
     this.#silence?.agentHeard();
   }
 
+  /** Adds a transcript line and records it. */
+  #transcribe(entry: TranscriptEntry): void {
+    this.transcript.push(entry);
+    this.#record?.transcript(entry);
+  }
+
+  /** Records a finished (or failed, or cut) turn: its transcript line, latency and usage. */
+  #recordTurn(turn: Turn): void {
+    const record = this.#record;
+    if (!record) return;
+    const entry = turn.message ? this.transcript.findLast((t) => t.role === "agent") : undefined;
+    if (entry) record.transcript(entry);
+    record.latency({
+      latencyMs: turn.metrics.firstTokenMs === null ? null : Math.round(turn.metrics.firstTokenMs),
+      inputTokens: turn.metrics.inputTokens ?? 0,
+      outputTokens: turn.metrics.outputTokens ?? 0,
+      outcome: turn.metrics.outcome,
+      at: turn.metrics.startedAt,
+    });
+  }
+
   /** Speaks a fixed sentence as one closed turn; the model sees it as said. */
   #say(text: string): void {
     this.#send({ type: "text", token: text, last: true });
-    this.transcript.push({ role: "agent", text, at: Date.now() });
+    this.#transcribe({ role: "agent", text, at: Date.now() });
     const last = this.history.at(-1);
     if (last?.role === "assistant" && !last.toolCalls) {
       last.content = `${last.content} ${text}`.trim();
@@ -538,6 +593,7 @@ export class RelaySession implements LiveCall {
     this.#silence?.stop();
     this.#queue = [];
     this.#registry.remove(this);
+    this.#record?.end(this.endReason ?? "caller-hangup", this.#handoff);
     this.#log.info("call.closed", {
       cause,
       reason: this.endReason ?? "caller-hangup",

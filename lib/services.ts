@@ -3,7 +3,9 @@
  */
 
 import { loadProfiles, ProfileError } from "./agent_profile.ts";
+import { CallRecords } from "./call_recorder.ts";
 import { CallRegistry } from "./call_registry.ts";
+import { CallStore } from "./call_store.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { createLlm, type Llm } from "./llm.ts";
@@ -22,6 +24,8 @@ export interface Services {
   /** null without Twilio credentials. */
   twilio: TwilioApi | null;
   clock: Clock;
+  /** Call records: each call writes its own as it goes. */
+  records: CallRecords;
 }
 
 /** Options of {@link createServices}. */
@@ -42,15 +46,19 @@ export async function createServices(
     if (err instanceof ProfileError) throw new ConfigError(err.problems);
     throw err;
   }
+  const log = new Logger(config.logLevel, {}, options.sink);
+  const kv = await openKv(config.kvPath);
+  const clock = options.clock ?? systemClock;
   return {
     config,
-    log: new Logger(config.logLevel, {}, options.sink),
+    log,
     llm: createLlm(config.openai),
     registry: new CallRegistry(),
     profiles,
-    kv: await openKv(config.kvPath),
+    kv,
     twilio: createTwilioApi(config),
-    clock: options.clock ?? systemClock,
+    clock,
+    records: new CallRecords(new CallStore(kv, config.recordsRetentionDays), clock, log),
   };
 }
 

@@ -195,7 +195,7 @@ Deno.test("realtime silence: reminders after playback, speech resets, then unres
         what: "greeting played",
       },
     );
-    await waitUntil(() => clock.pending > 0, { what: "silence timer armed" });
+    await waitUntil(() => clock.scheduledFor(10_000) === 1, { what: "silence timer armed" });
     clock.tick(10_000);
     await waitUntil(() => creates() === 2, { what: "first reminder" });
     const reminder = session.events.items.filter((e) => e.type === "response.create")[1];
@@ -212,7 +212,7 @@ Deno.test("realtime silence: reminders after playback, speech resets, then unres
     await waitUntil(() => creates() === 2 && bridgeOf(h).turns.length === 3, { what: "answer" });
     for (let i = 0; i < 3; i++) {
       const before = creates();
-      await waitUntil(() => !bridgeOf(h).playing && clock.pending > 0 && !session.activeResponse, {
+      await waitUntil(() => clock.scheduledFor(10_000) === 1 && !session.activeResponse, {
         what: `quiet ${i}`,
       });
       clock.tick(10_000);

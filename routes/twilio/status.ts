@@ -23,6 +23,9 @@ export function statusCallbackHandler(services: Services): Handler {
       at: at + (Number(form.SequenceNumber) || 0) / 1000,
       durationSeconds: Number.isFinite(duration) && form.CallDuration ? duration : null,
     });
+    if (status === "in-progress" || status === "answered") {
+      await services.records.store.markAnswered(form.CallSid, at);
+    }
     services.log.info("twilio.status", { callSid: form.CallSid, status });
     return c.body(null, 204);
   };

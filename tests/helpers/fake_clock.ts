@@ -9,11 +9,11 @@ import type { Clock, TimerId } from "../../lib/clock.ts";
 export class FakeClock implements Clock {
   #now = 0;
   #next = 1;
-  #timers = new Map<number, { at: number; callback: () => void }>();
+  #timers = new Map<number, { at: number; ms: number; callback: () => void }>();
 
   setTimeout(callback: () => void, ms: number): TimerId {
     const id = this.#next++;
-    this.#timers.set(id, { at: this.#now + Math.max(0, ms), callback });
+    this.#timers.set(id, { at: this.#now + Math.max(0, ms), ms, callback });
     return id as unknown as TimerId;
   }
 
@@ -30,11 +30,16 @@ export class FakeClock implements Clock {
     return this.#timers.size;
   }
 
+  /** Scheduled timers that were set for exactly `ms` (e.g. a 10 s silence timer). */
+  scheduledFor(ms: number): number {
+    return [...this.#timers.values()].filter((t) => t.ms === ms).length;
+  }
+
   /** Moves time forward by `ms`, running due timers in order (including ones they schedule). */
   tick(ms: number): void {
     const target = this.#now + ms;
     for (;;) {
-      let due: [number, { at: number; callback: () => void }] | undefined;
+      let due: [number, { at: number; ms: number; callback: () => void }] | undefined;
       for (const entry of this.#timers) {
         if (entry[1].at <= target && (!due || entry[1].at < due[1].at)) due = entry;
       }

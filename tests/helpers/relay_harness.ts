@@ -79,3 +79,16 @@ export async function until(
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** Waits until the async `check()` is true (re-checked as the event loop turns). */
+export async function eventually(
+  check: () => Promise<boolean>,
+  what: string,
+  ms = 5000,
+): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

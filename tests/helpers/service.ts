@@ -56,6 +56,7 @@ export async function startService(
     async close() {
       for (const call of services.registry.list()) call.end("test-shutdown");
       await server.shutdown();
+      await services.records.close();
       services.kv.close();
     },
   };

@@ -1,0 +1,260 @@
+/**
+ * Writes one call's record as the call goes: the summary at once, then transcript turns, events
+ * and latencies in small batches (at most `FLUSH_MS` apart), so a crash loses seconds at most.
+ * A failed write is logged and retried with backoff; the call never waits for, or fails with,
+ * its record.
+ */
+
+import type { Clock, TimerId } from "./clock.ts";
+import {
+  type CallEventRecord,
+  type CallMode,
+  type CallRecord,
+  type CallStore,
+  newCallRecord,
+  type TranscriptTurn,
+  type TurnLatency,
+} from "./call_store.ts";
+import { errorMessage, type Logger } from "./log.ts";
+
+/** Longest time a recorded item waits before it is written. */
+export const FLUSH_MS = 1000;
+const MAX_RETRY_MS = 30_000;
+
+/**
+ * Estimated US dollars per million tokens (input, output), by call path: the relay path's text
+ * model and the Realtime model's audio tokens (the larger part of a voice call).
+ */
+const PRICES: Record<CallMode, [number, number]> = { relay: [0.4, 1.6], realtime: [32, 64] };
+
+/** The estimated cost of `input` and `output` tokens on `mode`. */
+export function estimateCostUsd(mode: CallMode, input: number, output: number): number {
+  const [i, o] = PRICES[mode];
+  return Math.round((input * i + output * o) / 1e4) / 100;
+}
+
+/** A transcript line as a session keeps it; the same object may be saved again as it changes. */
+export interface TranscriptSource {
+  role: "caller" | "agent";
+  text: string;
+  at: number;
+  interrupted?: boolean;
+  heardMs?: number;
+}
+
+/** Creates a recorder per call and flushes them all on shutdown. */
+export class CallRecords {
+  readonly #open = new Set<CallRecorder>();
+
+  constructor(
+    readonly store: CallStore,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts recording a call (its summary is written now). */
+  open(fields: Parameters<typeof newCallRecord>[0]): CallRecorder {
+    const recorder = new CallRecorder(this.store, newCallRecord(fields), {
+      clock: this.clock,
+      log: this.log.child({ callId: fields.id, callSid: fields.callSid ?? undefined }),
+      onClosed: (r) => this.#open.delete(r),
+    });
+    this.#open.add(recorder);
+    return recorder;
+  }
+
+  /** Calls whose record is still being written. */
+  get openCount(): number {
+    return this.#open.size;
+  }
+
+  /** Writes everything still pending, for every open call (graceful shutdown). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.#open].map((r) => r.flush()));
+  }
+
+  /** Flushes, then stops every recorder's timers (before KV is closed). */
+  async close(): Promise<void> {
+    await this.flushAll();
+    for (const recorder of this.#open) recorder.stop();
+    this.#open.clear();
+  }
+}
+
+/** One call's writer. */
+export class CallRecorder {
+  readonly record: CallRecord;
+  #seq = 0;
+  #turnSeq = new WeakMap<TranscriptSource, number>();
+  #transcript = new Map<number, TranscriptTurn>();
+  #events: CallEventRecord[] = [];
+  #latencies: TurnLatency[] = [];
+  #latencyValues: number[] = [];
+  #summaryDirty = true;
+  #timer: TimerId | undefined;
+  #writing: Promise<void> | null = null;
+  #failures = 0;
+  #ended = false;
+
+  constructor(
+    private readonly store: CallStore,
+    record: CallRecord,
+    private readonly options: {
+      clock: Clock;
+      log: Logger;
+      onClosed: (recorder: CallRecorder) => void;
+    },
+  ) {
+    this.record = record;
+    // The summary now, so the call is visible from its first second.
+    this.#flushAndRetry();
+  }
+
+  /** The call's Twilio SID became known. */
+  setCallSid(callSid: string): void {
+    this.record.callSid = callSid;
+    this.#dirty();
+  }
+
+  /** Saves (or saves again, after it changed) a transcript line. */
+  transcript(source: TranscriptSource): void {
+    if (this.#ended) return;
+    let seq = this.#turnSeq.get(source);
+    if (seq === undefined) {
+      seq = ++this.#seq;
+      this.#turnSeq.set(source, seq);
+      this.record.turns++;
+    }
+    const turn: TranscriptTurn = { seq, role: source.role, text: source.text, at: source.at };
+    if (source.interrupted) {
+      turn.interrupted = source.heardMs !== undefined
+        ? { heardMs: source.heardMs }
+        : { heardChars: source.text.length };
+    }
+    this.#transcript.set(seq, turn);
+    this.#dirty();
+  }
+
+  /** Records an event for the timeline. */
+  event(
+    type: CallEventRecord["type"],
+    summary: string,
+    data?: Record<string, unknown>,
+  ): void {
+    if (this.#ended) return;
+    this.#events.push({ seq: ++this.#seq, at: Date.now(), type, summary, data });
+    if (type === "interrupt" || type === "barge_in") this.record.interruptions++;
+    if (type === "tool") this.record.toolCalls++;
+    if (type === "error") this.record.errors++;
+    this.#dirty();
+  }
+
+  /** Records one assistant turn's latency and token usage. */
+  latency(turn: Omit<TurnLatency, "seq" | "at"> & { at?: number }): void {
+    if (this.#ended) return;
+    this.#latencies.push({ seq: ++this.#seq, at: turn.at ?? Date.now(), ...turn });
+    const r = this.record;
+    r.inputTokens += turn.inputTokens;
+    r.outputTokens += turn.outputTokens;
+    r.costUsd = estimateCostUsd(r.mode, r.inputTokens, r.outputTokens);
+    if (turn.latencyMs !== null) {
+      this.#latencyValues.push(turn.latencyMs);
+      const sorted = [...this.#latencyValues].sort((a, b) => a - b);
+      r.latencyP50Ms = Math.round(sorted[Math.floor((sorted.length - 1) / 2)]);
+      r.latencyMaxMs = Math.round(sorted[sorted.length - 1]);
+    }
+    this.#dirty();
+  }
+
+  /** The call ended: the summary gets its outcome and everything pending is written now. */
+  async end(outcome: string, handoff: Record<string, unknown> | null = null): Promise<void> {
+    if (this.#ended) return;
+    this.record.endedAt = Date.now();
+    this.record.outcome = outcome;
+    this.record.handoff = handoff;
+    this.#summaryDirty = true;
+    this.#ended = true;
+    this.options.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+    // Still failing: keep retrying in the background until it lands (or the process stops).
+    if (this.#pending) this.#schedule(this.#backoff());
+    else this.options.onClosed(this);
+  }
+
+  get #pending(): boolean {
+    return this.#summaryDirty || this.#transcript.size > 0 || this.#events.length > 0 ||
+      this.#latencies.length > 0;
+  }
+
+  /** Stops retrying (the store is going away). */
+  stop(): void {
+    this.#ended = true;
+    this.options.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Writes what is pending now; resolves when written (or when this attempt failed). */
+  async flush(): Promise<void> {
+    while (this.#writing) await this.#writing;
+    if (!this.#pending) return;
+    const summary = this.#summaryDirty ? { ...this.record } : null;
+    const items = {
+      transcript: [...this.#transcript.values()],
+      events: this.#events,
+      latencies: this.#latencies,
+    };
+    this.#summaryDirty = false;
+    this.#transcript = new Map();
+    this.#events = [];
+    this.#latencies = [];
+    this.#writing = (async () => {
+      try {
+        await this.store.putItems(this.record.id, items);
+        if (summary) await this.store.putRecord(summary);
+        this.#failures = 0;
+      } catch (err) {
+        this.#failures++;
+        // Put it back, without overwriting newer versions of the same turns.
+        this.#summaryDirty ||= summary !== null;
+        for (const turn of items.transcript) {
+          if (!this.#transcript.has(turn.seq)) this.#transcript.set(turn.seq, turn);
+        }
+        this.#events.unshift(...items.events);
+        this.#latencies.unshift(...items.latencies);
+        if (this.#failures <= 3 || this.#failures % 20 === 0) {
+          this.options.log.warn("records.write_failed", {
+            error: errorMessage(err),
+            failures: this.#failures,
+          });
+        }
+      }
+    })();
+    await this.#writing;
+    this.#writing = null;
+    if (this.#ended && !this.#pending) this.options.onClosed(this);
+  }
+
+  #dirty(): void {
+    this.#summaryDirty = true;
+    if (this.#timer === undefined) this.#schedule(FLUSH_MS);
+  }
+
+  #backoff(): number {
+    return Math.min(MAX_RETRY_MS, FLUSH_MS * 2 ** Math.min(this.#failures, 5));
+  }
+
+  #schedule(ms: number): void {
+    this.options.clock.clearTimeout(this.#timer);
+    this.#timer = this.options.clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#flushAndRetry();
+    }, ms);
+  }
+
+  #flushAndRetry(): void {
+    this.flush().then(() => {
+      if (this.#pending && this.#timer === undefined) this.#schedule(this.#backoff());
+    });
+  }
+}
