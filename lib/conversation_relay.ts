@@ -3,6 +3,8 @@
  * once) and the messages the service sends back.
  */
 
+import { stringRecord } from "./json_fields.ts";
+
 /** `setup`: always the first message of a session. */
 export interface SetupMessage {
   type: "setup";
@@ -96,17 +98,6 @@ function str(obj: Json, key: string, fallback?: string): string | undefined {
   if (typeof v === "string") return v;
   if (v === undefined || v === null) return fallback;
   return undefined;
-}
-
-function stringRecord(value: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (value && typeof value === "object" && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (typeof v === "string") out[k] = v;
-      else if (typeof v === "number" || typeof v === "boolean") out[k] = String(v);
-    }
-  }
-  return out;
 }
 
 /** Parses and validates one text frame from Twilio. Never throws. */

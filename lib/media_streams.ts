@@ -6,6 +6,8 @@
  * spliced into JSON text without escaping) but never decoded.
  */
 
+import { jsonObject, parseJsonFrame, stringRecord } from "./json_fields.ts";
+
 /** `connected`: the first message of a stream. */
 export interface ConnectedMessage {
   event: "connected";
@@ -61,8 +63,6 @@ export type MediaStreamInbound =
 /** Result of parsing one frame: the message, or why it was rejected. */
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
 
-type Json = Record<string, unknown>;
-
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** True if `value` is plain base64 text (safe to splice into a JSON string as is). */
@@ -81,36 +81,45 @@ export function base64ByteLength(b64: string): number {
 /** µ-law at 8 kHz mono: 8 bytes per millisecond. */
 export const MULAW_BYTES_PER_MS = 8;
 
-function object(value: unknown): Json | null {
-  return value && typeof value === "object" && !Array.isArray(value) ? value as Json : null;
-}
-
-function stringRecord(value: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  const obj = object(value);
-  if (obj) {
-    for (const [k, v] of Object.entries(obj)) {
-      if (typeof v === "string") out[k] = v;
-      else if (typeof v === "number" || typeof v === "boolean") out[k] = String(v);
-    }
-  }
-  return out;
-}
+/**
+ * `media` exactly as Twilio writes it (fields in this order, no whitespace, no escapes): the
+ * timestamp and the payload are read without building the JSON object. A frame that differs in
+ * any way goes through the full parser, so the result is always the same.
+ */
+const MEDIA_FRAME =
+  /^\{"event":"media","sequenceNumber":"\d+","streamSid":"[A-Za-z0-9]+","media":\{"track":"inbound","chunk":"\d+","timestamp":"(\d+)","payload":"([A-Za-z0-9+/]*={0,2})"\}\}$/;
+/**
+ * `mark` as Twilio writes it; the name is text JSON needs no escape for (no quote, backslash or
+ * control character).
+ */
+const MARK_FRAME =
+  /^\{"event":"mark","sequenceNumber":"\d+","streamSid":"[A-Za-z0-9]+","mark":\{"name":"([ !#-\[\]-\uffff]+)"\}\}$/;
 
 /** Parses and validates one frame from Twilio. Never throws. */
 export function parseMediaStreamMessage(data: unknown): ParseResult<MediaStreamInbound> {
-  if (typeof data !== "string") return { ok: false, error: "binary frame" };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return { ok: false, error: "invalid JSON" };
+  // Fast paths for the two frames that arrive 50 times a second; see MEDIA_FRAME.
+  if (typeof data === "string" && data.charCodeAt(10) === 109) { // {"event":"m…
+    const media = MEDIA_FRAME.exec(data);
+    if (media && media[2].length % 4 === 0) {
+      const timestamp = +media[1];
+      return {
+        ok: true,
+        message: {
+          event: "media",
+          payload: media[2],
+          timestamp: Number.isFinite(timestamp) ? timestamp : 0,
+        },
+      };
+    }
+    const mark = MARK_FRAME.exec(data);
+    if (mark) return { ok: true, message: { event: "mark", name: mark[1] } };
   }
-  const m = object(parsed);
-  if (!m) return { ok: false, error: "not a JSON object" };
+  const frame = parseJsonFrame(data);
+  if (!frame.ok) return frame;
+  const m = frame.value;
   switch (m.event) {
     case "media": {
-      const media = object(m.media);
+      const media = jsonObject(m.media);
       const payload = media?.payload;
       if (typeof payload !== "string" || !isBase64(payload)) {
         return { ok: false, error: "media without a base64 payload" };
@@ -129,25 +138,25 @@ export function parseMediaStreamMessage(data: unknown): ParseResult<MediaStreamI
       };
     }
     case "mark": {
-      const name = object(m.mark)?.name;
+      const name = jsonObject(m.mark)?.name;
       if (typeof name !== "string" || !name) return { ok: false, error: "mark without a name" };
       return { ok: true, message: { event: "mark", name } };
     }
     case "dtmf": {
-      const digit = object(m.dtmf)?.digit;
+      const digit = jsonObject(m.dtmf)?.digit;
       if (typeof digit !== "string" || !/^[0-9*#A-Da-d]$/.test(digit)) {
         return { ok: false, error: "dtmf without a valid digit" };
       }
       return { ok: true, message: { event: "dtmf", digit } };
     }
     case "start": {
-      const start = object(m.start);
+      const start = jsonObject(m.start);
       const streamSid = start?.streamSid ?? m.streamSid;
       const callSid = start?.callSid;
       if (!start || typeof streamSid !== "string" || !streamSid || typeof callSid !== "string") {
         return { ok: false, error: "start without streamSid or callSid" };
       }
-      const format = object(start.mediaFormat);
+      const format = jsonObject(start.mediaFormat);
       const tracks = Array.isArray(start.tracks)
         ? start.tracks.filter((t): t is string => typeof t === "string")
         : [];

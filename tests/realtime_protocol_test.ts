@@ -99,3 +99,83 @@ Deno.test("sessionUpdate: semantic_vad with eagerness, no transcription when the
   });
   assert.equal(update.session.audio.output.voice, "cedar");
 });
+
+/** The same message with its keys in another order: only the full parser reads it. */
+function reordered(json: string): string {
+  const reverse = (value: unknown): unknown =>
+    value && typeof value === "object" && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reverse(v)]))
+      : value;
+  return JSON.stringify(reverse(JSON.parse(json)));
+}
+
+Deno.test("Twilio media and mark fast paths agree with the full parser, else fall back to it", () => {
+  const media = (payload: string, track = "inbound", timestamp = "40") =>
+    `{"event":"media","sequenceNumber":"4","streamSid":"MZ0a1","media":{"track":"${track}",` +
+    `"chunk":"2","timestamp":"${timestamp}","payload":"${payload}"}}`;
+  const mark = (name: string) =>
+    `{"event":"mark","sequenceNumber":"6","streamSid":"MZ0a1","mark":{"name":"${name}"}}`;
+  const frames = [
+    media("AAEC/+8="),
+    media(""),
+    media("AAEC", "inbound", "1".repeat(400)), // timestamp not finite: 0, as the full parser says
+    mark("0:item_1:20"),
+    mark("a b:é€😀"),
+  ];
+  for (const frame of frames) {
+    const fast = parseMediaStreamMessage(frame);
+    assert.ok(fast.ok, frame);
+    assert.deepEqual(fast, parseMediaStreamMessage(reordered(frame)), frame);
+  }
+  // Look like the fast shape but are not: decided by the full parser.
+  assert.deepEqual(parseMediaStreamMessage(media("AA\\/C")), {
+    ok: true,
+    message: { event: "media", payload: "AA/C", timestamp: 40 },
+  });
+  assert.deepEqual(parseMediaStreamMessage(mark('a\\"b')), {
+    ok: true,
+    message: { event: "mark", name: 'a"b' },
+  });
+  for (
+    const bad of [
+      media("AAE"),
+      media("AA=C"),
+      media("AAEC", "outbound"),
+      media("AAEC").slice(0, -1),
+      media("AAEC") + " x",
+      mark(""),
+      mark("a\u0001b"),
+    ]
+  ) {
+    assert.equal(parseMediaStreamMessage(bad).ok, false, bad);
+  }
+});
+
+Deno.test("Realtime audio delta fast path agrees with the full parser, else falls back to it", () => {
+  const delta = (ids: string, audio = "AAEC") =>
+    `{"type":"response.output_audio.delta",${ids},"output_index":0,"content_index":0,` +
+    `"delta":"${audio}"}`;
+  const frames = [
+    delta('"event_id":"e","response_id":"resp_1","item_id":"item_2"'),
+    delta('"response_id":"","item_id":"item_2"', ""),
+    `{"event_id":"event_9",${delta('"response_id":"r","item_id":"i"').slice(1)}`,
+  ];
+  for (const frame of frames) {
+    const fast = parseServerEvent(frame);
+    assert.ok(fast.ok, frame);
+    assert.deepEqual(fast, parseServerEvent(reordered(frame)), frame);
+  }
+  assert.deepEqual(parseServerEvent(delta('"response_id":"r","item_id":"i\\u0031"')), {
+    ok: true,
+    event: { type: "response.output_audio.delta", responseId: "r", itemId: "i1", delta: "AAEC" },
+  });
+  for (
+    const bad of [
+      delta('"response_id":"r","item_id":""'),
+      delta('"response_id":"r","item_id":"i"', "AAE"),
+      delta('"response_id":"r","item_id":"i"').slice(0, -1),
+    ]
+  ) {
+    assert.equal(parseServerEvent(bad).ok, false, bad);
+  }
+});
