@@ -6,11 +6,24 @@
  * measured held for up to ~45 ms on loopback. The bridge's upstream writes exactly that pattern.
  * The surface mirrors the `WebSocket` the bridge uses: `readyState`, `send`, `close` and the
  * `open`/`message`/`error`/`close` events; pings are answered.
+ *
+ * It carries 50 frames a second each way per call, so the hot path allocates little: a frame is
+ * encoded, framed and masked straight into the connection's output buffer, the frames sent in one
+ * task go out in one write, incoming frames are cut from the read buffer without a promise each,
+ * and a message is handed to the listeners as a plain `{ type, data }` object.
  */
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const CLOSE_TIMEOUT_MS = 2000;
+/** Initial size of the read buffer; it grows for a larger frame and shrinks back once empty. */
+const READ_BUFFER_BYTES = 4096;
+/** Initial size of each of the two output buffers (one filling while the other is written). */
+const WRITE_BUFFER_BYTES = 1024;
+/** A buffer grown past this is dropped once drained, so one large message does not stay. */
+const MAX_KEPT_BUFFER_BYTES = 64 * 1024;
+/** Largest frame header: 2 bytes, 8 of extended length, 4 of mask key. */
+const MAX_HEADER_BYTES = 14;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -19,16 +32,37 @@ export interface NoDelayWebSocketOptions {
   headers?: Record<string, string>;
 }
 
+/** A message received: text as a string, binary as an ArrayBuffer (like `MessageEvent`). */
+export interface NoDelayMessageEvent {
+  readonly type: "message";
+  readonly data: string | ArrayBuffer;
+}
+
+type MessageListener = (ev: NoDelayMessageEvent) => void;
+
 /** A client WebSocket (ws:// or wss://) whose TCP socket has TCP_NODELAY set. */
 export class NoDelayWebSocket extends EventTarget {
   #state: number = WebSocket.CONNECTING;
   #conn: Deno.Conn | null = null;
-  #queue: Uint8Array[] = [];
+  #onMessage: MessageListener[] = [];
+  /** Frames not yet handed to the socket, and the buffer the write in flight reads from. */
+  #out = new Uint8Array(WRITE_BUFFER_BYTES);
+  #outLength = 0;
+  #spare = new Uint8Array(WRITE_BUFFER_BYTES);
+  /** UTF-8 of the text being sent, before it is masked into `#out`. */
+  #scratch = new Uint8Array(WRITE_BUFFER_BYTES);
+  #flushQueued = false;
   #writing = false;
+  /** A close frame is in `#out`: nothing may follow it, and the socket closes once it is written. */
+  #closeQueued = false;
   #closeSent = false;
   #closeCode = 1006;
   #closeReason = "";
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #flush = (): void => {
+    this.#flushQueued = false;
+    this.#pump();
+  };
 
   constructor(url: string, options: NoDelayWebSocketOptions = {}) {
     super();
@@ -38,12 +72,29 @@ export class NoDelayWebSocket extends EventTarget {
     );
   }
 
-  /** Typed like `WebSocket`'s listeners. */
-  override addEventListener(type: "message", cb: (ev: MessageEvent) => void): void;
+  /** Typed like `WebSocket`'s listeners; a message listener gets a {@link NoDelayMessageEvent}. */
+  override addEventListener(type: "message", cb: MessageListener): void;
   override addEventListener(type: "close", cb: (ev: CloseEvent) => void): void;
   override addEventListener(type: "open" | "error", cb: (ev: Event) => void): void;
   override addEventListener(type: string, cb: (ev: never) => void): void {
-    super.addEventListener(type, cb as EventListener);
+    if (type === "message") this.#onMessage.push(cb as MessageListener);
+    else super.addEventListener(type, cb as EventListener);
+  }
+
+  /** Removes a listener added with {@link addEventListener}. */
+  override removeEventListener(type: "message", cb: MessageListener): void;
+  override removeEventListener(
+    type: string,
+    cb: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    cb: MessageListener | EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    if (type === "message") this.#onMessage = this.#onMessage.filter((l) => l !== cb);
+    else super.removeEventListener(type, cb as EventListenerOrEventListenerObject | null, options);
   }
 
   /** CONNECTING, OPEN, CLOSING or CLOSED, as `WebSocket.readyState`. */
@@ -54,8 +105,19 @@ export class NoDelayWebSocket extends EventTarget {
   /** Queues a text (or binary) frame; dropped unless open, like a closing WebSocket. */
   send(data: string | Uint8Array): void {
     if (this.#state !== WebSocket.OPEN) return;
-    if (typeof data === "string") this.#write(frame(0x1, encoder.encode(data)));
-    else this.#write(frame(0x2, data));
+    if (typeof data !== "string") return this.#frame(0x2, data, data.length);
+    // Text is mostly ASCII: try a buffer of its length first, the UTF-8 worst case if needed.
+    let scratch = this.#scratch;
+    if (scratch.length < data.length) scratch = this.#scratch = new Uint8Array(data.length * 2);
+    let { read, written } = encoder.encodeInto(data, scratch);
+    if (read < data.length) {
+      scratch = new Uint8Array(data.length * 3);
+      written = encoder.encodeInto(data, scratch).written;
+    }
+    this.#frame(0x1, scratch, written);
+    if (this.#scratch.length > MAX_KEPT_BUFFER_BYTES) {
+      this.#scratch = new Uint8Array(WRITE_BUFFER_BYTES);
+    }
   }
 
   /** Starts the closing handshake (or abandons the connection attempt). */
@@ -113,24 +175,19 @@ export class NoDelayWebSocket extends EventTarget {
     await this.#readFrames(reader);
   }
 
+  /** Handles every frame as it arrives, until the peer's close frame (or the connection ends). */
   async #readFrames(reader: Reader): Promise<void> {
+    /** Fragments of a message split over several frames (rare), copied out of the buffer. */
     let parts: Uint8Array[] = [];
     let partsBytes = 0;
     let messageOpcode = 0;
     while (true) {
-      const [b0, b1] = await reader.read(2);
-      const fin = (b0 & 0x80) !== 0;
-      const opcode = b0 & 0x0f;
-      let length = b1 & 0x7f;
-      if (length === 126) {
-        const ext = await reader.read(2);
-        length = (ext[0] << 8) | ext[1];
-      } else if (length === 127) {
-        const ext = await reader.read(8);
-        length = new DataView(ext.buffer, ext.byteOffset, 8).getUint32(4);
+      const frame = reader.nextFrame();
+      if (frame === null) {
+        await reader.fill();
+        continue;
       }
-      if ((b1 & 0x80) !== 0 || length > MAX_MESSAGE_BYTES) throw new Error("bad frame");
-      const payload = length > 0 ? await reader.read(length) : new Uint8Array(0);
+      const { opcode, fin, payload } = frame;
       if (opcode === 0x8) {
         this.#closeCode = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
         this.#closeReason = decoder.decode(payload.subarray(2));
@@ -138,21 +195,34 @@ export class NoDelayWebSocket extends EventTarget {
         return;
       }
       if (opcode === 0x9) {
-        this.#write(frame(0xa, payload));
+        this.#frame(0xa, payload, payload.length);
         continue;
       }
       if (opcode === 0xa) continue;
+      let whole = payload;
       if (opcode !== 0) messageOpcode = opcode;
-      parts.push(fin && parts.length === 0 ? payload : payload.slice());
-      partsBytes += payload.length;
-      if (partsBytes > MAX_MESSAGE_BYTES) throw new Error("message too large");
-      if (!fin) continue;
-      const whole = parts.length === 1 ? parts[0] : concat(parts, partsBytes);
-      parts = [];
-      partsBytes = 0;
+      if (!fin || parts.length > 0) {
+        parts.push(payload.slice());
+        partsBytes += payload.length;
+        if (partsBytes > MAX_MESSAGE_BYTES) throw new Error("message too large");
+        if (!fin) continue;
+        whole = concat(parts, partsBytes);
+        parts = [];
+        partsBytes = 0;
+      }
+      if (this.#state !== WebSocket.OPEN) continue;
       const data = messageOpcode === 0x1 ? decoder.decode(whole) : whole.slice().buffer;
-      if (this.#state === WebSocket.OPEN) {
-        this.dispatchEvent(new MessageEvent("message", { data }));
+      this.#dispatchMessage({ type: "message", data });
+    }
+  }
+
+  /** Calls the message listeners directly: a listener's exception is reported, not fatal here. */
+  #dispatchMessage(ev: NoDelayMessageEvent): void {
+    for (const listener of this.#onMessage) {
+      try {
+        listener(ev);
+      } catch (err) {
+        reportError(err);
       }
     }
   }
@@ -160,32 +230,84 @@ export class NoDelayWebSocket extends EventTarget {
   #sendClose(code: number, reason: string, thenClose = true): void {
     if (this.#closeSent) return;
     this.#closeSent = true;
-    const body = new Uint8Array(2 + encoder.encode(reason).length);
+    const text = encoder.encode(reason);
+    const body = new Uint8Array(2 + text.length);
     body[0] = code >> 8;
     body[1] = code & 0xff;
-    body.set(encoder.encode(reason), 2);
-    this.#write(frame(0x8, body), thenClose);
+    body.set(text, 2);
+    this.#frame(0x8, body, body.length);
+    if (thenClose) this.#closeQueued = true;
   }
 
-  /** Writes frames in order; frames queued while a write is in flight go out in one write. */
-  #write(bytes: Uint8Array, thenClose = false): void {
-    this.#queue.push(bytes);
-    if (thenClose) this.#queue.push(CLOSE_MARKER);
-    if (!this.#writing) this.#pump();
+  /**
+   * Appends one client frame (FIN set, masked as RFC 6455 requires) with the first `n` bytes of
+   * `payload` to the output buffer, and makes sure it is written this task.
+   */
+  #frame(opcode: number, payload: Uint8Array, n: number): void {
+    if (this.#closeQueued || !this.#conn) return;
+    const need = this.#outLength + MAX_HEADER_BYTES + n;
+    if (need > this.#out.length) {
+      const grown = new Uint8Array(Math.max(need, this.#out.length * 2));
+      grown.set(this.#out.subarray(0, this.#outLength));
+      this.#out = grown;
+    }
+    const out = this.#out;
+    let at = this.#outLength;
+    out[at++] = 0x80 | opcode;
+    if (n < 126) out[at++] = 0x80 | n;
+    else if (n < 65536) {
+      out[at++] = 0x80 | 126;
+      out[at++] = n >> 8;
+      out[at++] = n & 0xff;
+    } else {
+      out[at++] = 0x80 | 127;
+      out.fill(0, at, at + 4); // the high 32 bits of the length
+      at += 4;
+      out[at++] = n >>> 24;
+      out[at++] = (n >>> 16) & 0xff;
+      out[at++] = (n >>> 8) & 0xff;
+      out[at++] = n & 0xff;
+    }
+    const mask = (Math.random() * 0x100000000) >>> 0;
+    const m0 = mask >>> 24, m1 = (mask >>> 16) & 0xff, m2 = (mask >>> 8) & 0xff, m3 = mask & 0xff;
+    out[at++] = m0;
+    out[at++] = m1;
+    out[at++] = m2;
+    out[at++] = m3;
+    let i = 0;
+    for (const end = n - 3; i < end; i += 4, at += 4) {
+      out[at] = payload[i] ^ m0;
+      out[at + 1] = payload[i + 1] ^ m1;
+      out[at + 2] = payload[i + 2] ^ m2;
+      out[at + 3] = payload[i + 3] ^ m3;
+    }
+    for (; i < n; i++, at++) out[at] = payload[i] ^ (i & 2 ? (i & 1 ? m3 : m2) : i & 1 ? m1 : m0);
+    this.#outLength = at;
+    if (!this.#writing && !this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flush);
+    }
   }
 
+  /** Writes the output buffer, swapping buffers so frames queued meanwhile go in the next write. */
   async #pump(): Promise<void> {
+    if (this.#writing) return;
     this.#writing = true;
     try {
-      while (this.#queue.length > 0 && this.#conn) {
-        const batch = this.#queue.splice(0);
-        const closeAfter = batch.includes(CLOSE_MARKER);
-        const frames = batch.filter((b) => b !== CLOSE_MARKER);
-        await writeAll(this.#conn, frames.length === 1 ? frames[0] : concat(frames));
-        if (closeAfter) {
-          this.#conn?.close();
-          this.#conn = null;
-        }
+      while (this.#outLength > 0 && this.#conn) {
+        const bytes = this.#out;
+        const n = this.#outLength;
+        this.#out = this.#spare;
+        this.#outLength = 0;
+        await writeAll(this.#conn, bytes.subarray(0, n));
+        this.#spare = bytes.length > MAX_KEPT_BUFFER_BYTES
+          ? new Uint8Array(WRITE_BUFFER_BYTES)
+          : bytes;
+      }
+      // After a close frame, or once the read side has ended while this write was in flight.
+      if (this.#closeQueued || this.#state === WebSocket.CLOSED) {
+        this.#conn?.close();
+        this.#conn = null;
       }
     } catch {
       this.#conn?.close();
@@ -200,7 +322,7 @@ export class NoDelayWebSocket extends EventTarget {
     clearTimeout(this.#closeTimer);
     const wasOpen = this.#state === WebSocket.OPEN;
     const clean = this.#closeSent;
-    if (!this.#writing) {
+    if (!this.#writing && !this.#flushQueued) {
       this.#conn?.close();
       this.#conn = null;
     }
@@ -216,32 +338,7 @@ export class NoDelayWebSocket extends EventTarget {
   }
 }
 
-const CLOSE_MARKER = new Uint8Array(0);
-
-/** A client frame (FIN set, masked as RFC 6455 requires). */
-function frame(opcode: number, payload: Uint8Array): Uint8Array {
-  const n = payload.length;
-  const header = n < 126 ? 2 : n < 65536 ? 4 : 10;
-  const out = new Uint8Array(header + 4 + n);
-  out[0] = 0x80 | opcode;
-  if (n < 126) out[1] = 0x80 | n;
-  else if (n < 65536) {
-    out[1] = 0x80 | 126;
-    out[2] = n >> 8;
-    out[3] = n & 0xff;
-  } else {
-    out[1] = 0x80 | 127;
-    new DataView(out.buffer).setUint32(6, n);
-  }
-  const mask = (Math.random() * 0x100000000) >>> 0;
-  new DataView(out.buffer).setUint32(header, mask);
-  const m = [mask >>> 24, (mask >>> 16) & 0xff, (mask >>> 8) & 0xff, mask & 0xff];
-  const body = header + 4;
-  for (let i = 0; i < n; i++) out[body + i] = payload[i] ^ m[i & 3];
-  return out;
-}
-
-function concat(parts: Uint8Array[], total = parts.reduce((n, p) => n + p.length, 0)): Uint8Array {
+function concat(parts: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let offset = 0;
   for (const part of parts) {
@@ -261,40 +358,79 @@ async function acceptKey(key: string): Promise<string> {
   return btoa(String.fromCharCode(...new Uint8Array(digest)));
 }
 
-/** Buffered exact reads from a connection. */
+/** A server frame cut from the read buffer; `payload` is valid until the next read. */
+interface ServerFrame {
+  fin: boolean;
+  opcode: number;
+  payload: Uint8Array;
+}
+
+/** Buffered reads from a connection: the HTTP response head, then whole frames. */
 class Reader {
-  #buffer = new Uint8Array(8 * 1024);
+  #buffer = new Uint8Array(READ_BUFFER_BYTES);
   #start = 0;
   #end = 0;
   constructor(private readonly conn: Deno.Conn) {}
 
-  async #fill(): Promise<void> {
-    if (this.#start > 0 && this.#start === this.#end) this.#start = this.#end = 0;
-    if (this.#end === this.#buffer.length) {
-      const grown = new Uint8Array(this.#buffer.length * 2);
-      grown.set(this.#buffer.subarray(this.#start, this.#end));
-      this.#end -= this.#start;
-      this.#start = 0;
-      this.#buffer = grown;
+  /** Reads more bytes from the connection (at least one); throws once it is closed. */
+  async fill(): Promise<void> {
+    if (this.#start === this.#end) {
+      this.#start = this.#end = 0;
+      if (this.#buffer.length > MAX_KEPT_BUFFER_BYTES) {
+        this.#buffer = new Uint8Array(READ_BUFFER_BYTES);
+      }
     }
+    if (this.#end === this.#buffer.length) this.#reserve(this.#end - this.#start + 1);
     const n = await this.conn.read(this.#buffer.subarray(this.#end));
     if (n === null) throw new Error("connection closed");
     this.#end += n;
   }
 
-  /** Exactly `n` bytes, as a view valid until the next read. */
-  async read(n: number): Promise<Uint8Array> {
-    if (this.#buffer.length - this.#start < n) {
-      const grown = new Uint8Array(Math.max(n, this.#buffer.length) * 2);
-      grown.set(this.#buffer.subarray(this.#start, this.#end));
-      this.#end -= this.#start;
-      this.#start = 0;
-      this.#buffer = grown;
+  /** Room for `bytes` from the current start, compacting (and growing) the buffer if needed. */
+  #reserve(bytes: number): void {
+    if (this.#buffer.length - this.#start >= bytes) return;
+    const target = bytes > this.#buffer.length
+      ? new Uint8Array(Math.max(bytes, this.#buffer.length * 2))
+      : this.#buffer;
+    target.set(this.#buffer.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buffer = target;
+  }
+
+  /** The next whole frame if it is buffered, else null (after making room for it). */
+  nextFrame(): ServerFrame | null {
+    const buffer = this.#buffer;
+    const start = this.#start;
+    const available = this.#end - start;
+    if (available < 2) return null;
+    const b0 = buffer[start];
+    const b1 = buffer[start + 1];
+    if ((b1 & 0x80) !== 0) throw new Error("masked frame from the server");
+    let length = b1 & 0x7f;
+    let header = 2;
+    if (length === 126) {
+      if (available < 4) return null;
+      length = (buffer[start + 2] << 8) | buffer[start + 3];
+      header = 4;
+    } else if (length === 127) {
+      if (available < 10) return null;
+      const view = new DataView(buffer.buffer, buffer.byteOffset + start + 2, 8);
+      if (view.getUint32(0) !== 0) throw new Error("frame too large");
+      length = view.getUint32(4);
+      header = 10;
     }
-    while (this.#end - this.#start < n) await this.#fill();
-    const out = this.#buffer.subarray(this.#start, this.#start + n);
-    this.#start += n;
-    return out;
+    if (length > MAX_MESSAGE_BYTES) throw new Error("frame too large");
+    if (available < header + length) {
+      this.#reserve(header + length);
+      return null;
+    }
+    this.#start = start + header + length;
+    return {
+      fin: (b0 & 0x80) !== 0,
+      opcode: b0 & 0x0f,
+      payload: buffer.subarray(start + header, start + header + length),
+    };
   }
 
   /** The HTTP response head (status line and headers). */
@@ -307,7 +443,7 @@ class Reader {
         return text.slice(0, end);
       }
       if (this.#end - this.#start > 16384) throw new Error("response head too large");
-      await this.#fill();
+      await this.fill();
     }
   }
 }
