@@ -7,6 +7,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { limitHit } from "./lib/admission.ts";
 import { twilioSignature } from "./lib/twilio_signature.ts";
 import type { Services } from "./lib/services.ts";
 import { createCallHandler } from "./routes/api/calls.ts";
@@ -23,7 +24,14 @@ export function createApp(services: Services): Hono {
   const { config, log } = services;
   app.get("/health", healthHandler(services));
 
-  app.use("/twilio/*", bodyLimit({ maxSize: 64 * 1024 }));
+  const limitBody = bodyLimit({
+    maxSize: config.limits.maxBodyBytes,
+    onError: (c) => {
+      limitHit(services, "max_body_bytes", { path: c.req.path });
+      return c.text("Payload Too Large", 413);
+    },
+  });
+  app.use("/twilio/*", limitBody);
   app.use(
     "/twilio/*",
     twilioSignature({
@@ -42,7 +50,7 @@ export function createApp(services: Services): Hono {
   app.post("/twilio/status", statusCallbackHandler(services));
 
   app.use("/api/*", apiAccess(config.apiToken));
-  app.use("/api/*", bodyLimit({ maxSize: 64 * 1024 }));
+  app.use("/api/*", limitBody);
   app.post("/api/calls", createCallHandler(services));
 
   app.onError((err, c) => {

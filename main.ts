@@ -1,14 +1,16 @@
 /**
  * Callbridge entry point: reads the configuration, builds the services and serves HTTP and the
- * Twilio sockets until SIGINT/SIGTERM.
+ * Twilio sockets. SIGTERM/SIGINT drain: no new calls, live calls get `DRAIN_SECONDS` to finish,
+ * records are flushed at once (Deno Deploy kills 5 s after SIGINT) and again before exit; a
+ * second signal exits at once after flushing.
  */
 
 import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./lib/config.ts";
-import { configWarnings, createServices } from "./lib/services.ts";
+import { configWarnings, createServices, type Services } from "./lib/services.ts";
 
 async function main(): Promise<void> {
-  let services;
+  let services: Services;
   try {
     services = await createServices(loadConfig());
   } catch (err) {
@@ -28,11 +30,6 @@ async function main(): Promise<void> {
     signal: controller.signal,
     onListen: ({ hostname, port }) => log.info("server.listening", { hostname, port }),
   }, app.fetch);
-  const stop = () => {
-    log.info("server.stopping", { liveCalls: services.registry.size });
-    for (const call of services.registry.list()) call.end("shutdown");
-    controller.abort();
-  };
   // KV's expireIn is best effort: purge records past retention now and then.
   const purge = setInterval(() => {
     services.records.store.purgeExpired().then(
@@ -41,9 +38,52 @@ async function main(): Promise<void> {
     );
   }, 60 * 60 * 1000);
   Deno.unrefTimer(purge);
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+
+  let signals = 0;
+  const onSignal = (signal: Deno.Signal) => {
+    signals++;
+    if (signals === 1) drain(services, signal, controller).finally(() => Deno.exit(0));
+    else stopNow(services, signal).finally(() => Deno.exit(0));
+  };
+  Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
   await server.finished;
+}
+
+/** First signal: stop taking calls, flush, let live calls finish, then stop. */
+async function drain(services: Services, signal: string, server: AbortController): Promise<void> {
+  const { log, registry, records, config } = services;
+  services.lifecycle.startDrain();
+  log.info("server.draining", {
+    signal,
+    liveCalls: registry.size,
+    drainSeconds: config.drainSeconds,
+  });
+  await records.flushAll();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const finished = await Promise.race([
+    registry.whenEmpty().then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), config.drainSeconds * 1000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!finished) {
+    log.warn("server.drain_timeout", { liveCalls: registry.size });
+    for (const call of registry.list()) call.end("shutdown");
+    await records.endAll("shutdown");
+  }
+  await records.close();
+  server.abort();
+  log.info("server.stopped", { drained: finished });
+}
+
+/** Second signal: flush what every call has recorded and exit now. */
+async function stopNow(services: Services, signal: string): Promise<void> {
+  services.log.warn("server.stop_now", { signal, liveCalls: services.registry.size });
+  for (const call of services.registry.list()) call.end("shutdown");
+  await services.records.endAll("shutdown");
+  await services.records.close();
 }
 
 if (import.meta.main) await main();

@@ -73,6 +73,11 @@ export class CallRecords {
     await Promise.all([...this.#open].map((r) => r.flush()));
   }
 
+  /** Ends every open record with `outcome` (shutdown with calls still live) and writes them. */
+  async endAll(outcome: string): Promise<void> {
+    await Promise.all([...this.#open].map((r) => r.end(outcome)));
+  }
+
   /** Flushes, then stops every recorder's timers (before KV is closed). */
   async close(): Promise<void> {
     await this.flushAll();

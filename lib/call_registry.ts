@@ -16,6 +16,7 @@ export interface LiveCall {
 /** Live calls by id; sessions add themselves on open and remove themselves on close. */
 export class CallRegistry {
   readonly #calls = new Map<string, LiveCall>();
+  #emptyWaiters: (() => void)[] = [];
 
   add(call: LiveCall): void {
     this.#calls.set(call.id, call);
@@ -23,6 +24,21 @@ export class CallRegistry {
 
   remove(call: LiveCall): void {
     if (this.#calls.get(call.id) === call) this.#calls.delete(call.id);
+    if (this.#calls.size === 0) { for (const wake of this.#emptyWaiters.splice(0)) wake(); }
+  }
+
+  /** Resolves once no call is live (at once if none is). */
+  whenEmpty(): Promise<void> {
+    if (this.#calls.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#emptyWaiters.push(resolve));
+  }
+
+  /** The other live call with the same Twilio call SID, if any (a reconnect, or a duplicate). */
+  findBySid(callSid: string, except: LiveCall): LiveCall | undefined {
+    for (const call of this.#calls.values()) {
+      if (call !== except && call.callSid === callSid) return call;
+    }
+    return undefined;
   }
 
   get size(): number {

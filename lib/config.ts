@@ -81,6 +81,22 @@ export interface Config {
   twilioPhoneNumber: string | null;
   /** Call records older than this expire. */
   recordsRetentionDays: number;
+  limits: {
+    /** Live calls this process takes at once; more hear "all lines are busy". */
+    maxConcurrentCalls: number;
+    /** Larger WebSocket messages from Twilio are dropped. */
+    maxMessageBytes: number;
+    /** A call is ended (politely) after this long. */
+    maxCallSeconds: number;
+    /** A Twilio socket that sends nothing for this long is closed (before `setup`/`start`, or a silent Media Stream). */
+    idleTimeoutSeconds: number;
+    /** Longest wait for the Realtime socket to open and be configured. */
+    openaiConnectTimeoutMs: number;
+    /** Largest HTTP request body. */
+    maxBodyBytes: number;
+  };
+  /** On SIGTERM/SIGINT, live calls get this long to finish. */
+  drainSeconds: number;
   /** Bearer token of `/api/*`; null = the API is off. */
   apiToken: string | null;
   tools: {
@@ -198,6 +214,15 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     ),
     apiToken: r.optional("API_TOKEN"),
     recordsRetentionDays: r.int("RECORDS_RETENTION_DAYS", 30, { min: 1, max: 3650 }),
+    limits: {
+      maxConcurrentCalls: r.int("MAX_CONCURRENT_CALLS", 200, { min: 1, max: 100000 }),
+      maxMessageBytes: r.int("MAX_WS_MESSAGE_BYTES", 65536, { min: 1024, max: 16777216 }),
+      maxCallSeconds: r.int("MAX_CALL_SECONDS", 7200, { min: 10, max: 86400 }),
+      idleTimeoutSeconds: r.int("TWILIO_IDLE_TIMEOUT_SECONDS", 30, { min: 1, max: 3600 }),
+      openaiConnectTimeoutMs: r.int("OPENAI_CONNECT_TIMEOUT_MS", 5000, { min: 100, max: 60000 }),
+      maxBodyBytes: r.int("MAX_BODY_BYTES", 65536, { min: 1024, max: 16777216 }),
+    },
+    drainSeconds: r.int("DRAIN_SECONDS", 30, { min: 0, max: 3600 }),
     tools: {
       signingSecret: r.optional("TOOLS_SIGNING_SECRET"),
       timeoutMs: r.int("TOOL_TIMEOUT_MS", 8000, { min: 100, max: 120000 }),

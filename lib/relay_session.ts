@@ -7,6 +7,7 @@
  * through its AbortSignal at once, and the history keeps only what the caller heard.
  */
 
+import { limitHit } from "./admission.ts";
 import type { CallRecorder } from "./call_recorder.ts";
 import type { CallRegistry, LiveCall } from "./call_registry.ts";
 import { type CallContext, resolveCallContext } from "./call_context.ts";
@@ -32,6 +33,8 @@ export const FINAL_APOLOGY =
 /** Spoken when no OpenAI key is configured. */
 export const NOT_CONFIGURED =
   "Sorry, this assistant isn't set up yet. Please try again later. Goodbye.";
+/** Spoken when a call reaches `MAX_CALL_SECONDS`. */
+export const TIME_LIMIT = "I'm sorry, we've reached the time limit for this call. Goodbye.";
 /** Heard while a slow tool runs. */
 export const FILLER = "One moment…";
 /** A tool's output while it has not answered (e.g. the caller interrupted). */
@@ -131,6 +134,8 @@ export class RelaySession implements LiveCall {
   /** This call's record, written as the call goes. */
   #record: CallRecorder | null = null;
   #handoff: Record<string, unknown> | null = null;
+  /** Before `setup`: the idle limit; after: the call-duration limit. */
+  #limitTimer: TimerId | undefined;
 
   constructor(private readonly socket: RelaySocket, services: Services) {
     this.#services = services;
@@ -140,6 +145,12 @@ export class RelaySession implements LiveCall {
     socket.addEventListener("message", (ev) => this.#onFrame(ev.data));
     socket.addEventListener("close", () => this.#dispose("socket closed"));
     socket.addEventListener("error", () => this.#dispose("socket error"));
+    const { limits } = services.config;
+    this.#limitTimer = services.clock.setTimeout(() => {
+      limitHit(services, "idle_timeout", { phase: "before setup" });
+      this.endReason = "idle-timeout";
+      socket.close(1000);
+    }, limits.idleTimeoutSeconds * 1000);
   }
 
   /** Ends the call now with `end` and the given reason (hand-off data travels with it). */
@@ -158,6 +169,11 @@ export class RelaySession implements LiveCall {
 
   #onFrame(data: unknown): void {
     if (this.#closed) return;
+    const size = typeof data === "string" ? data.length : (data as ArrayBuffer).byteLength ?? 0;
+    if (size > this.#services.config.limits.maxMessageBytes) {
+      limitHit(this.#services, "max_message_bytes", { size, callSid: this.callSid ?? undefined });
+      return;
+    }
     const parsed = parseRelayMessage(data);
     if (!parsed.ok) {
       this.#badFrames++;
@@ -195,6 +211,20 @@ export class RelaySession implements LiveCall {
     this.setup = setup;
     this.callSid = setup.callSid;
     this.#log = this.#log.child({ callSid: setup.callSid });
+    const clock = this.#services.clock;
+    clock.clearTimeout(this.#limitTimer);
+    this.#limitTimer = clock.setTimeout(() => {
+      limitHit(this.#services, "max_call_seconds", { callSid: setup.callSid });
+      this.#abortTurn("closed");
+      this.#say(TIME_LIMIT);
+      this.#pendingEnd = { reason: "max-duration", extra: {} };
+    }, this.#services.config.limits.maxCallSeconds * 1000);
+    // A second socket for the same call (a reconnect): the older session gives way.
+    const older = this.#registry.findBySid(setup.callSid, this);
+    if (older) {
+      this.#log.warn("call.superseded", { older: older.id });
+      older.end("superseded");
+    }
     this.#log.info("call.start", {
       from: maskPhone(setup.from),
       to: maskPhone(setup.to),
@@ -590,6 +620,7 @@ export class RelaySession implements LiveCall {
     const clock = this.#services.clock;
     clock.clearTimeout(this.#dtmfTimer);
     clock.clearTimeout(this.#heardTimer);
+    clock.clearTimeout(this.#limitTimer);
     this.#silence?.stop();
     this.#queue = [];
     this.#registry.remove(this);

@@ -8,6 +8,7 @@ import { CallRegistry } from "./call_registry.ts";
 import { CallStore } from "./call_store.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Config, ConfigError } from "./config.ts";
+import { Lifecycle } from "./lifecycle.ts";
 import { createLlm, type Llm } from "./llm.ts";
 import { Logger, type LogSink } from "./log.ts";
 import { ProfileStore } from "./profile_store.ts";
@@ -26,6 +27,9 @@ export interface Services {
   clock: Clock;
   /** Call records: each call writes its own as it goes. */
   records: CallRecords;
+  lifecycle: Lifecycle;
+  /** Limit hits by limit name, for logs and metrics. */
+  limitHits: Map<string, number>;
 }
 
 /** Options of {@link createServices}. */
@@ -59,6 +63,8 @@ export async function createServices(
     twilio: createTwilioApi(config),
     clock,
     records: new CallRecords(new CallStore(kv, config.recordsRetentionDays), clock, log),
+    lifecycle: new Lifecycle(),
+    limitHits: new Map(),
   };
 }
 

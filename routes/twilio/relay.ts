@@ -1,6 +1,7 @@
 /** `GET /twilio/relay`: upgrades Twilio's ConversationRelay socket into a per-call session. */
 
 import type { Handler } from "hono";
+import { limitHit, refuseCall } from "../../lib/admission.ts";
 import { RelaySession } from "../../lib/relay_session.ts";
 import type { Services } from "../../lib/services.ts";
 
@@ -9,6 +10,11 @@ export function relaySocketHandler(services: Services): Handler {
   return (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       return c.text("Expected a WebSocket upgrade", 426);
+    }
+    const refused = refuseCall(services);
+    if (refused) {
+      limitHit(services, refused, { route: "relay" });
+      return c.text("Not taking calls", 503);
     }
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
     new RelaySession(socket, services);

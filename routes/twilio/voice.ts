@@ -5,6 +5,7 @@
  */
 
 import type { Handler } from "hono";
+import { busyTwiml, limitHit, refuseCall } from "../../lib/admission.ts";
 import { agentTwiml, webhookCall } from "../../lib/call_twiml.ts";
 import type { VoiceMode } from "../../lib/config.ts";
 import { publicBaseUrl } from "../../lib/public_url.ts";
@@ -14,6 +15,11 @@ import { formParams } from "../../lib/form_params.ts";
 /** Returns the TwiML that connects the caller to the agent on `mode` (null = the agent's). */
 export function voiceHandler(services: Services, mode: VoiceMode | null): Handler {
   return async (c) => {
+    const refused = refuseCall(services);
+    if (refused) {
+      limitHit(services, refused, { route: "voice" });
+      return c.body(busyTwiml(), 200, { "content-type": "text/xml; charset=utf-8" });
+    }
     const agent = c.req.query("agent") || "default";
     if (!services.profiles.has(agent)) {
       services.log.warn("voice.unknown_agent", { agent: agent.slice(0, 64) });
