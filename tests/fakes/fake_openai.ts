@@ -25,6 +25,8 @@ export interface ScriptedReply {
   stallAfter?: number;
   /** After the tokens, report an error in-band instead of completing. */
   errorEvent?: boolean;
+  /** After the tokens, send a frame that is not JSON (a broken proxy, a truncated write). */
+  garbage?: boolean;
 }
 
 /** One request the fake received. */
@@ -285,6 +287,7 @@ export class FakeOpenAI {
           if (script.holdAfter === tokens.length) await hold;
           if (done) return;
           if (script.errorEvent) write(format.error());
+          else if (script.garbage) write("data: {\"id\": \"chatcmpl-x\", \"choices\": [\n\n");
           else {
             for (const event of format.end(tokens.join(""), toolCalls)) write(event);
           }
