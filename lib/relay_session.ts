@@ -44,6 +44,8 @@ const TOOL_PENDING = JSON.stringify({ error: "The caller interrupted before the 
 const MAX_EARLY_MESSAGES = 64;
 /** Malformed frames logged one by one before the session only counts them. */
 const MAX_LOGGED_BAD_FRAMES = 10;
+/** Key presses buffered before they are given to the model at once. */
+const MAX_DTMF_DIGITS = 32;
 /** Model → tools → model rounds in one turn before it is failed. */
 const MAX_TOOL_ROUNDS = 5;
 
@@ -293,7 +295,7 @@ export class RelaySession implements LiveCall {
     this.#callerActive();
     this.#dtmf += digit;
     this.#services.clock.clearTimeout(this.#dtmfTimer);
-    if (digit === "#") return this.#flushDtmf(true);
+    if (digit === "#" || this.#dtmf.length >= MAX_DTMF_DIGITS) return this.#flushDtmf(true);
     this.#dtmfTimer = this.#services.clock.setTimeout(
       () => this.#flushDtmf(true),
       this.#services.config.relay.dtmfDebounceMs,
