@@ -355,9 +355,21 @@ function parseTools(
   return out;
 }
 
+/** A validated profile with the files it was read from (the editor starts from them). */
+export interface LoadedProfile {
+  source: ProfileSource;
+  profile: AgentProfile;
+}
+
 /** Reads and validates every profile under `dir`; there must be a `default` one. */
 export async function loadProfiles(dir: string): Promise<Map<string, AgentProfile>> {
-  const profiles = new Map<string, AgentProfile>();
+  const loaded = await loadProfileFiles(dir);
+  return new Map([...loaded].map(([name, { profile }]) => [name, profile]));
+}
+
+/** {@link loadProfiles}, keeping each profile's files too. */
+export async function loadProfileFiles(dir: string): Promise<Map<string, LoadedProfile>> {
+  const profiles = new Map<string, LoadedProfile>();
   const problems: string[] = [];
   let entries: Deno.DirEntry[];
   try {
@@ -381,13 +393,13 @@ export async function loadProfiles(dir: string): Promise<Map<string, AgentProfil
     if (instructions === null) problems.push(`${dir}/${entry.name}/instructions.md: is missing`);
     if (agentJson === null || instructions === null) continue;
     try {
-      const profile = parseProfile({
+      const source = {
         name: entry.name,
         agentJson,
         instructions,
         toolsJson: await read("tools.json"),
-      }, dir);
-      profiles.set(profile.name, profile);
+      };
+      profiles.set(entry.name, { source, profile: parseProfile(source, dir) });
     } catch (err) {
       if (err instanceof ProfileError) problems.push(...err.problems);
       else throw err;

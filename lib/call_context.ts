@@ -41,7 +41,8 @@ export async function resolveCallContext(
   if (reference && !outbound) {
     services.log.warn("call.reference_unknown", { callSid: start.callSid });
   }
-  const profile = services.profiles.resolve(outbound?.agent ?? start.customParameters.agent);
+  // Read now, not at start-up: an edit saved on any instance applies from the next call.
+  const profile = await services.profiles.load(outbound?.agent ?? start.customParameters.agent);
   const call: ToolCallInfo = {
     callSid: start.callSid,
     from: start.from,

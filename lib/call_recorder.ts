@@ -42,9 +42,23 @@ export interface TranscriptSource {
   heardMs?: number;
 }
 
+/**
+ * Told about every recorded call as it goes (metrics, the live-calls feed). Called synchronously
+ * from the call's session: must be cheap; what it throws is caught and ignored.
+ */
+export interface CallObserver {
+  opened?(record: Readonly<CallRecord>): void;
+  event?(record: Readonly<CallRecord>, type: CallEventRecord["type"]): void;
+  latency?(record: Readonly<CallRecord>, latency: TurnLatency): void;
+  /** Media Streams frames relayed by a realtime call (in from Twilio, out to Twilio). */
+  frames?(record: Readonly<CallRecord>, framesIn: number, framesOut: number): void;
+  ended?(record: Readonly<CallRecord>): void;
+}
+
 /** Creates a recorder per call and flushes them all on shutdown. */
 export class CallRecords {
   readonly #open = new Set<CallRecorder>();
+  readonly #observers: CallObserver[] = [];
 
   constructor(
     readonly store: CallStore,
@@ -52,15 +66,26 @@ export class CallRecords {
     private readonly log: Logger,
   ) {}
 
+  /** Adds an observer of every call opened from now on. */
+  observe(observer: CallObserver): void {
+    this.#observers.push(observer);
+  }
+
   /** Starts recording a call (its summary is written now). */
   open(fields: Parameters<typeof newCallRecord>[0]): CallRecorder {
     const recorder = new CallRecorder(this.store, newCallRecord(fields), {
       clock: this.clock,
       log: this.log.child({ callId: fields.id, callSid: fields.callSid ?? undefined }),
       onClosed: (r) => this.#open.delete(r),
+      observers: this.#observers,
     });
     this.#open.add(recorder);
     return recorder;
+  }
+
+  /** The summaries of the calls this process is recording now (live, or ending). */
+  openRecords(): Readonly<CallRecord>[] {
+    return [...this.#open].map((r) => r.record);
   }
 
   /** Calls whose record is still being written. */
@@ -108,11 +133,23 @@ export class CallRecorder {
       clock: Clock;
       log: Logger;
       onClosed: (recorder: CallRecorder) => void;
+      observers?: readonly CallObserver[];
     },
   ) {
     this.record = record;
     // The summary now, so the call is visible from its first second.
     this.#flushAndRetry();
+    this.#notify((o) => o.opened?.(this.record));
+  }
+
+  #notify(tell: (observer: CallObserver) => void): void {
+    for (const observer of this.options.observers ?? []) {
+      try {
+        tell(observer);
+      } catch (err) {
+        this.options.log.warn("records.observer_failed", { error: errorMessage(err) });
+      }
+    }
   }
 
   /** The call's Twilio SID became known. */
@@ -152,12 +189,14 @@ export class CallRecorder {
     if (type === "tool") this.record.toolCalls++;
     if (type === "error") this.record.errors++;
     this.#dirty();
+    this.#notify((o) => o.event?.(this.record, type));
   }
 
   /** Records one assistant turn's latency and token usage. */
   latency(turn: Omit<TurnLatency, "seq" | "at"> & { at?: number }): void {
     if (this.#ended) return;
-    this.#latencies.push({ seq: ++this.#seq, at: turn.at ?? Date.now(), ...turn });
+    const latency = { seq: ++this.#seq, at: turn.at ?? Date.now(), ...turn };
+    this.#latencies.push(latency);
     const r = this.record;
     r.inputTokens += turn.inputTokens;
     r.outputTokens += turn.outputTokens;
@@ -169,6 +208,12 @@ export class CallRecorder {
       r.latencyMaxMs = Math.round(sorted[sorted.length - 1]);
     }
     this.#dirty();
+    this.#notify((o) => o.latency?.(this.record, latency));
+  }
+
+  /** Reports the Media Streams frames a realtime call relayed (metrics only, not stored). */
+  frames(framesIn: number, framesOut: number): void {
+    this.#notify((o) => o.frames?.(this.record, framesIn, framesOut));
   }
 
   /** The call ended: the summary gets its outcome and everything pending is written now. */
@@ -181,6 +226,7 @@ export class CallRecorder {
     this.#ended = true;
     this.options.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#notify((o) => o.ended?.(this.record));
     await this.flush();
     // Still failing: keep retrying in the background until it lands (or the process stops).
     if (this.#pending) this.#schedule(this.#backoff());

@@ -99,6 +99,8 @@ export interface Config {
   drainSeconds: number;
   /** Bearer token of `/api/*`; null = the API is off. */
   apiToken: string | null;
+  /** Basic-auth password of the admin pages and `/metrics`; null = loopback clients only. */
+  adminPassword: string | null;
   tools: {
     /** HMAC secret HTTP tools sign their requests with. */
     signingSecret: string | null;
@@ -213,6 +215,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       "an E.164 number like +15550100",
     ),
     apiToken: r.optional("API_TOKEN"),
+    adminPassword: r.optional("ADMIN_PASSWORD"),
     recordsRetentionDays: r.int("RECORDS_RETENTION_DAYS", 30, { min: 1, max: 3650 }),
     limits: {
       maxConcurrentCalls: r.int("MAX_CONCURRENT_CALLS", 200, { min: 1, max: 100000 }),

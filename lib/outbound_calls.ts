@@ -102,6 +102,7 @@ export async function placeOutboundCall(
     createdAt: Date.now(),
   };
   await saveOutbound(services.kv, record);
+  await services.profiles.load(request.agent); // the newest saved version, for the TwiML
   const twiml = agentTwiml(services, {
     base: config.publicUrl,
     agent: request.agent,

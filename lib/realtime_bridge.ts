@@ -896,6 +896,7 @@ export class RealtimeBridge implements LiveCall {
     this.#closeUpstream();
     this.#pending = [];
     this.#registry.remove(this);
+    this.#record?.frames(this.stats.framesIn, this.stats.framesOut);
     this.#record?.end(this.endReason ?? "caller-hangup");
     this.#log.info("call.closed", {
       cause,

@@ -2,15 +2,17 @@
  * The process-wide services every route and call session uses, built once at start-up.
  */
 
-import { loadProfiles, ProfileError } from "./agent_profile.ts";
+import { type LoadedProfile, loadProfileFiles, ProfileError } from "./agent_profile.ts";
 import { CallRecords } from "./call_recorder.ts";
 import { CallRegistry } from "./call_registry.ts";
 import { CallStore } from "./call_store.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import { LiveFeed } from "./live_feed.ts";
 import { createLlm, type Llm } from "./llm.ts";
 import { Logger, type LogSink } from "./log.ts";
+import { Metrics } from "./metrics.ts";
 import { ProfileStore } from "./profile_store.ts";
 import { createTwilioApi, type TwilioApi } from "./twilio_api.ts";
 
@@ -30,6 +32,10 @@ export interface Services {
   lifecycle: Lifecycle;
   /** Limit hits by limit name, for logs and metrics. */
   limitHits: Map<string, number>;
+  /** Counters fed by the call records, served at `/metrics`. */
+  metrics: Metrics;
+  /** The live calls of this process, as an event feed for the dashboard. */
+  liveFeed: LiveFeed;
 }
 
 /** Options of {@link createServices}. */
@@ -43,9 +49,9 @@ export async function createServices(
   config: Config,
   options: ServiceOptions = {},
 ): Promise<Services> {
-  let profiles: ProfileStore;
+  let shipped: Map<string, LoadedProfile>;
   try {
-    profiles = new ProfileStore(await loadProfiles(config.agentsDir));
+    shipped = await loadProfileFiles(config.agentsDir);
   } catch (err) {
     if (err instanceof ProfileError) throw new ConfigError(err.problems);
     throw err;
@@ -53,18 +59,29 @@ export async function createServices(
   const log = new Logger(config.logLevel, {}, options.sink);
   const kv = await openKv(config.kvPath);
   const clock = options.clock ?? systemClock;
+  // Versions saved from the admin pages override the shipped files.
+  const profiles = new ProfileStore(shipped, { kv, dir: config.agentsDir, log });
+  await profiles.refresh();
+  const registry = new CallRegistry();
+  const records = new CallRecords(new CallStore(kv, config.recordsRetentionDays), clock, log);
+  const metrics = new Metrics({ agents: profiles.names() });
+  const liveFeed = new LiveFeed(registry, records);
+  records.observe(metrics);
+  records.observe(liveFeed);
   return {
     config,
     log,
     llm: createLlm(config.openai),
-    registry: new CallRegistry(),
+    registry,
     profiles,
     kv,
     twilio: createTwilioApi(config),
     clock,
-    records: new CallRecords(new CallStore(kv, config.recordsRetentionDays), clock, log),
+    records,
     lifecycle: new Lifecycle(),
     limitHits: new Map(),
+    metrics,
+    liveFeed,
   };
 }
 

@@ -12,6 +12,7 @@ export function relayActionHandler(services: Services): Handler {
   return async (c) => {
     const params = await formParams(c);
     const reconnects = Number(c.req.query("reconnects") ?? 0) || 0;
+    await services.profiles.load(c.req.query("agent")); // the newest saved version
     const { twiml, outcome } = relayActionTwiml(params, {
       handoffNumber: services.config.handoffNumber,
       reconnectTwiml: reconnects < 1

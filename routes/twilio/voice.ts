@@ -24,6 +24,7 @@ export function voiceHandler(services: Services, mode: VoiceMode | null): Handle
     if (!services.profiles.has(agent)) {
       services.log.warn("voice.unknown_agent", { agent: agent.slice(0, 64) });
     }
+    await services.profiles.load(agent); // the newest saved version, for the greeting and voice
     const twiml = agentTwiml(services, {
       base: publicBaseUrl(services.config.publicUrl, c.req.raw),
       agent,
