@@ -125,8 +125,14 @@ export class FakeOpenAI {
   #waiters: { count: number; resolve: () => void }[] = [];
   #timers = new Set<ReturnType<typeof setTimeout>>();
 
-  constructor(options: { apiKey?: string } = {}) {
+  /** Takes WebSocket upgrades (the Realtime API under the same base URL), when set. */
+  readonly #upgrade: ((req: Request) => Response | Promise<Response>) | null;
+
+  constructor(
+    options: { apiKey?: string; upgrade?: (req: Request) => Response | Promise<Response> } = {},
+  ) {
     this.apiKey = options.apiKey ?? "sk-test-fake-key";
+    this.#upgrade = options.upgrade ?? null;
   }
 
   /** Starts listening; returns the base URL to use as `OPENAI_BASE_URL`. */
@@ -165,6 +171,9 @@ export class FakeOpenAI {
 
   async #handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
+    if (this.#upgrade && req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      return await this.#upgrade(req);
+    }
     try {
       if (req.method !== "POST") {
         throw new HttpError(404, `Invalid URL (${req.method} ${url.pathname})`);
@@ -287,7 +296,7 @@ export class FakeOpenAI {
           if (script.holdAfter === tokens.length) await hold;
           if (done) return;
           if (script.errorEvent) write(format.error());
-          else if (script.garbage) write("data: {\"id\": \"chatcmpl-x\", \"choices\": [\n\n");
+          else if (script.garbage) write('data: {"id": "chatcmpl-x", "choices": [\n\n');
           else {
             for (const event of format.end(tokens.join(""), toolCalls)) write(event);
           }
