@@ -592,7 +592,7 @@ export class FakeRealtime {
   start(): string {
     this.#server = Deno.serve(
       { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-      (req) => this.#handle(req),
+      (req) => this.handle(req),
     );
     return `http://127.0.0.1:${this.#server.addr.port}/v1`;
   }
@@ -616,7 +616,8 @@ export class FakeRealtime {
     await this.#server?.shutdown();
   }
 
-  async #handle(req: Request): Promise<Response> {
+  /** Answers one HTTP request (an upgrade to `/v1/realtime`); another fake server may delegate. */
+  async handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     const authorization = req.headers.get("authorization");
     const record = (status: UpgradeRecord["status"]) =>
