@@ -4,39 +4,113 @@
  * accuracy of `audio_end_ms`, and a Nagle check on both sockets of the bridge.
  *
  * The service runs as its own process (`main.ts`); the fake Realtime server (echo mode) and the
- * emulated Twilio calls run here, so one clock times every frame.
- * Usage: deno run -A bench/realtime_bench.ts [--calls 200] [--seconds 10]
+ * emulated Twilio calls run here, so one clock times every frame. This process is the load
+ * generator: its own CPU, and what else kept the machine busy, are reported with each phase, since
+ * a saturated load generator (or a busy machine) shows up as latency that is not the bridge's.
+ * RSS per call is (RSS with N calls open − RSS of the fresh service) / N, read once the service's
+ * heap has settled after the traffic (V8 gives memory back only after some seconds of quiet).
+ * Usage: deno run -A bench/realtime_bench.ts [--calls 200] [--seconds 10] [--settle 30]
  */
 
 import { parseArgs } from "node:util";
 import { FakeRealtime, type FakeRealtimeSession } from "../tests/fakes/fake_realtime.ts";
 import { MediaStreamsClient } from "../tests/fakes/media_streams_client.ts";
 import { NoDelayWebSocket } from "../lib/ws_client.ts";
-import { percentile, processStats, startServiceProcess } from "./service_process.ts";
+import { machineStats, percentile, processStats, startServiceProcess } from "./service_process.ts";
 
 const { values } = parseArgs({
   options: {
     calls: { type: "string", default: "200" },
     seconds: { type: "string", default: "10" },
+    settle: { type: "string", default: "30" },
   },
 });
 const CALLS = Number(values.calls);
 const SECONDS = Number(values.seconds);
+const SETTLE_SECONDS = Number(values.settle);
 const AUTH_TOKEN = "bench-auth-token";
 const API_KEY = "sk-bench";
 const FRAME_MS = 20;
 
-/** A unique 160-byte frame: call and sequence numbers in the first bytes. */
+/** Base64 of the last 154 bytes of every frame (0xff, µ-law silence). */
+const FRAME_TAIL = btoa("\xff".repeat(154));
+
+/**
+ * A unique 160-byte frame: call and sequence numbers in the first 6 bytes, which are the first 8
+ * base64 characters, so building one (and reading its sequence number back) is cheap.
+ */
 function frame(call: number, seq: number): string {
-  const bytes = new Uint8Array(160).fill(0xff);
-  bytes[0] = call & 0xff;
-  bytes[1] = call >> 8;
-  bytes[2] = seq & 0xff;
-  bytes[3] = (seq >> 8) & 0xff;
-  bytes[4] = seq >> 16;
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
+  return btoa(
+    String.fromCharCode(call & 0xff, call >> 8, seq & 0xff, (seq >> 8) & 0xff, seq >> 16, 0xff),
+  ) + FRAME_TAIL;
+}
+
+/** The sequence number `frame()` put in `payload`, or -1 if it is not such a frame. */
+function frameSeq(payload: string): number {
+  if (payload.length !== 216 || !payload.endsWith(FRAME_TAIL)) return -1;
+  const head = atob(payload.slice(0, 8));
+  return head.charCodeAt(2) | (head.charCodeAt(3) << 8) | (head.charCodeAt(4) << 16);
+}
+
+/** Send times of one call's frames by sequence number; each is counted once when echoed. */
+class FrameClock {
+  readonly latencies: number[] = [];
+  sentCount = 0;
+  receivedCount = 0;
+  #sentAt: number[] = [];
+
+  sent(seq: number): void {
+    this.#sentAt[seq] = performance.now();
+    this.sentCount++;
+  }
+
+  received(payload: string, at: number): void {
+    const seq = frameSeq(payload);
+    const t0 = seq < 0 ? undefined : this.#sentAt[seq];
+    if (t0 === undefined || Number.isNaN(t0)) return;
+    this.#sentAt[seq] = NaN;
+    this.latencies.push(at - t0);
+    this.receivedCount++;
+  }
+
+  get done(): boolean {
+    return this.receivedCount === this.sentCount;
+  }
+}
+
+/** CPU use over a phase: the service, this process (the load generator), and everything else. */
+async function cpuWindow(pid: number) {
+  const [service, self, machine] = await Promise.all([
+    processStats(pid),
+    processStats(Deno.pid),
+    machineStats(),
+  ]);
+  const t0 = performance.now();
+  return async () => {
+    const [service1, self1, machine1] = await Promise.all([
+      processStats(pid),
+      processStats(Deno.pid),
+      machineStats(),
+    ]);
+    const pct = (ms: number) => (ms / (performance.now() - t0)) * 100;
+    const servicePct = pct(service1.cpuMs - service.cpuMs);
+    const benchPct = pct(self1.cpuMs - self.cpuMs);
+    return {
+      servicePct,
+      benchPct,
+      otherPct: Math.max(0, pct(machine1.busyMs - machine.busyMs) - servicePct - benchPct),
+      cores: machine.cores,
+      rssKb: service1.rssKb,
+    };
+  };
+}
+
+function cpuLine(cpu: { servicePct: number; benchPct: number; otherPct: number; cores: number }) {
+  const busy = cpu.otherPct > 20 ? "  ← the machine was busy with other work: rerun" : "";
+  return `  load generator (this process) ${
+    cpu.benchPct.toFixed(1)
+  } % of one core, other processes ` +
+    `${cpu.otherPct.toFixed(1)} % (of ${cpu.cores} cores)${busy}`;
 }
 
 function ms(value: number): string {
@@ -85,14 +159,12 @@ const service = await startServiceProcess({
   DTMF_DEBOUNCE_MS: "1000",
   LOG_LEVEL: "warn",
 });
+const fresh = await processStats(service.pid);
 
 interface BridgedCall {
   client: MediaStreamsClient;
   session: FakeRealtimeSession;
-  sent: Map<string, number>;
-  latencies: number[];
-  sentCount: number;
-  receivedCount: number;
+  frames: FrameClock;
   clearAt: number[];
   /** Played bytes when each new echo item started (after a clear the queue is empty). */
   itemStart: number;
@@ -104,10 +176,7 @@ interface BridgedCall {
 async function openBridgedCall(index: number, onClear?: (at: number) => void) {
   const sessionsBefore = fake.sessions.items.length;
   const call = {
-    sent: new Map<string, number>(),
-    latencies: [] as number[],
-    sentCount: 0,
-    receivedCount: 0,
+    frames: new FrameClock(),
     clearAt: [] as number[],
     itemStart: 0,
     markGaps: [] as number[],
@@ -118,11 +187,7 @@ async function openBridgedCall(index: number, onClear?: (at: number) => void) {
     onMark: (_name, at) => call.markGaps.push(at - call.lastMediaAt),
     onMedia: (payload, at) => {
       call.lastMediaAt = at;
-      const t0 = call.sent.get(payload);
-      if (t0 === undefined) return;
-      call.sent.delete(payload);
-      call.latencies.push(at - t0);
-      call.receivedCount++;
+      call.frames.received(payload, at);
     },
     onClear: (at) => {
       call.clearAt.push(at);
@@ -144,8 +209,7 @@ async function openBridgedCall(index: number, onClear?: (at: number) => void) {
 
 function sendBridged(call: BridgedCall, callIndex: number, seq: number): void {
   const payload = frame(callIndex, seq);
-  call.sent.set(payload, performance.now());
-  call.sentCount++;
+  call.frames.sent(seq);
   call.client.media(payload);
 }
 
@@ -192,11 +256,11 @@ const singleEndErr: number[] = [];
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
     }
   })();
-  await settle(() => single.receivedCount > 10, 5000);
+  await settle(() => single.frames.receivedCount > 10, 5000);
   for (let i = 0; i < 20; i++) {
     // Let about 200 ms of the new echo item reach the caller first.
-    const target = single.receivedCount + 10;
-    await settle(() => single.receivedCount >= target, 2000);
+    const target = single.frames.receivedCount + 10;
+    await settle(() => single.frames.receivedCount >= target, 2000);
     const { clearMs, endErrorMs } = await bargeIn(single);
     singleClear.push(clearMs);
     singleEndErr.push(endErrorMs);
@@ -213,7 +277,7 @@ const singleEndErr: number[] = [];
     const first = arrivals[0]?.at ?? NaN;
     const last = arrivals.find((a) => a.type === "response.create")?.at ?? NaN;
     upstreamGaps.push(last - first);
-    await settle(() => single.receivedCount > 0 && single.client.playedBytes() > 0, 100);
+    await settle(() => single.frames.receivedCount > 0 && single.client.playedBytes() > 0, 100);
   }
   fake.onClientEvent = null;
   running = false;
@@ -242,48 +306,62 @@ const singleEndErr: number[] = [];
 await single.client.close();
 
 // ---- 2. N calls through the bridge. -------------------------------------------------------
-const idle = await processStats(service.pid);
 const calls: BridgedCall[] = [];
 const clearUnderLoad: number[] = [];
-const endErrUnderLoad: number[] = [];
+/** audio_end_ms − heard of each call's first and second interrupted answer. */
+const endErrUnderLoad: number[][] = [[], []];
 // One at a time, so each call is paired with its own upstream session.
 for (let i = 0; i < CALLS; i++) calls.push(await openBridgedCall(i + 1));
 await nextTurn();
-const before = await processStats(service.pid);
-const t0 = performance.now();
-let mediaSeen = 0;
-const bargeIns = (async () => {
-  // Each call is interrupted once, at a spread of moments in the middle of the run.
+const bridgedCpu = await cpuWindow(service.pid);
+/**
+ * Each call is interrupted twice (its first answer, then its second), at moments spread over two
+ * windows of the run; a call's second barge-in waits for its first to be over.
+ */
+async function bargeInTwice(index: number, at: number[]): Promise<void> {
+  for (const [pass, due] of at.entries()) {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+    try {
+      const { clearMs, endErrorMs } = await bargeIn(calls[index]);
+      clearUnderLoad.push(clearMs);
+      endErrUnderLoad[pass].push(endErrorMs);
+    } catch (err) {
+      // No clear is right when the echo queue had drained at that instant.
+      console.error(`barge-in without clear (${(err as Error).message})`);
+    }
+  }
+}
+const runStart = performance.now();
+const windows = [[0.15, 0.45], [0.5, 0.8]].map(([from, to]) => {
   const order = calls.map((_, i) => i).sort(() => Math.random() - 0.5);
-  const window = SECONDS * 1000 * 0.6;
-  await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000 * 0.2));
-  await Promise.all(order.map((index, k) =>
-    new Promise<void>((resolve) => {
-      setTimeout(async () => {
-        try {
-          const { clearMs, endErrorMs } = await bargeIn(calls[index]);
-          clearUnderLoad.push(clearMs);
-          endErrUnderLoad.push(endErrorMs);
-        } catch (err) {
-          // No clear is right when the echo queue had drained at that instant.
-          console.error(`barge-in without clear (${(err as Error).message})`);
-        }
-        resolve();
-      }, (k * window) / order.length);
-    })
-  ));
-})();
+  const at: number[] = [];
+  order.forEach((index, k) => {
+    at[index] = runStart + (from + ((to - from) * k) / calls.length) * SECONDS * 1000;
+  });
+  return at;
+});
+const bargeIns = Promise.all(calls.map((_, i) => bargeInTwice(i, windows.map((at) => at[i]))));
 await drive(calls.map((call, i) => (seq: number) => sendBridged(call, i + 1, seq)), SECONDS);
-const during = await processStats(service.pid);
-const t1 = performance.now();
+const bridgedUse = await bridgedCpu();
 await bargeIns;
-await settle(() => calls.every((c) => c.sent.size === 0), 2000);
-mediaSeen = calls.reduce((n, c) => n + c.receivedCount, 0);
-const sentTotal = calls.reduce((n, c) => n + c.sentCount, 0);
-const bridged = calls.flatMap((c) => c.latencies);
+await settle(() => calls.every((c) => c.frames.done), 2000);
+const mediaSeen = calls.reduce((n, c) => n + c.frames.receivedCount, 0);
+const sentTotal = calls.reduce((n, c) => n + c.frames.sentCount, 0);
+const bridged = calls.flatMap((c) => c.frames.latencies);
 const fakeErrors = fake.sessions.items.reduce((n, s) => n + s.errors.items.length, 0);
-const cpuPct = ((during.cpuMs - before.cpuMs) / (t1 - t0)) * 100;
-const rssPerCall = (during.rssKb - idle.rssKb) / CALLS;
+// Memory: with every call still open and quiet, wait for the heap to shrink back and settle.
+const settleStart = performance.now();
+const rssSamples: number[] = [bridgedUse.rssKb];
+while (performance.now() - settleStart < SETTLE_SECONDS * 1000) {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  rssSamples.push((await processStats(service.pid)).rssKb);
+  const last = rssSamples.slice(-5);
+  const dropped = Math.min(...rssSamples) < 0.9 * Math.max(...rssSamples);
+  if (dropped && last.length === 5 && Math.max(...last) - Math.min(...last) < 512) break;
+}
+const settledRss = rssSamples.at(-1)!;
+const settledAfter = (performance.now() - settleStart) / 1000;
+const rssPerCall = (settledRss - fresh.rssKb) / CALLS;
 await Promise.all(calls.map((c) => c.client.close()));
 
 const lost = sentTotal - mediaSeen;
@@ -300,34 +378,41 @@ log(
   }`,
 );
 log(
-  `  bridge process CPU ${cpuPct.toFixed(1)} % of one core (target ≤ 35 %), RSS ${
-    (during.rssKb / 1024).toFixed(1)
-  } MB, ${rssPerCall.toFixed(1)} KB per call (target ≤ 120 KB)`,
+  `  bridge process CPU ${bridgedUse.servicePct.toFixed(1)} % of one core (target ≤ 35 %)`,
 );
+log(
+  `  RSS ${(settledRss / 1024).toFixed(1)} MB with ${CALLS} calls open, settled after ` +
+    `${settledAfter.toFixed(1)} s (fresh service ${(fresh.rssKb / 1024).toFixed(1)} MB): ` +
+    `${rssPerCall.toFixed(1)} KB per call (target ≤ 120 KB); during the traffic ` +
+    `${(bridgedUse.rssKb / 1024).toFixed(1)} MB`,
+);
+log(cpuLine(bridgedUse));
 log(
   `  speech_started → clear (${clearUnderLoad.length} barge-ins): p50 ${
     ms(percentile(clearUnderLoad, 50))
   }, p95 ${ms(percentile(clearUnderLoad, 95))} (target ≤ 10 ms)`,
 );
-log(
-  `  audio_end_ms − heard: min ${ms(Math.min(...endErrUnderLoad))}, max ${
-    ms(Math.max(...endErrUnderLoad))
-  } (target within ±20 ms); fake Realtime errors: ${fakeErrors}`,
-);
+for (const [pass, errors] of endErrUnderLoad.entries()) {
+  log(
+    `  audio_end_ms − heard, ${
+      pass === 0 ? "first" : "second"
+    } answer of each call (${errors.length}): min ${ms(Math.min(...errors))}, max ${
+      ms(Math.max(...errors))
+    } (target within ±20 ms)`,
+  );
+}
+log(`  fake Realtime errors: ${fakeErrors}`);
 
 // ---- 3. The same load straight to the fake (no bridge). -----------------------------------
 interface DirectCall {
   ws: NoDelayWebSocket;
-  sent: Map<string, number>;
-  latencies: number[];
-  sentCount: number;
-  receivedCount: number;
+  frames: FrameClock;
 }
 
 async function openDirect(): Promise<DirectCall> {
   const url = `${baseUrl.replace(/^http/, "ws")}/realtime?model=gpt-realtime`;
   const ws = new NoDelayWebSocket(url, { headers: { Authorization: `Bearer ${API_KEY}` } });
-  const call: DirectCall = { ws, sent: new Map(), latencies: [], sentCount: 0, receivedCount: 0 };
+  const call: DirectCall = { ws, frames: new FrameClock() };
   const ready = new Promise<void>((resolve, reject) => {
     ws.addEventListener("error", () => reject(new Error("direct socket failed")));
     ws.addEventListener("message", (ev) => {
@@ -335,12 +420,7 @@ async function openDirect(): Promise<DirectCall> {
       const at = performance.now();
       if (data.startsWith('{"type":"response.output_audio.delta"')) {
         const start = data.indexOf('"delta":"') + 9;
-        const payload = data.slice(start, data.indexOf('"', start));
-        const t0 = call.sent.get(payload);
-        if (t0 === undefined) return;
-        call.sent.delete(payload);
-        call.latencies.push(at - t0);
-        call.receivedCount++;
+        call.frames.received(data.slice(start, data.indexOf('"', start)), at);
       } else if (data.includes('"type":"session.updated"')) resolve();
     });
   });
@@ -365,18 +445,19 @@ for (let i = 0; i < CALLS; i += 20) {
     ...await Promise.all(Array.from({ length: Math.min(20, CALLS - i) }, () => openDirect())),
   );
 }
+const directCpu = await cpuWindow(service.pid);
 await drive(
   directs.map((call, i) => (seq: number) => {
     const payload = frame(i + 1, seq);
-    call.sent.set(payload, performance.now());
-    call.sentCount++;
+    call.frames.sent(seq);
     call.ws.send('{"type":"input_audio_buffer.append","audio":"' + payload + '"}');
   }),
   SECONDS,
 );
-await settle(() => directs.every((c) => c.sent.size === 0), 2000);
-const direct = directs.flatMap((c) => c.latencies);
-const directLost = directs.reduce((n, c) => n + c.sentCount - c.receivedCount, 0);
+const directUse = await directCpu();
+await settle(() => directs.every((c) => c.frames.done), 2000);
+const direct = directs.flatMap((c) => c.frames.latencies);
+const directLost = directs.reduce((n, c) => n + c.frames.sentCount - c.frames.receivedCount, 0);
 await Promise.all(directs.map((c) =>
   new Promise<void>((resolve) => {
     c.ws.addEventListener("close", () => resolve());
@@ -389,6 +470,7 @@ log(
     ms(Math.max(...direct))
   }, frames lost ${directLost}`,
 );
+log(cpuLine(directUse));
 const ratio = percentile(bridged, 99) / percentile(direct, 99);
 log(`\nBridge p99 / direct p99 = ${ratio.toFixed(2)} (target ≤ 2)`);
 

@@ -69,3 +69,15 @@ export function percentile(samples: number[], p: number): number {
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return Math.round(sorted[index] * 1000) / 1000;
 }
+
+/** CPU time used so far by the whole machine, all cores (ms), and its number of cores. */
+export async function machineStats(): Promise<{ busyMs: number; cores: number }> {
+  const stat = await Deno.readTextFile("/proc/stat");
+  const lines = stat.split("\n");
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice: guest time is already
+  // in user, so busy is user + nice + system + irq + softirq + steal.
+  const f = lines[0].trim().split(/\s+/).slice(1).map(Number);
+  const busy = f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
+  const cores = lines.filter((line) => /^cpu\d/.test(line)).length;
+  return { busyMs: (busy * 1000) / 100, cores };
+}
