@@ -5,12 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import twilio from "twilio";
 import { BUSY } from "../lib/admission.ts";
 import { CallStore } from "../lib/call_store.ts";
 import { FakeOpenAI } from "./fakes/fake_openai.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
 import { within } from "./helpers/relay_harness.ts";
+import { postSigned } from "./helpers/service.ts";
 
 const TOKEN = "drain-test-auth-token";
 
@@ -70,15 +70,7 @@ function killQuietly(child: Deno.ChildProcess): void {
 }
 
 function voice(url: string, params: Record<string, string>): Promise<Response> {
-  const endpoint = `${url}/twilio/voice`;
-  return fetch(endpoint, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      "x-twilio-signature": twilio.getExpectedTwilioSignature(TOKEN, endpoint, params),
-    },
-    body: new URLSearchParams(params),
-  });
+  return postSigned(`${url}/twilio/voice`, params, { authToken: TOKEN });
 }
 
 Deno.test("SIGTERM: no new calls, the live call finishes, its record is flushed, exit 0", async () => {

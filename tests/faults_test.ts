@@ -10,7 +10,7 @@ import type { CallStore } from "../lib/call_store.ts";
 import { APOLOGY } from "../lib/relay_session.ts";
 import type { RelayClient } from "./fakes/relay_client.ts";
 import { eventually, relayHarness, until, within } from "./helpers/relay_harness.ts";
-import { TEST_AUTH_TOKEN } from "./helpers/service.ts";
+import { refusedUrl, TEST_AUTH_TOKEN } from "./helpers/service.ts";
 
 /** The error events recorded for `call` once its record is final. */
 async function recordedErrors(store: CallStore, call: RelayClient): Promise<string[]> {
@@ -59,11 +59,8 @@ for (const api of ["chat", "responses"] as const) {
 }
 
 Deno.test("OpenAI refusing connections: apology, and the record says so", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
   const h = await relayHarness({
-    OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+    OPENAI_BASE_URL: `${refusedUrl()}/v1`,
     WELCOME_GREETING: "",
   });
   try {

@@ -4,29 +4,21 @@
  */
 
 import assert from "node:assert/strict";
-import twilio from "twilio";
 import { BUSY } from "../lib/admission.ts";
 import { TIME_LIMIT } from "../lib/relay_session.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { relayHarness, until } from "./helpers/relay_harness.ts";
-import { TEST_AUTH_TOKEN, type TestService } from "./helpers/service.ts";
+import { postSigned, TEST_AUTH_TOKEN, type TestService } from "./helpers/service.ts";
 
 function limitHits(svc: TestService, limit: string): number {
   return svc.logs.filter((l) => l.event === "limit.hit" && l.limit === limit).length;
 }
 
-async function voice(svc: TestService, body: string | Record<string, string>): Promise<Response> {
-  const params = typeof body === "string" ? {} : body;
-  const url = `${svc.url}/twilio/voice`;
-  return await fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      "x-twilio-signature": twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, url, params),
-    },
-    body: typeof body === "string" ? body : new URLSearchParams(body),
-  });
+function voice(svc: TestService, body: string | Record<string, string>): Promise<Response> {
+  return typeof body === "string"
+    ? postSigned(`${svc.url}/twilio/voice`, {}, { body })
+    : postSigned(`${svc.url}/twilio/voice`, body);
 }
 
 Deno.test("over MAX_CONCURRENT_CALLS: the webhook says all lines are busy, sockets are refused", async () => {

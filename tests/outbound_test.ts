@@ -6,11 +6,10 @@
 
 import assert from "node:assert/strict";
 import { XMLParser } from "fast-xml-parser";
-import twilio from "twilio";
 import { getCallStatus } from "../lib/call_status.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
 import { relayHarness } from "./helpers/relay_harness.ts";
-import { TEST_AUTH_TOKEN } from "./helpers/service.ts";
+import { postSigned, TEST_AUTH_TOKEN } from "./helpers/service.ts";
 
 const TOKEN = "api-token-for-tests";
 const xml = new XMLParser({
@@ -134,15 +133,7 @@ Deno.test("status callbacks update the call's state; a late older one does not w
   const h = await relayHarness({});
   try {
     const post = async (params: Record<string, string>) => {
-      const url = `${h.svc.url}/twilio/status`;
-      const res = await fetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-www-form-urlencoded",
-          "x-twilio-signature": twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, url, params),
-        },
-        body: new URLSearchParams(params),
-      });
+      const res = await postSigned(`${h.svc.url}/twilio/status`, params);
       await res.body?.cancel();
       return res.status;
     };

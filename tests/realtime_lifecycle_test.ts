@@ -5,24 +5,16 @@
  */
 
 import assert from "node:assert/strict";
-import twilio from "twilio";
 import { waitUntil } from "./fakes/event_log.ts";
 import { MediaStreamsClient } from "./fakes/media_streams_client.ts";
 import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
-import { TEST_AUTH_TOKEN } from "./helpers/service.ts";
+import { postSigned } from "./helpers/service.ts";
 import type { RealtimeBridge } from "../lib/realtime_bridge.ts";
 
 async function postVoice(h: RealtimeHarness, path: string): Promise<string> {
   const url = `${h.service.url}${path}`;
   const params = { CallSid: "CA1", From: "+15550100", To: "+15550199" };
-  const res = await fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      "x-twilio-signature": twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, url, params),
-    },
-    body: new URLSearchParams(params),
-  });
+  const res = await postSigned(url, params);
   assert.equal(res.status, 200);
   return await res.text();
 }

@@ -7,6 +7,7 @@ import { relayHarness, until, within } from "./helpers/relay_harness.ts";
 import type { RelayClient } from "./fakes/relay_client.ts";
 import { APOLOGY, FINAL_APOLOGY } from "../lib/relay_session.ts";
 import type { RelaySession } from "../lib/relay_session.ts";
+import { refusedUrl } from "./helpers/service.ts";
 
 type Msg = { role: string; content: unknown };
 
@@ -324,11 +325,8 @@ Deno.test("LLM broken stream, in-band error and stall each give an apology", asy
 });
 
 Deno.test("LLM refused connection: apology; repeated failures end the call with a reason", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close(); // nothing listens there now: connections are refused
   const h = await relayHarness({
-    OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+    OPENAI_BASE_URL: `${refusedUrl()}/v1`,
     WELCOME_GREETING: "",
     LLM_MAX_FAILURES: "2",
   });

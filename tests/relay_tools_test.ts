@@ -5,9 +5,8 @@
 
 import assert from "node:assert/strict";
 import { XMLParser } from "fast-xml-parser";
-import twilio from "twilio";
 import { relayHarness, within } from "./helpers/relay_harness.ts";
-import { TEST_AUTH_TOKEN } from "./helpers/service.ts";
+import { postSigned } from "./helpers/service.ts";
 import type { RelaySession } from "../lib/relay_session.ts";
 import { FILLER } from "../lib/relay_session.ts";
 
@@ -159,15 +158,7 @@ Deno.test("transfer_to_human end to end: end with hand-off data → action → <
       SessionId: "VX1",
       HandoffData: handoffData,
     };
-    const url = `${h.svc.url}/twilio/relay/action?agent=default`;
-    const res = await fetch(url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        "x-twilio-signature": twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, url, params),
-      },
-      body: new URLSearchParams(params),
-    });
+    const res = await postSigned(`${h.svc.url}/twilio/relay/action?agent=default`, params);
     const doc = new XMLParser({ parseTagValue: false }).parse(await res.text());
     assert.equal(doc.Response.Dial, "+15550100777");
   } finally {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { XMLParser } from "fast-xml-parser";
 import twilio from "twilio";
 import { RelayClient } from "./fakes/relay_client.ts";
-import { startService, TEST_AUTH_TOKEN, type TestService } from "./helpers/service.ts";
+import { postSigned, startService, TEST_AUTH_TOKEN, type TestService } from "./helpers/service.ts";
 import { FAILED, NO_HUMAN, RECONNECTING } from "../lib/relay_action.ts";
 import { NOT_CONFIGURED } from "../lib/relay_session.ts";
 
@@ -21,24 +21,15 @@ const xml = new XMLParser({
 type Node = Record<string, unknown>;
 
 /** POSTs a Twilio-style form, signed over `publicUrl + path` unless `signature` is given. */
-async function postForm(
+function postForm(
   svc: TestService,
   path: string,
   params: Record<string, string>,
   options: { signature?: string | null; publicUrl?: string } = {},
 ): Promise<Response> {
-  const signed = `${options.publicUrl ?? svc.url}${path}`;
-  const signature = options.signature === undefined
-    ? twilio.getExpectedTwilioSignature(TEST_AUTH_TOKEN, signed, params)
-    : options.signature;
-  const headers: Record<string, string> = {
-    "content-type": "application/x-www-form-urlencoded",
-  };
-  if (signature !== null) headers["x-twilio-signature"] = signature;
-  return await fetch(`${svc.url}${path}`, {
-    method: "POST",
-    headers,
-    body: new URLSearchParams(params),
+  return postSigned(`${svc.url}${path}`, params, {
+    signature: options.signature,
+    signedUrl: `${options.publicUrl ?? svc.url}${path}`,
   });
 }
 

@@ -3,6 +3,7 @@
  * from an env-style record, and captures its log lines.
  */
 
+import twilio from "twilio";
 import { createApp } from "../../app.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { loadConfig } from "../../lib/config.ts";
@@ -60,4 +61,35 @@ export async function startService(
       services.kv.close();
     },
   };
+}
+
+/** POSTs a Twilio-style form to `url`, signed as Twilio signs it (unless `signature` is given). */
+export async function postSigned(
+  url: string,
+  params: Record<string, string>,
+  options: { signature?: string | null; signedUrl?: string; authToken?: string; body?: string } =
+    {},
+): Promise<Response> {
+  const signature = options.signature === undefined
+    ? twilio.getExpectedTwilioSignature(
+      options.authToken ?? TEST_AUTH_TOKEN,
+      options.signedUrl ?? url,
+      params,
+    )
+    : options.signature;
+  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
+  if (signature !== null) headers["x-twilio-signature"] = signature;
+  return await fetch(url, {
+    method: "POST",
+    headers,
+    body: options.body ?? new URLSearchParams(params),
+  });
+}
+
+/** A loopback URL where nothing listens: connections to it are refused. */
+export function refusedUrl(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return `http://127.0.0.1:${port}`;
 }
