@@ -1,28 +1,58 @@
 /**
- * The HTTP application: every route, with signature checking on `/twilio/*` and a bearer token
- * on `/api/*`.
+ * The HTTP application: every route, with signature checking on `/twilio/*`, a bearer token on
+ * `/api/*`, and the admin guard (password or local client, CSRF, secure headers) on the admin
+ * pages, `/metrics` and the simulator.
  */
 
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
+import { serveStatic } from "hono/deno";
 import { HTTPException } from "hono/http-exception";
+import { adminGuard, isAdminPath } from "./lib/admin_access.ts";
 import { limitHit } from "./lib/admission.ts";
+import { SimulatorTokens } from "./lib/simulator_token.ts";
 import { twilioSignature } from "./lib/twilio_signature.ts";
 import type { Services } from "./lib/services.ts";
+import { agentsHandler } from "./routes/agents.tsx";
+import {
+  agentPageHandler,
+  agentRestoreHandler,
+  agentSaveHandler,
+  agentVersionHandler,
+} from "./routes/agent.tsx";
 import { createCallHandler } from "./routes/api/calls.ts";
+import { callDetailHandler } from "./routes/call_detail.tsx";
+import { configPageHandler } from "./routes/config_page.tsx";
+import { dashboardHandler } from "./routes/dashboard.tsx";
 import { healthHandler } from "./routes/health.ts";
+import { readyHandler } from "./routes/health_ready.ts";
+import { liveEventsHandler } from "./routes/live_events.ts";
+import { metricsHandler } from "./routes/metrics.ts";
+import { simulatorPageHandler, simulatorTokenHandler } from "./routes/simulator.tsx";
 import { voiceHandler } from "./routes/twilio/voice.ts";
 import { relaySocketHandler } from "./routes/twilio/relay.ts";
 import { relayActionHandler } from "./routes/twilio/relay_action.ts";
 import { statusCallbackHandler } from "./routes/twilio/status.ts";
 import { streamSocketHandler } from "./routes/twilio/stream.ts";
 
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  /** Whether a request comes straight from this machine (admin access without a password). */
+  isLocal?: (c: Context) => boolean;
+}
+
+/** The folder of this module: `static/` is served from it whatever the working directory. */
+const APP_DIR = new URL(".", import.meta.url).pathname;
+
 /** Builds the Hono app over `services`. */
-export function createApp(services: Services): Hono {
+export function createApp(services: Services, options: AppOptions = {}): Hono {
   const app = new Hono();
   const { config, log } = services;
+  const simulatorTokens = new SimulatorTokens(services.kv);
   app.get("/health", healthHandler(services));
+  app.get("/health/ready", readyHandler(services));
+  app.use("/static/*", serveStatic({ root: APP_DIR }));
 
   const limitBody = bodyLimit({
     maxSize: config.limits.maxBodyBytes,
@@ -39,6 +69,7 @@ export function createApp(services: Services): Hono {
       enabled: config.twilio.validateSignature,
       publicUrl: config.publicUrl,
       log,
+      simulator: simulatorTokens,
     }),
   );
   app.post("/twilio/voice", voiceHandler(services, null));
@@ -52,6 +83,25 @@ export function createApp(services: Services): Hono {
   app.use("/api/*", apiAccess(config.apiToken));
   app.use("/api/*", limitBody);
   app.post("/api/calls", createCallHandler(services));
+
+  const admin = adminGuard({
+    password: config.adminPassword,
+    isLocal: options.isLocal,
+    publicUrl: config.publicUrl,
+  });
+  app.use("*", (c, next) => (isAdminPath(c.req.path) ? admin(c, next) : next()));
+  app.get("/", dashboardHandler(services));
+  app.get("/live/events", liveEventsHandler(services));
+  app.get("/calls/:sid", callDetailHandler(services));
+  app.get("/agents", agentsHandler(services));
+  app.get("/agents/:name", agentPageHandler(services));
+  app.post("/agents/:name", agentSaveHandler(services));
+  app.post("/agents/:name/restore", agentRestoreHandler(services));
+  app.get("/agents/:name/versions/:version", agentVersionHandler(services));
+  app.get("/config", configPageHandler(services));
+  app.get("/simulator", simulatorPageHandler(services));
+  app.post("/simulator/token", simulatorTokenHandler(services, simulatorTokens));
+  app.get("/metrics", metricsHandler(services));
 
   app.onError((err, c) => {
     if (err instanceof HTTPException) return err.getResponse();

@@ -74,6 +74,7 @@ async function drain(services: Services, signal: string, server: AbortController
     await records.endAll("shutdown");
   }
   await records.close();
+  services.liveFeed.close(); // the dashboards' event streams
   server.abort();
   log.info("server.stopped", { drained: finished });
 }

@@ -10,6 +10,7 @@ import twilio from "twilio";
 import { formParams } from "./form_params.ts";
 import type { Logger } from "./log.ts";
 import { publicBaseUrl, toWebSocketUrl } from "./public_url.ts";
+import { simulatorTokenOf } from "./simulator_token.ts";
 
 /** Options of {@link twilioSignature}. */
 export interface TwilioSignatureOptions {
@@ -17,6 +18,11 @@ export interface TwilioSignatureOptions {
   enabled: boolean;
   publicUrl: string | null;
   log: Logger;
+  /**
+   * Checks admin simulator tokens: an upgrade to `/twilio/relay` (only) offering a valid one as
+   * a WebSocket subprotocol needs no Twilio signature.
+   */
+  simulator?: { verify(token: string): Promise<boolean> } | null;
 }
 
 /** The URL Twilio signed for `request`: `wss://` for upgrades, the public https URL otherwise. */
@@ -35,6 +41,10 @@ function isUpgrade(request: Request): boolean {
 export function twilioSignature(options: TwilioSignatureOptions): MiddlewareHandler {
   return async (c, next) => {
     if (!options.enabled) return await next();
+    if (options.simulator && c.req.path === "/twilio/relay" && isUpgrade(c.req.raw)) {
+      const token = simulatorTokenOf(c.req.header("sec-websocket-protocol"));
+      if (token && await options.simulator.verify(token)) return await next();
+    }
     const signature = c.req.header("x-twilio-signature");
     if (!options.authToken) {
       options.log.warn("twilio.signature_rejected", {

@@ -175,6 +175,13 @@ export class FakeOpenAI {
       return await this.#upgrade(req);
     }
     try {
+      if (req.method === "GET" && url.pathname === "/v1/models") {
+        this.#checkAuth(req.headers.get("authorization"));
+        return Response.json({
+          object: "list",
+          data: [{ id: "gpt-test", object: "model", created: 0, owned_by: "fake" }],
+        });
+      }
       if (req.method !== "POST") {
         throw new HttpError(404, `Invalid URL (${req.method} ${url.pathname})`);
       }

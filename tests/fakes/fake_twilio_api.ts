@@ -75,6 +75,8 @@ export class FakeTwilioApi {
 
   async #handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
+    const account = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\.json$/);
+    if (account && req.method === "GET") return this.#fetchAccount(account[1], req);
     const match = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/(.+)\.json$/);
     if (!match) return error(404, 20404, "The requested resource was not found");
     const expected = `Basic ${btoa(`${this.accountSid}:${this.authToken}`)}`;
@@ -122,6 +124,22 @@ export class FakeTwilioApi {
       return Response.json(numberJson(number, this.accountSid));
     }
     return error(405, 20004, "Method not allowed");
+  }
+
+  /** `accounts(sid).fetch()`: the account, for credential checks. */
+  #fetchAccount(sid: string, req: Request): Response {
+    const expected = `Basic ${btoa(`${this.accountSid}:${this.authToken}`)}`;
+    if (sid !== this.accountSid || req.headers.get("authorization") !== expected) {
+      return error(401, 20003, "Authentication Error - invalid username");
+    }
+    return Response.json({
+      sid,
+      friendly_name: "Fake account",
+      status: "active",
+      type: "Full",
+      date_created: new Date().toUTCString(),
+      uri: `/2010-04-01/Accounts/${sid}.json`,
+    });
   }
 
   #createCall(form: URLSearchParams): Response {

@@ -22,6 +22,9 @@ export interface RelayClientOptions {
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
+/** Deno's WebSocket constructor with request headers. */
+type HeaderWebSocket = new (url: string, options: { headers: HeadersInit }) => WebSocket;
+
 /** One fake Twilio call on the ConversationRelay socket. */
 export class RelayClient {
   readonly received: Received[] = [];
@@ -54,7 +57,8 @@ export class RelayClient {
       : options.signature;
     const headers: Record<string, string> = {};
     if (signature !== null) headers["X-Twilio-Signature"] = signature;
-    const socket = new WebSocket(wsUrl, { headers });
+    // Deno's WebSocket takes headers; the DOM typing Preact's JSX brings into the program doesn't.
+    const socket = new (WebSocket as unknown as HeaderWebSocket)(wsUrl, { headers });
     await new Promise<void>((resolve, reject) => {
       socket.addEventListener("open", () => resolve(), { once: true });
       socket.addEventListener("error", (ev) => {

@@ -29,11 +29,12 @@ export async function startService(
   env: Record<string, string> = {},
   options: { clock?: Clock } = {},
 ): Promise<TestService> {
-  let handler: (req: Request) => Response | Promise<Response> = () =>
+  let handler: (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> = () =>
     new Response("starting", { status: 503 });
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    (req) => handler(req),
+    // The connection info lets the app tell local admin clients (hono/deno getConnInfo).
+    (req, info) => handler(req, info),
   );
   const url = `http://127.0.0.1:${server.addr.port}`;
   const logs: Record<string, unknown>[] = [];
@@ -56,6 +57,7 @@ export async function startService(
     logs,
     async close() {
       for (const call of services.registry.list()) call.end("test-shutdown");
+      services.liveFeed.close(); // ends open event streams, which would hold the shutdown
       await server.shutdown();
       await services.records.close();
       services.kv.close();

@@ -1,0 +1,55 @@
+/**
+ * The dashboard's filter form as a {@link CallFilter}: agent, call path, outcome, a date range
+ * (whole UTC days) and transcript search, with anything malformed ignored rather than failing.
+ */
+
+import type { CallFilter, CallMode } from "./call_store.ts";
+
+/** The form's values, as typed (to render the form back). */
+export interface CallFilterForm {
+  agent: string;
+  mode: string;
+  outcome: string;
+  /** `YYYY-MM-DD` (UTC). */
+  from: string;
+  to: string;
+  q: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Reads the filter form from a query string. */
+export function parseCallFilter(
+  query: Record<string, string | undefined>,
+  options: { limit?: number } = {},
+): { form: CallFilterForm; filter: CallFilter } {
+  const form: CallFilterForm = {
+    agent: clip(query.agent),
+    mode: clip(query.mode),
+    outcome: clip(query.outcome),
+    from: clip(query.from),
+    to: clip(query.to),
+    q: clip(query.q, 200),
+  };
+  const filter: CallFilter = { limit: options.limit ?? 50 };
+  if (form.agent) filter.agent = form.agent;
+  if (form.mode === "relay" || form.mode === "realtime") filter.mode = form.mode as CallMode;
+  if (form.outcome) filter.outcome = form.outcome;
+  const from = day(form.from);
+  const to = day(form.to);
+  if (from !== null) filter.from = from;
+  if (to !== null) filter.to = to + DAY_MS - 1;
+  if (form.q) filter.search = form.q;
+  return { form, filter };
+}
+
+function clip(value: string | undefined, max = 64): string {
+  return (value ?? "").trim().slice(0, max);
+}
+
+function day(value: string): number | null {
+  if (!DATE.test(value)) return null;
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  return Number.isFinite(ms) ? ms : null;
+}

@@ -1,0 +1,132 @@
+/**
+ * The agent editor's form: the fields an operator edits (instructions, greeting, voice, tools,
+ * silence) read from and merged back into a profile's files, and validation problems placed next
+ * to the field they are about. Fields the form does not show are kept as they were.
+ */
+
+import type { ProfileFiles } from "./profile_store.ts";
+
+/** The form's values, as typed. */
+export interface ProfileForm {
+  instructions: string;
+  greeting: string;
+  ttsProvider: string;
+  voice: string;
+  realtimeVoice: string;
+  reminderAfterSeconds: string;
+  maxReminders: string;
+  reminder: string;
+  goodbye: string;
+  toolsJson: string;
+}
+
+/** Form field names, in order. */
+export const PROFILE_FORM_FIELDS: readonly (keyof ProfileForm)[] = [
+  "instructions",
+  "greeting",
+  "ttsProvider",
+  "voice",
+  "realtimeVoice",
+  "reminderAfterSeconds",
+  "maxReminders",
+  "reminder",
+  "goodbye",
+  "toolsJson",
+];
+
+const AGENT_FIELDS = ["greeting", "ttsProvider", "voice", "realtimeVoice"] as const;
+const SILENCE_FIELDS = ["reminderAfterSeconds", "maxReminders", "reminder", "goodbye"] as const;
+const NUMBER_FIELDS = new Set(["reminderAfterSeconds", "maxReminders"]);
+
+type Json = Record<string, unknown>;
+
+/** The form filled from a profile's files. */
+export function formFromFiles(files: ProfileFiles): ProfileForm {
+  const agent = parseObject(files.agentJson);
+  const silence = (agent.silence && typeof agent.silence === "object" ? agent.silence : {}) as Json;
+  const text = (v: unknown) => (v === undefined || v === null ? "" : String(v));
+  return {
+    instructions: files.instructions,
+    greeting: text(agent.greeting),
+    ttsProvider: text(agent.ttsProvider),
+    voice: text(agent.voice),
+    realtimeVoice: text(agent.realtimeVoice),
+    reminderAfterSeconds: text(silence.reminderAfterSeconds),
+    maxReminders: text(silence.maxReminders),
+    reminder: text(silence.reminder),
+    goodbye: text(silence.goodbye),
+    toolsJson: files.toolsJson ?? "",
+  };
+}
+
+/** The form's fields from a posted body (missing ones empty, line ends normalised). */
+export function readProfileForm(body: Record<string, unknown>): ProfileForm {
+  const form = {} as ProfileForm;
+  for (const field of PROFILE_FORM_FIELDS) {
+    const value = body[field];
+    form[field] = typeof value === "string" ? value.replace(/\r\n/g, "\n") : "";
+  }
+  return form;
+}
+
+/** `current` with the form's edits: empty fields fall back to the configured defaults. */
+export function filesFromForm(current: ProfileFiles, form: ProfileForm): ProfileFiles {
+  const agent = parseObject(current.agentJson);
+  for (const field of AGENT_FIELDS) {
+    if (form[field].trim()) agent[field] = form[field].trim();
+    else delete agent[field];
+  }
+  const silence: Json = {};
+  for (const field of SILENCE_FIELDS) {
+    const value = form[field].trim();
+    if (!value) continue;
+    // A number field keeps a non-number as text, so validation names it.
+    silence[field] = NUMBER_FIELDS.has(field) && /^-?\d+(\.\d+)?$/.test(value)
+      ? Number(value)
+      : value;
+  }
+  if (Object.keys(silence).length) agent.silence = silence;
+  else delete agent.silence;
+  return {
+    agentJson: `${JSON.stringify(agent, null, 2)}\n`,
+    instructions: form.instructions,
+    toolsJson: form.toolsJson.trim() ? form.toolsJson : null,
+  };
+}
+
+/**
+ * Validation problems by form field (`general` for the rest). A problem reads
+ * `<dir>/<name>/<file>: <field> <what is wrong>`.
+ */
+export function problemsByField(problems: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const problem of problems) {
+    const field = fieldOf(problem);
+    (out[field] ??= []).push(
+      problem.replace(/^.*?\/(agent\.json|tools\.json|instructions\.md):/, "$1:"),
+    );
+  }
+  return out;
+}
+
+function fieldOf(problem: string): string {
+  const match = problem.match(/\/(agent\.json|tools\.json|instructions\.md): (\S+)/);
+  if (!match) return "general";
+  if (match[1] === "tools.json") return "toolsJson";
+  if (match[1] === "instructions.md") return "instructions";
+  const path = match[2];
+  const [head, sub] = path.split(".");
+  if (head === "silence") {
+    return (SILENCE_FIELDS as readonly string[]).includes(sub) ? sub : "reminderAfterSeconds";
+  }
+  return (AGENT_FIELDS as readonly string[]).includes(head) ? head : "general";
+}
+
+function parseObject(text: string): Json {
+  try {
+    const value = JSON.parse(text);
+    return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+  } catch {
+    return {};
+  }
+}

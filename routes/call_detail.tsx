@@ -1,0 +1,46 @@
+/**
+ * `GET /calls/:sid`: a call by record id or Twilio call SID. A call reconnected after a failure
+ * has several records: all are shown, in order.
+ */
+
+import type { Handler } from "hono";
+import { CallView } from "../components/call_view.tsx";
+import { Layout } from "../components/layout.tsx";
+import { renderPage } from "../components/render.ts";
+import type { CallDetail } from "../lib/call_store.ts";
+import type { Services } from "../lib/services.ts";
+
+/** Renders every record of the call, or 404. */
+export function callDetailHandler(services: Services): Handler {
+  return async (c) => {
+    const key = c.req.param("sid") ?? "";
+    const store = services.records.store;
+    const records = /^CA/.test(key)
+      ? await store.findBySid(key)
+      : [await store.getRecord(key)].filter((r) => r !== null);
+    const details = (await Promise.all(records.map((r) => store.getDetail(r.id))))
+      .filter((d): d is CallDetail => d !== null);
+    if (details.length === 0) {
+      return renderPage(
+        c,
+        <Layout title="Call not found" active="/">
+          <h1>Call not found</h1>
+          <p>
+            No record of <code>{key.slice(0, 64)}</code>: it may have expired.
+          </p>
+        </Layout>,
+        404,
+      );
+    }
+    const title = details[0].record.callSid ?? details[0].record.id;
+    return renderPage(
+      c,
+      <Layout title={`Call ${title}`} active="/">
+        <h1>{`Call ${title}`}</h1>
+        {details.map((detail, i) => (
+          <CallView key={detail.record.id} detail={detail} index={i} count={details.length} />
+        ))}
+      </Layout>,
+    );
+  };
+}

@@ -1,0 +1,86 @@
+/** `GET /`: live calls (updating through server-sent events) and recent calls with filters. */
+
+import type { Handler } from "hono";
+import { CallTable } from "../components/call_table.tsx";
+import { Island } from "../components/island.tsx";
+import { Layout } from "../components/layout.tsx";
+import { renderPage } from "../components/render.ts";
+import { LiveCalls } from "../islands/live_calls.tsx";
+import { type CallFilterForm, parseCallFilter } from "../lib/call_filter_query.ts";
+import type { Services } from "../lib/services.ts";
+
+/** Outcomes offered in the filter (any other can still be typed in the query string). */
+const OUTCOMES = [
+  "live",
+  "caller-hangup",
+  "agent-ended",
+  "live-agent-handoff",
+  "unresponsive",
+  "llm-unavailable",
+  "setup-failed",
+  "not-configured",
+  "shutdown",
+];
+
+/** Renders the dashboard. */
+export function dashboardHandler(services: Services): Handler {
+  return async (c) => {
+    const { form, filter } = parseCallFilter(c.req.query());
+    const calls = await services.records.store.list(filter);
+    const live = { calls: services.liveFeed.snapshot(), now: Date.now() };
+    return renderPage(
+      c,
+      <Layout title="Calls" active="/">
+        <h1>Calls</h1>
+        <Island name="live_calls" props={live}>
+          <LiveCalls {...live} />
+        </Island>
+        <section>
+          <h2>Recent calls</h2>
+          <Filters form={form} agents={services.profiles.names()} />
+          <CallTable calls={calls} />
+        </section>
+      </Layout>,
+    );
+  };
+}
+
+function Filters({ form, agents }: { form: CallFilterForm; agents: string[] }) {
+  return (
+    <form class="filters" method="get" action="/">
+      <label>
+        Agent
+        <select name="agent">
+          <option value="">any</option>
+          {agents.map((a) => <option key={a} value={a} selected={form.agent === a}>{a}</option>)}
+        </select>
+      </label>
+      <label>
+        Path
+        <select name="mode">
+          <option value="">any</option>
+          <option value="relay" selected={form.mode === "relay"}>relay</option>
+          <option value="realtime" selected={form.mode === "realtime"}>realtime</option>
+        </select>
+      </label>
+      <label>
+        Outcome
+        <select name="outcome">
+          <option value="">any</option>
+          {OUTCOMES.map((o) => <option key={o} value={o} selected={form.outcome === o}>{o}
+          </option>)}
+        </select>
+      </label>
+      <label>
+        From <input type="date" name="from" value={form.from} />
+      </label>
+      <label>
+        To <input type="date" name="to" value={form.to} />
+      </label>
+      <label>
+        Transcript contains <input type="search" name="q" value={form.q} />
+      </label>
+      <button type="submit">Filter</button>
+    </form>
+  );
+}

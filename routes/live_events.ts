@@ -1,0 +1,53 @@
+/**
+ * `GET /live/events`: the live calls as server-sent events. Each change sends the whole list
+ * (`event: calls`); a comment every 25 s keeps proxies from closing an idle stream.
+ */
+
+import type { Handler } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { LiveCallView } from "../lib/live_feed.ts";
+import type { Services } from "../lib/services.ts";
+
+const KEEPALIVE_MS = 25_000;
+
+/** Streams the live calls until the client goes away or the feed closes. */
+export function liveEventsHandler(services: Services): Handler {
+  return (c) =>
+    streamSSE(c, async (stream) => {
+      let latest: LiveCallView[] | null = services.liveFeed.snapshot();
+      let open = true;
+      let wake = () => {};
+      const unsubscribe = services.liveFeed.subscribe({
+        update(calls) {
+          latest = calls;
+          wake();
+        },
+        close() {
+          open = false;
+          wake();
+        },
+      });
+      stream.onAbort(() => {
+        open = false;
+        wake();
+      });
+      try {
+        while (open && !stream.aborted) {
+          if (latest) {
+            await stream.writeSSE({ event: "calls", data: JSON.stringify(latest) });
+            latest = null;
+            continue;
+          }
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const keepalive = await new Promise<boolean>((resolve) => {
+            wake = () => resolve(false);
+            timer = setTimeout(() => resolve(true), KEEPALIVE_MS);
+          });
+          clearTimeout(timer);
+          if (keepalive && open) await stream.write(": keepalive\n\n");
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+}
