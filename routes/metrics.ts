@@ -6,7 +6,7 @@ import type { Services } from "../lib/services.ts";
 /** The service's metrics, live-call gauges, limit hits and drain state. */
 export function metricsHandler(services: Services): Handler {
   return (c) => {
-    const lines = [services.metrics.render(services.registry.countByMode())];
+    const lines = [services.metrics.render(services.registry.countByMode()).trimEnd()];
     lines.push(
       "# HELP callbridge_limit_hits_total Calls, messages or requests refused by a limit.",
       "# TYPE callbridge_limit_hits_total counter",

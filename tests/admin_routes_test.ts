@@ -1,0 +1,509 @@
+/**
+ * The admin surface over HTTP: who may open it (password, local client, the "set
+ * ADMIN_PASSWORD" page), CSRF on its forms, secrets kept out of `/config`, `/metrics` in
+ * Prometheus format, `/health/ready`, agent edits with validation, versions and restore on real
+ * KV, the live-calls event stream, and simulator tokens on the relay socket only.
+ */
+
+import assert from "node:assert/strict";
+import { createApp } from "../app.ts";
+import { newCallRecord } from "../lib/call_store.ts";
+import { Metrics } from "../lib/metrics.ts";
+import {
+  SIMULATOR_PROTOCOL,
+  SIMULATOR_TOKEN_TTL_MS,
+  SimulatorTokens,
+} from "../lib/simulator_token.ts";
+import { FakeOpenAI } from "./fakes/fake_openai.ts";
+import { FakeTwilioApi } from "./fakes/fake_twilio_api.ts";
+import { eventually, relayHarness } from "./helpers/relay_harness.ts";
+import { postSigned, startService, type TestService } from "./helpers/service.ts";
+
+const PASSWORD = "admin-pass-7f3a9c";
+
+function basic(password: string, user = "admin"): Record<string, string> {
+  return { authorization: `Basic ${btoa(`${user}:${password}`)}` };
+}
+
+/** A form POST from `origin` (the browser sets Origin; a forged page sets its own). */
+function postForm(
+  svc: TestService,
+  path: string,
+  fields: Record<string, string>,
+  options: { origin?: string | null; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    "content-type": "application/x-www-form-urlencoded",
+    ...options.headers,
+  };
+  const origin = options.origin === undefined ? svc.url : options.origin;
+  if (origin !== null) headers.origin = origin;
+  return fetch(`${svc.url}${path}`, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams(fields),
+    redirect: "manual",
+  });
+}
+
+Deno.test("admin access: local clients without a password, basic auth with one", async (t) => {
+  const open = await startService();
+  try {
+    await t.step("no password: a loopback client gets the pages", async () => {
+      for (const path of ["/", "/agents", "/agents/default", "/simulator", "/metrics"]) {
+        const res = await fetch(`${open.url}${path}`);
+        await res.body?.cancel();
+        assert.equal(res.status, 200, path);
+      }
+    });
+    await t.step("no password: a request through a local tunnel is not local", async () => {
+      const res = await fetch(`${open.url}/`, { headers: { "x-forwarded-for": "203.0.113.9" } });
+      assert.equal(res.status, 403);
+      assert.match(await res.text(), /Set ADMIN_PASSWORD/);
+    });
+  } finally {
+    await open.close();
+  }
+  const locked = await startService({ ADMIN_PASSWORD: PASSWORD });
+  try {
+    await t.step("with a password: missing or wrong credentials get 401", async () => {
+      for (const headers of [{}, basic("wrong"), basic(PASSWORD, "root")]) {
+        for (const path of ["/", "/config", "/metrics", "/calls/x", "/live/events"]) {
+          const res = await fetch(`${locked.url}${path}`, { headers });
+          await res.body?.cancel();
+          assert.equal(res.status, 401, `${path} with ${JSON.stringify(headers)}`);
+          assert.match(res.headers.get("www-authenticate") ?? "", /^Basic realm=/);
+        }
+      }
+    });
+    await t.step("with a password: the right credentials pass, with secure headers", async () => {
+      const res = await fetch(`${locked.url}/`, { headers: basic(PASSWORD) });
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /Recent calls/);
+      const csp = res.headers.get("content-security-policy") ?? "";
+      assert.match(csp, /script-src 'self'/);
+      assert.match(csp, /connect-src 'self'/);
+      assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    });
+    await t.step("Twilio routes never ask for the admin password", async () => {
+      const res = await postSigned(`${locked.url}/twilio/voice`, { CallSid: "CA1", From: "+1" });
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /<Response>/);
+    });
+  } finally {
+    await locked.close();
+  }
+});
+
+Deno.test("admin access: a deployed service without a password says to set one", async () => {
+  const svc = await startService();
+  try {
+    const app = createApp(svc.services, { isLocal: () => false });
+    for (const path of ["/", "/agents/default", "/config", "/simulator", "/metrics"]) {
+      const res = await app.request(path);
+      assert.equal(res.status, 403, path);
+      const html = await res.text();
+      assert.match(html, /Set ADMIN_PASSWORD to open the admin pages/);
+      assert.doesNotMatch(html, /Recent calls|Effective configuration/);
+    }
+    const health = await app.request("/health");
+    assert.equal(health.status, 200, "liveness stays public");
+    await health.body?.cancel();
+  } finally {
+    await svc.close();
+  }
+});
+
+Deno.test("CSRF: a cross-origin form post is refused; the same origin's is taken", async () => {
+  const svc = await startService();
+  try {
+    const fields = { instructions: "Forged instructions." };
+    for (const origin of ["https://evil.example", null]) {
+      const res = await postForm(svc, "/agents/default", fields, { origin });
+      assert.equal(res.status, 403, `origin ${origin}`);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(await svc.services.profiles.versions("default"), [], "nothing saved");
+    const ok = await postForm(svc, "/agents/default", { instructions: "Real instructions." });
+    assert.equal(ok.status, 303);
+    await ok.body?.cancel();
+    assert.equal((await svc.services.profiles.load("default")).instructions, "Real instructions.");
+  } finally {
+    await svc.close();
+  }
+});
+
+Deno.test("/config shows checks and webhook URLs and never a secret", async (t) => {
+  const openai = new FakeOpenAI({ apiKey: "sk-live-secret-0a1b2c3d4e5f" });
+  const twilioApi = new FakeTwilioApi();
+  const secrets = {
+    OPENAI_API_KEY: "sk-live-secret-0a1b2c3d4e5f",
+    API_TOKEN: "api-token-secret-9z8y7x",
+    ADMIN_PASSWORD: PASSWORD,
+    TOOLS_SIGNING_SECRET: "tools-secret-5q6w7e",
+  };
+  const svc = await startService({
+    ...secrets,
+    OPENAI_BASE_URL: openai.start(),
+    TWILIO_API_BASE_URL: twilioApi.start(),
+  });
+  try {
+    const res = await fetch(`${svc.url}/config`, { headers: basic(PASSWORD) });
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    await t.step("no secret value appears", () => {
+      for (const value of [...Object.values(secrets), svc.services.config.twilio.authToken!]) {
+        assert.ok(!html.includes(value), "a secret leaked into /config");
+      }
+      assert.match(html, /openai\.apiKey/);
+      assert.match(html, /set \(hidden\)/);
+    });
+    await t.step("live checks pass against the fakes", () => {
+      assert.match(html, /✓ OpenAI key accepted/);
+      assert.match(html, /✓ Twilio credentials accepted/);
+      assert.match(html, /✓ Twilio signature validation on/);
+      // A loopback http PUBLIC_URL cannot be reached by Twilio.
+      assert.match(html, /✗ Public URL set and https/);
+    });
+    await t.step("webhook URLs come from PUBLIC_URL, one per agent", () => {
+      assert.ok(html.includes(`${svc.url}/twilio/voice`));
+      assert.ok(html.includes(`${svc.url}/twilio/voice?agent=appointments`));
+      assert.ok(html.includes(`${svc.url}/twilio/status`));
+    });
+  } finally {
+    await svc.close();
+    await openai.close();
+    await twilioApi.close();
+  }
+});
+
+Deno.test("/config flags a wrong OpenAI key and wrong Twilio credentials with a fix", async () => {
+  const openai = new FakeOpenAI();
+  const twilioApi = new FakeTwilioApi("AC00000000000000000000000000000000", "another-token");
+  const svc = await startService({
+    OPENAI_API_KEY: "sk-wrong",
+    OPENAI_BASE_URL: openai.start(),
+    TWILIO_API_BASE_URL: twilioApi.start(),
+  });
+  try {
+    const html = await (await fetch(`${svc.url}/config`)).text();
+    assert.match(html, /✗ OpenAI key accepted<\/strong> — http:\/\/127\.0\.0\.1:\d+\/v1 refused/);
+    assert.match(html, /Fix: The key is wrong, revoked or from another project/);
+    assert.match(html, /✗ Twilio credentials accepted<\/strong> — Twilio refused the credentials/);
+    assert.ok(!html.includes("sk-wrong"));
+  } finally {
+    await svc.close();
+    await openai.close();
+    await twilioApi.close();
+  }
+});
+
+Deno.test("/metrics: Prometheus text with calls, outcomes, latency histograms, cut-ins", async () => {
+  const h = await relayHarness({ WELCOME_GREETING: "" });
+  try {
+    h.fake.script({ tokens: ["One ", "two ", "three."], holdAfter: 1 });
+    const call = await h.call();
+    call.prompt("Count for me");
+    await call.next((m) => m.type === "text" && m.token === "One ");
+    call.interrupt("One");
+    h.fake.script({ tokens: ["Sure."] });
+    call.prompt("Again");
+    await call.turn();
+    await call.hangUp();
+    const store = h.svc.services.records.store;
+    await eventually(
+      async () => (await store.findBySid(call.callSid))[0]?.outcome === "caller-hangup",
+      "the call's end recorded",
+    );
+    const res = await fetch(`${h.svc.url}/metrics`);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    for (const line of text.trimEnd().split("\n")) {
+      assert.match(
+        line,
+        /^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[\d.e+]+)$/,
+        `not Prometheus text: ${line}`,
+      );
+    }
+    assert.match(text, /^callbridge_active_calls\{mode="relay"\} 0$/m);
+    assert.match(
+      text,
+      /^callbridge_calls_total\{mode="relay",agent="default",outcome="caller-hangup"\} 1$/m,
+    );
+    assert.match(text, /^callbridge_interrupts_total\{mode="relay"\} 1$/m);
+    assert.match(text, /^callbridge_turns_total\{mode="relay",outcome="interrupted"\} 1$/m);
+    assert.match(text, /^callbridge_turn_latency_seconds_bucket\{mode="relay",le="\+Inf"\} 2$/m);
+    assert.match(text, /^callbridge_turn_latency_seconds_count\{mode="relay"\} 2$/m);
+    assert.match(text, /^# TYPE callbridge_turn_latency_seconds histogram$/m);
+    assert.ok(!text.includes(call.callSid) && !text.includes("0100123"), "no SID or number");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("/health/ready: 200 when KV answers and calls can be taken, else 503 naming why", async () => {
+  const ready = await startService({ OPENAI_API_KEY: "sk-x" });
+  const notReady = await startService({ TWILIO_AUTH_TOKEN: "" });
+  try {
+    const ok = await fetch(`${ready.url}/health/ready`);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), {
+      ready: true,
+      checks: { kv: true, openaiKey: true, twilioSignatures: true, notDraining: true },
+    });
+    const bad = await fetch(`${notReady.url}/health/ready`);
+    assert.equal(bad.status, 503);
+    const body = await bad.json();
+    assert.equal(body.ready, false);
+    assert.equal(body.checks.openaiKey, false);
+    assert.equal(body.checks.twilioSignatures, false);
+    assert.equal(body.checks.kv, true);
+  } finally {
+    await ready.close();
+    await notReady.close();
+  }
+});
+
+Deno.test("agent edits: problems next to their fields, versions, restore, on real KV", async (t) => {
+  const svc = await startService();
+  const profiles = svc.services.profiles;
+  const shipped = profiles.shipped("default")!;
+  try {
+    await t.step("an invalid edit answers 422 with each problem by its field", async () => {
+      const res = await postForm(svc, "/agents/default", {
+        instructions: "Be brief.",
+        maxReminders: "lots",
+        realtimeVoice: "robot",
+        toolsJson: '["end_call", {"name": "x"}]',
+      });
+      assert.equal(res.status, 422);
+      const html = await res.text();
+      assert.match(
+        html,
+        /class="problem" data-field="maxReminders">agent\.json: silence\.maxReminders must be a number/,
+      );
+      assert.match(html, /data-field="realtimeVoice">agent\.json: realtimeVoice must be one of/);
+      assert.match(html, /data-field="toolsJson">tools\.json: \[1\]\.description is required/);
+      assert.match(html, /data-field="toolsJson">tools\.json: \[1\]\.url must be an http/);
+      assert.match(html, /Be brief\./, "the form keeps what was typed");
+      assert.deepEqual(await profiles.versions("default"), [], "nothing saved");
+    });
+    await t.step("every save is a new version; the newest is what calls load", async () => {
+      for (const [i, text] of ["First edit.", "Second edit."].entries()) {
+        const res = await postForm(svc, "/agents/default", {
+          instructions: text,
+          greeting: `Hello ${i + 1}`,
+          reminderAfterSeconds: "8",
+          toolsJson: '["end_call"]',
+        });
+        assert.equal(res.status, 303);
+        assert.equal(res.headers.get("location"), `/agents/default?saved=${i + 1}`);
+        await res.body?.cancel();
+      }
+      const loaded = await profiles.load("default");
+      assert.equal(loaded.instructions, "Second edit.");
+      assert.equal(loaded.greeting, "Hello 2");
+      assert.equal(loaded.silence.reminderAfterSeconds, 8);
+      assert.deepEqual(loaded.builtinTools, ["end_call"]);
+      assert.deepEqual((await profiles.versions("default")).map((v) => v.version), [2, 1]);
+      const page = await (await fetch(`${svc.url}/agents/default?saved=2`)).text();
+      assert.match(page, /Saved as version 2/);
+      assert.match(page, /Second edit\./);
+    });
+    await t.step("restoring makes a new version equal to the old one", async () => {
+      const res = await postForm(svc, "/agents/default/restore", { version: "1" });
+      assert.equal(res.status, 303);
+      await res.body?.cancel();
+      const [v3, v2, v1] = await profiles.versions("default");
+      assert.equal(v3.version, 3);
+      assert.equal(v3.restoredFrom, 1);
+      assert.equal(v2.instructions, "Second edit.", "earlier versions stay");
+      assert.equal(v3.instructions, v1.instructions);
+      assert.equal(v3.agentJson, v1.agentJson);
+      assert.equal((await profiles.load("default")).instructions, "First edit.");
+      const back = await postForm(svc, "/agents/default/restore", { version: "0" });
+      assert.equal(back.status, 303);
+      await back.body?.cancel();
+      const files = await profiles.files("default");
+      assert.equal(files?.version, 4);
+      assert.equal(files?.files.instructions, shipped.instructions);
+      assert.equal(files?.files.agentJson, shipped.agentJson);
+    });
+    await t.step("an earlier version can be seen read-only", async () => {
+      const res = await fetch(`${svc.url}/agents/default/versions/2`);
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /Second edit\./);
+      const missing = await fetch(`${svc.url}/agents/default/versions/99`);
+      assert.equal(missing.status, 404);
+      await missing.body?.cancel();
+    });
+  } finally {
+    await svc.close();
+  }
+});
+
+Deno.test("an edit saved on one instance applies to the next call on another", async () => {
+  const dir = await Deno.makeTempDir();
+  const kvPath = `${dir}/shared.kv`;
+  const editor = await startService({ KV_PATH: kvPath });
+  const h = await relayHarness({ KV_PATH: kvPath, WELCOME_GREETING: "" });
+  try {
+    const res = await postForm(editor, "/agents/default", {
+      instructions: "You are Quill, a terse assistant.",
+    });
+    assert.equal(res.status, 303);
+    await res.body?.cancel();
+    const call = await h.call();
+    call.prompt("Hi");
+    await call.turn();
+    const messages = h.fake.requests[0].body.messages as { role: string; content: string }[];
+    assert.equal(messages[0].content, "You are Quill, a terse assistant.");
+  } finally {
+    await h.close();
+    await editor.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("live events: the list of live calls is sent when a call starts and ends", async () => {
+  const h = await relayHarness({ WELCOME_GREETING: "" });
+  const res = await fetch(`${h.svc.url}/live/events`);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  const nextCalls = async (): Promise<{ callSid: string | null; from: string }[]> => {
+    for (;;) {
+      const end = buffer.indexOf("\n\n");
+      if (end >= 0) {
+        const event = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = event.match(/^data: (.*)$/m);
+        if (/^event: calls$/m.test(event) && data) return JSON.parse(data[1]);
+        continue;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the event stream ended");
+      buffer += value;
+    }
+  };
+  try {
+    assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+    assert.deepEqual(await nextCalls(), []);
+    const call = await h.call();
+    const live = await nextCalls();
+    assert.equal(live.length, 1);
+    assert.equal(live[0].callSid, call.callSid);
+    assert.equal(live[0].from, "+*******0123", "numbers masked");
+    await call.hangUp();
+    assert.deepEqual(await nextCalls(), []);
+  } finally {
+    await reader.cancel();
+    await h.close();
+  }
+});
+
+Deno.test("simulator tokens open /twilio/relay (only), never expired or forged ones", async (t) => {
+  const h = await relayHarness({ ADMIN_PASSWORD: PASSWORD, WELCOME_GREETING: "Hi there." });
+  const ws = h.svc.url.replace("http", "ws");
+  const issue = async () => {
+    const res = await postForm(h.svc, "/simulator/token", { agent: "appointments" }, {
+      headers: basic(PASSWORD),
+    });
+    assert.equal(res.status, 200);
+    return await res.json() as { token: string; protocol: string; callSid: string };
+  };
+  const opens = (url: string, protocols: string[]) =>
+    new Promise<WebSocket | null>((resolve) => {
+      const socket = new WebSocket(url, protocols);
+      socket.onopen = () => resolve(socket);
+      socket.onerror = () => resolve(null);
+    });
+  try {
+    await t.step("issuing a token needs the admin password", async () => {
+      const res = await postForm(h.svc, "/simulator/token", { agent: "default" });
+      assert.equal(res.status, 401);
+      await res.body?.cancel();
+    });
+    await t.step("a valid token opens the relay socket and the call is recorded", async () => {
+      const { token, protocol, callSid } = await issue();
+      assert.equal(protocol, SIMULATOR_PROTOCOL);
+      assert.match(callSid, /^CAsim[0-9a-f]{27}$/);
+      const socket = await opens(`${ws}/twilio/relay`, [protocol, token]);
+      assert.ok(socket, "the socket opened");
+      assert.equal(socket.protocol, SIMULATOR_PROTOCOL, "the token is not echoed");
+      const closed = new Promise((resolve) => socket.onclose = resolve);
+      const reply = new Promise<string>((resolve) => {
+        socket.onmessage = (ev) => {
+          const m = JSON.parse(ev.data);
+          if (m.type === "text" && m.last) resolve(m.token);
+        };
+      });
+      socket.send(JSON.stringify({
+        type: "setup",
+        callSid,
+        sessionId: "VXsim",
+        from: "client:simulator",
+        to: "client:callbridge",
+        direction: "inbound",
+        customParameters: { agent: "appointments" },
+      }));
+      socket.send(JSON.stringify({ type: "prompt", voicePrompt: "Hello", last: true }));
+      await reply;
+      socket.close(1000);
+      await closed;
+      await eventually(
+        async () => (await h.svc.services.records.store.findBySid(callSid)).length > 0,
+        "the simulated call recorded",
+      );
+      const [record] = await h.svc.services.records.store.findBySid(callSid);
+      assert.equal(record.agent, "appointments");
+    });
+    await t.step("the token does not open the media stream socket", async () => {
+      const { token, protocol } = await issue();
+      assert.equal(await opens(`${ws}/twilio/stream`, [protocol, token]), null);
+    });
+    await t.step("a forged or tampered token is refused", async () => {
+      const { token, protocol } = await issue();
+      const tampered = token.replace(/\.(\d)/, (_, d) => `.${(Number(d) + 1) % 10}`);
+      for (const bad of [tampered, "cbsim.9999999999999.AAAA.AAAA", `${token}x`]) {
+        assert.equal(await opens(`${ws}/twilio/relay`, [protocol, bad]), null, bad);
+      }
+    });
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("simulator tokens expire, and any instance sharing the KV accepts them", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    let now = 1_000_000;
+    const issuer = new SimulatorTokens(kv, () => now);
+    const other = new SimulatorTokens(kv, () => now);
+    const token = await issuer.issue();
+    assert.equal(await other.verify(token), true);
+    now += SIMULATOR_TOKEN_TTL_MS + 1;
+    assert.equal(await other.verify(token), false);
+    assert.equal(await issuer.verify(await issuer.issue()), true);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("metrics labels stay bounded: unknown agents and free-text outcomes become other", () => {
+  const metrics = new Metrics({ agents: ["default"] });
+  const record = newCallRecord({
+    id: "r1",
+    callSid: "CA123",
+    mode: "relay",
+    agent: "CA0123456789abcdef",
+    direction: "inbound",
+    from: "+15550100123",
+    to: "+15550100999",
+  });
+  metrics.opened(record);
+  metrics.ended({ ...record, outcome: "Error: socket +15550100123 closed" });
+  const text = metrics.render({ relay: 0, realtime: 0 });
+  assert.match(text, /^callbridge_calls_started_total\{mode="relay",agent="other"\} 1$/m);
+  assert.match(text, /^callbridge_calls_total\{mode="relay",agent="other",outcome="other"\} 1$/m);
+  assert.ok(!text.includes("CA0123") && !text.includes("0100123"));
+});
