@@ -4,7 +4,7 @@ import type { TurnLatency } from "../lib/call_store.ts";
 
 const WIDTH = 720;
 const HEIGHT = 200;
-const LEFT = 48;
+const LEFT = 64;
 const BOTTOM = 24;
 const TOP = 8;
 /** Turns slower than this are drawn in the warning colour. */
@@ -31,10 +31,11 @@ export function LatencyChart({ latencies }: { latencies: TurnLatency[] }) {
       {ticks.map((t) => (
         <g key={t}>
           <line x1={LEFT} x2={WIDTH - 8} y1={y(t)} y2={y(t)} />
-          <text x={LEFT - 6} y={y(t) + 4} text-anchor="end">{`${Math.round(t)}`}</text>
+          <text x={LEFT - 6} y={y(t) + 4} text-anchor="end">
+            {`${Math.round(t)}${t === max ? " ms" : ""}`}
+          </text>
         </g>
       ))}
-      <text x={4} y={TOP + 10}>ms</text>
       {turns.map((t, i) => {
         const ms = t.latencyMs!;
         const x = LEFT + i * slot + (slot - barW) / 2;
@@ -52,7 +53,9 @@ export function LatencyChart({ latencies }: { latencies: TurnLatency[] }) {
         );
       })}
       <text x={LEFT} y={HEIGHT - 6}>turn 1</text>
-      <text x={WIDTH - 8} y={HEIGHT - 6} text-anchor="end">{`turn ${turns.length}`}</text>
+      {turns.length > 1
+        ? <text x={WIDTH - 8} y={HEIGHT - 6} text-anchor="end">{`turn ${turns.length}`}</text>
+        : null}
     </svg>
   );
 }

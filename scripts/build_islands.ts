@@ -1,6 +1,8 @@
 /**
  * Bundles each island (`islands/*.tsx`, not the shared `hydrate.ts`) for the browser with
- * `deno bundle --platform browser` into `static/islands/<name>.js`, and records the Deno version
+ * `deno bundle --platform browser` into `static/islands/<name>.js` (JSX with Preact's automatic
+ * runtime, from `scripts/islands_bundle.json`: the app's precompiled JSX only renders on the
+ * server), and records the Deno version
  * that built them in `static/islands/manifest.json`. Run `deno task build` after changing an
  * island or what it imports; the bundles are committed so deployments need no build step.
  *
@@ -28,6 +30,10 @@ export async function buildIslands(outDir = `${ROOT}static/islands`): Promise<st
       args: [
         "bundle",
         "--quiet",
+        // The app precompiles JSX for server rendering; browsers need the automatic runtime.
+        "--config",
+        `${ROOT}scripts/islands_bundle.json`,
+        "--no-lock",
         "--platform",
         "browser",
         "--minify",

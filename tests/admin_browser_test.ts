@@ -1,0 +1,187 @@
+/**
+ * The admin pages in a real browser (headless Chromium through puppeteer-core), against the real
+ * service with a fake OpenAI: the dashboard's live list follows a call, the call's page shows its
+ * transcript and latency chart, an agent edit applies to the next call, the config page flags a
+ * missing key, and the simulator holds a conversation with an interrupt and key presses.
+ *
+ * One browser for the file. Skipped, with a message, where Chromium is not installed
+ * (`apt-get install -y chromium`; `.ci/run` does it). `UPDATE_SCREENSHOTS=1` also writes the
+ * README's screenshots (docs/dashboard.png, docs/call.png).
+ */
+
+import assert from "node:assert/strict";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { eventually, relayHarness } from "./helpers/relay_harness.ts";
+import { startService } from "./helpers/service.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!hasChromium) {
+  console.log(
+    `admin browser tests SKIPPED: no Chromium at ${CHROMIUM} (install it: apt-get install -y chromium)`,
+  );
+}
+const screenshots = Deno.env.get("UPDATE_SCREENSHOTS") === "1";
+
+type Msg = { role: string; content: string };
+
+Deno.test({
+  name: "admin pages in headless Chromium",
+  ignore: !hasChromium,
+  async fn(t) {
+    const browser: Browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+    });
+    const h = await relayHarness({ WELCOME_GREETING: "Hello, you reached Callbridge." });
+    const store = h.svc.services.records.store;
+    try {
+      const page: Page = await browser.newPage();
+      page.setDefaultTimeout(10_000);
+      await page.setViewport({ width: 1100, height: 760 });
+      const errors: string[] = [];
+      page.on("pageerror", (err) => errors.push(String(err)));
+      let callSid = "";
+
+      await t.step("the dashboard shows a live call appear and finish", async () => {
+        await page.goto(`${h.svc.url}/`);
+        await page.waitForSelector('section.live[data-feed="live"]');
+        h.fake.script({ tokens: ["We ", "are ", "open ", "until ", "six."] });
+        const call = await h.call();
+        callSid = call.callSid;
+        const row = `tr.live-call[data-call-sid="${callSid}"]`;
+        await page.waitForSelector(row);
+        assert.match(await page.$eval(row, (el) => el.textContent ?? ""), /\+\*{7}0123/);
+        call.prompt("When are you open?");
+        await call.turn();
+        if (screenshots) {
+          await page.reload();
+          await page.waitForSelector(row);
+          await page.screenshot({ path: "docs/dashboard.png" });
+        }
+        await call.hangUp();
+        await page.waitForSelector(row, { hidden: true });
+      });
+
+      await t.step("the call's page shows the transcript and the latency chart", async () => {
+        await eventually(
+          async () => (await store.findBySid(callSid))[0]?.outcome === "caller-hangup",
+          "the call's record completed",
+        );
+        await page.goto(`${h.svc.url}/calls/${callSid}`);
+        const lines = await page.$$eval(
+          "ol.transcript li",
+          (els) => els.map((el) => `${el.className}: ${el.lastChild?.textContent ?? ""}`),
+        );
+        assert.deepEqual(lines, [
+          "line agent: Hello, you reached Callbridge.",
+          "line caller: When are you open?",
+          "line agent: We are open until six.",
+        ]);
+        assert.equal((await page.$$("svg.chart.latency rect.bar")).length, 1);
+        if (screenshots) await page.screenshot({ path: "docs/call.png", fullPage: true });
+      });
+
+      await t.step("an agent edit is saved and the next call uses it", async () => {
+        await page.goto(`${h.svc.url}/agents/default`);
+        const instructions = "You are Wren, the night-shift assistant.";
+        await page.$eval("#instructions", (el, text) => {
+          (el as HTMLTextAreaElement).value = text;
+        }, instructions);
+        await Promise.all([page.waitForNavigation(), page.click("form.card button[type=submit]")]);
+        assert.match(page.url(), /\/agents\/default\?saved=1$/);
+        assert.match(await page.$eval("p.notice", (el) => el.textContent ?? ""), /version 1/);
+        const before = h.fake.requests.length;
+        const call = await h.call();
+        call.prompt("Who are you?");
+        await call.turn();
+        await call.hangUp();
+        const messages = h.fake.requests[before].body.messages as Msg[];
+        assert.equal(messages[0].content, instructions);
+      });
+
+      await t.step("the config page flags a missing OpenAI key with a fix", async () => {
+        const bare = await startService();
+        try {
+          await page.goto(`${bare.url}/config`);
+          const check = await page.$eval(
+            '[data-check="OpenAI key accepted"]',
+            (el) => ({ text: el.textContent ?? "", bad: el.classList.contains("bad") }),
+          );
+          assert.equal(check.bad, true);
+          assert.match(check.text, /OPENAI_API_KEY is not set/);
+          assert.match(check.text, /Fix: Create a key/);
+        } finally {
+          await page.goto("about:blank");
+          await bare.close();
+        }
+      });
+
+      await t.step("the simulator holds a conversation with an interrupt", async () => {
+        await page.goto(`${h.svc.url}/simulator`);
+        await page.click("#sim-start");
+        await page.waitForSelector('section.simulator[data-status="live"]');
+        const sid = await page.$eval(".simulator .status a", (el) => el.textContent ?? "");
+        assert.match(sid, /^CAsim/);
+        h.fake.script({ tokens: ["Let ", "me ", "check ", "that ", "for ", "you."], holdAfter: 3 });
+        const before = h.fake.requests.length;
+        await page.type("#sim-text", "A table for two tonight?");
+        await page.click("#sim-send");
+        await page.waitForFunction(() =>
+          document.querySelector("#sim-lines li.agent.streaming")?.textContent === "Let me check "
+        );
+        const held = await h.fake.waitForRequests(before + 1);
+        await page.click("#sim-interrupt");
+        await held.aborted; // the upstream stream was cut at once
+        await page.waitForSelector("#sim-lines li.agent.interrupted");
+        h.fake.script({ tokens: ["Yes, ", "at eight."] });
+        await page.type("#sim-text", "Sorry, go on.");
+        await page.click("#sim-send");
+        await page.waitForFunction(() => {
+          const agent = [...document.querySelectorAll("#sim-lines li.agent")].at(-1);
+          return agent?.textContent === "Yes, at eight." && !agent.classList.contains("streaming");
+        });
+        await page.click("#sim-hangup");
+        await page.waitForSelector('section.simulator[data-status="ended"]');
+        const lines = await page.$$eval("#sim-lines li", (els) => els.map((el) => el.className));
+        assert.deepEqual(lines, [
+          "line agent",
+          "line caller",
+          "line agent interrupted",
+          "line note",
+          "line caller",
+          "line agent",
+        ]);
+        await eventually(
+          async () => (await store.findBySid(sid))[0]?.outcome === "caller-hangup",
+          "the simulated call recorded",
+        );
+        const [record] = await store.findBySid(sid);
+        const detail = (await store.getDetail(record.id))!;
+        const cut = detail.transcript.find((turn) => turn.interrupted);
+        assert.equal(cut?.text, "Let me check");
+        assert.equal(detail.events.filter((e) => e.type === "interrupt").length, 1);
+      });
+      assert.deepEqual(errors, [], "no script error on any page");
+    } finally {
+      await browser.close();
+      await h.close();
+    }
+  },
+});
