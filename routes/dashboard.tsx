@@ -48,29 +48,9 @@ export function dashboardHandler(services: Services): Handler {
 function Filters({ form, agents }: { form: CallFilterForm; agents: string[] }) {
   return (
     <form class="filters" method="get" action="/">
-      <label>
-        Agent
-        <select name="agent">
-          <option value="">any</option>
-          {agents.map((a) => <option key={a} value={a} selected={form.agent === a}>{a}</option>)}
-        </select>
-      </label>
-      <label>
-        Path
-        <select name="mode">
-          <option value="">any</option>
-          <option value="relay" selected={form.mode === "relay"}>relay</option>
-          <option value="realtime" selected={form.mode === "realtime"}>realtime</option>
-        </select>
-      </label>
-      <label>
-        Outcome
-        <select name="outcome">
-          <option value="">any</option>
-          {OUTCOMES.map((o) => <option key={o} value={o} selected={form.outcome === o}>{o}
-          </option>)}
-        </select>
-      </label>
+      <Choice label="Agent" name="agent" value={form.agent} options={agents} />
+      <Choice label="Path" name="mode" value={form.mode} options={["relay", "realtime"]} />
+      <Choice label="Outcome" name="outcome" value={form.outcome} options={OUTCOMES} />
       <label>
         From <input type="date" name="from" value={form.from} />
       </label>
@@ -82,5 +62,25 @@ function Filters({ form, agents }: { form: CallFilterForm; agents: string[] }) {
       </label>
       <button type="submit">Filter</button>
     </form>
+  );
+}
+
+/** A filter that is one of `options`, or any. */
+function Choice(
+  { label, name, value, options }: {
+    label: string;
+    name: string;
+    value: string;
+    options: string[];
+  },
+) {
+  return (
+    <label>
+      {label}
+      <select name={name}>
+        <option value="">any</option>
+        {options.map((o) => <option key={o} value={o} selected={value === o}>{o}</option>)}
+      </select>
+    </label>
   );
 }

@@ -507,3 +507,50 @@ Deno.test("metrics labels stay bounded: unknown agents and free-text outcomes be
   assert.match(text, /^callbridge_calls_total\{mode="relay",agent="other",outcome="other"\} 1$/m);
   assert.ok(!text.includes("CA0123") && !text.includes("0100123"));
 });
+
+Deno.test("dashboard filters and search; a call's page shows its sessions in order", async () => {
+  const svc = await startService();
+  const store = svc.services.records.store;
+  const sid = "CA22222222222222222222222222222222";
+  const base = { callSid: sid, direction: "inbound", from: "+15550100123", to: "+15550100999" };
+  try {
+    const first = newCallRecord({ ...base, id: "rec-1", mode: "relay", agent: "default" });
+    const second = newCallRecord({ ...base, id: "rec-2", mode: "relay", agent: "default" });
+    second.startedAt = first.startedAt + 1000;
+    const other = newCallRecord({
+      ...base,
+      id: "rec-3",
+      callSid: "CA3",
+      mode: "realtime",
+      agent: "appointments",
+    });
+    for (const r of [{ ...first, outcome: "llm-unavailable" }, second, other]) {
+      await store.putRecord(r);
+    }
+    const at = first.startedAt;
+    await store.putItems("rec-1", {
+      transcript: [{ seq: 1, role: "caller", text: "Is the pharmacy open?", at }],
+    });
+    await store.putItems("rec-2", {
+      transcript: [{ seq: 1, role: "agent", text: "Sorry, where were we?", at: at + 1000 }],
+    });
+    const rows = async (query: string) => {
+      const html = await (await fetch(`${svc.url}/?${query}`)).text();
+      assert.ok(!html.includes("+15550100123"), "numbers are masked in lists");
+      return [...html.matchAll(/<a href="\/calls\/(CA\w+)">/g)].map((m) => m[1]);
+    };
+    assert.deepEqual(await rows(""), [sid, "CA3", sid], "newest first");
+    assert.deepEqual(await rows("q=pharmacy"), [sid]);
+    assert.deepEqual(await rows("mode=realtime"), ["CA3"]);
+    assert.deepEqual(await rows("agent=default&outcome=llm-unavailable"), [sid]);
+    assert.deepEqual(await rows("q=nothing-like-this"), []);
+    const page = await (await fetch(`${svc.url}/calls/${sid}`)).text();
+    assert.ok(page.indexOf("Session 1 of 2") < page.indexOf("Session 2 of 2"));
+    assert.ok(page.indexOf("Is the pharmacy open?") < page.indexOf("Sorry, where were we?"));
+    assert.ok(page.includes("+15550100123"), "the call's own page shows the number");
+    const byId = await (await fetch(`${svc.url}/calls/rec-3`)).text();
+    assert.match(byId, /appointments/);
+  } finally {
+    await svc.close();
+  }
+});
