@@ -133,7 +133,7 @@ Deno.test({
         }
       });
 
-      await t.step("the simulator holds a conversation with an interrupt", async () => {
+      await t.step("the simulator holds a conversation with an interrupt and keys", async () => {
         await page.goto(`${h.svc.url}/simulator`);
         await page.click("#sim-start");
         await page.waitForSelector('section.simulator[data-status="live"]');
@@ -157,6 +157,14 @@ Deno.test({
           const agent = [...document.querySelectorAll("#sim-lines li.agent")].at(-1);
           return agent?.textContent === "Yes, at eight." && !agent.classList.contains("streaming");
         });
+        // The keypad: "#" sends the keys at once and the agent answers them.
+        await page.click(".dtmf button:nth-child(7)"); // 7
+        await page.click(".dtmf button:nth-child(12)"); // #
+        await page.waitForFunction(() => {
+          const agent = [...document.querySelectorAll("#sim-lines li.agent")].at(-1);
+          return agent?.textContent?.includes("pressed the keys: 7 #") &&
+            !agent.classList.contains("streaming");
+        });
         await page.click("#sim-hangup");
         await page.waitForSelector('section.simulator[data-status="ended"]');
         const lines = await page.$$eval("#sim-lines li", (els) => els.map((el) => el.className));
@@ -165,6 +173,9 @@ Deno.test({
           "line caller",
           "line agent interrupted",
           "line note",
+          "line caller",
+          "line agent",
+          "line caller",
           "line caller",
           "line agent",
         ]);

@@ -14,8 +14,10 @@ import {
   SIMULATOR_TOKEN_TTL_MS,
   SimulatorTokens,
 } from "../lib/simulator_token.ts";
+import { waitUntil } from "./fakes/event_log.ts";
 import { FakeOpenAI } from "./fakes/fake_openai.ts";
 import { FakeTwilioApi } from "./fakes/fake_twilio_api.ts";
+import { callerFrame, startRealtime } from "./helpers/realtime_harness.ts";
 import { eventually, relayHarness } from "./helpers/relay_harness.ts";
 import { postSigned, startService, type TestService } from "./helpers/service.ts";
 
@@ -552,5 +554,31 @@ Deno.test("dashboard filters and search; a call's page shows its sessions in ord
     assert.match(byId, /appointments/);
   } finally {
     await svc.close();
+  }
+});
+
+Deno.test("/metrics counts the frames a realtime call relayed and its outcome", async () => {
+  const h = await startRealtime({ env: { REALTIME_GREETING: "" } });
+  try {
+    const client = await h.call();
+    const session = await h.fake.session();
+    for (let i = 0; i < 12; i++) client.media(callerFrame(i));
+    await waitUntil(() => session.appended.length === 12, { what: "frames relayed" });
+    client.stop();
+    await eventually(
+      async () =>
+        (await h.service.services.records.store.list({ mode: "realtime" }))[0]
+          ?.outcome === "caller-hangup",
+      "the realtime call's end recorded",
+    );
+    const text = await (await fetch(`${h.service.url}/metrics`)).text();
+    assert.match(text, /^callbridge_realtime_frames_total\{direction="in"\} 12$/m);
+    assert.match(text, /^callbridge_realtime_frames_total\{direction="out"\} 0$/m);
+    assert.match(
+      text,
+      /^callbridge_calls_total\{mode="realtime",agent="default",outcome="caller-hangup"\} 1$/m,
+    );
+  } finally {
+    await h.close();
   }
 });
