@@ -50,6 +50,8 @@ const MAX_LOGGED_BAD_FRAMES = 10;
 const CHUNK_BYTES = 160;
 /** At most 53 groups (159 bytes ≈ 19.9 ms) per chunk, so a mark follows every ≤ 20 ms of audio. */
 const MAX_CHUNK_GROUPS = 53;
+/** Acknowledged marks kept at most before they are dropped from the front of the queue. */
+const MARKS_COMPACT_AT = 64;
 /** Key presses buffered before they are given to the model at once. */
 const MAX_DTMF_DIGITS = 32;
 /** Consecutive reconnects (session expiry) tried before the call is failed. */
@@ -335,6 +337,11 @@ export class RealtimeBridge implements LiveCall {
       this.#marks = [];
       this.#markHead = 0;
       this.#checkHeard();
+    } else if (this.#markHead >= MARKS_COMPACT_AT && this.#markHead * 2 >= this.#marks.length) {
+      // Audio that keeps flowing never drains the queue: drop the acknowledged marks so the
+      // array stays as long as what is queued, not as long as the call.
+      this.#marks.splice(0, this.#markHead);
+      this.#markHead = 0;
     }
   }
 
