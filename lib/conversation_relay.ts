@@ -3,7 +3,7 @@
  * once) and the messages the service sends back.
  */
 
-import { stringRecord } from "./json_fields.ts";
+import { parseJsonFrame, stringRecord } from "./json_fields.ts";
 
 /** `setup`: always the first message of a session. */
 export interface SetupMessage {
@@ -102,17 +102,9 @@ function str(obj: Json, key: string, fallback?: string): string | undefined {
 
 /** Parses and validates one text frame from Twilio. Never throws. */
 export function parseRelayMessage(data: unknown): ParseResult<RelayInbound> {
-  if (typeof data !== "string") return { ok: false, error: "binary frame" };
-  let obj: unknown;
-  try {
-    obj = JSON.parse(data);
-  } catch {
-    return { ok: false, error: "invalid JSON" };
-  }
-  if (!obj || typeof obj !== "object" || Array.isArray(obj)) {
-    return { ok: false, error: "not a JSON object" };
-  }
-  const m = obj as Json;
+  const frame = parseJsonFrame(data);
+  if (!frame.ok) return frame;
+  const m = frame.value;
   switch (m.type) {
     case "setup": {
       const callSid = str(m, "callSid");
