@@ -210,7 +210,8 @@ Deno.test("/metrics: Prometheus text with calls, outcomes, latency histograms, c
     call.interrupt("One");
     h.fake.script({ tokens: ["Sure."] });
     call.prompt("Again");
-    await call.turn();
+    await call.turn(); // the close of the cut turn
+    assert.equal((await call.turn()).text, "Sure.");
     await call.hangUp();
     const store = h.svc.services.records.store;
     await eventually(

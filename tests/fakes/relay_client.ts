@@ -6,6 +6,7 @@
  */
 
 import twilio from "twilio";
+import { NoDelayWebSocket } from "../../lib/ws_client.ts";
 
 /** A message the service sent, as parsed JSON. */
 export type Received = Record<string, unknown> & { type: string };
@@ -22,9 +23,6 @@ export interface RelayClientOptions {
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
-/** Deno's WebSocket constructor with request headers. */
-type HeaderWebSocket = new (url: string, options: { headers: HeadersInit }) => WebSocket;
-
 /** One fake Twilio call on the ConversationRelay socket. */
 export class RelayClient {
   readonly received: Received[] = [];
@@ -35,7 +33,7 @@ export class RelayClient {
   #cursor = 0;
   #wake: (() => void) | null = null;
 
-  private constructor(readonly socket: WebSocket) {
+  private constructor(readonly socket: NoDelayWebSocket) {
     this.closed = new Promise((resolve) => socket.addEventListener("close", resolve));
     socket.addEventListener("message", (ev) => {
       const msg = JSON.parse(String(ev.data)) as Received;
@@ -57,13 +55,12 @@ export class RelayClient {
       : options.signature;
     const headers: Record<string, string> = {};
     if (signature !== null) headers["X-Twilio-Signature"] = signature;
-    // Deno's WebSocket takes headers; the DOM typing Preact's JSX brings into the program doesn't.
-    const socket = new (WebSocket as unknown as HeaderWebSocket)(wsUrl, { headers });
+    // Twilio writes back-to-back frames at once; Deno's built-in client holds the second one
+    // for up to ~40 ms (Nagle), which would slow every test down and skew the benchmarks.
+    const socket = new NoDelayWebSocket(wsUrl, { headers });
     await new Promise<void>((resolve, reject) => {
-      socket.addEventListener("open", () => resolve(), { once: true });
-      socket.addEventListener("error", (ev) => {
-        reject(new Error(`WebSocket failed: ${(ev as ErrorEvent).message ?? "error"}`));
-      }, { once: true });
+      socket.addEventListener("open", () => resolve());
+      socket.addEventListener("error", () => reject(new Error("WebSocket failed to open")));
     });
     return new RelayClient(socket);
   }
