@@ -7,6 +7,8 @@
 import type { Services } from "./services.ts";
 import { sayAndHangUpTwiml } from "./twiml.ts";
 
+/** Spoken when a call reaches `MAX_CALL_SECONDS`. */
+export const TIME_LIMIT = "I'm sorry, we've reached the time limit for this call. Goodbye.";
 /** Spoken when a call cannot be taken. */
 export const BUSY =
   "All our lines are busy right now. Please call again in a few minutes. Goodbye.";

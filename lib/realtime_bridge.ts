@@ -7,6 +7,7 @@
  * the assistant's item to the audio actually played.
  */
 
+import { limitHit, TIME_LIMIT } from "./admission.ts";
 import type { CallRecorder } from "./call_recorder.ts";
 import type { CallRegistry, LiveCall } from "./call_registry.ts";
 import { type CallContext, resolveCallContext } from "./call_context.ts";
@@ -190,6 +191,15 @@ export class RealtimeBridge implements LiveCall {
   #dtmfTimer: TimerId | undefined;
   #dtmfDue = false;
 
+  // Limits and watchdogs (checked once a second, not per frame).
+  #watchdog: TimerId | undefined;
+  #limitTimer: TimerId | undefined;
+  /** Clock time of the last frame from Twilio / from OpenAI. */
+  #lastTwilioAt = 0;
+  #lastUpstreamAt = 0;
+  /** The caller stopped speaking: the server's VAD owes a response. */
+  #vadResponseDue = false;
+
   constructor(socket: TwilioSocket, services: Services) {
     this.#twilio = socket;
     this.#services = services;
@@ -198,6 +208,8 @@ export class RealtimeBridge implements LiveCall {
     const twilio = services.twilio;
     this.#redirect = twilio ? (sid, twiml) => twilio.updateCall(sid, twiml) : null;
     this.#log = services.log.child({ sessionId: this.id, mode: "realtime" });
+    this.#lastTwilioAt = services.clock.now();
+    this.#armWatchdog();
     services.registry.add(this);
     socket.addEventListener("message", (ev) => this.#onTwilioFrame(ev.data));
     socket.addEventListener("close", () => this.#dispose("twilio closed"));
@@ -229,6 +241,11 @@ export class RealtimeBridge implements LiveCall {
 
   #onTwilioFrame(data: unknown): void {
     if (this.#closed) return;
+    this.#lastTwilioAt = this.#services.clock.now();
+    if (typeof data === "string" && data.length > this.#config.limits.maxMessageBytes) {
+      limitHit(this.#services, "max_message_bytes", { size: data.length });
+      return this.#badFrame("twilio", "message over MAX_WS_MESSAGE_BYTES");
+    }
     const parsed = parseMediaStreamMessage(data);
     if (!parsed.ok) return this.#badFrame("twilio", parsed.error);
     const message = parsed.message;
@@ -261,6 +278,20 @@ export class RealtimeBridge implements LiveCall {
     if (this.#writer) return this.#badFrame("twilio", "duplicate start");
     this.streamSid = start.streamSid;
     this.callSid = start.callSid;
+    // A second stream for the same call: the older bridge gives way.
+    const older = this.#registry.findBySid(start.callSid, this);
+    if (older) {
+      this.#log.warn("call.superseded", { older: older.id });
+      older.end("superseded");
+    }
+    const clock = this.#services.clock;
+    this.#limitTimer = clock.setTimeout(() => {
+      limitHit(this.#services, "max_call_seconds", { callSid: start.callSid });
+      this.#pendingEnd = { reason: "max-duration", twiml: sayAndHangUpTwiml(TIME_LIMIT) };
+      // The model says the goodbye when it can; otherwise Twilio does, from the TwiML.
+      if (this.#say(TIME_LIMIT)) this.#pendingEnd.twiml = hangUpTwiml();
+      else this.#checkHeard();
+    }, this.#config.limits.maxCallSeconds * 1000);
     this.customParameters = start.customParameters;
     this.#writer = new MediaStreamWriter(start.streamSid);
     this.#log = this.#log.child({ callSid: start.callSid });
@@ -286,7 +317,7 @@ export class RealtimeBridge implements LiveCall {
       if (this.#closed) return;
       this.context = context;
       this.#silence = new SilenceMonitor(context.profile.silence, this.#services.clock, {
-        remind: (text) => this.#say(text),
+        remind: (text) => void this.#say(text),
         giveUp: (goodbye) => {
           this.#say(goodbye);
           this.#pendingEnd = { reason: "unresponsive", twiml: hangUpTwiml() };
@@ -373,10 +404,11 @@ export class RealtimeBridge implements LiveCall {
       return;
     }
     this.#upstream = ws;
+    const connectTimeoutMs = this.#config.limits.openaiConnectTimeoutMs;
     this.#connectTimer = setTimeout(() => {
-      this.#log.error("realtime.connect_timeout", { timeoutMs: openai.timeoutMs });
+      limitHit(this.#services, "openai_connect_timeout", { timeoutMs: connectTimeoutMs });
       this.#fail("upstream-timeout");
-    }, openai.timeoutMs);
+    }, connectTimeoutMs);
     ws.addEventListener("open", () => {
       if (this.#closed || session !== this.#session) return;
       this.#configure();
@@ -428,6 +460,7 @@ export class RealtimeBridge implements LiveCall {
 
   #onUpstreamFrame(data: unknown): void {
     if (this.#closed) return;
+    this.#lastUpstreamAt = this.#services.clock.now();
     const parsed = parseServerEvent(data);
     if (!parsed.ok) return this.#badFrame("openai", parsed.error);
     this.#onEvent(parsed.event);
@@ -443,6 +476,8 @@ export class RealtimeBridge implements LiveCall {
       case "response.function_call_arguments.done":
         return this.#onFunctionCall(event.responseId, event.callId, event.name, event.arguments);
       case "input_audio_buffer.speech_stopped":
+        this.#vadResponseDue = true;
+        this.#lastUpstreamAt = this.#services.clock.now();
         this.#turnRef = Date.now();
         this.#turnRefMono = performance.now();
         this.#entryFor("caller", event.itemId);
@@ -489,19 +524,23 @@ export class RealtimeBridge implements LiveCall {
   #maybeGreet(): void {
     if (this.#greeted || !this.#ready || !this.#writer || !this.context) return;
     this.#greeted = true;
-    if (this.context.profile.greeting) return this.#say(this.context.profile.greeting);
+    if (this.context.profile.greeting) {
+      this.#say(this.context.profile.greeting);
+      return;
+    }
     const greeting = this.#config.realtimeGreeting;
     if (!greeting) return this.#silence?.agentHeard();
     this.#markTurnStart();
     this.#requestResponse(this.#upstream!, greeting);
   }
 
-  /** Has the model say `text` (greeting, reminder, goodbye) as its next response. */
-  #say(text: string): void {
+  /** Has the model say `text` (greeting, reminder, goodbye) as its next response; false if it cannot now. */
+  #say(text: string): boolean {
     const ws = this.#upstream;
-    if (!ws || !this.#ready) return;
+    if (!ws || !this.#ready) return false;
     this.#markTurnStart();
     this.#requestResponse(ws, `Say exactly this to the caller, and nothing else: "${text}"`);
+    return true;
   }
 
   #markTurnStart(): void {
@@ -529,11 +568,15 @@ export class RealtimeBridge implements LiveCall {
   // ---- Responses and audio out -------------------------------------------------------------
 
   #requestResponse(ws: NoDelayWebSocket, instructions?: string): void {
+    if (this.#requested === 0 && !this.#activeResponse) {
+      this.#lastUpstreamAt = this.#services.clock.now();
+    }
     this.#requested++;
     ws.send(createResponse(instructions));
   }
 
   #onResponseCreated(responseId: string): void {
+    this.#vadResponseDue = false;
     this.#silence?.agentSpeaking();
     if (this.#requested > 0) this.#requested--;
     if (this.#cancelledRequests > 0) {
@@ -894,10 +937,36 @@ export class RealtimeBridge implements LiveCall {
     }
   }
 
+  /**
+   * Once a second: a Twilio socket silent for `TWILIO_IDLE_TIMEOUT_SECONDS` is dead (Twilio sends
+   * audio 50 times a second, even in silence); an OpenAI socket that owes a response and sends
+   * nothing for `OPENAI_TIMEOUT_MS` has stalled — both fail over so the caller hears the fallback.
+   */
+  #armWatchdog(): void {
+    const clock = this.#services.clock;
+    this.#watchdog = clock.setTimeout(() => {
+      if (this.#closed) return;
+      const now = clock.now();
+      const { limits, openai } = this.#config;
+      if (now - this.#lastTwilioAt > limits.idleTimeoutSeconds * 1000) {
+        limitHit(this.#services, "idle_timeout", { callSid: this.callSid ?? undefined });
+        return this.end("idle-timeout");
+      }
+      const owed = this.#requested > 0 || this.#activeResponse !== null || this.#vadResponseDue;
+      if (this.#ready && owed && now - this.#lastUpstreamAt > openai.timeoutMs) {
+        this.#log.error("realtime.stalled", { silentMs: now - this.#lastUpstreamAt });
+        return this.#fail("upstream-stalled");
+      }
+      this.#armWatchdog();
+    }, 1000);
+  }
+
   #dispose(cause: string): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#services.clock.clearTimeout(this.#dtmfTimer);
+    this.#services.clock.clearTimeout(this.#watchdog);
+    this.#services.clock.clearTimeout(this.#limitTimer);
     this.#silence?.stop();
     this.#toolSignal.abort();
     this.#closeUpstream();

@@ -7,7 +7,7 @@
  * through its AbortSignal at once, and the history keeps only what the caller heard.
  */
 
-import { limitHit } from "./admission.ts";
+import { limitHit, TIME_LIMIT } from "./admission.ts";
 import type { CallRecorder } from "./call_recorder.ts";
 import type { CallRegistry, LiveCall } from "./call_registry.ts";
 import { type CallContext, resolveCallContext } from "./call_context.ts";
@@ -33,8 +33,6 @@ export const FINAL_APOLOGY =
 /** Spoken when no OpenAI key is configured. */
 export const NOT_CONFIGURED =
   "Sorry, this assistant isn't set up yet. Please try again later. Goodbye.";
-/** Spoken when a call reaches `MAX_CALL_SECONDS`. */
-export const TIME_LIMIT = "I'm sorry, we've reached the time limit for this call. Goodbye.";
 /** Heard while a slow tool runs. */
 export const FILLER = "One moment…";
 /** A tool's output while it has not answered (e.g. the caller interrupted). */

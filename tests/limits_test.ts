@@ -4,8 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { BUSY } from "../lib/admission.ts";
-import { TIME_LIMIT } from "../lib/relay_session.ts";
+import { BUSY, TIME_LIMIT } from "../lib/admission.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { relayHarness, until } from "./helpers/relay_harness.ts";

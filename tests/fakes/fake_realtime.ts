@@ -447,7 +447,7 @@ export class FakeRealtimeSession {
   }
 
   #startReply(): void {
-    if (this.#active) return;
+    if (this.#active || this.#fake.stallReplies) return;
     if (this.#fake.mode === "echo") return;
     const script = { ...DEFAULT_REPLY, ...this.#fake.reply, ...this.#fake.replies.shift() };
     const seed = ++this.#replies;
@@ -587,6 +587,8 @@ export class FakeRealtime {
   onAppend: ((audio: string, at: number) => void) | null = null;
   /** Called with the type and arrival time of every client event but audio appends. */
   onClientEvent: ((type: string, at: number) => void) | null = null;
+  /** Accept `response.create` (and VAD turns) but never answer: a stalled server. */
+  stallReplies = false;
   /** Hold upgrade requests (no answer) until {@link releaseUpgrades}. */
   holdUpgrades = false;
 
