@@ -51,7 +51,10 @@ for (let i = 0; i < CALLS * TURNS; i++) {
 const before = await processStats(service.pid);
 const started = performance.now();
 const clients = await Promise.all(
-  Array.from({ length: CALLS }, () => RelayClient.connect(service.url, { authToken: AUTH_TOKEN })),
+  Array.from(
+    { length: CALLS },
+    () => RelayClient.connect(service.url, { authToken: AUTH_TOKEN, denoWebSocket: true }),
+  ),
 );
 await Promise.all(clients.map(async (client) => {
   client.setup({ agent: "default" });
