@@ -168,6 +168,8 @@ const service = await startServiceProcess({
   REALTIME_GREETING: "",
   DTMF_DEBOUNCE_MS: "1000",
   LOG_LEVEL: "warn",
+  // The calls stay open, silent, while the heap settles for the memory reading.
+  TWILIO_IDLE_TIMEOUT_SECONDS: "300",
 });
 const fresh = await processStats(service.pid);
 

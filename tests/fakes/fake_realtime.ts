@@ -123,6 +123,8 @@ export class FakeRealtimeSession {
   readonly functionCalls = new Map<string, { name: string; answered: boolean }>();
   #active: ActiveReply | null = null;
   #replies = 0;
+  #lastEchoAt = 0;
+  #echoEnder: ReturnType<typeof setInterval> | undefined;
   #speechItem: string | null = null;
 
   constructor(socket: WebSocket, fake: FakeRealtime) {
@@ -131,6 +133,7 @@ export class FakeRealtimeSession {
     this.closed = new Promise((resolve) => {
       socket.addEventListener("close", (ev) => {
         this.#stopActive();
+        clearInterval(this.#echoEnder);
         resolve(ev);
       });
     });
@@ -354,6 +357,13 @@ export class FakeRealtimeSession {
   }
 
   #echo(audio: string): void {
+    this.#lastEchoAt = performance.now();
+    // A response ends once the caller's audio stops (a real one always ends with response.done).
+    this.#echoEnder ??= setInterval(() => {
+      if (this.#active && performance.now() - this.#lastEchoAt > ECHO_END_MS) {
+        this.#finishActive("completed");
+      }
+    }, ECHO_END_MS);
     let active = this.#active;
     if (!active) {
       active = { id: this.#id("resp"), itemId: this.#id("item") };
@@ -561,6 +571,9 @@ interface ActiveReply {
   timer?: ReturnType<typeof setTimeout>;
   sendNext?: () => boolean;
 }
+
+/** In echo mode, the open-ended response ends this long after the last appended audio. */
+const ECHO_END_MS = 250;
 
 const DEFAULT_REPLY: ReplyScript = {
   audioMs: 1000,
