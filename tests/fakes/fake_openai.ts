@@ -455,28 +455,23 @@ function checkChatToolPairs(messages: Json[]): void {
       pending = pending.filter((p) => p !== id);
       return;
     }
-    if (pending.length > 0) {
-      throw new HttpError(
-        400,
-        `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${
-          pending.join(", ")
-        }`,
-        "messages",
-      );
-    }
+    if (pending.length > 0) throw unanswered(pending);
     if (m.role === "assistant" && Array.isArray(m.tool_calls)) {
       pending = (m.tool_calls as Json[]).map((c) => c.id as string);
     }
   });
-  if (pending.length > 0) {
-    throw new HttpError(
-      400,
-      `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${
-        pending.join(", ")
-      }`,
-      "messages",
-    );
-  }
+  if (pending.length > 0) throw unanswered(pending);
+}
+
+/** The real API's error for tool calls left without a tool message. */
+function unanswered(ids: string[]): HttpError {
+  return new HttpError(
+    400,
+    `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${
+      ids.join(", ")
+    }`,
+    "messages",
+  );
 }
 
 /** Every function_call needs its output, and every output a call before it. */
