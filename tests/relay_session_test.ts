@@ -3,7 +3,7 @@
  */
 
 import assert from "node:assert/strict";
-import { relayHarness, until, within } from "./helpers/relay_harness.ts";
+import { eventually, relayHarness, until, within } from "./helpers/relay_harness.ts";
 import type { RelayClient } from "./fakes/relay_client.ts";
 import { APOLOGY, FINAL_APOLOGY } from "../lib/relay_session.ts";
 import type { RelaySession } from "../lib/relay_session.ts";
@@ -341,6 +341,16 @@ Deno.test("LLM refused connection: apology; repeated failures end the call with 
     const closed = await call.closed;
     assert.equal(closed.code, 1000);
     await until(() => h.svc.services.registry.size === 0, "session removed");
+    // The record says what happened.
+    const store = h.svc.services.records.store;
+    await eventually(
+      async () => (await store.findBySid(call.callSid))[0]?.outcome === "llm-unavailable",
+      "record completed",
+    );
+    const [record] = await store.findBySid(call.callSid);
+    const errors = (await store.getDetail(record.id))!.events.filter((e) => e.type === "error");
+    assert.equal(errors.length, 2);
+    assert.match(errors[0].summary, /Connection error/i);
   } finally {
     await h.close();
   }

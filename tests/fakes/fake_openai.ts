@@ -532,14 +532,20 @@ class ChatFormat {
   constructor(readonly body: Json) {
     this.includeUsage = (body.stream_options as Json | undefined)?.include_usage === true;
   }
-  #chunk(delta: Json, finish: string | null): string {
-    return sse({
+  /** The fields every chunk of this completion shares. */
+  #envelope(): Json {
+    return {
       id: this.id,
       object: "chat.completion.chunk",
       created: this.created,
       model: this.body.model,
       service_tier: "default",
       system_fingerprint: "fp_fake",
+    };
+  }
+  #chunk(delta: Json, finish: string | null): string {
+    return sse({
+      ...this.#envelope(),
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
       ...(this.includeUsage ? { usage: null } : {}),
     });
@@ -581,12 +587,7 @@ class ChatFormat {
         output: Math.ceil(text.length / 4),
       };
       out.push(sse({
-        id: this.id,
-        object: "chat.completion.chunk",
-        created: this.created,
-        model: this.body.model,
-        service_tier: "default",
-        system_fingerprint: "fp_fake",
+        ...this.#envelope(),
         choices: [],
         usage: {
           prompt_tokens: u.input,
