@@ -5,7 +5,6 @@
  */
 
 import type { AgentProfile } from "./agent_profile.ts";
-import { agentToolSet } from "./agent_tools.ts";
 import { loadOutbound } from "./outbound_store.ts";
 import type { Services } from "./services.ts";
 import { callTemplateValues, renderTemplate } from "./template.ts";
@@ -59,9 +58,6 @@ export async function resolveCallContext(
     call,
     instructions: renderTemplate(profile.instructions, values),
     greeting: start.customParameters.reconnect ? "" : renderTemplate(greeting, values),
-    tools: agentToolSet(profile, {
-      signingSecret: services.config.tools.signingSecret,
-      timeoutMs: services.config.tools.timeoutMs,
-    }),
+    tools: services.toolSets.for(profile),
   };
 }

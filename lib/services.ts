@@ -3,6 +3,7 @@
  */
 
 import { type LoadedProfile, loadProfileFiles, ProfileError } from "./agent_profile.ts";
+import { AgentToolSets } from "./agent_tools.ts";
 import { CallRecords } from "./call_recorder.ts";
 import { CallRegistry } from "./call_registry.ts";
 import { CallStore } from "./call_store.ts";
@@ -23,6 +24,8 @@ export interface Services {
   llm: Llm | null;
   registry: CallRegistry;
   profiles: ProfileStore;
+  /** Each profile version's tools, shared by its calls. */
+  toolSets: AgentToolSets;
   kv: Deno.Kv;
   /** null without Twilio credentials. */
   twilio: TwilioApi | null;
@@ -74,6 +77,10 @@ export async function createServices(
     llm: createLlm(config.openai),
     registry,
     profiles,
+    toolSets: new AgentToolSets({
+      signingSecret: config.tools.signingSecret,
+      timeoutMs: config.tools.timeoutMs,
+    }),
     kv,
     twilio: createTwilioApi(config),
     clock,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { type AgentProfile, parseProfile } from "../lib/agent_profile.ts";
-import { agentToolSet } from "../lib/agent_tools.ts";
+import { agentToolSet, AgentToolSets } from "../lib/agent_tools.ts";
 import { Logger } from "../lib/log.ts";
 import {
   type CallControls,
@@ -221,6 +221,26 @@ Deno.test("ToolSet: when the call moves on, the tool's signal is aborted and the
     "The call moved on before the tool finished.",
   );
   assert.equal(runs.length, 1);
+});
+
+Deno.test("calls of one profile version share its tool set; each call's bad arguments get their own errors", async () => {
+  const sets = new AgentToolSets({ signingSecret: null, timeoutMs: 1000 });
+  const v1 = profile({}, ["end_call"]);
+  const shared = sets.for(v1);
+  assert.equal(sets.for(v1), shared, "a second call of the same version reuses the set");
+  const v2 = profile({}, ["end_call", "send_dtmf"]);
+  assert.notEqual(sets.for(v2), shared);
+  assert.deepEqual(sets.for(v2).declarations().map((d) => d.name), ["end_call", "send_dtmf"]);
+  assert.deepEqual(shared.declarations().map((d) => d.name), ["end_call"]);
+  // Two calls validating through the one shared schema: each sees its own problem.
+  const dtmf = sets.for(v2);
+  const [a, b] = await Promise.all([
+    dtmf.call("send_dtmf", '{"digits": 5}', context().ctx),
+    dtmf.call("send_dtmf", "{}", context().ctx),
+  ]);
+  assert.match(errorOf(a), /\/digits must be string/);
+  assert.match(errorOf(b), /must have required property 'digits'/);
+  assert.doesNotMatch(errorOf(b), /\/digits must be string/);
 });
 
 /** Every built-in tool; they read the profile they act for from the context. */
