@@ -150,6 +150,23 @@ function drive(senders: ((seq: number) => void)[], seconds: number): Promise<voi
   });
 }
 
+/**
+ * A copy of the shipped agents whose default agent never reminds a silent caller: the silence
+ * policy would otherwise end the calls that stay quiet while the heap settles.
+ */
+async function quietAgentsDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "callbridge-bench-agents-" });
+  const shipped = new URL("../assets/agents/default/", import.meta.url);
+  await Deno.mkdir(`${dir}/default`);
+  for await (const entry of Deno.readDir(shipped)) {
+    await Deno.copyFile(new URL(entry.name, shipped), `${dir}/default/${entry.name}`);
+  }
+  const agent = JSON.parse(await Deno.readTextFile(`${dir}/default/agent.json`));
+  agent.silence = { ...agent.silence, reminderAfterSeconds: 0 };
+  await Deno.writeTextFile(`${dir}/default/agent.json`, JSON.stringify(agent));
+  return dir;
+}
+
 /** Waits (bounded) until `done()` or `timeoutMs` passes. */
 async function settle(done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -160,6 +177,7 @@ async function settle(done: () => boolean, timeoutMs: number): Promise<void> {
 
 const fake = new FakeRealtime({ mode: "echo" });
 const baseUrl = fake.start();
+const agentsDir = await quietAgentsDir();
 const service = await startServiceProcess({
   OPENAI_API_KEY: API_KEY,
   OPENAI_BASE_URL: baseUrl,
@@ -170,6 +188,7 @@ const service = await startServiceProcess({
   LOG_LEVEL: "warn",
   // The calls stay open, silent, while the heap settles for the memory reading.
   TWILIO_IDLE_TIMEOUT_SECONDS: "300",
+  AGENTS_DIR: agentsDir,
 });
 const fresh = await processStats(service.pid);
 
@@ -374,6 +393,8 @@ while (!settled && performance.now() - settleStart < SETTLE_SECONDS * 1000) {
   settled = dropped && last.length === 5 && Math.max(...last) - Math.min(...last) < 512;
 }
 const settledRss = rssSamples.at(-1)!;
+// The reading only counts if every call is still open (none ended by a policy meanwhile).
+const openAtReading = calls.filter((c) => c.client.open).length;
 const settledAfter = (performance.now() - settleStart) / 1000;
 const rssPerCall = (settledRss - fresh.rssKb) / CALLS;
 await Promise.all(calls.map((c) => c.client.close()));
@@ -395,9 +416,11 @@ log(
   `  bridge process CPU ${bridgedUse.servicePct.toFixed(1)} % of one core (target ≤ 35 %)`,
 );
 log(
-  `  RSS ${(settledRss / 1024).toFixed(1)} MB with ${CALLS} calls open, ${
-    settled ? "settled" : "NOT settled (heap slack still counted)"
-  } after ${settledAfter.toFixed(1)} s (fresh service ${(fresh.rssKb / 1024).toFixed(1)} MB): ` +
+  `  RSS ${(settledRss / 1024).toFixed(1)} MB with ${openAtReading} of ${CALLS} calls open${
+    openAtReading < CALLS ? " (← calls ended early: the reading is not per open call)" : ""
+  }, ${settled ? "settled" : "NOT settled (heap slack still counted)"} after ${
+    settledAfter.toFixed(1)
+  } s (fresh service ${(fresh.rssKb / 1024).toFixed(1)} MB): ` +
     `${rssPerCall.toFixed(1)} KB per call (target ≤ 120 KB); during the traffic ` +
     `${(bridgedUse.rssKb / 1024).toFixed(1)} MB`,
 );
@@ -491,4 +514,5 @@ log(`\nBridge p99 / direct p99 = ${ratio.toFixed(2)} (target ≤ 2)`);
 
 await service.stop();
 await fake.close();
+await Deno.remove(agentsDir, { recursive: true });
 Deno.exit(0);

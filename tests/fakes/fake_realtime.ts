@@ -29,7 +29,10 @@ export interface ReplyScript {
 
 /** Options of {@link FakeRealtime}. */
 export interface FakeRealtimeOptions {
-  /** `echo`: appended audio comes back at once as deltas of one open-ended response. */
+  /**
+   * `echo`: appended audio comes back at once as deltas of one open-ended response (joining the
+   * reply in progress, if any); `response.create` still gets a scripted reply.
+   */
   mode?: "script" | "echo";
   reply?: Partial<ReplyScript>;
 }
@@ -456,9 +459,9 @@ export class FakeRealtimeSession {
     this.#send({ type: "conversation.item.added", item: { id, ...item } });
   }
 
+  /** A scripted reply; in echo mode too (a real server answers every `response.create`). */
   #startReply(): void {
     if (this.#active || this.#fake.stallReplies) return;
-    if (this.#fake.mode === "echo") return;
     const script = { ...DEFAULT_REPLY, ...this.#fake.reply, ...this.#fake.replies.shift() };
     const seed = ++this.#replies;
     this.#fake.replySeeds.push(seed);
