@@ -134,6 +134,23 @@ Deno.test("an oversized Twilio frame is dropped and counted; audio keeps flowing
   }
 });
 
+Deno.test("the echo-mode fake still answers response.create, as the real server does", async () => {
+  const h = await startRealtime({ env: { REALTIME_GREETING: "" }, fake: { mode: "echo" } });
+  try {
+    const client = await h.call();
+    const session = await h.fake.session();
+    await session.events.waitFor((e) => e.type === "session.update", { what: "configured" });
+    client.dtmf("#");
+    await session.events.waitFor((e) => e.type === "response.create", { what: "response.create" });
+    // The default scripted reply: one second of audio, then response.done.
+    await waitUntil(() => client.receivedBytes >= 8000, { what: "the reply's audio" });
+    await waitUntil(() => session.sent.includes("response.done"), { what: "response.done" });
+    assert.equal(session.errors.items.length, 0);
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("a second stream for the same call supersedes the first", async () => {
   const h = await startRealtime({ env: { REALTIME_GREETING: "" }, fake: { mode: "echo" } });
   try {
