@@ -9,6 +9,8 @@
  * a saturated load generator (or a busy machine) shows up as latency that is not the bridge's.
  * RSS per call is (RSS with N calls open − RSS of the fresh service) / N, read once the service's
  * heap has settled after the traffic (V8 gives memory back only after some seconds of quiet).
+ * Last, the same load goes through `bench/null_bridge.ts`, a bridge that only forwards over the
+ * same sockets: the floor any bridge on this runtime and machine starts from.
  * Usage: deno run -A bench/realtime_bench.ts [--calls 200] [--seconds 10] [--settle 45]
  */
 
@@ -204,7 +206,8 @@ interface BridgedCall {
   lastMediaAt: number;
 }
 
-async function openBridgedCall(index: number, onClear?: (at: number) => void) {
+/** A call through the bridge at `url` (the service, or the floor), started and configured. */
+async function openBridgedCall(url: string, index: number) {
   const sessionsBefore = fake.sessions.items.length;
   const call = {
     frames: new FrameClock(),
@@ -213,17 +216,14 @@ async function openBridgedCall(index: number, onClear?: (at: number) => void) {
     markGaps: [] as number[],
     lastMediaAt: 0,
   } as BridgedCall;
-  call.client = await MediaStreamsClient.connect(service.url, {
+  call.client = await MediaStreamsClient.connect(url, {
     authToken: AUTH_TOKEN,
     onMark: (_name, at) => call.markGaps.push(at - call.lastMediaAt),
     onMedia: (payload, at) => {
       call.lastMediaAt = at;
       call.frames.received(payload, at);
     },
-    onClear: (at) => {
-      call.clearAt.push(at);
-      onClear?.(at);
-    },
+    onClear: (at) => call.clearAt.push(at),
   });
   call.client.start({ agent: `bench-${index}` });
   call.session = await fake.sessions.waitFor(() => true, {
@@ -272,7 +272,7 @@ const log = (line: string) => {
 };
 
 // ---- 1. One call: speech_started → clear, audio_end_ms accuracy, Nagle probes. --------------
-const single = await openBridgedCall(0);
+const single = await openBridgedCall(service.url, 0);
 const singleClear: number[] = [];
 const singleEndErr: number[] = [];
 {
@@ -342,7 +342,7 @@ const clearUnderLoad: number[] = [];
 /** audio_end_ms − heard of each call's first and second interrupted answer. */
 const endErrUnderLoad: number[][] = [[], []];
 // One at a time, so each call is paired with its own upstream session.
-for (let i = 0; i < CALLS; i++) calls.push(await openBridgedCall(i + 1));
+for (let i = 0; i < CALLS; i++) calls.push(await openBridgedCall(service.url, i + 1));
 await nextTurn();
 const bridgedCpu = await cpuWindow(service.pid);
 /**
@@ -511,8 +511,45 @@ log(
 log(cpuLine(directUse));
 const ratio = percentile(bridged, 99) / percentile(direct, 99);
 log(`\nBridge p99 / direct p99 = ${ratio.toFixed(2)} (target ≤ 2)`);
-
 await service.stop();
+
+// ---- 4. The same load through the floor: a bridge that only forwards. ---------------------
+const floor = await startServiceProcess(
+  { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl },
+  { entry: new URL("null_bridge.ts", import.meta.url).pathname },
+);
+const floorCalls: BridgedCall[] = [];
+for (let i = 0; i < CALLS; i++) floorCalls.push(await openBridgedCall(floor.url, i + 1));
+await nextTurn();
+const floorCpu = await cpuWindow(floor.pid);
+await drive(floorCalls.map((call, i) => (seq: number) => sendBridged(call, i + 1, seq)), SECONDS);
+const floorUse = await floorCpu();
+await settle(() => floorCalls.every((c) => c.frames.done), 2000);
+const floorLatencies = floorCalls.flatMap((c) => c.frames.latencies);
+const floorLost = floorCalls.reduce((n, c) => n + c.frames.sentCount - c.frames.receivedCount, 0);
+await Promise.all(floorCalls.map((c) => c.client.close()));
+await floor.stop();
+log(
+  `\n${CALLS} calls through the floor (bench/null_bridge.ts: forwards frames and marks, nothing ` +
+    `else; same sockets, same load):`,
+);
+log(
+  `  round trip p50 ${ms(percentile(floorLatencies, 50))}, p99 ${
+    ms(percentile(floorLatencies, 99))
+  }, max ${ms(Math.max(...floorLatencies))}, frames lost ${floorLost}`,
+);
+log(`  floor process CPU ${floorUse.servicePct.toFixed(1)} % of one core`);
+log(cpuLine(floorUse));
+log(
+  `\nBridge over the floor: CPU +${
+    (bridgedUse.servicePct - floorUse.servicePct).toFixed(1)
+  } points of one core; p99 ${ms(percentile(bridged, 99))} vs ${
+    ms(percentile(floorLatencies, 99))
+  } (floor p99 / direct p99 = ${
+    (percentile(floorLatencies, 99) / percentile(direct, 99)).toFixed(2)
+  })`,
+);
+
 await fake.close();
 await Deno.remove(agentsDir, { recursive: true });
 Deno.exit(0);

@@ -10,8 +10,17 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startServiceProcess}. */
+export interface ServiceProcessOptions {
+  /** The program to run instead of `main.ts` (e.g. the benchmark's floor, `bench/null_bridge.ts`). */
+  entry?: string;
+}
+
 /** Starts `main.ts` on a free loopback port with `env`; resolves once /health answers. */
-export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Record<string, string>,
+  options: ServiceProcessOptions = {},
+): Promise<ServiceProcess> {
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
@@ -24,7 +33,7 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
       "--allow-env",
       "--allow-read",
       "--allow-write",
-      "main.ts",
+      options.entry ?? "main.ts",
     ],
     env: { ...env, PORT: String(port), HOSTNAME: "127.0.0.1", PUBLIC_URL: url },
     stdout: "inherit",
