@@ -387,10 +387,11 @@ let settled = false;
 while (!settled && performance.now() - settleStart < SETTLE_SECONDS * 1000) {
   await new Promise((resolve) => setTimeout(resolve, 500));
   rssSamples.push((await processStats(service.pid)).rssKb);
-  // Settled: V8 has given memory back (RSS ≥ 10 % below its peak) and it is steady for 2 s.
-  const last = rssSamples.slice(-5);
+  // Settled: V8 has given memory back (RSS ≥ 10 % below its peak) and it is steady for 5 s
+  // (the memory reducer often shrinks the heap in two steps a second or two apart).
+  const last = rssSamples.slice(-10);
   const dropped = Math.min(...rssSamples) < 0.9 * Math.max(...rssSamples);
-  settled = dropped && last.length === 5 && Math.max(...last) - Math.min(...last) < 512;
+  settled = dropped && last.length === 10 && Math.max(...last) - Math.min(...last) < 512;
 }
 const settledRss = rssSamples.at(-1)!;
 // The reading only counts if every call is still open (none ended by a policy meanwhile).
