@@ -53,6 +53,13 @@ const CHUNK_BYTES = 160;
 const MAX_CHUNK_GROUPS = 53;
 /** Acknowledged marks kept at most before they are dropped from the front of the queue. */
 const MARKS_COMPACT_AT = 64;
+/**
+ * The fastest Twilio → bridge transit seen (arrival − media timestamp) may creep up by this much
+ * per frame, so a drift between Twilio's clock and ours is followed (≈ 180 ms an hour).
+ */
+const TRANSIT_DRIFT_PER_FRAME_MS = 0.001;
+/** Largest correction for Twilio messages that queued on the way (a stall, not a clock error). */
+const MAX_QUEUE_CORRECTION_MS = 100;
 /** Key presses buffered before they are given to the model at once. */
 const MAX_DTMF_DIGITS = 32;
 /** Consecutive reconnects (session expiry) tried before the call is failed. */
@@ -175,7 +182,13 @@ export class RealtimeBridge implements LiveCall {
   #generation = 0;
   #marks: PendingMark[] = [];
   #markHead = 0;
+  /** When the last echoed mark's audio ended (its arrival, less the time it queued on the way). */
   #lastAckAt = -Infinity;
+  /** Lowest (arrival − Twilio's media timestamp) seen: Twilio's clock mapped onto ours. */
+  #fastestTransit = Infinity;
+  /** How long the last media frame queued on the way, and when it arrived. */
+  #twilioQueueMs = 0;
+  #lastMediaAt = 0;
   #out: OutItem | null = null;
   #muted = new Set<string>();
 
@@ -253,6 +266,7 @@ export class RealtimeBridge implements LiveCall {
       case "media":
         if (!this.#writer) return this.#badFrame("twilio", "media before start");
         this.stats.framesIn++;
+        this.#timeMedia(message.timestamp);
         if (this.#ready) this.#upstream!.send(appendAudio(message.payload));
         else if (this.#pending.length < MAX_PENDING_FRAMES) this.#pending.push(message.payload);
         else this.#badFrame("twilio", "caller audio buffer full");
@@ -363,7 +377,11 @@ export class RealtimeBridge implements LiveCall {
       return;
     }
     this.#markHead++;
-    this.#lastAckAt = performance.now();
+    // Twilio echoed it when its audio ended; if it queued on the way behind the media frame
+    // before it (a busy socket or process), that much of its delay is not playout.
+    const now = performance.now();
+    const queued = Math.max(0, this.#twilioQueueMs - (now - this.#lastMediaAt));
+    this.#lastAckAt = Math.max(this.#lastAckAt, now - queued);
     if (this.#markHead === this.#marks.length) {
       this.#marks = [];
       this.#markHead = 0;
@@ -377,13 +395,39 @@ export class RealtimeBridge implements LiveCall {
   }
 
   /**
-   * Audio of the head (first unplayed) chunk heard so far, in ms of its item. Everything before the
-   * chunk has played (its marks came back); the chunk itself started when both the previous one
-   * had played and it had been sent, so the estimate is bounded to one chunk (≤ 20 ms).
+   * Learns how late each media frame is against Twilio's own timestamp: Twilio sends one every
+   * 20 ms in real time, so the fastest transit seen maps its clock onto ours, and the excess is
+   * queueing that the marks behind the frame went through too.
    */
-  #heardMs(head: PendingMark, now: number): number {
-    const started = Math.max(this.#lastAckAt, head.sentAt);
-    return head.startMs + Math.min(Math.max(0, now - started), head.durationMs);
+  #timeMedia(timestamp: number): void {
+    const now = performance.now();
+    const transit = now - timestamp;
+    this.#fastestTransit = Math.min(this.#fastestTransit + TRANSIT_DRIFT_PER_FRAME_MS, transit);
+    this.#twilioQueueMs = Math.min(transit - this.#fastestTransit, MAX_QUEUE_CORRECTION_MS);
+    this.#lastMediaAt = now;
+  }
+
+  /**
+   * Where Twilio's playout is at `now`: the chunk being heard and how much of its item has been
+   * heard, in ms. Everything up to the last echoed mark has played; from then on Twilio plays the
+   * queued chunks back to back, none before it was sent. Marks still on their way (a busy socket)
+   * therefore do not hold the estimate back, and it never runs past the audio sent.
+   */
+  #playout(now: number): { mark: PendingMark; heardMs: number } {
+    let free = this.#lastAckAt;
+    const last = this.#marks.length - 1;
+    for (let i = this.#markHead;; i++) {
+      const mark = this.#marks[i];
+      const start = Math.max(free, mark.sentAt);
+      const end = start + mark.durationMs;
+      if (now < end || i === last) {
+        return {
+          mark,
+          heardMs: mark.startMs + Math.min(Math.max(0, now - start), mark.durationMs),
+        };
+      }
+      free = end;
+    }
   }
 
   // ---- Upstream side -----------------------------------------------------------------------
@@ -793,9 +837,7 @@ export class RealtimeBridge implements LiveCall {
    * Only called while something is playing.
    */
   #interrupt(cause: string): void {
-    const now = performance.now();
-    const head = this.#marks[this.#markHead];
-    const heard = this.#heardMs(head, now);
+    const { mark: head, heardMs: heard } = this.#playout(performance.now());
     this.#toTwilio(this.#writer!.clear());
     this.#generation++;
     this.#marks = [];

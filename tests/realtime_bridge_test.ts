@@ -177,6 +177,29 @@ Deno.test("barge-in after OpenAI finished sending, then again on the next reply"
   }
 });
 
+Deno.test("barge-in while Twilio's messages reach the bridge 60 ms late: audio_end_ms still within a frame", async () => {
+  const h = await startRealtime({ fake: { reply: { audioMs: 4000, deltaMs: 100, speed: 4 } } });
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  try {
+    const client = await h.call();
+    // Caller audio in real time, as Twilio sends it: its timestamps are the media clock.
+    const start = performance.now();
+    let sent = 0;
+    ticker = setInterval(() => {
+      while ((sent + 1) * 20 <= performance.now() - start) client.media(callerFrame(sent++));
+    }, 5);
+    await heardAtLeast(client, 0, 300);
+    // The path to the bridge congests: media and echoed marks alike arrive 60 ms late, so the
+    // marks the bridge holds lag what the caller hears by three frames.
+    client.outgoingDelayMs = 60;
+    await heardAtLeast(client, 0, 700);
+    await bargeIn(h, client, 0);
+  } finally {
+    clearInterval(ticker);
+    await h.close();
+  }
+});
+
 Deno.test("no clear or truncate when nothing plays; right after a full reply barge-in counts from the new item", async () => {
   const h = await startRealtime({ fake: { reply: { audioMs: 300, deltaMs: 100, speed: 4 } } });
   try {

@@ -74,6 +74,8 @@ export class MediaStreamsClient {
     this.closed = new Promise((resolve) => {
       ws.addEventListener("close", (ev) => {
         clearTimeout(this.#timer);
+        clearTimeout(this.#delayTimer);
+        this.#delayed = [];
         this.#marks = [];
         resolve(ev);
       });
@@ -167,9 +169,34 @@ export class MediaStreamsClient {
     this.sendRaw(JSON.stringify(message));
   }
 
+  /**
+   * Every message sent from now on reaches the service this much later, in order (a congested
+   * path between Twilio and the service); 0 sends at once.
+   */
+  outgoingDelayMs = 0;
+  #delayed: { data: string | Uint8Array; due: number }[] = [];
+  #delayTimer: ReturnType<typeof setTimeout> | undefined;
+
   /** Sends a raw frame (text or binary). */
   sendRaw(data: string | Uint8Array): void {
+    if (this.outgoingDelayMs > 0 || this.#delayed.length > 0) {
+      this.#delayed.push({ data, due: performance.now() + this.outgoingDelayMs });
+      this.#delayTimer ??= setTimeout(() => this.#sendDelayed(), this.outgoingDelayMs);
+      return;
+    }
     if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(data);
+  }
+
+  #sendDelayed(): void {
+    this.#delayTimer = undefined;
+    const now = performance.now();
+    while (this.#delayed.length > 0 && this.#delayed[0].due <= now) {
+      const { data } = this.#delayed.shift()!;
+      if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(data);
+    }
+    if (this.#delayed.length > 0) {
+      this.#delayTimer = setTimeout(() => this.#sendDelayed(), this.#delayed[0].due - now);
+    }
   }
 
   /** Closes the socket and waits for it to be closed. */
