@@ -186,9 +186,8 @@ export class RealtimeBridge implements LiveCall {
   #lastAckAt = -Infinity;
   /** Lowest (arrival − Twilio's media timestamp) seen: Twilio's clock mapped onto ours. */
   #fastestTransit = Infinity;
-  /** How long the last media frame queued on the way, and when it arrived. */
+  /** How much later than its fastest the last media frame arrived. */
   #twilioQueueMs = 0;
-  #lastMediaAt = 0;
   #out: OutItem | null = null;
   #muted = new Set<string>();
 
@@ -377,11 +376,9 @@ export class RealtimeBridge implements LiveCall {
       return;
     }
     this.#markHead++;
-    // Twilio echoed it when its audio ended; if it queued on the way behind the media frame
-    // before it (a busy socket or process), that much of its delay is not playout.
-    const now = performance.now();
-    const queued = Math.max(0, this.#twilioQueueMs - (now - this.#lastMediaAt));
-    this.#lastAckAt = Math.max(this.#lastAckAt, now - queued);
+    // Twilio echoed it when its audio ended; it came late by as much as the media frame before
+    // it on the same socket (a congested path or a busy process), and that delay is not playout.
+    this.#lastAckAt = Math.max(this.#lastAckAt, performance.now() - this.#twilioQueueMs);
     if (this.#markHead === this.#marks.length) {
       this.#marks = [];
       this.#markHead = 0;
@@ -400,11 +397,9 @@ export class RealtimeBridge implements LiveCall {
    * queueing that the marks behind the frame went through too.
    */
   #timeMedia(timestamp: number): void {
-    const now = performance.now();
-    const transit = now - timestamp;
+    const transit = performance.now() - timestamp;
     this.#fastestTransit = Math.min(this.#fastestTransit + TRANSIT_DRIFT_PER_FRAME_MS, transit);
     this.#twilioQueueMs = Math.min(transit - this.#fastestTransit, MAX_QUEUE_CORRECTION_MS);
-    this.#lastMediaAt = now;
   }
 
   /**
