@@ -10,6 +10,17 @@
 
 import { NoDelayWebSocket } from "../lib/ws_client.ts";
 
+/** The least `session.update` a bridge sends: µ-law both ways (the benchmark's direct calls too). */
+export const PCMU_SESSION_UPDATE = JSON.stringify({
+  type: "session.update",
+  session: {
+    type: "realtime",
+    audio: {
+      input: { format: { type: "audio/pcmu" } },
+      output: { format: { type: "audio/pcmu" } },
+    },
+  },
+});
 const PAYLOAD = '"payload":"';
 const DELTA = '"delta":"';
 
@@ -19,18 +30,7 @@ function bridge(twilio: WebSocket, baseUrl: string, apiKey: string): void {
   const upstream = new NoDelayWebSocket(url, { headers: { Authorization: `Bearer ${apiKey}` } });
   let streamSid = "";
   let marks = 0;
-  upstream.addEventListener("open", () => {
-    upstream.send(JSON.stringify({
-      type: "session.update",
-      session: {
-        type: "realtime",
-        audio: {
-          input: { format: { type: "audio/pcmu" } },
-          output: { format: { type: "audio/pcmu" } },
-        },
-      },
-    }));
-  });
+  upstream.addEventListener("open", () => upstream.send(PCMU_SESSION_UPDATE));
   upstream.addEventListener("message", (ev) => {
     const data = ev.data as string;
     if (!data.startsWith('{"type":"response.output_audio.delta"')) return;

@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { FakeRealtime, type FakeRealtimeSession } from "../tests/fakes/fake_realtime.ts";
 import { MediaStreamsClient } from "../tests/fakes/media_streams_client.ts";
 import { NoDelayWebSocket } from "../lib/ws_client.ts";
+import { PCMU_SESSION_UPDATE } from "./null_bridge.ts";
 import { machineStats, percentile, processStats, startServiceProcess } from "./service_process.ts";
 
 const { values } = parseArgs({
@@ -464,16 +465,7 @@ async function openDirect(): Promise<DirectCall> {
     });
   });
   await new Promise<void>((resolve) => ws.addEventListener("open", () => resolve()));
-  ws.send(JSON.stringify({
-    type: "session.update",
-    session: {
-      type: "realtime",
-      audio: {
-        input: { format: { type: "audio/pcmu" } },
-        output: { format: { type: "audio/pcmu" } },
-      },
-    },
-  }));
+  ws.send(PCMU_SESSION_UPDATE);
   await ready;
   return call;
 }
