@@ -199,7 +199,6 @@ interface BridgedCall {
   client: MediaStreamsClient;
   session: FakeRealtimeSession;
   frames: FrameClock;
-  clearAt: number[];
   /** Played bytes when each new echo item started (after a clear the queue is empty). */
   itemStart: number;
   /** Media → its mark arrival at the client (written back to back by the bridge). */
@@ -212,7 +211,6 @@ async function openBridgedCall(url: string, index: number) {
   const sessionsBefore = fake.sessions.items.length;
   const call = {
     frames: new FrameClock(),
-    clearAt: [] as number[],
     itemStart: 0,
     markGaps: [] as number[],
     lastMediaAt: 0,
@@ -224,7 +222,6 @@ async function openBridgedCall(url: string, index: number) {
       call.lastMediaAt = at;
       call.frames.received(payload, at);
     },
-    onClear: (at) => call.clearAt.push(at),
   });
   call.client.start({ agent: `bench-${index}` });
   call.session = await fake.sessions.waitFor(() => true, {

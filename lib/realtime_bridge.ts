@@ -832,24 +832,24 @@ export class RealtimeBridge implements LiveCall {
    * Only called while something is playing.
    */
   #interrupt(cause: string): void {
-    const { mark: head, heardMs: heard } = this.#playout(performance.now());
+    // The playout never runs past a chunk sent, so this is within the audio received for the item.
+    const { mark: playing, heardMs } = this.#playout(performance.now());
     this.#toTwilio(this.#writer!.clear());
     this.#generation++;
     this.#marks = [];
     this.#markHead = 0;
     this.#lastAckAt = -Infinity;
     this.stats.bargeIns++;
+    const audioEndMs = Math.max(0, Math.floor(heardMs));
     const out = this.#out;
-    const received = out?.itemId === head.itemId ? out.bytes / MULAW_BYTES_PER_MS : Infinity;
-    const audioEndMs = Math.max(0, Math.floor(Math.min(heard, received)));
-    if (out?.itemId === head.itemId) this.#muted.add(out.responseId);
-    const entry = this.transcript.findLast((e) => e.itemId === head.itemId);
+    if (out?.itemId === playing.itemId) this.#muted.add(out.responseId);
+    const entry = this.transcript.findLast((e) => e.itemId === playing.itemId);
     if (entry) {
       entry.interrupted = true;
       entry.heardMs = audioEndMs;
     }
-    if (head.session === this.#session && this.#ready) {
-      this.#upstream!.send(truncateItem(head.itemId, audioEndMs));
+    if (playing.session === this.#session && this.#ready) {
+      this.#upstream!.send(truncateItem(playing.itemId, audioEndMs));
       this.stats.truncates++;
     }
     this.#log.info("realtime.barge_in", { cause, audioEndMs });
