@@ -3,8 +3,9 @@
 FROM denoland/deno:2.9.6
 
 WORKDIR /app
-# The KV file lives on a volume, owned by the image's unprivileged `deno` user.
-RUN mkdir -p /data && chown deno:deno /data /app
+# The KV file lives on a volume at /app/data: the one folder the service may write to (deno.json's
+# "service" permission set), owned by the image's unprivileged `deno` user.
+RUN mkdir -p /app/data && chown deno:deno /app /app/data
 USER deno
 
 # Dependencies first: this layer is rebuilt only when deno.json or deno.lock change.
@@ -17,9 +18,9 @@ RUN deno install --frozen --entrypoint main.ts
 
 ENV PORT=8000 \
     HOSTNAME=0.0.0.0 \
-    KV_PATH=/data/callbridge.kv \
+    KV_PATH=/app/data/callbridge.kv \
     LOG_LEVEL=info
-VOLUME ["/data"]
+VOLUME ["/app/data"]
 EXPOSE 8000
 
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
@@ -27,4 +28,7 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
 
 # SIGTERM drains: no new calls, live calls get DRAIN_SECONDS, records flushed, exit 0.
 STOPSIGNAL SIGTERM
-CMD ["deno", "run", "--cached-only", "--allow-net", "--allow-env", "--allow-read", "--allow-write=/data", "main.ts"]
+# The permissions are deno.json's "service" set, the same as `deno task start` (a test compares
+# the two): network, environment, reading, writing data/ only, and the CA store (sys "ca") that
+# the twilio SDK's TLS needs.
+CMD ["deno", "run", "--cached-only", "-P=service", "main.ts"]

@@ -35,6 +35,7 @@ import { relaySocketHandler } from "./routes/twilio/relay.ts";
 import { relayActionHandler } from "./routes/twilio/relay_action.ts";
 import { statusCallbackHandler } from "./routes/twilio/status.ts";
 import { streamSocketHandler } from "./routes/twilio/stream.ts";
+import { streamActionHandler } from "./routes/twilio/stream_action.ts";
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -76,6 +77,7 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.post("/twilio/voice/relay", voiceHandler(services, "relay"));
   app.post("/twilio/voice/realtime", voiceHandler(services, "realtime"));
   app.get("/twilio/stream", streamSocketHandler(services));
+  app.post("/twilio/stream/action", streamActionHandler(services));
   app.get("/twilio/relay", relaySocketHandler(services));
   app.post("/twilio/relay/action", relayActionHandler(services));
   app.post("/twilio/status", statusCallbackHandler(services));

@@ -1,13 +1,20 @@
 /**
- * Benchmark plumbing: runs `main.ts` as its own process (so its CPU and memory can be read from
- * /proc) and summarises samples.
+ * Benchmark plumbing: runs `main.ts` as its own process, with the permission flags of
+ * `deno task start` (so its CPU and memory can be read from /proc, and it runs as it ships),
+ * and summarises samples.
  */
+
+import { taskFlags } from "../tests/helpers/main_process.ts";
 
 /** A service process under benchmark. */
 export interface ServiceProcess {
   url: string;
   pid: number;
-  stop(): Promise<void>;
+  /** Its KV file: a fresh one under data/ (the user's own `data/callbridge.kv` is left alone). */
+  kvPath: string;
+  /** Stops the process and removes its KV file (unless `keepKv`: then {@link removeKv} does). */
+  stop(options?: { keepKv?: boolean }): Promise<void>;
+  removeKv(): Promise<void>;
 }
 
 /** Options of {@link startServiceProcess}. */
@@ -16,7 +23,7 @@ export interface ServiceProcessOptions {
   entry?: string;
 }
 
-/** Starts `main.ts` on a free loopback port with `env`; resolves once /health answers. */
+/** Starts `main.ts` on a free loopback port with `env` and a fresh KV; resolves once /health answers. */
 export async function startServiceProcess(
   env: Record<string, string>,
   options: ServiceProcessOptions = {},
@@ -25,20 +32,22 @@ export async function startServiceProcess(
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
   const url = `http://127.0.0.1:${port}`;
+  // Under data/, the one folder the shipped permissions let the service write to.
+  await Deno.mkdir("data", { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: "data", prefix: "bench-" });
+  const kvPath = `${dir}/callbridge.kv`;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...(Deno.env.get("BENCH_SERVICE_FLAGS")?.split(" ").filter(Boolean) ?? []),
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
+      ...await taskFlags("start"),
       options.entry ?? "main.ts",
     ],
-    env: { ...env, PORT: String(port), HOSTNAME: "127.0.0.1", PUBLIC_URL: url },
+    env: { KV_PATH: kvPath, ...env, PORT: String(port), HOSTNAME: "127.0.0.1", PUBLIC_URL: url },
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();
+  const removeKv = () => Deno.remove(dir, { recursive: true });
   const deadline = Date.now() + 30000;
   while (true) {
     try {
@@ -54,10 +63,13 @@ export async function startServiceProcess(
   return {
     url,
     pid: child.pid,
-    async stop() {
+    kvPath,
+    async stop(options = {}) {
       child.kill("SIGTERM");
       await child.status;
+      if (!options.keepKv) await removeKv();
     },
+    removeKv,
   };
 }
 

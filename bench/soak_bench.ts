@@ -30,15 +30,12 @@ const realtime = new FakeRealtime({ mode: "echo" });
 // (`/v1/realtime`) to the Realtime fake.
 const openai = new FakeOpenAI({ upgrade: (req) => realtime.handle(req) });
 openai.start();
-const dir = await Deno.makeTempDir();
-const kvPath = `${dir}/soak.kv`;
 const service = await startServiceProcess({
   OPENAI_API_KEY: openai.apiKey,
   OPENAI_BASE_URL: openai.baseUrl,
   TWILIO_AUTH_TOKEN: AUTH_TOKEN,
   WELCOME_GREETING: "",
   REALTIME_GREETING: "",
-  KV_PATH: kvPath,
   LOG_LEVEL: "error",
   MAX_CONCURRENT_CALLS: String(CALLS * 2),
 });
@@ -126,12 +123,12 @@ async function slot(index: number): Promise<void> {
 
 await Promise.all(Array.from({ length: CALLS }, (_, i) => slot(i)));
 clearInterval(sampler);
-await service.stop();
+await service.stop({ keepKv: true });
 await openai.close();
 await realtime.close();
 
 // Every call must have its record, completed.
-const kv = await Deno.openKv(kvPath);
+const kv = await Deno.openKv(service.kvPath);
 const store = new CallStore(kv);
 let lost = 0;
 let unfinished = 0;
@@ -141,7 +138,7 @@ for (const sid of callSids) {
   else if (records.some((r) => r.outcome === "live")) unfinished++;
 }
 kv.close();
-await Deno.remove(dir, { recursive: true });
+await service.removeKv();
 
 const first = memory[Math.min(2, memory.length - 1)]?.rssMb ?? NaN;
 const last = memory.at(-1)?.rssMb ?? NaN;

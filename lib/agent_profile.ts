@@ -53,6 +53,35 @@ export interface HttpToolSpec {
   timeoutMs?: number;
 }
 
+/**
+ * ConversationRelay options of one agent, named as in the twilio SDK's
+ * `ConversationRelayAttributes` (which is how they reach the TwiML); unset = Twilio's default.
+ */
+export interface RelayOptions {
+  /** Brief acknowledgments ("yeah", "uh-huh") do not interrupt the agent. */
+  ignorebackchannel?: boolean;
+  /** Background noise filtering before speech recognition. */
+  backgroundnoisereduction?: boolean;
+  /** Silence that ends the caller's turn: `auto` or a whole number, passed to Twilio as written. */
+  speechtimeout?: string;
+  /** How easily the caller's speech interrupts the agent (over `INTERRUPT_SENSITIVITY`). */
+  interruptSensitivity?: "low" | "medium" | "high";
+  /** Drafts of the caller's words before they finish (the session acts on the final prompt). */
+  partialPrompts?: boolean;
+  /** Words or phrases recognition should expect, comma-separated (over `STT_HINTS`). */
+  hints?: string;
+}
+
+/** The fields of {@link RelayOptions}, in the order they are shown and written. */
+export const RELAY_OPTIONS = [
+  "ignorebackchannel",
+  "backgroundnoisereduction",
+  "speechtimeout",
+  "interruptSensitivity",
+  "partialPrompts",
+  "hints",
+] as const satisfies readonly (keyof RelayOptions)[];
+
 /** One validated agent profile. */
 export interface AgentProfile {
   name: string;
@@ -69,6 +98,8 @@ export interface AgentProfile {
   voice: string | null;
   realtimeVoice: RealtimeVoice | null;
   turnDetection: TurnDetection | null;
+  /** ConversationRelay attributes beyond the configuration's. */
+  conversationRelay: RelayOptions;
   silence: SilenceSettings;
   /** Number a hand-off dials (else `HANDOFF_NUMBER`). */
   handoffNumber: string | null;
@@ -129,6 +160,15 @@ class Checker {
     }
     return v as T;
   }
+  bool(obj: Json, field: string, path = field): boolean | null {
+    const v = obj[field];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== "boolean") {
+      this.fail(path, `must be true or false (got ${JSON.stringify(v)})`);
+      return null;
+    }
+    return v;
+  }
   number(obj: Json, field: string, min: number, max: number, path = field): number | null {
     const v = obj[field];
     if (v === undefined || v === null) return null;
@@ -186,6 +226,7 @@ export function parseProfile(source: ProfileSource, dir = "assets/agents"): Agen
     "voice",
     "realtimeVoice",
     "turnDetection",
+    "conversationRelay",
     "silence",
     "handoffNumber",
   ]);
@@ -243,6 +284,7 @@ export function parseProfile(source: ProfileSource, dir = "assets/agents"): Agen
       c.fail("turnDetection.type", "is required (server_vad or semantic_vad)");
     }
   }
+  const conversationRelay = parseRelayOptions(c, c.object(agent, "conversationRelay"));
   const silence = { ...DEFAULT_SILENCE };
   const si = c.object(agent, "silence");
   if (si) {
@@ -279,11 +321,52 @@ export function parseProfile(source: ProfileSource, dir = "assets/agents"): Agen
     instructions: source.instructions,
     languages,
     turnDetection,
+    conversationRelay,
     silence,
     handoffNumber,
     builtinTools: tools.builtins,
     httpTools: tools.http,
   };
+}
+
+/** `conversationRelay` of agent.json; problems go to `c`. */
+function parseRelayOptions(c: Checker, raw: Json | null): RelayOptions {
+  const options: RelayOptions = {};
+  if (!raw) return options;
+  const at = (field: string) => `conversationRelay.${field}`;
+  c.unknownKeys(raw, [...RELAY_OPTIONS], "conversationRelay.");
+  for (
+    const field of ["ignorebackchannel", "backgroundnoisereduction", "partialPrompts"] as const
+  ) {
+    const v = c.bool(raw, field, at(field));
+    if (v !== null) options[field] = v;
+  }
+  const sensitivity = c.oneOf(
+    raw,
+    "interruptSensitivity",
+    ["low", "medium", "high"],
+    at("interruptSensitivity"),
+  );
+  if (sensitivity) options.interruptSensitivity = sensitivity;
+  const timeout = raw.speechtimeout;
+  if (typeof timeout === "number" && Number.isInteger(timeout) && timeout > 0) {
+    options.speechtimeout = String(timeout);
+  } else if (timeout !== undefined && timeout !== null) {
+    const text = typeof timeout === "string" ? timeout.trim() : "";
+    const problem = `must be "auto" or a whole number (got ${JSON.stringify(timeout)})`;
+    if (/^(auto|[1-9]\d{0,5})$/.test(text)) options.speechtimeout = text;
+    else c.fail(at("speechtimeout"), problem);
+  }
+  const hints = raw.hints;
+  if (Array.isArray(hints) && hints.every((h) => typeof h === "string" && h.trim())) {
+    if (hints.some((h) => h.includes(","))) c.fail(at("hints"), "entries must not contain commas");
+    else if (hints.length) options.hints = hints.map((h) => h.trim()).join(",");
+  } else if (typeof hints === "string") {
+    if (hints.trim()) options.hints = hints.trim();
+  } else if (hints !== undefined && hints !== null) {
+    c.fail(at("hints"), "must be a comma-separated string or an array of non-empty strings");
+  }
+  return options;
 }
 
 function parseTools(

@@ -45,9 +45,9 @@ export function agentTwiml(services: Services, options: AgentTwimlOptions): stri
     parameters.direction = options.call.direction;
     return streamTwiml({
       socketUrl: `${socketBase}/twilio/stream`,
+      actionUrl: `${options.base}/twilio/stream/action`,
       parameters,
       intro: config.realtimeIntro,
-      fallback: config.realtimeFallback,
     });
   }
   const reconnects = options.reconnects ?? 0;
@@ -70,6 +70,7 @@ export function agentTwiml(services: Services, options: AgentTwimlOptions): stri
     ttsProvider: profile.ttsProvider,
     voice: profile.voice,
     languages: profile.languages,
+    options: profile.conversationRelay,
   });
 }
 

@@ -42,6 +42,10 @@ export interface Config {
     voice: string;
     turnDetection: TurnDetection;
     transcriptionModel: string;
+    /** How long a Realtime session may last (the API's limit: 60 minutes). */
+    realtimeSessionSeconds: number;
+    /** A session is renewed at a quiet moment once this close to its limit. */
+    realtimeRenewSeconds: number;
   };
   twilio: {
     accountSid: string | null;
@@ -164,6 +168,11 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       voice: r.oneOf("OPENAI_VOICE", REALTIME_VOICES, "marin"),
       turnDetection,
       transcriptionModel: r.string("OPENAI_TRANSCRIPTION_MODEL", "gpt-4o-mini-transcribe"),
+      realtimeSessionSeconds: r.int("OPENAI_REALTIME_SESSION_SECONDS", 3600, {
+        min: 10,
+        max: 3600,
+      }),
+      realtimeRenewSeconds: r.int("OPENAI_REALTIME_RENEW_SECONDS", 300, { min: 0, max: 3600 }),
     },
     twilio: {
       accountSid: r.optional("TWILIO_ACCOUNT_SID", /^AC[0-9a-fA-F]{32}$/, "AC followed by 32 hex"),
@@ -232,6 +241,12 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       fillerAfterMs: r.int("TOOL_FILLER_MS", 1000, { min: 0, max: 60000 }),
     },
   };
+  const { realtimeSessionSeconds, realtimeRenewSeconds } = config.openai;
+  if (realtimeRenewSeconds >= realtimeSessionSeconds) {
+    r.problems.push(
+      `OPENAI_REALTIME_RENEW_SECONDS must be less than OPENAI_REALTIME_SESSION_SECONDS (${realtimeSessionSeconds})`,
+    );
+  }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }

@@ -82,12 +82,13 @@ export function base64ByteLength(b64: string): number {
 export const MULAW_BYTES_PER_MS = 8;
 
 /**
- * `media` exactly as Twilio writes it (fields in this order, no whitespace, no escapes): the
+ * `media` exactly as Twilio writes it (fields in this order — `media` before `streamSid`, as in
+ * Twilio's Media Streams message reference and captured calls — no whitespace, no escapes): the
  * timestamp and the payload are read without building the JSON object. A frame that differs in
  * any way goes through the full parser, so the result is always the same.
  */
 const MEDIA_FRAME =
-  /^\{"event":"media","sequenceNumber":"\d+","streamSid":"[A-Za-z0-9]+","media":\{"track":"inbound","chunk":"\d+","timestamp":"(\d+)","payload":"([A-Za-z0-9+/]*={0,2})"\}\}$/;
+  /^\{"event":"media","sequenceNumber":"\d+","media":\{"track":"inbound","chunk":"\d+","timestamp":"(\d+)","payload":"([A-Za-z0-9+/]*={0,2})"\},"streamSid":"[A-Za-z0-9]+"\}$/;
 /**
  * `mark` as Twilio writes it; the name is text JSON needs no escape for (no quote, backslash or
  * control character).

@@ -1,9 +1,10 @@
 /**
  * The agent editor's form: the fields an operator edits (instructions, greeting, voice, tools,
- * silence) read from and merged back into a profile's files, and validation problems placed next
+ * silence, ConversationRelay options) read from and merged back into a profile's files, and validation problems placed next
  * to the field they are about. Fields the form does not show are kept as they were.
  */
 
+import { RELAY_OPTIONS } from "./agent_profile.ts";
 import type { ProfileFiles } from "./profile_store.ts";
 
 /** The form's values, as typed. */
@@ -17,6 +18,13 @@ export interface ProfileForm {
   maxReminders: string;
   reminder: string;
   goodbye: string;
+  /** ConversationRelay options, as typed ("" = Twilio's default; booleans "true"/"false"). */
+  ignorebackchannel: string;
+  backgroundnoisereduction: string;
+  speechtimeout: string;
+  interruptSensitivity: string;
+  partialPrompts: string;
+  hints: string;
   toolsJson: string;
 }
 
@@ -31,12 +39,14 @@ export const PROFILE_FORM_FIELDS: readonly (keyof ProfileForm)[] = [
   "maxReminders",
   "reminder",
   "goodbye",
+  ...RELAY_OPTIONS,
   "toolsJson",
 ];
 
 const AGENT_FIELDS = ["greeting", "ttsProvider", "voice", "realtimeVoice"] as const;
 const SILENCE_FIELDS = ["reminderAfterSeconds", "maxReminders", "reminder", "goodbye"] as const;
 const NUMBER_FIELDS = new Set(["reminderAfterSeconds", "maxReminders"]);
+const BOOLEAN_FIELDS = new Set(["ignorebackchannel", "backgroundnoisereduction", "partialPrompts"]);
 
 type Json = Record<string, unknown>;
 
@@ -44,7 +54,12 @@ type Json = Record<string, unknown>;
 export function formFromFiles(files: ProfileFiles): ProfileForm {
   const agent = parseObject(files.agentJson);
   const silence = (agent.silence && typeof agent.silence === "object" ? agent.silence : {}) as Json;
-  const text = (v: unknown) => (v === undefined || v === null ? "" : String(v));
+  const relay =
+    (agent.conversationRelay && typeof agent.conversationRelay === "object"
+      ? agent.conversationRelay
+      : {}) as Json;
+  const text = (v: unknown) =>
+    v === undefined || v === null ? "" : Array.isArray(v) ? v.join(",") : String(v);
   return {
     instructions: files.instructions,
     greeting: text(agent.greeting),
@@ -55,6 +70,12 @@ export function formFromFiles(files: ProfileFiles): ProfileForm {
     maxReminders: text(silence.maxReminders),
     reminder: text(silence.reminder),
     goodbye: text(silence.goodbye),
+    ignorebackchannel: text(relay.ignorebackchannel),
+    backgroundnoisereduction: text(relay.backgroundnoisereduction),
+    speechtimeout: text(relay.speechtimeout),
+    interruptSensitivity: text(relay.interruptSensitivity),
+    partialPrompts: text(relay.partialPrompts),
+    hints: text(relay.hints),
     toolsJson: files.toolsJson ?? "",
   };
 }
@@ -87,6 +108,17 @@ export function filesFromForm(current: ProfileFiles, form: ProfileForm): Profile
   }
   if (Object.keys(silence).length) agent.silence = silence;
   else delete agent.silence;
+  const relay: Json = {};
+  for (const field of RELAY_OPTIONS) {
+    const value = form[field].trim();
+    if (!value) continue;
+    // A yes/no field keeps anything else as text, so validation names it.
+    relay[field] = BOOLEAN_FIELDS.has(field) && (value === "true" || value === "false")
+      ? value === "true"
+      : value;
+  }
+  if (Object.keys(relay).length) agent.conversationRelay = relay;
+  else delete agent.conversationRelay;
   return {
     agentJson: `${JSON.stringify(agent, null, 2)}\n`,
     instructions: form.instructions,
@@ -118,6 +150,9 @@ function fieldOf(problem: string): string {
   const [head, sub] = path.split(".");
   if (head === "silence") {
     return (SILENCE_FIELDS as readonly string[]).includes(sub) ? sub : "reminderAfterSeconds";
+  }
+  if (head === "conversationRelay") {
+    return (RELAY_OPTIONS as readonly string[]).includes(sub) ? sub : "general";
   }
   return (AGENT_FIELDS as readonly string[]).includes(head) ? head : "general";
 }

@@ -39,6 +39,7 @@ import {
 import { toWebSocketUrl } from "./public_url.ts";
 import type { Services } from "./services.ts";
 import { SilenceMonitor } from "./silence_monitor.ts";
+import type { StreamEnding, StreamEndings } from "./stream_ending.ts";
 import type { CallControls, ToolResult } from "./tools.ts";
 import { dialTwiml, hangUpTwiml, sayAndHangUpTwiml } from "./twiml.ts";
 import { NoDelayWebSocket } from "./ws_client.ts";
@@ -146,6 +147,8 @@ export class RealtimeBridge implements LiveCall {
     bargeIns: 0,
     truncates: 0,
     upstreamConnects: 0,
+    /** Sessions replaced before their time limit, at a quiet moment. */
+    renewals: 0,
   };
 
   readonly toolEvents: RealtimeToolEvent[] = [];
@@ -157,14 +160,18 @@ export class RealtimeBridge implements LiveCall {
   readonly #registry: CallRegistry;
   /** Set when Twilio REST credentials are configured. */
   readonly #redirect: CallRedirector | null;
+  /** What follows the stream, for Twilio's `<Connect action>` request. */
+  readonly #endings: StreamEndings;
   #log: Logger;
+  /** The session's instructions: the agent's, as rendered for this call (and any language switch). */
+  #instructions = "";
   /** The upstream session whose `session.update` was sent. */
   #configured = 0;
   #silence: SilenceMonitor | null = null;
   /** Tool calls of each response, answered when the response is done. */
   #toolRuns = new Map<string, Promise<{ callId: string; output: string }>[]>();
   /** What a tool asked to happen once the agent's last words have been heard. */
-  #pendingEnd: { reason: string; twiml: string } | null = null;
+  #pendingEnd: StreamEnding | null = null;
   /** This call's record, written as the call goes. */
   #record: CallRecorder | null = null;
   #writer: MediaStreamWriter | null = null;
@@ -175,6 +182,12 @@ export class RealtimeBridge implements LiveCall {
   #greeted = false;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #reconnects = 0;
+  /** The server said the session hit its time limit: its socket's close, whatever the code, reconnects. */
+  #expired = false;
+  /** Clock time the current upstream session became ready. */
+  #readyAt = 0;
+  /** The caller is speaking (between `speech_started` and `speech_stopped`). */
+  #callerSpeaking = false;
   #closed = false;
   #failing = false;
 
@@ -219,6 +232,7 @@ export class RealtimeBridge implements LiveCall {
     this.#registry = services.registry;
     const twilio = services.twilio;
     this.#redirect = twilio ? (sid, twiml) => twilio.updateCall(sid, twiml) : null;
+    this.#endings = services.streamEndings;
     this.#log = services.log.child({ sessionId: this.id, mode: "realtime" });
     this.#lastTwilioAt = services.clock.now();
     this.#armWatchdog();
@@ -234,19 +248,32 @@ export class RealtimeBridge implements LiveCall {
     this.#connect();
   }
 
+  /** True while the caller speaks (the server's VAD said so). */
+  get callerSpeaking(): boolean {
+    return this.#callerSpeaking;
+  }
+
   /** True while Twilio may still be playing assistant audio. */
   get playing(): boolean {
     return this.#markHead < this.#marks.length;
   }
 
-  /** Ends the call from the service side: both sockets are closed now. */
+  /**
+   * Ends the call from the service side (drain, idle socket, a newer stream for the call): the
+   * upstream socket closes now, the stream once the apology is set to follow it.
+   */
   end(reason: string): void {
     if (this.#closed) return;
     this.endReason ??= reason;
     this.#log.info("call.end", { reason });
     this.#closeUpstream();
-    this.#closeTwilio();
     this.#dispose(reason);
+    // A newer stream carries the call on: nothing may follow this one.
+    if (reason === "superseded") this.#closeTwilio();
+    else {void this.#leaveStream({
+        reason,
+        twiml: sayAndHangUpTwiml(this.#config.realtimeFallback),
+      });}
   }
 
   // ---- Twilio side -------------------------------------------------------------------------
@@ -329,6 +356,7 @@ export class RealtimeBridge implements LiveCall {
     }).then((context) => {
       if (this.#closed) return;
       this.context = context;
+      this.#instructions = context.instructions;
       this.#silence = new SilenceMonitor(context.profile.silence, this.#services.clock, {
         remind: (text) => void this.#say(text),
         giveUp: (goodbye) => {
@@ -356,7 +384,7 @@ export class RealtimeBridge implements LiveCall {
     ws.send(sessionUpdate({
       model: openai.realtimeModel,
       voice: profile.realtimeVoice ?? openai.voice,
-      instructions: context.instructions,
+      instructions: this.#instructions,
       turnDetection: profile.turnDetection ?? openai.turnDetection,
       transcriptionModel: openai.transcriptionModel,
       tools: context.tools.declarations(),
@@ -433,6 +461,7 @@ export class RealtimeBridge implements LiveCall {
       encodeURIComponent(openai.realtimeModel)
     }`;
     const session = ++this.#session;
+    this.#expired = false;
     this.stats.upstreamConnects++;
     let ws: NoDelayWebSocket;
     try {
@@ -484,10 +513,14 @@ export class RealtimeBridge implements LiveCall {
     this.#upstream = null;
     this.#ready = false;
     if (this.#closed || this.#failing) return;
-    if (code === 1001 && this.#reconnects < MAX_RECONNECTS) {
+    if ((code === 1001 || this.#expired) && this.#reconnects < MAX_RECONNECTS) {
       // The session reached its time limit: the call goes on over a new one.
       this.#reconnects++;
-      this.#log.info("realtime.reconnect", { code, reconnects: this.#reconnects });
+      this.#log.info("realtime.reconnect", {
+        code,
+        expired: this.#expired,
+        reconnects: this.#reconnects,
+      });
       if (this.#activeResponse) this.#muted.add(this.#activeResponse);
       this.#activeResponse = null;
       this.#connect();
@@ -510,11 +543,13 @@ export class RealtimeBridge implements LiveCall {
       case "response.output_audio.delta":
         return this.#onAudioDelta(event.responseId, event.itemId, event.delta);
       case "input_audio_buffer.speech_started":
+        this.#callerSpeaking = true;
         this.#silence?.callerActive();
         return this.#onSpeechStarted();
       case "response.function_call_arguments.done":
         return this.#onFunctionCall(event.responseId, event.callId, event.name, event.arguments);
       case "input_audio_buffer.speech_stopped":
+        this.#callerSpeaking = false;
         this.#vadResponseDue = true;
         this.#lastUpstreamAt = this.#services.clock.now();
         this.#turnRef = Date.now();
@@ -550,6 +585,7 @@ export class RealtimeBridge implements LiveCall {
     if (this.#ready) return;
     clearTimeout(this.#connectTimer);
     this.#ready = true;
+    this.#readyAt = this.#services.clock.now();
     this.#reconnects = 0;
     const ws = this.#upstream!;
     const pending = this.#pending;
@@ -563,14 +599,15 @@ export class RealtimeBridge implements LiveCall {
   #maybeGreet(): void {
     if (this.#greeted || !this.#ready || !this.#writer || !this.context) return;
     this.#greeted = true;
+    // The profile's greeting (rendered over the call's data), else one the model makes up.
     if (this.context.profile.greeting) {
-      this.#say(this.context.profile.greeting);
+      this.#say(this.context.greeting);
       return;
     }
     const greeting = this.#config.realtimeGreeting;
     if (!greeting) return this.#silence?.agentHeard();
     this.#markTurnStart();
-    this.#requestResponse(this.#upstream!, greeting);
+    this.#requestResponse(this.#upstream!, this.#asAgent(greeting));
   }
 
   /** Has the model say `text` (greeting, reminder, goodbye) as its next response; false if it cannot now. */
@@ -578,8 +615,19 @@ export class RealtimeBridge implements LiveCall {
     const ws = this.#upstream;
     if (!ws || !this.#ready) return false;
     this.#markTurnStart();
-    this.#requestResponse(ws, `Say exactly this to the caller, and nothing else: "${text}"`);
+    this.#requestResponse(
+      ws,
+      this.#asAgent(`Say exactly this to the caller, and nothing else: "${text}"`),
+    );
     return true;
+  }
+
+  /**
+   * Instructions for one response that asks for `line`: a response's own instructions replace
+   * the session's for that response, so the agent's (persona, language, rules) come first.
+   */
+  #asAgent(line: string): string {
+    return `${this.#instructions}\n\n${line}`;
   }
 
   #markTurnStart(): void {
@@ -594,7 +642,8 @@ export class RealtimeBridge implements LiveCall {
       return;
     }
     if (code === "session_expired") {
-      // The server closes with 1001 next; the close handler reconnects.
+      // The server closes next (1001 "going away"); the close handler reconnects.
+      this.#expired = true;
       this.#log.info("realtime.session_expired");
       return;
     }
@@ -719,7 +768,6 @@ export class RealtimeBridge implements LiveCall {
     },
     transferToHuman: ({ number }) => {
       if (!number) throw new Error("no number to transfer to");
-      if (!this.#redirect) throw new Error("transfers need Twilio credentials on this line");
       this.#pendingEnd = { reason: "live-agent-handoff", twiml: dialTwiml(number) };
     },
     sendDigits: (digits) => {
@@ -734,9 +782,9 @@ export class RealtimeBridge implements LiveCall {
     switchLanguage: (language) => {
       const ws = this.#upstream;
       if (!ws || !this.context) throw new Error("the model is not connected");
-      ws.send(sessionInstructions(
-        `${this.context.instructions}\n\nFrom now on, speak ${language}, and expect the caller to speak ${language}.`,
-      ));
+      this.#instructions =
+        `${this.context.instructions}\n\nFrom now on, speak ${language}, and expect the caller to speak ${language}.`;
+      ws.send(sessionInstructions(this.#instructions));
     },
   };
 
@@ -760,12 +808,7 @@ export class RealtimeBridge implements LiveCall {
     this.#log.info("call.end", { reason: pending.reason });
     this.#silence?.stop();
     this.#closeUpstream();
-    const redirect = this.#redirect;
-    if (!redirect || !this.callSid) return this.#closeTwilio();
-    redirect(this.callSid, pending.twiml).then(
-      () => this.#log.info("call.redirected", { to: pending.reason }),
-      (err) => this.#log.warn("call.redirect_failed", { error: errorMessage(err) }),
-    ).finally(() => this.#closeTwilio());
+    void this.#leaveStream(pending);
   }
 
   #onAudioDelta(responseId: string, itemId: string, delta: string): void {
@@ -921,9 +964,8 @@ export class RealtimeBridge implements LiveCall {
   }
 
   /**
-   * The upstream side failed: the caller must not be left in dead air. With REST credentials the
-   * call's TwiML is replaced by the fallback; the stream is closed either way, so Twilio moves on
-   * to the fallback `<Say>` after `<Connect>`.
+   * The upstream side failed: the caller must not be left in dead air. The apology follows the
+   * stream (through the REST API at once with credentials, else through `<Connect action>`).
    */
   #fail(reason: string): void {
     if (this.#closed || this.#failing) return;
@@ -932,26 +974,41 @@ export class RealtimeBridge implements LiveCall {
     this.#record?.event("error", `the call could not go on: ${this.endReason}`);
     clearTimeout(this.#connectTimer);
     this.#closeUpstream();
-    const redirect = this.#redirect;
+    void this.#leaveStream({
+      reason: this.endReason,
+      twiml: sayAndHangUpTwiml(this.#config.realtimeFallback),
+    });
+  }
+
+  /**
+   * Takes the call off the stream with `ending.twiml` next: stored for the `<Connect action>`
+   * request first (so it is there whichever instance Twilio asks), then, with REST
+   * credentials, put in place at once; the stream is closed last.
+   */
+  async #leaveStream(ending: StreamEnding): Promise<void> {
     const callSid = this.callSid;
-    if (!redirect || !callSid) {
-      this.#closeTwilio();
-      return;
+    if (callSid) {
+      await this.#endings.record(callSid, ending).catch((err) =>
+        this.#log.warn("call.ending_not_stored", { error: errorMessage(err) })
+      );
+      const redirect = this.#redirect;
+      if (redirect) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          redirect(callSid, ending.twiml),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`no answer within ${REDIRECT_TIMEOUT_MS} ms`)),
+              REDIRECT_TIMEOUT_MS,
+            );
+          }),
+        ]).then(
+          () => this.#log.info("call.redirected", { to: ending.reason }),
+          (err) => this.#log.warn("call.redirect_failed", { error: errorMessage(err) }),
+        ).finally(() => clearTimeout(timer));
+      }
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, REDIRECT_TIMEOUT_MS);
-    });
-    Promise.race([
-      redirect(callSid, sayAndHangUpTwiml(this.#config.realtimeFallback)),
-      timeout,
-    ]).then(
-      () => this.#log.info("call.redirected", { to: "fallback" }),
-      (err) => this.#log.warn("call.redirect_failed", { error: errorMessage(err) }),
-    ).finally(() => {
-      clearTimeout(timer);
-      this.#closeTwilio();
-    });
+    this.#closeTwilio();
   }
 
   #closeUpstream(): void {
@@ -994,8 +1051,30 @@ export class RealtimeBridge implements LiveCall {
         this.#log.error("realtime.stalled", { silentMs: now - this.#lastUpstreamAt });
         return this.#fail("upstream-stalled");
       }
+      const renewAfter = (openai.realtimeSessionSeconds - openai.realtimeRenewSeconds) * 1000;
+      if (this.#ready && now - this.#readyAt >= renewAfter && this.#quiet(owed)) this.#renew();
       this.#armWatchdog();
     }, 1000);
+  }
+
+  /** Nobody speaks and nothing is due: a moment to change sessions without cutting a sentence. */
+  #quiet(owed: boolean): boolean {
+    return !owed && !this.#callerSpeaking && !this.playing && this.#toolRuns.size === 0 &&
+      !this.#pendingEnd && !this.#dtmf;
+  }
+
+  /**
+   * Replaces the upstream session before it reaches its time limit: the new one is configured
+   * and re-seeded with the conversation, and the caller's audio meanwhile is kept and flushed
+   * into it (as after an expiry), so nothing said is lost.
+   */
+  #renew(): void {
+    this.stats.renewals++;
+    this.#log.info("realtime.renew", {
+      sessionSeconds: Math.round((this.#services.clock.now() - this.#readyAt) / 1000),
+    });
+    this.#closeUpstream();
+    this.#connect();
   }
 
   #dispose(cause: string): void {

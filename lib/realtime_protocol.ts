@@ -3,9 +3,23 @@
  * parser that validates the server events it acts on, once, at the socket boundary.
  *
  * Only GA shapes are produced (`audio/pcmu`, `response.output_audio.*`, `session.type`); the beta
- * ones are rejected by the real API.
+ * ones are rejected by the real API. Every client event is checked against the `openai` SDK's
+ * types at compile time (`satisfies`), and every server event the SDK knows is either handled
+ * or listed as ignored (a compile error names one that is neither).
+ *
+ * @module
  */
 
+import type {
+  ConversationItemCreateEvent,
+  ConversationItemTruncateEvent,
+  InputAudioBufferAppendEvent,
+  RealtimeAudioInputTurnDetection,
+  RealtimeServerEvent as SdkServerEvent,
+  ResponseCancelEvent,
+  ResponseCreateEvent,
+  SessionUpdateEvent,
+} from "openai/resources/realtime/realtime";
 import type { TurnDetection } from "./config.ts";
 import type { ToolDeclaration } from "./tools.ts";
 import { isBase64 } from "./media_streams.ts";
@@ -24,7 +38,7 @@ export interface SessionOptions {
 }
 
 /** The GA `turn_detection` object for the configured VAD. */
-function turnDetectionJson(td: TurnDetection): Record<string, unknown> {
+function turnDetectionJson(td: TurnDetection): RealtimeAudioInputTurnDetection {
   const common = { create_response: true, interrupt_response: true };
   if (td.type === "semantic_vad") {
     return { type: "semantic_vad", eagerness: td.eagerness, ...common };
@@ -40,78 +54,109 @@ function turnDetectionJson(td: TurnDetection): Record<string, unknown> {
 
 /** `session.update`: µ-law both ways (Twilio's format, so audio passes through untouched). */
 export function sessionUpdate(options: SessionOptions): string {
-  const input: Record<string, unknown> = {
-    format: { type: "audio/pcmu" },
-    turn_detection: turnDetectionJson(options.turnDetection),
-  };
-  if (options.transcriptionModel) input.transcription = { model: options.transcriptionModel };
   const tools = options.tools?.length
-    ? { tools: options.tools.map((t) => ({ type: "function", ...t })), tool_choice: "auto" }
+    ? {
+      tools: options.tools.map((t) => ({ type: "function" as const, ...t })),
+      tool_choice: "auto" as const,
+    }
     : {};
-  return JSON.stringify({
-    type: "session.update",
-    session: {
-      type: "realtime",
-      model: options.model,
-      output_modalities: ["audio"],
-      instructions: options.instructions,
-      audio: { input, output: { format: { type: "audio/pcmu" }, voice: options.voice } },
-      ...tools,
-    },
-  });
+  return JSON.stringify(
+    {
+      type: "session.update",
+      session: {
+        type: "realtime",
+        model: options.model,
+        output_modalities: ["audio"],
+        instructions: options.instructions,
+        audio: {
+          input: {
+            format: { type: "audio/pcmu" },
+            turn_detection: turnDetectionJson(options.turnDetection),
+            ...(options.transcriptionModel
+              ? { transcription: { model: options.transcriptionModel } }
+              : {}),
+          },
+          output: { format: { type: "audio/pcmu" }, voice: options.voice },
+        },
+        ...tools,
+      },
+    } satisfies SessionUpdateEvent,
+  );
 }
 
 /** `session.update` of the instructions only (e.g. after a language switch). */
 export function sessionInstructions(instructions: string): string {
-  return JSON.stringify({ type: "session.update", session: { type: "realtime", instructions } });
+  return JSON.stringify(
+    {
+      type: "session.update",
+      session: { type: "realtime", instructions },
+    } satisfies SessionUpdateEvent,
+  );
 }
 
 /** `conversation.item.create` of a function call's output. */
 export function functionCallOutput(callId: string, output: string): string {
-  return JSON.stringify({
-    type: "conversation.item.create",
-    item: { type: "function_call_output", call_id: callId, output },
-  });
+  return JSON.stringify(
+    {
+      type: "conversation.item.create",
+      item: { type: "function_call_output", call_id: callId, output },
+    } satisfies ConversationItemCreateEvent,
+  );
+}
+
+/** The head and tail {@link appendAudio} splices a payload between. */
+const APPEND_HEAD = '{"type":"input_audio_buffer.append","audio":"';
+const APPEND_TAIL = '"}';
+/** What {@link appendAudio} writes, checked against the SDK's type (with an empty payload). */
+const APPEND_SHAPE = {
+  type: "input_audio_buffer.append",
+  audio: "",
+} satisfies InputAudioBufferAppendEvent;
+if (JSON.stringify(APPEND_SHAPE) !== APPEND_HEAD + APPEND_TAIL) {
+  throw new Error("appendAudio's text is not the SDK's input_audio_buffer.append");
 }
 
 /** `input_audio_buffer.append` around an already-base64 payload (validated by the caller). */
 export function appendAudio(payload: string): string {
-  return '{"type":"input_audio_buffer.append","audio":"' + payload + '"}';
+  return APPEND_HEAD + payload + APPEND_TAIL;
 }
 
 /** `conversation.item.truncate`: the assistant item was heard only up to `audioEndMs`. */
 export function truncateItem(itemId: string, audioEndMs: number): string {
-  return JSON.stringify({
-    type: "conversation.item.truncate",
-    item_id: itemId,
-    content_index: 0,
-    audio_end_ms: audioEndMs,
-  });
+  return JSON.stringify(
+    {
+      type: "conversation.item.truncate",
+      item_id: itemId,
+      content_index: 0,
+      audio_end_ms: audioEndMs,
+    } satisfies ConversationItemTruncateEvent,
+  );
 }
+
+const CANCEL = JSON.stringify({ type: "response.cancel" } satisfies ResponseCancelEvent);
 
 /** `response.cancel` for the response in progress. */
 export function cancelResponse(): string {
-  return '{"type":"response.cancel"}';
+  return CANCEL;
 }
 
 /** `response.create`, optionally with instructions for this response only. */
 export function createResponse(instructions?: string): string {
   return JSON.stringify(
-    instructions ? { type: "response.create", response: { instructions } } : {
-      type: "response.create",
-    },
+    (instructions
+      ? { type: "response.create", response: { instructions } }
+      : { type: "response.create" }) satisfies ResponseCreateEvent,
   );
 }
 
 /** `conversation.item.create` of a text message (re-seeding a conversation, key presses). */
 export function createTextItem(role: "user" | "assistant", text: string): string {
-  const content = role === "user"
-    ? [{ type: "input_text", text }]
-    : [{ type: "output_text", text }];
-  return JSON.stringify({
-    type: "conversation.item.create",
-    item: { type: "message", role, content },
-  });
+  const item: ConversationItemCreateEvent["item"] = role === "user"
+    ? { type: "message", role, content: [{ type: "input_text", text }] }
+    : { type: "message", role, content: [{ type: "output_text", text }] };
+  return JSON.stringify(
+    { type: "conversation.item.create", item } satisfies ConversationItemCreateEvent,
+  );
 }
 
 /** Token usage of one response. */
@@ -161,8 +206,8 @@ function num(obj: Json | null, key: string): number {
   return typeof v === "number" && Number.isFinite(v) ? v : 0;
 }
 
-/** GA server events the bridge knows but does not act on. */
-const KNOWN_OTHER = new Set([
+/** GA server events the bridge knows but does not act on: dropped quietly, not counted as bad. */
+const IGNORED = [
   "conversation.created",
   "conversation.item.added",
   "conversation.item.created",
@@ -176,6 +221,8 @@ const KNOWN_OTHER = new Set([
   "input_audio_buffer.committed",
   "input_audio_buffer.cleared",
   "input_audio_buffer.timeout_triggered",
+  // DTMF of SIP calls; a Media Stream's key presses come from Twilio.
+  "input_audio_buffer.dtmf_event_received",
   "output_audio_buffer.started",
   "output_audio_buffer.stopped",
   "output_audio_buffer.cleared",
@@ -189,7 +236,25 @@ const KNOWN_OTHER = new Set([
   "response.output_text.done",
   "response.function_call_arguments.delta",
   "rate_limits.updated",
-]);
+  // Remote MCP tools (the bridge declares none).
+  "mcp_list_tools.in_progress",
+  "mcp_list_tools.completed",
+  "mcp_list_tools.failed",
+  "response.mcp_call_arguments.delta",
+  "response.mcp_call_arguments.done",
+  "response.mcp_call.in_progress",
+  "response.mcp_call.completed",
+  "response.mcp_call.failed",
+] as const satisfies readonly SdkServerEvent["type"][];
+const KNOWN_OTHER: ReadonlySet<string> = new Set(IGNORED);
+
+/** Every server event of the SDK is handled or ignored: `true` fails to compile otherwise. */
+type Unlisted = Exclude<
+  SdkServerEvent["type"],
+  Exclude<RealtimeServerEvent["type"], "other"> | typeof IGNORED[number]
+>;
+const EVERY_EVENT_LISTED: [Unlisted] extends [never] ? true : Unlisted = true;
+void EVERY_EVENT_LISTED;
 
 function usage(value: unknown): Usage | null {
   const u = jsonObject(value);

@@ -1,8 +1,7 @@
 /**
  * What happens after a ConversationRelay session ends: the `<Connect action>` callback's TwiML.
  *
- * `ended` with a hand-off dials a person, `failed` reconnects once, `completed` (the caller hung
- * up) needs nothing more.
+ * A hand-off dials a person, a failure reconnects once, the caller hanging up needs nothing more.
  */
 
 import { dialTwiml, emptyTwiml, sayAndHangUpTwiml } from "./twiml.ts";
@@ -46,24 +45,30 @@ export interface RelayActionOptions {
   reconnectTwiml: string | null;
 }
 
-/** The TwiML answering the action callback for the posted `params`. */
+/**
+ * The TwiML answering the action callback for the posted `params`.
+ *
+ * Twilio documents `SessionStatus` by example only (`ended`, `completed`, `failed`), so what the
+ * callback carries decides: `HandoffData` present means the session handed off (the app sent
+ * `end`), `ErrorCode` present means it failed, whatever `SessionStatus` says.
+ */
 export function relayActionTwiml(
   params: Record<string, string>,
   options: RelayActionOptions,
 ): { twiml: string; outcome: string } {
   const status = params.SessionStatus ?? "";
-  if (status === "ended") {
-    const handoff = parseHandoffData(params.HandoffData);
-    if (handoff && DIAL_REASONS.has(handoff.reason)) {
+  const handoff = parseHandoffData(params.HandoffData);
+  if (handoff) {
+    if (DIAL_REASONS.has(handoff.reason)) {
       const number = handoff.number ?? options.handoffNumber;
       if (number) {
         return { twiml: dialTwiml(number, "Connecting you to a person now."), outcome: "handoff" };
       }
       return { twiml: sayAndHangUpTwiml(NO_HUMAN), outcome: "handoff-unavailable" };
     }
-    return { twiml: emptyTwiml(), outcome: handoff?.reason ?? "ended" };
+    return { twiml: emptyTwiml(), outcome: handoff.reason };
   }
-  if (status === "failed") {
+  if (params.ErrorCode || status === "failed") {
     if (options.reconnectTwiml) return { twiml: options.reconnectTwiml, outcome: "reconnect" };
     if (options.handoffNumber) {
       return {

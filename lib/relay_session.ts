@@ -312,7 +312,7 @@ export class RelaySession implements LiveCall {
     if (answer) this.#startTurn();
   }
 
-  /** `info` with `debug="speaker-events"`: `agentSpeaking` / `clientSpeaking` on and off. */
+  /** `info` with `events="speaker-events"`: `agentSpeaking` / `clientSpeaking` on and off. */
   #onInfo(data: Record<string, unknown>): void {
     const name = data.name;
     const value = data.value;

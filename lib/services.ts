@@ -15,6 +15,7 @@ import { createLlm, type Llm } from "./llm.ts";
 import { Logger, type LogSink } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { ProfileStore } from "./profile_store.ts";
+import { StreamEndings } from "./stream_ending.ts";
 import { createTwilioApi, type TwilioApi } from "./twilio_api.ts";
 
 /** Configuration plus shared clients; sessions get this, never module globals. */
@@ -39,6 +40,8 @@ export interface Services {
   metrics: Metrics;
   /** The live calls of this process, as an event feed for the dashboard. */
   liveFeed: LiveFeed;
+  /** How each Media Stream ended, for the `<Connect action>` that follows it. */
+  streamEndings: StreamEndings;
 }
 
 /** Options of {@link createServices}. */
@@ -89,6 +92,7 @@ export async function createServices(
     limitHits: new Map(),
     metrics,
     liveFeed,
+    streamEndings: new StreamEndings(kv),
   };
 }
 
@@ -96,14 +100,17 @@ export async function createServices(
 async function openKv(path: string): Promise<Deno.Kv> {
   if (!path) return await Deno.openKv();
   const remote = /^https?:\/\//.test(path);
-  if (!remote && path !== ":memory:") {
-    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
-    if (dir) await Deno.mkdir(dir, { recursive: true });
-  }
   try {
+    if (!remote && path !== ":memory:") {
+      const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+      if (dir) await Deno.mkdir(dir, { recursive: true });
+    }
     return await Deno.openKv(path);
   } catch (err) {
-    throw new ConfigError([`KV_PATH: cannot open "${path}" (${(err as Error).message})`]);
+    const hint = err instanceof Deno.errors.NotCapable
+      ? '; the service may write only under data/ (deno.json\'s "service" permission set)'
+      : "";
+    throw new ConfigError([`KV_PATH: cannot open "${path}" (${(err as Error).message})${hint}`]);
   }
 }
 

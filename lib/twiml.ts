@@ -1,15 +1,20 @@
 /**
  * TwiML documents the service answers with, built with the `twilio` SDK.
  *
- * ConversationRelay attribute names are emitted exactly as Twilio's docs spell them (the SDK's
- * types lower-case some), and per-call values travel as `<Parameter>`s, never in the socket URL.
+ * ConversationRelay attributes are typed by the SDK's `ConversationRelayAttributes` and emitted
+ * as it names them, and per-call values travel as `<Parameter>`s, never in the socket URL.
  */
 
 import twilio from "twilio";
-import type { ProfileLanguage } from "./agent_profile.ts";
+import type { ProfileLanguage, RelayOptions } from "./agent_profile.ts";
 import type { Config } from "./config.ts";
 
 const { VoiceResponse } = twilio.twiml;
+
+/** The twilio SDK's `ConversationRelayAttributes`: what `<ConversationRelay>` takes. */
+type RelayAttributes = NonNullable<
+  Parameters<ReturnType<InstanceType<typeof VoiceResponse>["connect"]>["conversationRelay"]>[0]
+>;
 
 /** What a ConversationRelay `<Connect>` needs beyond the configuration. */
 export interface RelayTwimlOptions {
@@ -29,6 +34,8 @@ export interface RelayTwimlOptions {
   voice?: string | null;
   /** Languages the session may switch to (`<Language>` children). */
   languages?: ProfileLanguage[];
+  /** The agent's ConversationRelay options, over the configured ones. */
+  options?: RelayOptions;
 }
 
 /** `<Connect action><ConversationRelay …><Parameter/></ConversationRelay></Connect>`. */
@@ -37,13 +44,14 @@ export function relayTwiml(relay: Config["relay"], options: RelayTwimlOptions): 
   if (options.intro) response.say(options.intro);
   const connect = response.connect({ action: options.actionUrl, method: "POST" });
   const greeting = options.welcomeGreeting ?? relay.welcomeGreeting;
-  const attributes: Record<string, string> = {
+  const agent = options.options ?? {};
+  const attributes: RelayAttributes = {
     url: options.socketUrl,
     language: options.language ?? relay.language,
     interruptible: relay.interruptible,
-    dtmfDetection: String(relay.dtmfDetection),
-    // agentSpeaking on/off `info` messages: how the session knows its words were heard.
-    debug: "speaker-events",
+    dtmfDetection: relay.dtmfDetection,
+    // agentSpeaking / clientSpeaking `info` messages: how the session knows its words were heard.
+    events: "speaker-events",
   };
   if (greeting) {
     attributes.welcomeGreeting = greeting;
@@ -55,12 +63,19 @@ export function relayTwiml(relay: Config["relay"], options: RelayTwimlOptions): 
   if (voice) attributes.voice = voice;
   if (relay.transcriptionProvider) attributes.transcriptionProvider = relay.transcriptionProvider;
   if (relay.speechModel) attributes.speechModel = relay.speechModel;
-  if (relay.interruptSensitivity) attributes.interruptSensitivity = relay.interruptSensitivity;
-  if (relay.hints) attributes.hints = relay.hints;
-  // The SDK types some attributes as booleans; its output is the attribute text either way.
-  const element = connect.conversationRelay(
-    attributes as Parameters<typeof connect.conversationRelay>[0],
-  );
+  const sensitivity = agent.interruptSensitivity ?? relay.interruptSensitivity;
+  if (sensitivity) attributes.interruptSensitivity = sensitivity;
+  const hints = agent.hints ?? relay.hints;
+  if (hints) attributes.hints = hints;
+  if (agent.ignorebackchannel !== undefined) {
+    attributes.ignorebackchannel = String(agent.ignorebackchannel);
+  }
+  if (agent.backgroundnoisereduction !== undefined) {
+    attributes.backgroundnoisereduction = String(agent.backgroundnoisereduction);
+  }
+  if (agent.speechtimeout !== undefined) attributes.speechtimeout = agent.speechtimeout;
+  if (agent.partialPrompts !== undefined) attributes.partialPrompts = agent.partialPrompts;
+  const element = connect.conversationRelay(attributes);
   for (const language of options.languages ?? []) {
     element.language(language as Parameters<typeof element.language>[0]);
   }
@@ -95,23 +110,23 @@ export function emptyTwiml(): string {
 export interface StreamTwimlOptions {
   /** `wss://…/twilio/stream` (no query string: Twilio rejects it). */
   socketUrl: string;
+  /** `https://…/twilio/stream/action`: asked what follows once the service closes the stream. */
+  actionUrl: string;
   /** Sent to the socket in `start.customParameters`. */
   parameters: Record<string, string>;
   /** Spoken with `<Say>` before the stream starts ("" = none). */
   intro: string;
-  /** Spoken with `<Say>` after the stream, i.e. only if it ends without a hang-up. */
-  fallback: string;
 }
 
-/** `[<Say>intro]<Connect><Stream url><Parameter/></Stream></Connect><Say>fallback`. */
+/** `[<Say>intro]<Connect action><Stream url><Parameter/></Stream></Connect>`. */
 export function streamTwiml(options: StreamTwimlOptions): string {
   const response = new VoiceResponse();
   if (options.intro) response.say(options.intro);
-  const stream = response.connect().stream({ url: options.socketUrl });
+  const connect = response.connect({ action: options.actionUrl, method: "POST" });
+  const stream = connect.stream({ url: options.socketUrl });
   for (const [name, value] of Object.entries(options.parameters)) {
     stream.parameter({ name, value });
   }
-  if (options.fallback) response.say(options.fallback);
   return response.toString();
 }
 

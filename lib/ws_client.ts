@@ -24,6 +24,8 @@ const WRITE_BUFFER_BYTES = 1024;
 const MAX_KEPT_BUFFER_BYTES = 64 * 1024;
 /** Largest frame header: 2 bytes, 8 of extended length, 4 of mask key. */
 const MAX_HEADER_BYTES = 14;
+/** Masking keys drawn from the CSPRNG at a time. */
+const MASK_BLOCK = 256;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -59,6 +61,9 @@ export class NoDelayWebSocket extends EventTarget {
   #closeCode = 1006;
   #closeReason = "";
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Masking keys not used yet (see {@link #nextMask}). */
+  #masks = new Uint32Array(MASK_BLOCK);
+  #maskAt = MASK_BLOCK;
   #flush = (): void => {
     this.#flushQueued = false;
     this.#pump();
@@ -163,11 +168,10 @@ export class NoDelayWebSocket extends EventTarget {
     ];
     await writeAll(conn, encoder.encode(`${lines.join("\r\n")}\r\n\r\n`));
     const reader = new Reader(conn);
-    const head = await reader.readHead();
-    const expected = await acceptKey(key);
-    if (!/^HTTP\/1\.1 101 /.test(head) || !head.toLowerCase().includes(expected.toLowerCase())) {
+    const refusal = handshakeProblem(await reader.readHead(), await acceptKey(key));
+    if (refusal) {
       this.#closeCode = 1006;
-      throw new Error("handshake refused");
+      throw new Error(`handshake refused: ${refusal}`);
     }
     if (this.#state !== WebSocket.CONNECTING) throw new Error("closed while connecting");
     this.#state = WebSocket.OPEN;
@@ -268,7 +272,7 @@ export class NoDelayWebSocket extends EventTarget {
       out[at++] = (n >>> 8) & 0xff;
       out[at++] = n & 0xff;
     }
-    const mask = (Math.random() * 0x100000000) >>> 0;
+    const mask = this.#nextMask();
     const m0 = mask >>> 24, m1 = (mask >>> 16) & 0xff, m2 = (mask >>> 8) & 0xff, m3 = mask & 0xff;
     out[at++] = m0;
     out[at++] = m1;
@@ -287,6 +291,18 @@ export class NoDelayWebSocket extends EventTarget {
       this.#flushQueued = true;
       queueMicrotask(this.#flush);
     }
+  }
+
+  /**
+   * A fresh masking key from the CSPRNG (RFC 6455 §5.3: it must be unpredictable). Keys are
+   * drawn from a block filled by `crypto.getRandomValues` 256 at a time, not one call a frame.
+   */
+  #nextMask(): number {
+    if (this.#maskAt === MASK_BLOCK) {
+      crypto.getRandomValues(this.#masks);
+      this.#maskAt = 0;
+    }
+    return this.#masks[this.#maskAt++];
   }
 
   /** Writes the output buffer, swapping buffers so frames queued meanwhile go in the next write. */
@@ -351,6 +367,29 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+/**
+ * Why the server's handshake response is not a valid upgrade (RFC 6455 §4.1), or null: status
+ * 101, `Upgrade: websocket`, `Connection: Upgrade`, and `Sec-WebSocket-Accept` exactly `accept`.
+ */
+export function handshakeProblem(head: string, accept: string): string | null {
+  const [status, ...lines] = head.split("\r\n");
+  if (!/^HTTP\/1\.1 101( |$)/.test(status)) return `status ${status.slice(0, 40)}`;
+  const headers = new Map<string, string[]>();
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    headers.set(name, [...(headers.get(name) ?? []), line.slice(colon + 1).trim()]);
+  }
+  const tokens = (name: string) =>
+    (headers.get(name) ?? []).flatMap((v) => v.split(",")).map((t) => t.trim().toLowerCase());
+  if (!tokens("upgrade").includes("websocket")) return "no Upgrade: websocket";
+  if (!tokens("connection").includes("upgrade")) return "no Connection: Upgrade";
+  const given = headers.get("sec-websocket-accept") ?? [];
+  if (given.length !== 1 || given[0] !== accept) return "wrong Sec-WebSocket-Accept";
+  return null;
 }
 
 async function acceptKey(key: string): Promise<string> {

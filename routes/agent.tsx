@@ -138,6 +138,25 @@ async function editor(
       <Problems list={problems[key]} field={key} />
     </div>
   );
+  const choice = (
+    key: keyof ProfileForm,
+    label: string,
+    hint: string,
+    values: string[] = ["true", "false"],
+  ) => (
+    <div class="field">
+      <label for={key}>{label}</label>
+      <select id={key} name={key}>
+        <option value="">default</option>
+        {values.map((v) => <option key={v} value={v} selected={form[key] === v}>{v}</option>)}
+        {form[key] && !values.includes(form[key])
+          ? <option value={form[key]} selected>{form[key]}</option>
+          : null}
+      </select>
+      <span class="hint">{hint}</span>
+      <Problems list={problems[key]} field={key} />
+    </div>
+  );
   return renderPage(
     c,
     <Layout title={`Agent ${name}`} active="/agents">
@@ -188,6 +207,40 @@ async function editor(
           {field("maxReminders", "Reminders before hanging up", "0–10.", "number")}
           {field("reminder", "Reminder", "Said after the silence.")}
           {field("goodbye", "Goodbye", "Said before ending an unresponsive call.")}
+        </div>
+        <h2>ConversationRelay</h2>
+        <p class="hint">
+          Attributes of Twilio's &lt;ConversationRelay&gt;, named as in the twilio SDK; empty =
+          Twilio's default (or INTERRUPT_SENSITIVITY, STT_HINTS).
+        </p>
+        <div class="grid2">
+          {choice("ignorebackchannel", "Ignore backchannel", "“yeah”, “uh-huh” do not interrupt.")}
+          {choice(
+            "backgroundnoisereduction",
+            "Background noise reduction",
+            "Filter noise before recognition.",
+          )}
+          {field(
+            "speechtimeout",
+            "Speech timeout",
+            "Silence that ends the caller's turn: auto or a whole number.",
+          )}
+          {choice(
+            "interruptSensitivity",
+            "Interrupt sensitivity",
+            "How easily speech interrupts.",
+            [
+              "low",
+              "medium",
+              "high",
+            ],
+          )}
+          {choice(
+            "partialPrompts",
+            "Partial prompts",
+            "Drafts of the caller's words as they speak.",
+          )}
+          {field("hints", "Hints", "Words recognition should expect, comma-separated.")}
         </div>
         <h2>Tools</h2>
         {field(

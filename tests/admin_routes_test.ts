@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { createApp } from "../app.ts";
 import { newCallRecord } from "../lib/call_store.ts";
 import { Metrics } from "../lib/metrics.ts";
+import { formFromFiles } from "../lib/profile_form.ts";
 import {
   SIMULATOR_PROTOCOL,
   SIMULATOR_TOKEN_TTL_MS,
@@ -340,6 +341,53 @@ Deno.test("agent edits: problems next to their fields, versions, restore, on rea
       assert.equal(missing.status, 404);
       await missing.body?.cancel();
     });
+  } finally {
+    await svc.close();
+  }
+});
+
+Deno.test("agent editor: ConversationRelay options are shown, saved, validated at their field", async () => {
+  const svc = await startService();
+  try {
+    const current = await (await fetch(`${svc.url}/agents/appointments`)).text();
+    for (const name of ["ignorebackchannel", "speechtimeout", "interruptSensitivity", "hints"]) {
+      assert.match(current, new RegExp(`name="${name}"`), name);
+    }
+    // The form as the browser posts it: every field, as shown, with the options changed.
+    const shown = formFromFiles((await svc.services.profiles.files("appointments"))!.files);
+    const fields = {
+      ...shown,
+      ignorebackchannel: "true",
+      backgroundnoisereduction: "",
+      speechtimeout: "900",
+      interruptSensitivity: "medium",
+      partialPrompts: "false",
+      hints: "molar, crown",
+    };
+    const saved = await postForm(svc, "/agents/appointments", fields);
+    assert.equal(saved.status, 303);
+    await saved.body?.cancel();
+    const profile = await svc.services.profiles.load("appointments");
+    assert.deepEqual(profile.conversationRelay, {
+      ignorebackchannel: true,
+      partialPrompts: false,
+      interruptSensitivity: "medium",
+      speechtimeout: "900",
+      hints: "molar, crown",
+    });
+    const page = await (await fetch(`${svc.url}/agents/appointments`)).text();
+    assert.match(page, /<option\s+value="medium" selected>/);
+    assert.match(page, /id="speechtimeout" name="speechtimeout" type="text" value="900"/);
+    // A wrong value is refused and named next to its field; nothing is saved.
+    const versions = (await svc.services.profiles.versions("appointments")).length;
+    const bad = await postForm(svc, "/agents/appointments", { ...fields, speechtimeout: "soon" });
+    assert.equal(bad.status, 422);
+    const html = await bad.text();
+    assert.match(
+      html,
+      /data-field="speechtimeout"[^>]*>[^<]*speechtimeout must be &quot;auto&quot; or a whole number/,
+    );
+    assert.equal((await svc.services.profiles.versions("appointments")).length, versions);
   } finally {
     await svc.close();
   }

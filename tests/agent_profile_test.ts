@@ -307,7 +307,7 @@ Deno.test("every problem of a profile is reported at once", async () => {
     instructions: "",
   });
   assert.deepEqual(problems, [
-    `${AGENT}: colour is not a known field (known: description, greeting, mode, language, languages, ttsProvider, voice, realtimeVoice, turnDetection, silence, handoffNumber)`,
+    `${AGENT}: colour is not a known field (known: description, greeting, mode, language, languages, ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, handoffNumber)`,
     `${AGENT}: silence.reminderAfterSeconds must be a number from 0 to 600 (got 9999)`,
     `${AGENT}: mode must be one of relay, realtime (got "sip")`,
     `${TOOLS}: [0] "hang_up" is not a built-in tool (end_call, transfer_to_human, send_dtmf, send_sms, switch_language)`,
@@ -423,4 +423,39 @@ Deno.test("templates: the shipped appointments instructions render the caller's 
   const unknown = renderTemplate(profile.instructions, callTemplateValues(CALL));
   assert.ok(!unknown.includes("probably"));
   assert.ok(!unknown.includes("{{"));
+});
+
+Deno.test("conversationRelay options are validated, each problem named with its field", async () => {
+  const problems = await profileProblems(agentJson({
+    conversationRelay: {
+      ignorebackchannel: "yes",
+      speechtimeout: "soon",
+      interruptSensitivity: "extreme",
+      partialPrompts: 1,
+      hints: ["a,b"],
+      backgroundNoise: true,
+    },
+  }));
+  const at = `${AGENT}: conversationRelay.`;
+  assert.deepEqual(problems.sort(), [
+    `${at}backgroundNoise is not a known field (known: ignorebackchannel, backgroundnoisereduction, speechtimeout, interruptSensitivity, partialPrompts, hints)`,
+    `${at}hints entries must not contain commas`,
+    `${at}ignorebackchannel must be true or false (got "yes")`,
+    `${at}interruptSensitivity must be one of low, medium, high (got "extreme")`,
+    `${at}partialPrompts must be true or false (got 1)`,
+    `${at}speechtimeout must be "auto" or a whole number (got "soon")`,
+  ]);
+  const ok = parseProfile({
+    name: "test",
+    agentJson: JSON.stringify({
+      conversationRelay: { speechtimeout: "auto", hints: "Ada, Lovelace", partialPrompts: false },
+    }),
+    instructions: "Help.",
+    toolsJson: null,
+  });
+  assert.deepEqual(ok.conversationRelay, {
+    partialPrompts: false,
+    speechtimeout: "auto",
+    hints: "Ada, Lovelace",
+  });
 });

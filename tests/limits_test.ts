@@ -74,7 +74,7 @@ Deno.test("MAX_CALL_SECONDS: the caller hears a goodbye, then the call ends", as
     call.prompt("hello");
     await call.turn();
     // The agent is still speaking: no silence reminder gets in the way.
-    call.send({ type: "info", name: "agentSpeaking", value: "on" });
+    call.speaking("agent", true);
     call.send({ type: "info", name: "sync-limit" });
     await until(
       () => h.svc.logs.some((l) => l.event === "relay.info" && l.name === "sync-limit"),
@@ -82,7 +82,7 @@ Deno.test("MAX_CALL_SECONDS: the caller hears a goodbye, then the call ends", as
     );
     clock.tick(60_000);
     assert.equal((await call.turn()).text, TIME_LIMIT);
-    call.send({ type: "info", name: "agentSpeaking", value: "off" });
+    call.speaking("agent", false);
     const end = await call.next((m) => m.type === "end");
     assert.equal(JSON.parse(String(end.handoffData)).reason, "max-duration");
     assert.equal(limitHits(h.svc, "max_call_seconds"), 1);

@@ -78,9 +78,11 @@ Deno.test("greeting: session configured in GA shape, model speaks first, audio a
     assert.equal(s.audio.input.turn_detection.type, "server_vad");
     assert.equal(s.audio.input.turn_detection.silence_duration_ms, 500);
     assert.equal(s.audio.input.transcription.model, "gpt-4o-mini-transcribe");
+    // The agent's instructions first (a response's own replace the session's), then the ask.
+    const agent = (update.session as { instructions: string }).instructions;
     assert.equal(
       (create.response as { instructions: string }).instructions,
-      "Greet the caller briefly and ask how you can help.",
+      `${agent}\n\nGreet the caller briefly and ask how you can help.`,
     );
     const upgrade = h.fake.upgrades.items[0];
     assert.equal(upgrade.authorization, "Bearer sk-test-realtime");

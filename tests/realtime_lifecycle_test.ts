@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { waitUntil } from "./fakes/event_log.ts";
 import { MediaStreamsClient } from "./fakes/media_streams_client.ts";
 import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
-import { postSigned } from "./helpers/service.ts";
+import { postSigned, TEST_AUTH_TOKEN } from "./helpers/service.ts";
 import type { RealtimeBridge } from "../lib/realtime_bridge.ts";
+import { FakeClock } from "./helpers/fake_clock.ts";
 
 async function postVoice(h: RealtimeHarness, path: string): Promise<string> {
   const url = `${h.service.url}${path}`;
@@ -33,7 +34,7 @@ Deno.test("TwiML: /twilio/voice/realtime and /twilio/voice (realtime mode) conne
     assert.match(
       twiml,
       new RegExp(
-        `^<\\?xml[^>]*\\?><Response><Say>Connecting you now.</Say><Connect><Stream url="${ws}/twilio/stream"><Parameter name="agent" value="default"/><Parameter name="from" value="\\+15550100"/><Parameter name="to" value="\\+15550199"/><Parameter name="direction" value="inbound"/></Stream></Connect><Say>Sorry, something went wrong`,
+        `^<\\?xml[^>]*\\?><Response><Say>Connecting you now.</Say><Connect action="${h.service.url}/twilio/stream/action" method="POST"><Stream url="${ws}/twilio/stream"><Parameter name="agent" value="default"/><Parameter name="from" value="\\+15550100"/><Parameter name="to" value="\\+15550199"/><Parameter name="direction" value="inbound"/></Stream></Connect></Response>$`,
       ),
     );
     assert.equal(await postVoice(h, "/twilio/voice"), twiml);
@@ -86,6 +87,57 @@ Deno.test("OpenAI drops the socket mid-call: the stream is closed so the fallbac
     await assertStreamClosed(h, client);
     assert.equal(h.twilioApi.updates.items.length, 0, "no REST credentials, no redirect");
     assert.equal(h.logs("call.closed")[0].reason, "upstream-dropped");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("without REST credentials, what follows the stream is how it ended (<Connect action>)", async () => {
+  const FAST = { audioMs: 200, deltaMs: 100, speed: 8 };
+  const h = await startRealtime({
+    env: { TWILIO_ACCOUNT_SID: "", HANDOFF_NUMBER: "+15550100777" },
+    fake: { reply: FAST },
+  });
+  try {
+    /** A call whose second reply makes the tool calls `calls`; the TwiML that follows it. */
+    const endedBy = async (calls: { name: string; arguments: string }[]) => {
+      const before = h.fake.sessions.items.length;
+      const client = await h.call();
+      const session = await h.fake.session(before);
+      h.fake.replies.push({ ...FAST }, { ...FAST, functionCalls: calls });
+      await session.events.waitFor((e) => e.type === "response.create", { what: "greeting" });
+      session.speechStarted();
+      session.speechStopped("bye");
+      return await h.afterStream(client);
+    };
+    // A normal ending hangs up: no apology.
+    const hungUp = await endedBy([{ name: "end_call", arguments: "{}" }]);
+    assert.match(hungUp, /<Response><Hangup\/><\/Response>$/);
+    // A transfer works without REST credentials: the <Dial> follows the stream.
+    const dialled = await endedBy([{ name: "transfer_to_human", arguments: '{"summary":"x"}' }]);
+    assert.match(dialled, /<Response><Dial>\+15550100777<\/Dial><\/Response>$/);
+    // A failure apologises.
+    const before = h.fake.sessions.items.length;
+    const dropped = await h.call();
+    const live = await h.fake.session(before);
+    await live.events.waitFor((e) => e.type === "session.update", { what: "configured" });
+    live.close(1011, "internal error");
+    assert.match(await h.afterStream(dropped), /<Say>Sorry, something went wrong.*<Hangup\/>/);
+    // A stream that ended with nothing stored (a crash): the apology; a caller gone: nothing.
+    const stranger = await MediaStreamsClient.connect(h.service.url, {
+      authToken: TEST_AUTH_TOKEN,
+    });
+    await stranger.close();
+    assert.match(await h.afterStream(stranger), /<Say>Sorry, something went wrong/);
+    assert.match(await h.afterStream(stranger, "completed"), /<Response\/>$/);
+    assert.equal(h.twilioApi.updates.items.length, 0, "nothing went through the REST API");
+    assert.deepEqual(h.logs("stream.action").map((l) => l.outcome), [
+      "agent-ended",
+      "live-agent-handoff",
+      "upstream-dropped",
+      "unknown",
+      "completed",
+    ]);
   } finally {
     await h.close();
   }
@@ -230,6 +282,77 @@ Deno.test("session expiry (server closes 1001): reconnects, re-seeds the transcr
     assert.equal(second.errors.items.length, 0, JSON.stringify(second.errors.items));
     assert.ok(client.open);
     assert.equal(h.twilioApi.updates.items.length, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("session_expired: the close that follows reconnects whatever its code", async () => {
+  const h = await startRealtime({ fake: { reply: { audioMs: 200, deltaMs: 100, speed: 8 } } });
+  try {
+    const client = await h.call();
+    const first = await h.fake.session(0);
+    await first.events.waitFor((e) => e.type === "response.create", { what: "greeting" });
+    await waitUntil(() => client.playedBytes() === 1600, { what: "greeting heard" });
+    first.expire(1000, "");
+    const second = await h.fake.session(1);
+    await second.events.waitFor((e) => e.type === "session.update", { what: "new session" });
+    client.media(callerFrame(3));
+    await waitUntil(() => second.appended.length === 1, { what: "audio on the new session" });
+    assert.ok(client.open);
+    assert.equal(h.logs("realtime.reconnect")[0].expired, true);
+    assert.equal(h.twilioApi.updates.items.length, 0, "no fallback");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("planned renewal: a session near its limit is replaced between turns, never mid-reply", async () => {
+  const clock = new FakeClock();
+  const h = await startRealtime({
+    clock,
+    fake: { reply: { audioMs: 400, deltaMs: 100, speed: 1 } },
+    env: {
+      OPENAI_REALTIME_SESSION_SECONDS: "20",
+      OPENAI_REALTIME_RENEW_SECONDS: "5",
+      OPENAI_TIMEOUT_MS: "60000",
+    },
+  });
+  try {
+    const client = await h.call();
+    const first = await h.fake.session(0);
+    const bridge = h.service.services.registry.list()[0] as RealtimeBridge;
+    await first.events.waitFor((e) => e.type === "session.update", { what: "configured" });
+    await waitUntil(() => bridge.playing, { what: "the greeting playing" });
+    // Past the renewal point while the agent speaks: the session stays.
+    clock.tick(15_000);
+    assert.equal(h.fake.sessions.items.length, 1);
+    assert.equal(bridge.stats.renewals, 0);
+    await waitUntil(() => !bridge.playing && !first.activeResponse, { what: "greeting heard" });
+    // The caller starts to speak before the next check: still no change of session.
+    first.speechStarted();
+    await waitUntil(() => bridge.callerSpeaking, { what: "the bridge hears the caller" });
+    clock.tick(1000);
+    assert.equal(bridge.stats.renewals, 0, "not while the caller speaks");
+    first.speechStopped("one more thing");
+    await waitUntil(() => first.sent.filter((t) => t === "response.done").length === 2, {
+      what: "the answer sent",
+    });
+    await waitUntil(() => !bridge.playing, { what: "the answer heard" });
+    // The next quiet check renews: a new session, configured and re-seeded; the old one closed.
+    clock.tick(1000);
+    const second = await h.fake.session(1);
+    await first.closed;
+    await waitUntil(
+      () => second.events.filter((e) => e.type === "conversation.item.create").length === 3,
+      { what: "the conversation re-seeded" },
+    );
+    assert.equal(bridge.stats.renewals, 1);
+    assert.equal(h.logs("realtime.renew").length, 1);
+    assert.ok(!second.events.items.some((e) => e.type === "response.create"), "no new greeting");
+    client.media(callerFrame(9));
+    await waitUntil(() => second.appended.includes(callerFrame(9)), { what: "audio goes on" });
+    assert.deepEqual([first.errors.items, second.errors.items], [[], []]);
   } finally {
     await h.close();
   }

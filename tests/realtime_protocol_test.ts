@@ -7,6 +7,7 @@ import {
   parseMediaStreamMessage,
 } from "../lib/media_streams.ts";
 import { appendAudio, parseServerEvent, sessionUpdate } from "../lib/realtime_protocol.ts";
+import { MEDIA_STREAMS, twilioFrame } from "./fakes/twilio_frames.ts";
 
 Deno.test("base64ByteLength matches the decoded length without decoding", () => {
   for (let n = 0; n < 20; n++) {
@@ -14,6 +15,14 @@ Deno.test("base64ByteLength matches the decoded length without decoding", () => 
     assert.equal(base64ByteLength(b64), n);
   }
 });
+
+/** The key paths of a JSON value, in order: two messages with the same shape and field order agree. */
+function keyPaths(value: unknown, prefix = ""): string[] {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return [];
+  return Object.entries(value).flatMap((
+    [k, v],
+  ) => [`${prefix}${k}`, ...keyPaths(v, `${prefix}${k}.`)]);
+}
 
 Deno.test("MediaStreamWriter builds valid Twilio JSON by concatenation", () => {
   const w = new MediaStreamWriter('MZ"odd');
@@ -32,6 +41,50 @@ Deno.test("MediaStreamWriter builds valid Twilio JSON by concatenation", () => {
     type: "input_audio_buffer.append",
     audio: "AAEC",
   });
+  // Field for field, in the order of Twilio's own examples.
+  const { toTwilio } = MEDIA_STREAMS;
+  assert.deepEqual(keyPaths(JSON.parse(w.media("AAEC"))), keyPaths(toTwilio.media));
+  assert.deepEqual(keyPaths(JSON.parse(w.mark("m"))), keyPaths(toTwilio.mark));
+  assert.deepEqual(keyPaths(JSON.parse(w.clear())), keyPaths(toTwilio.clear));
+});
+
+/** Runs `fn` and counts the calls to JSON.parse it made. */
+function countJsonParses(fn: () => void): number {
+  const parse = JSON.parse;
+  let calls = 0;
+  JSON.parse = (...args: Parameters<typeof JSON.parse>) => {
+    calls++;
+    return parse(...args);
+  };
+  try {
+    fn();
+  } finally {
+    JSON.parse = parse;
+  }
+  return calls;
+}
+
+Deno.test("media and mark frames exactly as Twilio's docs show them take the fast path", () => {
+  const { fromTwilio } = MEDIA_STREAMS;
+  // The docs' example, compact as on the wire; only its abbreviated payload is made real base64.
+  const media = twilioFrame(fromTwilio.media, { media: { payload: "no+JhoaJjpzSAAEC" } });
+  assert.match(
+    media,
+    /^\{"event":"media","sequenceNumber":"4","media":\{.*\},"streamSid":"MZX+"\}$/,
+  );
+  const mark = JSON.stringify(fromTwilio.mark);
+  let parsed: ReturnType<typeof parseMediaStreamMessage>[] = [];
+  const parses = countJsonParses(() => {
+    parsed = [parseMediaStreamMessage(media), parseMediaStreamMessage(mark)];
+  });
+  assert.deepEqual(parsed, [
+    { ok: true, message: { event: "media", payload: "no+JhoaJjpzSAAEC", timestamp: 5 } },
+    { ok: true, message: { event: "mark", name: "my label" } },
+  ]);
+  assert.equal(parses, 0, "no frame was parsed as JSON");
+  // The spy sees a frame that misses the fast path (another field order).
+  const other = reordered(media);
+  assert.equal(countJsonParses(() => parseMediaStreamMessage(other)), 1);
 });
 
 Deno.test("parseMediaStreamMessage validates and never throws", () => {
@@ -80,6 +133,28 @@ Deno.test("parseServerEvent: GA events parsed, beta and unknown rejected", () =>
   assert.deepEqual(done.event.usage, { inputTokens: 3, outputTokens: 4, totalTokens: 7 });
 });
 
+Deno.test("GA server events the bridge does not act on are ignored, not counted as bad frames", () => {
+  // Each is a member of the openai SDK's RealtimeServerEvent union (checked at compile time).
+  for (
+    const type of [
+      "mcp_list_tools.in_progress",
+      "mcp_list_tools.completed",
+      "mcp_list_tools.failed",
+      "response.mcp_call_arguments.delta",
+      "response.mcp_call.completed",
+      "input_audio_buffer.dtmf_event_received",
+      "input_audio_buffer.timeout_triggered",
+      "conversation.item.input_audio_transcription.segment",
+    ]
+  ) {
+    assert.deepEqual(parseServerEvent(JSON.stringify({ type, event_id: "e1" })), {
+      ok: true,
+      event: { type: "other", name: type },
+    }, type);
+  }
+  assert.equal(parseServerEvent('{"type":"made.up"}').ok, false);
+});
+
 Deno.test("sessionUpdate: semantic_vad with eagerness, no transcription when the model is empty", () => {
   const update = JSON.parse(sessionUpdate({
     model: "gpt-realtime",
@@ -119,11 +194,18 @@ function assertFastPathAgrees(parse: (data: unknown) => { ok: boolean }, frames:
 }
 
 Deno.test("Twilio media and mark fast paths agree with the full parser, else fall back to it", () => {
+  const { fromTwilio } = MEDIA_STREAMS;
+  // Built from Twilio's examples (their field order); the values go in raw, unescaped on purpose.
   const media = (payload: string, track = "inbound", timestamp = "40") =>
-    `{"event":"media","sequenceNumber":"4","streamSid":"MZ0a1","media":{"track":"${track}",` +
-    `"chunk":"2","timestamp":"${timestamp}","payload":"${payload}"}}`;
+    twilioFrame(fromTwilio.media, {
+      media: { track: "⟨t⟩", timestamp: "⟨s⟩", payload: "⟨p⟩" },
+      streamSid: "MZ0a1",
+    }).replace("⟨t⟩", track).replace("⟨s⟩", timestamp).replace("⟨p⟩", payload);
   const mark = (name: string) =>
-    `{"event":"mark","sequenceNumber":"6","streamSid":"MZ0a1","mark":{"name":"${name}"}}`;
+    twilioFrame(fromTwilio.mark, { streamSid: "MZ0a1", mark: { name: "⟨n⟩" } }).replace(
+      "⟨n⟩",
+      name,
+    );
   const frames = [
     media("AAEC/+8="),
     media(""),

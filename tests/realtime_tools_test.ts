@@ -81,7 +81,40 @@ Deno.test("realtime: the agent profile shapes session.update (instructions, voic
       String((create.response as { instructions: string }).instructions),
       /Bright Smile Dental/,
     );
+    assert.deepEqual(session.droppedInstructions, [], "the greeting speaks as the agent");
     assert.equal(session.errors.items.length, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("realtime greeting: the agent's instructions come first, then its greeting or a generated one", async () => {
+  const h = await startRealtime({ fake: { reply: FAST } });
+  try {
+    const greetingOf = async (agent: string) => {
+      const before = h.fake.sessions.items.length;
+      const client = await h.call({ start: false });
+      client.start({ agent, from: "+15550100123" });
+      const session = await h.fake.session(before);
+      const create = await session.events.waitFor((e) => e.type === "response.create", {
+        what: `${agent}'s greeting`,
+      });
+      const update = session.events.items.find((e) => e.type === "session.update")!;
+      const own = String((create.response as { instructions: string }).instructions);
+      return { own, session: String((update.session as { instructions: string }).instructions) };
+    };
+    // A profile greeting, rendered over the call's data, said under the agent's instructions.
+    const booked = await greetingOf("appointments");
+    assert.ok(booked.own.startsWith(booked.session), booked.own);
+    assert.match(booked.own, /Say exactly this to the caller.*Hello, you've reached Bright Smile/s);
+    // No profile greeting: REALTIME_GREETING, generated under the agent's instructions.
+    const plain = await greetingOf("default");
+    assert.ok(plain.session.length > 20, "the default agent has instructions");
+    assert.equal(
+      plain.own,
+      `${plain.session}\n\nGreet the caller briefly and ask how you can help.`,
+    );
+    for (const session of h.fake.sessions.items) assert.deepEqual(session.droppedInstructions, []);
   } finally {
     await h.close();
   }
@@ -220,6 +253,7 @@ Deno.test("realtime silence: reminders after playback, speech resets, then unres
     }
     const last = session.events.items.filter((e) => e.type === "response.create").at(-1);
     assert.match(JSON.stringify(last), /end the call now/);
+    assert.deepEqual(session.droppedInstructions, [], "reminders and goodbye speak as the agent");
     const update = await h.twilioApi.updates.waitFor(() => true, { what: "hang-up" });
     assert.match(update.twiml, /<Hangup\/>/);
     assert.deepEqual(h.logs("call.end").map((l) => l.reason), ["unresponsive"]);

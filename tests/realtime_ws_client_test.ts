@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type NoDelayMessageEvent, NoDelayWebSocket } from "../lib/ws_client.ts";
+import { handshakeProblem, type NoDelayMessageEvent, NoDelayWebSocket } from "../lib/ws_client.ts";
 import { EventLog } from "./fakes/event_log.ts";
 
 function messages(ws: NoDelayWebSocket): EventLog<string | ArrayBuffer> {
@@ -70,6 +70,9 @@ Deno.test("ws_client: echo through Deno's server, every length class, UTF-8, bin
 /** A raw peer: accepts one client, answers the handshake, then runs `script` on the socket. */
 function rawPeer(
   script: (conn: Deno.Conn, read: (n: number) => Promise<Uint8Array>) => Promise<void>,
+  respond = (accept: string) =>
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+    `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
 ): { url: string; done: Promise<void> } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const done = (async () => {
@@ -98,12 +101,7 @@ function rawPeer(
       new TextEncoder().encode(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"),
     );
     const accept = btoa(String.fromCharCode(...new Uint8Array(digest)));
-    await conn.write(
-      new TextEncoder().encode(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-          `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
-      ),
-    );
+    await conn.write(new TextEncoder().encode(respond(accept)));
     try {
       await script(conn, read);
     } finally {
@@ -141,7 +139,7 @@ async function clientFrame(read: (n: number) => Promise<Uint8Array>) {
   else if (n === 127) n = new DataView((await read(8)).buffer).getUint32(4);
   const mask = await read(4);
   const payload = (await read(n)).map((b, i) => b ^ mask[i & 3]);
-  return { fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, payload };
+  return { fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, payload, mask };
 }
 
 Deno.test("ws_client: fragments, pings, split reads, 64-bit lengths, and the server's close", async () => {
@@ -206,5 +204,77 @@ Deno.test("ws_client: a refused handshake is an error then a close, never open",
     assert.equal(ev.code, 1006);
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("ws_client: the handshake needs 101, Upgrade, Connection and the exact Sec-WebSocket-Accept", () => {
+  const accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+  const ok = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" +
+    `Connection: Upgrade\r\nSec-WebSocket-Accept: ${accept}`;
+  assert.equal(handshakeProblem(ok, accept), null);
+  assert.equal(
+    handshakeProblem(ok.replace("Upgrade: websocket", "upgrade: WebSocket"), accept),
+    null,
+  );
+  const wrong: [string, string][] = [
+    [ok.replace("101 Switching", "200 OK"), "status"],
+    [ok.replace("Upgrade: websocket\r\n", ""), "no Upgrade"],
+    [ok.replace("Connection: Upgrade", "Connection: keep-alive"), "no Connection"],
+    // The right value somewhere else in the head is not an accept (it used to be taken).
+    [
+      ok.replace(accept, "bm90IHRoZSBrZXk=") + `\r\nX-Echo: ${accept}`,
+      "wrong Sec-WebSocket-Accept",
+    ],
+    [ok.replace(accept, `${accept}x`), "wrong Sec-WebSocket-Accept"],
+    [ok.replace(accept, accept.toLowerCase()), "wrong Sec-WebSocket-Accept"],
+    [`${ok}\r\nSec-WebSocket-Accept: ${accept}`, "wrong Sec-WebSocket-Accept"],
+  ];
+  for (const [head, problem] of wrong) {
+    assert.match(String(handshakeProblem(head, accept)), new RegExp(`^${problem}`), head);
+  }
+});
+
+Deno.test("ws_client: a server whose accept is not the exact one is refused, never opened", async () => {
+  const peer = rawPeer(
+    () => Promise.resolve(),
+    (accept) =>
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      `Sec-WebSocket-Accept: nope\r\nX-Accept-Echo: ${accept}\r\n\r\n`,
+  );
+  const ws = new NoDelayWebSocket(peer.url);
+  ws.addEventListener("open", () => assert.fail("opened"));
+  const ev = await closed(ws);
+  assert.equal(ev.code, 1006);
+  await peer.done.catch(() => {});
+});
+
+Deno.test("ws_client: every frame's masking key comes from crypto.getRandomValues", async () => {
+  const drawn: number[] = [];
+  const real = crypto.getRandomValues.bind(crypto);
+  // deno-lint-ignore no-explicit-any -- the spy forwards any typed array
+  (crypto as any).getRandomValues = <T extends ArrayBufferView | null>(array: T): T => {
+    const out = real(array as never) as T;
+    if (out instanceof Uint32Array) drawn.push(...out);
+    return out;
+  };
+  try {
+    const FRAMES = 600; // more than one block of keys
+    const masks: number[] = [];
+    const peer = rawPeer(async (_conn, read) => {
+      for (let i = 0; i < FRAMES; i++) {
+        const frame = await clientFrame(read);
+        assert.equal(new TextDecoder().decode(frame.payload), `f${i}`);
+        masks.push(new DataView(frame.mask.buffer).getUint32(0));
+      }
+    });
+    const ws = new NoDelayWebSocket(peer.url);
+    await opened(ws);
+    for (let i = 0; i < FRAMES; i++) ws.send(`f${i}`);
+    await peer.done;
+    ws.close();
+    assert.deepEqual(masks, drawn.slice(0, FRAMES), "the keys, in the order they were drawn");
+    assert.ok(new Set(masks).size > FRAMES - 5, "no key reused");
+  } finally {
+    crypto.getRandomValues = real;
   }
 });

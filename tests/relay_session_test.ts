@@ -253,7 +253,7 @@ Deno.test("malformed and unknown frames are logged and dropped; the call goes on
     call.send({ noType: true });
     call.sendRaw("[1,2]");
     call.send({ type: "info", name: "tokensPlayed", value: "x" });
-    call.send({ type: "error", description: "Invalid message received" });
+    call.error("Invalid message received");
     call.prompt("still there?");
     assert.equal((await call.turn()).text, "You said: still there?");
     const dropped = h.svc.logs.filter((l) => l.event === "relay.frame_dropped");

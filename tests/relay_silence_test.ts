@@ -13,7 +13,7 @@ const SILENCE_MS = 10_000;
 
 /** Twilio's report that the agent stopped speaking. */
 function heard(call: RelayClient): void {
-  call.send({ type: "info", name: "agentSpeaking", value: "off" });
+  call.speaking("agent", false);
 }
 
 /**
@@ -85,7 +85,7 @@ Deno.test("silence: caller speech and key presses reset the reminders", async ()
     clock.tick(SILENCE_MS);
     assert.equal((await call.turn()).text, "Are you still there?", "a first reminder again");
     // Silence does not count while the agent is speaking.
-    call.send({ type: "info", name: "agentSpeaking", value: "on" });
+    call.speaking("agent", true);
     await synced(h, call);
     clock.tick(SILENCE_MS * 5);
     call.prompt("still here");

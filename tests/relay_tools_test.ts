@@ -109,15 +109,15 @@ Deno.test("end_call: the goodbye is heard in full, then the call ends", async ()
       { tokens: [] },
     );
     const call = await h.call();
-    call.send({ type: "info", name: "agentSpeaking", value: "off" }); // the greeting slot
+    call.speaking("agent", false); // the greeting slot
     call.prompt("That's all, thanks");
     assert.equal((await call.turn()).text, "Goodbye, take care!");
     await within(h.fake.waitForRequests(2), 2000, "follow-up request");
     // Still speaking: no `end` yet.
-    call.send({ type: "info", name: "agentSpeaking", value: "on" });
+    call.speaking("agent", true);
     assert.equal(session(h).endReason, null);
     assert.ok(!call.received.some((m) => m.type === "end"));
-    call.send({ type: "info", name: "agentSpeaking", value: "off" });
+    call.speaking("agent", false);
     const end = await call.next((m) => m.type === "end");
     assert.deepEqual(JSON.parse(String(end.handoffData)), {
       reason: "agent-ended",
@@ -143,7 +143,7 @@ Deno.test("transfer_to_human end to end: end with hand-off data → action → <
     call.prompt("I want a person");
     await call.turn();
     await within(h.fake.waitForRequests(2), 2000, "follow-up request");
-    call.send({ type: "info", name: "agentSpeaking", value: "off" });
+    call.speaking("agent", false);
     const end = await call.next((m) => m.type === "end");
     const handoffData = String(end.handoffData);
     assert.deepEqual(JSON.parse(handoffData), {

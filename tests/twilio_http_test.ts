@@ -78,11 +78,68 @@ Deno.test("POST /twilio/voice answers ConversationRelay TwiML from the configura
     assert.equal(relay.interruptSensitivity, "high");
     assert.equal(relay.dtmfDetection, "true");
     assert.equal(relay.hints, "Callbridge,Twilio");
-    assert.equal(relay.debug, "speaker-events");
+    // Speaker events through `events` (the SDK's attribute), not the older `debug` form.
+    assert.equal(relay.events, "speaker-events");
+    assert.equal(relay.debug, undefined);
     const param = relay.Parameter as Node;
     assert.deepEqual({ name: param.name, value: param.value }, { name: "agent", value: "default" });
   } finally {
     await svc.close();
+  }
+});
+
+Deno.test("an agent's ConversationRelay options reach the TwiML, over the configured ones", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "agents_" });
+  try {
+    for (const name of ["default", "tuned"]) {
+      await Deno.mkdir(`${dir}/${name}`);
+      await Deno.writeTextFile(`${dir}/${name}/instructions.md`, "Help.");
+    }
+    await Deno.writeTextFile(`${dir}/default/agent.json`, "{}");
+    await Deno.writeTextFile(
+      `${dir}/tuned/agent.json`,
+      JSON.stringify({
+        conversationRelay: {
+          ignorebackchannel: true,
+          backgroundnoisereduction: false,
+          speechtimeout: 1200,
+          interruptSensitivity: "low",
+          partialPrompts: true,
+          hints: ["Bright Smile", "molar"],
+        },
+      }),
+    );
+    const svc = await startService({
+      OPENAI_API_KEY: "sk-x",
+      AGENTS_DIR: dir,
+      INTERRUPT_SENSITIVITY: "high",
+      STT_HINTS: "Callbridge",
+    });
+    try {
+      const relayOf = async (agent: string) => {
+        const res = await postForm(svc, `/twilio/voice?agent=${agent}`, CALL);
+        const doc = xml.parse(await res.text()) as Node;
+        return ((doc.Response as Node).Connect as Node).ConversationRelay as Node;
+      };
+      const tuned = await relayOf("tuned");
+      assert.equal(tuned.ignorebackchannel, "true");
+      assert.equal(tuned.backgroundnoisereduction, "false");
+      assert.equal(tuned.speechtimeout, "1200");
+      assert.equal(tuned.interruptSensitivity, "low");
+      assert.equal(tuned.partialPrompts, "true");
+      assert.equal(tuned.hints, "Bright Smile,molar");
+      // The other agent keeps the configuration's, and Twilio's defaults for the rest.
+      const plain = await relayOf("default");
+      assert.equal(plain.interruptSensitivity, "high");
+      assert.equal(plain.hints, "Callbridge");
+      for (const name of ["ignorebackchannel", "speechtimeout", "partialPrompts"]) {
+        assert.equal(plain[name], undefined, name);
+      }
+    } finally {
+      await svc.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -273,6 +330,37 @@ Deno.test("relay action: completed, ended without hand-off, hand-off with nobody
       SessionStatus: "failed",
     })).Response as Node;
     assert.equal(again.Say, FAILED);
+  } finally {
+    await svc.close();
+  }
+});
+
+Deno.test("relay action: HandoffData means a hand-off and ErrorCode a failure, whatever SessionStatus says", async () => {
+  const svc = await startService({ OPENAI_API_KEY: "sk-x", HANDOFF_NUMBER: "+15550100777" });
+  try {
+    const post = async (params: Record<string, string>) =>
+      (xml.parse(
+        await (await postForm(svc, "/twilio/relay/action?reconnects=1", {
+          ...CALL,
+          SessionId: "VX3",
+          ...params,
+        })).text(),
+      ) as Node).Response as Node | "";
+    const handoff = JSON.stringify({ reason: "live-agent-handoff", summary: "wants a person" });
+    for (const status of ["completed", "ended", "failed", "something-new", ""]) {
+      const dialled = await post({ SessionStatus: status, HandoffData: handoff });
+      assert.equal((dialled as Node).Dial, "+15550100777", `hand-off with "${status}"`);
+      const failed = await post({
+        SessionStatus: status,
+        ErrorCode: "39001",
+        ErrorMessage: "Network connection to WebSocket server failed.",
+      });
+      assert.equal((failed as Node).Dial, "+15550100777", `error with "${status}"`);
+      assert.match(String((failed as Node).Say), /^Sorry, something went wrong on our side\./);
+    }
+    // Neither: the session ended as the caller or the app left it, nothing more.
+    assert.equal(await post({ SessionStatus: "something-new" }), "");
+    assert.equal(await post({ SessionStatus: "completed", SessionDuration: "35" }), "");
   } finally {
     await svc.close();
   }

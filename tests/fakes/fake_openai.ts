@@ -7,6 +7,8 @@
  * client closes a stream early.
  */
 
+import type { TlsCert } from "../helpers/test_ca.ts";
+
 /** How the fake answers one request. Requests with no script left get an echo reply. */
 export interface ScriptedReply {
   /** Text deltas, in order (default: "You said: <last user text>" word by word). */
@@ -122,6 +124,7 @@ export class FakeOpenAI {
   onToken: TokenHook | null = null;
   #scripts: ScriptedReply[] = [];
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  #scheme = "http";
   #waiters: { count: number; resolve: () => void }[] = [];
   #timers = new Set<ReturnType<typeof setTimeout>>();
 
@@ -135,19 +138,20 @@ export class FakeOpenAI {
     this.#upgrade = options.upgrade ?? null;
   }
 
-  /** Starts listening; returns the base URL to use as `OPENAI_BASE_URL`. */
-  start(): string {
+  /** Starts listening; returns the base URL to use as `OPENAI_BASE_URL` (https with `tls`). */
+  start(options: { tls?: TlsCert } = {}): string {
     this.#server = Deno.serve(
-      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+      { port: 0, hostname: "127.0.0.1", onListen: () => {}, ...options.tls },
       (req) => this.#handle(req),
     );
+    this.#scheme = options.tls ? "https" : "http";
     return this.baseUrl;
   }
 
-  /** `http://127.0.0.1:PORT/v1`. */
+  /** `http://127.0.0.1:PORT/v1` (`https://` when started with TLS). */
   get baseUrl(): string {
     if (!this.#server) throw new Error("fake not started");
-    return `http://127.0.0.1:${this.#server.addr.port}/v1`;
+    return `${this.#scheme}://127.0.0.1:${this.#server.addr.port}/v1`;
   }
 
   /** Queues replies for the next requests, in order. */

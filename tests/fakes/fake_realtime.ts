@@ -12,6 +12,7 @@ import { Buffer } from "node:buffer";
 import { REALTIME_VOICES } from "../../lib/config.ts";
 import { type JsonObject, jsonObject } from "../../lib/json_fields.ts";
 import { base64ByteLength } from "../../lib/media_streams.ts";
+import type { TlsCert } from "../helpers/test_ca.ts";
 import { EventLog } from "./event_log.ts";
 
 /** A scripted assistant reply. */
@@ -116,6 +117,13 @@ export class FakeRealtimeSession {
   readonly sent: string[] = [];
   configured = false;
   interruptResponse = true;
+  /** The session's instructions, as the last `session.update` that set them left them. */
+  instructions = "";
+  /**
+   * `response.create`s whose own instructions leave out the session's: a response's
+   * instructions replace the session's, so that response ran without the agent's persona.
+   */
+  readonly droppedInstructions: ClientEvent[] = [];
   closed: Promise<CloseEvent>;
 
   #socket: WebSocket;
@@ -190,6 +198,20 @@ export class FakeRealtimeSession {
     this.#send({ type: "error", error: { type, code, message, param: null, event_id: null } });
   }
 
+  /**
+   * The 60-minute limit as the real API ends a session: an `error` with code `session_expired`
+   * (the SDK's `RealtimeErrorEvent` shape; OpenAI's docs do not show the event, the message is
+   * as other projects have logged it), then a close, 1001 "going away" unless `code` says else.
+   */
+  expire(code = 1001, reason = "going away"): void {
+    this.sendError(
+      "session_expired",
+      "Your session hit the maximum duration of 60 minutes.",
+      "invalid_request_error",
+    );
+    this.close(code, reason);
+  }
+
   /** Sends any raw text frame. */
   sendRaw(text: string): void {
     this.#socket.send(text);
@@ -260,7 +282,11 @@ export class FakeRealtimeSession {
     switch (type) {
       case "session.update":
         return this.#onSessionUpdate(jsonObject(event.session));
-      case "response.create":
+      case "response.create": {
+        const own = jsonObject(event.response)?.instructions;
+        if (typeof own === "string" && !own.includes(this.instructions)) {
+          this.droppedInstructions.push(event as ClientEvent);
+        }
         if (this.#active) {
           return this.#reject(
             "conversation_already_has_active_response",
@@ -269,6 +295,7 @@ export class FakeRealtimeSession {
           );
         }
         return this.#startReply();
+      }
       case "response.cancel":
         if (!this.#active) {
           return this.#reject(
@@ -289,6 +316,7 @@ export class FakeRealtimeSession {
     const problem = this.#sessionProblem(session);
     if (problem) return this.#reject("invalid_value", problem, "session.update");
     this.configured = true;
+    if (typeof session!.instructions === "string") this.instructions = session!.instructions;
     const td = jsonObject(jsonObject(jsonObject(session!.audio)?.input)?.turn_detection);
     this.interruptResponse = td?.interrupt_response !== false;
     this.#send({ type: "session.updated", session });
@@ -616,13 +644,13 @@ export class FakeRealtime {
     this.reply = options.reply ?? {};
   }
 
-  /** Starts listening; returns the base URL to use as `OPENAI_BASE_URL`. */
-  start(): string {
+  /** Starts listening; returns the base URL to use as `OPENAI_BASE_URL` (https with `tls`). */
+  start(options: { tls?: TlsCert } = {}): string {
     this.#server = Deno.serve(
-      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+      { port: 0, hostname: "127.0.0.1", onListen: () => {}, ...options.tls },
       (req) => this.handle(req),
     );
-    return `http://127.0.0.1:${this.#server.addr.port}/v1`;
+    return `${options.tls ? "https" : "http"}://127.0.0.1:${this.#server.addr.port}/v1`;
   }
 
   /** Answers the held upgrade requests. */

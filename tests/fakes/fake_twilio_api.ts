@@ -5,6 +5,7 @@
  * the real resources' JSON shape.
  */
 
+import type { TlsCert } from "../helpers/test_ca.ts";
 import { EventLog } from "./event_log.ts";
 
 /** One recorded call update. */
@@ -59,13 +60,13 @@ export class FakeTwilioApi {
     readonly authToken = "test-auth-token-0123456789abcdef",
   ) {}
 
-  /** Starts listening; returns the base URL (`http://127.0.0.1:PORT`). */
-  start(): string {
+  /** Starts listening; returns the base URL (`http://127.0.0.1:PORT`, `https://` with `tls`). */
+  start(options: { tls?: TlsCert } = {}): string {
     this.#server = Deno.serve(
-      { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+      { port: 0, hostname: "127.0.0.1", onListen: () => {}, ...options.tls },
       (req) => this.#handle(req),
     );
-    return `http://127.0.0.1:${this.#server.addr.port}`;
+    return `${options.tls ? "https" : "http"}://127.0.0.1:${this.#server.addr.port}`;
   }
 
   /** Stops the server. */

@@ -1,6 +1,7 @@
 /**
  * A Twilio Media Streams client for tests and the benchmark: signs the upgrade like Twilio, sends
- * `connected`/`start`/`media`/`dtmf`/`stop`, and emulates Twilio's playout of the audio it gets
+ * `connected`/`start`/`media`/`dtmf`/`mark`/`stop` exactly as Twilio's docs show them (built from
+ * the verbatim examples in `tests/fixtures/`, field order included), and emulates Twilio's playout of the audio it gets
  * back (over a socket with Nagle off, as a real media server would): 160 bytes per 20 ms, played in order; a mark is echoed once the audio queued before it has
  * played; `clear` drops the queue and echoes every pending mark at once.
  */
@@ -9,6 +10,7 @@ import twilio from "twilio";
 import { base64ByteLength } from "../../lib/media_streams.ts";
 import { NoDelayWebSocket } from "../../lib/ws_client.ts";
 import { EventLog } from "./event_log.ts";
+import { hotFrameBuilders, MEDIA_STREAMS, twilioFrame } from "./twilio_frames.ts";
 
 /** A message received from the service (parsed). */
 export type Received = Record<string, unknown> & { event: string };
@@ -38,6 +40,7 @@ export interface MediaStreamsClientOptions {
 }
 
 let streams = 0;
+const ACCOUNT_SID = "AC00000000000000000000000000000000";
 
 /** A mark as the service writes it, with a name that needs no JSON escape. */
 const PLAIN_MARK =
@@ -60,6 +63,7 @@ export class MediaStreamsClient {
 
   #ws: NoDelayWebSocket;
   #options: MediaStreamsClientOptions;
+  #frames = hotFrameBuilders(this.streamSid);
   #sequence = 0;
   #chunk = 0;
   /** When the queued audio will have finished playing (performance.now() ms). */
@@ -118,50 +122,43 @@ export class MediaStreamsClient {
 
   /** Sends `connected` then `start` with `customParameters`. */
   start(customParameters: Record<string, string> = { agent: "default" }): void {
-    this.sendJson({ event: "connected", protocol: "Call", version: "1.0.0" });
-    this.sendJson({
-      event: "start",
+    const { fromTwilio } = MEDIA_STREAMS;
+    this.sendRaw(twilioFrame(fromTwilio.connected, {}));
+    this.sendRaw(twilioFrame(fromTwilio.start, {
       sequenceNumber: String(++this.#sequence),
-      streamSid: this.streamSid,
       start: {
-        accountSid: "AC00000000000000000000000000000000",
+        accountSid: ACCOUNT_SID,
         streamSid: this.streamSid,
         callSid: this.callSid,
         tracks: ["inbound"],
         customParameters,
-        mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
       },
-    });
+      streamSid: this.streamSid,
+    }));
   }
 
   /** Sends one caller audio frame (base64 µ-law). */
   media(payload: string): void {
     const chunk = ++this.#chunk;
-    this.sendRaw(
-      '{"event":"media","sequenceNumber":"' + ++this.#sequence + '","streamSid":"' +
-        this.streamSid + '","media":{"track":"inbound","chunk":"' + chunk +
-        '","timestamp":"' + chunk * 20 + '","payload":"' + payload + '"}}',
-    );
+    this.sendRaw(this.#frames.media(++this.#sequence, chunk, chunk * 20, payload));
   }
 
   /** Sends a key press. */
   dtmf(digit: string): void {
-    this.sendJson({
-      event: "dtmf",
-      sequenceNumber: String(++this.#sequence),
+    this.sendRaw(twilioFrame(MEDIA_STREAMS.fromTwilio.dtmf, {
       streamSid: this.streamSid,
-      dtmf: { track: "inbound_track", digit },
-    });
+      sequenceNumber: String(++this.#sequence),
+      dtmf: { digit },
+    }));
   }
 
   /** Sends `stop` (the caller hung up). */
   stop(): void {
-    this.sendJson({
-      event: "stop",
+    this.sendRaw(twilioFrame(MEDIA_STREAMS.fromTwilio.stop, {
       sequenceNumber: String(++this.#sequence),
+      stop: { accountSid: ACCOUNT_SID, callSid: this.callSid },
       streamSid: this.streamSid,
-      stop: { accountSid: "AC00000000000000000000000000000000", callSid: this.callSid },
-    });
+    }));
   }
 
   /** Sends a JSON message as is. */
@@ -262,9 +259,6 @@ export class MediaStreamsClient {
 
   #echo(name: string): void {
     this.echoes.push(name);
-    this.sendRaw(
-      '{"event":"mark","sequenceNumber":"' + ++this.#sequence + '","streamSid":"' +
-        this.streamSid + '","mark":{"name":' + JSON.stringify(name) + "}}",
-    );
+    this.sendRaw(this.#frames.mark(++this.#sequence, name));
   }
 }

@@ -1,12 +1,14 @@
 /**
  * A Twilio ConversationRelay client for tests: opens the signed socket, speaks Twilio's side of
- * the protocol and lets a test wait for what the service sends back.
+ * the protocol with messages built from the verbatim examples of Twilio's docs (field order
+ * included, see `tests/fixtures/`) and lets a test wait for what the service sends back.
  *
  * Like Twilio, it closes the socket (1000) when it receives `end`.
  */
 
 import twilio from "twilio";
 import { NoDelayWebSocket } from "../../lib/ws_client.ts";
+import { CONVERSATION_RELAY, twilioFrame } from "./twilio_frames.ts";
 
 /** A message the service sent, as parsed JSON. */
 export type Received = Record<string, unknown> & { type: string };
@@ -91,10 +93,9 @@ export class RelayClient {
     this.socket.send(data);
   }
 
-  /** Sends `setup` as Twilio does at the start of a session. */
+  /** Sends `setup` as Twilio does at the start of a session (`extra`: other setup fields). */
   setup(customParameters: Record<string, string> = {}, extra: Record<string, unknown> = {}): void {
-    this.send({
-      type: "setup",
+    this.sendRaw(twilioFrame(CONVERSATION_RELAY.fromTwilio.setup, {
       sessionId: `VX${crypto.randomUUID().replaceAll("-", "")}`,
       accountSid: "AC00000000000000000000000000000000",
       parentCallSid: "",
@@ -108,23 +109,39 @@ export class RelayClient {
       callStatus: "RINGING",
       customParameters,
       ...extra,
-    });
+    }));
   }
 
   prompt(text: string, last = true): void {
-    this.send({ type: "prompt", voicePrompt: text, lang: "en-US", last });
+    this.sendRaw(twilioFrame(CONVERSATION_RELAY.fromTwilio.prompt, {
+      voicePrompt: text,
+      lang: "en-US",
+      last,
+    }));
   }
 
   dtmf(digit: string): void {
-    this.send({ type: "dtmf", digit });
+    this.sendRaw(twilioFrame(CONVERSATION_RELAY.fromTwilio.dtmf, { digit }));
   }
 
   interrupt(utterance: string, durationMs: number | string = 500): void {
-    this.send({
-      type: "interrupt",
+    this.sendRaw(twilioFrame(CONVERSATION_RELAY.fromTwilio.interrupt, {
       utteranceUntilInterrupt: utterance,
       durationUntilInterruptMs: durationMs,
-    });
+    }));
+  }
+
+  /** A speaker event (`events="speaker-events"`): the agent's or the caller's voice on or off. */
+  speaking(who: "agent" | "client", on: boolean): void {
+    this.sendRaw(twilioFrame(CONVERSATION_RELAY.fromTwilio.info, {
+      name: `${who}Speaking`,
+      value: on ? "on" : "off",
+    }));
+  }
+
+  /** An `error` as Twilio reports an invalid message it received. */
+  error(description: string): void {
+    this.sendRaw(twilioFrame(CONVERSATION_RELAY.fromTwilio.error, { description }));
   }
 
   /** The next message from the cursor on that matches `predicate`; advances past it. */

@@ -10,7 +10,7 @@ import {
   MediaStreamsClient,
   type MediaStreamsClientOptions,
 } from "../fakes/media_streams_client.ts";
-import { startService, TEST_AUTH_TOKEN, type TestService } from "./service.ts";
+import { postSigned, startService, TEST_AUTH_TOKEN, type TestService } from "./service.ts";
 
 /** Everything a realtime test talks to. */
 export interface RealtimeHarness {
@@ -21,6 +21,11 @@ export interface RealtimeHarness {
   call(options?: MediaStreamsClientOptions & { start?: boolean }): Promise<MediaStreamsClient>;
   /** Log lines with this `event`. */
   logs(event: string): Record<string, unknown>[];
+  /**
+   * What Twilio does once the service closed `client`'s stream: it requests the `<Connect
+   * action>` URL (signed, with the call's parameters) and runs the TwiML it answers.
+   */
+  afterStream(client: MediaStreamsClient, callStatus?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -55,6 +60,19 @@ export async function startRealtime(
     },
     logs(event) {
       return service.logs.filter((line) => line.event === event);
+    },
+    async afterStream(client, callStatus = "in-progress") {
+      await client.closed;
+      const res = await postSigned(`${service.url}/twilio/stream/action`, {
+        AccountSid: "AC00000000000000000000000000000000",
+        CallSid: client.callSid,
+        CallStatus: callStatus,
+        Direction: "inbound",
+        From: "+15550100123",
+        To: "+15550100999",
+      });
+      if (res.status !== 200) throw new Error(`the action answered ${res.status}`);
+      return await res.text();
     },
     async close() {
       await Promise.all(clients.map((c) => c.close()));
