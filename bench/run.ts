@@ -3,7 +3,7 @@
  * process so one cannot skew the next.
  */
 
-const scripts = ["relay_bench.ts", "realtime_bench.ts", "soak_bench.ts"];
+const scripts = ["parse_bench.ts", "relay_bench.ts", "realtime_bench.ts", "soak_bench.ts"];
 const args = Deno.args;
 let failed = false;
 for (const script of scripts) {
