@@ -88,7 +88,9 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
 
   const admin = adminGuard({
     password: config.adminPassword,
+    localAllowed: !config.production,
     isLocal: options.isLocal,
+    log,
     publicUrl: config.publicUrl,
   });
   app.use("*", (c, next) => (isAdminPath(c.req.path) ? admin(c, next) : next()));

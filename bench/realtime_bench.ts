@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { FakeRealtime, type FakeRealtimeSession } from "../tests/fakes/fake_realtime.ts";
 import { MediaStreamsClient } from "../tests/fakes/media_streams_client.ts";
 import { NoDelayWebSocket } from "../lib/ws_client.ts";
+import { twilioParameters } from "../tests/helpers/service.ts";
 import { PCMU_SESSION_UPDATE } from "./null_bridge.ts";
 import { machineStats, percentile, processStats, startServiceProcess } from "./service_process.ts";
 
@@ -207,7 +208,7 @@ interface BridgedCall {
 }
 
 /** A call through the bridge at `url` (the service, or the floor), started and configured. */
-async function openBridgedCall(url: string, index: number) {
+async function openBridgedCall(url: string, _index: number) {
   const sessionsBefore = fake.sessions.items.length;
   const call = {
     frames: new FrameClock(),
@@ -215,7 +216,18 @@ async function openBridgedCall(url: string, index: number) {
     markGaps: [] as number[],
     lastMediaAt: 0,
   } as BridgedCall;
+  // The service wants what Twilio would send: the webhook's TwiML parameters (the call's token);
+  // the floor forwards anything.
+  const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+  const parameters = url === service.url
+    ? await twilioParameters(url, {
+      callSid,
+      authToken: AUTH_TOKEN,
+      path: "/twilio/voice/realtime",
+    })
+    : { agent: "default" };
   call.client = await MediaStreamsClient.connect(url, {
+    callSid,
     authToken: AUTH_TOKEN,
     onMark: (_name, at) => call.markGaps.push(at - call.lastMediaAt),
     onMedia: (payload, at) => {
@@ -223,7 +235,7 @@ async function openBridgedCall(url: string, index: number) {
       call.frames.received(payload, at);
     },
   });
-  call.client.start({ agent: `bench-${index}` });
+  call.client.start(parameters);
   call.session = await fake.sessions.waitFor(() => true, {
     what: "a session",
     from: sessionsBefore,

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import { FakeOpenAI } from "../tests/fakes/fake_openai.ts";
 import { RelayClient } from "../tests/fakes/relay_client.ts";
+import { twilioParameters } from "../tests/helpers/service.ts";
 import { percentile, processStats, startServiceProcess } from "./service_process.ts";
 
 const { values } = parseArgs({
@@ -56,8 +57,18 @@ const clients = await Promise.all(
     () => RelayClient.connect(service.url, { authToken: AUTH_TOKEN, denoWebSocket: true }),
   ),
 );
-await Promise.all(clients.map(async (client) => {
-  client.setup({ agent: "default" });
+// What Twilio sends on each socket: the webhook's TwiML parameters (the call's token).
+const parameters = await Promise.all(clients.map((client) =>
+  twilioParameters(service.url, {
+    callSid: client.callSid,
+    from: client.from,
+    to: client.to,
+    authToken: AUTH_TOKEN,
+    path: "/twilio/voice/relay",
+  })
+));
+await Promise.all(clients.map(async (client, i) => {
+  client.setup(parameters[i]);
   for (let t = 0; t < TURNS; t++) {
     client.prompt(`question ${t}`);
     await client.turn(30000);

@@ -12,6 +12,7 @@ import { FakeOpenAI } from "../tests/fakes/fake_openai.ts";
 import { FakeRealtime } from "../tests/fakes/fake_realtime.ts";
 import { MediaStreamsClient } from "../tests/fakes/media_streams_client.ts";
 import { RelayClient } from "../tests/fakes/relay_client.ts";
+import { twilioParameters } from "../tests/helpers/service.ts";
 import { callerFrame } from "../tests/helpers/realtime_harness.ts";
 import { processStats, startServiceProcess } from "./service_process.ts";
 
@@ -62,7 +63,15 @@ async function relayCall(): Promise<void> {
   const call = await RelayClient.connect(service.url, { authToken: AUTH_TOKEN });
   callSids.push(call.callSid);
   try {
-    call.setup({ agent: "default" });
+    call.setup(
+      await twilioParameters(service.url, {
+        callSid: call.callSid,
+        from: call.from,
+        to: call.to,
+        authToken: AUTH_TOKEN,
+        path: "/twilio/voice/relay",
+      }),
+    );
     const turns = Math.ceil(random(2, 6));
     for (let t = 0; t < turns && performance.now() < deadline; t++) {
       call.prompt(`turn ${t}`);
@@ -85,7 +94,13 @@ async function streamCall(): Promise<void> {
   });
   callSids.push(call.callSid);
   try {
-    call.start();
+    call.start(
+      await twilioParameters(service.url, {
+        callSid: call.callSid,
+        authToken: AUTH_TOKEN,
+        path: "/twilio/voice/realtime",
+      }),
+    );
     const frames = Math.round(random(10, 40) * 50);
     const t0 = performance.now();
     let sent = 0;

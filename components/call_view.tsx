@@ -4,6 +4,7 @@
  */
 
 import type { CallDetail, CallEventRecord } from "../lib/call_store.ts";
+import { maskPhone } from "../lib/log.ts";
 import { formatCost, formatDuration, formatMs, formatTime } from "./format.ts";
 import { LatencyChart } from "./latency_chart.tsx";
 
@@ -25,7 +26,11 @@ export function CallView(
             <a href={`/agents/${record.agent}`}>{record.agent}</a> on {record.mode}
           </dd>
           <dt>From → to</dt>
-          <dd>{`${record.from || "—"} → ${record.to || "—"} (${record.direction})`}</dd>
+          <dd>
+            {`${maskPhone(record.from) || "—"} → ${
+              maskPhone(record.to) || "—"
+            } (${record.direction})`}
+          </dd>
           <dt>Started (UTC)</dt>
           <dd>{formatTime(record.startedAt)}</dd>
           <dt>Length</dt>

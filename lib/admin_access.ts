@@ -12,7 +12,10 @@ import { every } from "hono/combine";
 import { csrf } from "hono/csrf";
 import { getConnInfo } from "hono/deno";
 import { secureHeaders } from "hono/secure-headers";
+import { HTTPException } from "hono/http-exception";
+import type { Logger } from "./log.ts";
 import { publicBaseUrl } from "./public_url.ts";
+import { RateLimiter } from "./rate_limit.ts";
 
 /** The user name of the admin pages' basic auth. */
 export const ADMIN_USER = "admin";
@@ -21,12 +24,22 @@ export const ADMIN_USER = "admin";
 const ADMIN_PREFIXES = ["/calls/", "/agents/", "/simulator/", "/live/"];
 const ADMIN_PATHS = new Set(["/", "/calls", "/agents", "/config", "/simulator", "/metrics"]);
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+/** Any of these means a proxy handled the request: it is not from this machine's browser. */
 const FORWARDING_HEADERS = [
   "forwarded",
+  "via",
   "x-forwarded-for",
   "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-port",
+  "x-forwarded-server",
   "x-real-ip",
+  "x-client-ip",
+  "x-cluster-client-ip",
+  "true-client-ip",
   "cf-connecting-ip",
+  "fastly-client-ip",
+  "x-original-forwarded-for",
 ];
 
 /** Whether `path` is one of the admin routes. */
@@ -37,27 +50,75 @@ export function isAdminPath(path: string): boolean {
 /** Options of {@link adminAccess}. */
 export interface AdminAccessOptions {
   password: string | null;
+  /**
+   * Without a password, whether local clients may in at all: only while the server listens on
+   * loopback alone (a reverse proxy or a TCP forwarder in front would make everyone local).
+   */
+  localAllowed: boolean;
   /** Whether the request comes straight from this machine (tests inject it). */
   isLocal?: (c: Context) => boolean;
+  /** Where failed logins are logged. */
+  log?: Logger;
 }
 
 /**
- * Middleware factory: basic auth when a password is set; else local clients pass and everyone
- * else gets a page telling the operator to set `ADMIN_PASSWORD`.
+ * Middleware factory: basic auth when a password is set; else, while the server listens on
+ * loopback only, local clients pass; everyone else gets a page telling the operator to set
+ * `ADMIN_PASSWORD`.
  */
 export function adminAccess(options: AdminAccessOptions): MiddlewareHandler {
   if (options.password) {
-    return basicAuth({
-      username: ADMIN_USER,
-      password: options.password,
-      realm: "Callbridge admin",
-    });
+    return throttledLogin(
+      basicAuth({ username: ADMIN_USER, password: options.password, realm: "Callbridge admin" }),
+      options,
+    );
   }
   const isLocal = options.isLocal ?? isLocalRequest;
   return async (c, next) => {
-    if (isLocal(c)) return await next();
+    if (options.localAllowed && isLocal(c)) return await next();
     return c.html(SET_PASSWORD_PAGE, 403);
   };
+}
+
+/** Failed logins a client may make in {@link LOGIN_WINDOW_MS} before it is refused (429). */
+export const MAX_FAILED_LOGINS = 10;
+const LOGIN_WINDOW_MS = 15 * 60 * 1000;
+
+/**
+ * Basic auth that counts failed logins per client address: each is logged with the address,
+ * and after {@link MAX_FAILED_LOGINS} in 15 minutes the client gets 429 until the window
+ * passes. A request without credentials (the browser's first try) is not a failure.
+ */
+function throttledLogin(auth: MiddlewareHandler, options: AdminAccessOptions): MiddlewareHandler {
+  const failures = new RateLimiter({ limit: MAX_FAILED_LOGINS, windowMs: LOGIN_WINDOW_MS });
+  return async (c, next) => {
+    const client = clientAddress(c);
+    const wait = failures.retryAfterMs(client);
+    if (wait > 0) {
+      c.header("Retry-After", String(Math.ceil(wait / 1000)));
+      return c.text("Too many failed logins; try again later.", 429);
+    }
+    try {
+      await auth(c, next);
+    } catch (err) {
+      if (!(err instanceof HTTPException) || err.status !== 401) throw err;
+      if (c.req.header("authorization")) {
+        failures.hit(client);
+        options.log?.warn("admin.login_failed", { client, path: c.req.path });
+      }
+      throw err;
+    }
+    if (c.req.header("authorization")) failures.reset(client);
+  };
+}
+
+/** The peer address of `c`'s connection ("unknown" when not served by Deno.serve). */
+function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 /** True for a request whose peer is a loopback address and that no proxy forwarded. */
@@ -84,7 +145,9 @@ const SET_PASSWORD_PAGE = `<!doctype html>
 <body><main>
 <h1>Set ADMIN_PASSWORD to open the admin pages</h1>
 <p>This service has no <code>ADMIN_PASSWORD</code>, so its admin pages, <code>/metrics</code> and
-the simulator answer only to a browser on the same machine (not through a tunnel or proxy).</p>
+the simulator answer only to a browser on the same machine, and only while the service listens
+on loopback (<code>HOSTNAME=127.0.0.1</code>, the default of <code>deno task dev</code>) — never
+through a proxy, and never in production.</p>
 <p>Set the <code>ADMIN_PASSWORD</code> environment variable and restart (or redeploy); then sign
 in as user <code>admin</code> with that password.</p>
 </main></body></html>`;

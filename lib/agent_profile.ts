@@ -43,6 +43,19 @@ export interface SilenceSettings {
   goodbye: string;
 }
 
+/** What `send_sms` may do on a call: text the caller, or only these other numbers; how much. */
+export interface SmsSettings {
+  /** Numbers besides the caller's that may be texted (E.164); none by default. */
+  allowTo: string[];
+  /** Texts one call may send. */
+  maxPerCall: number;
+  /** Longest text, in characters. */
+  maxLength: number;
+}
+
+/** `sms` when agent.json has none: the caller only, three texts of at most 480 characters. */
+export const DEFAULT_SMS: SmsSettings = { allowTo: [], maxPerCall: 3, maxLength: 480 };
+
 /** A tool declared in the manifest that calls the user's own HTTP endpoint. */
 export interface HttpToolSpec {
   name: string;
@@ -103,6 +116,10 @@ export interface AgentProfile {
   silence: SilenceSettings;
   /** Number a hand-off dials (else `HANDOFF_NUMBER`). */
   handoffNumber: string | null;
+  /** Limits of `send_sms`. */
+  sms: SmsSettings;
+  /** HTTP tools may reach loopback, link-local and private addresses (off: refused). */
+  allowPrivateNetwork: boolean;
   builtinTools: BuiltinToolName[];
   httpTools: HttpToolSpec[];
 }
@@ -229,6 +246,8 @@ export function parseProfile(source: ProfileSource, dir = "assets/agents"): Agen
     "conversationRelay",
     "silence",
     "handoffNumber",
+    "sms",
+    "allowPrivateNetwork",
   ]);
   const languages: ProfileLanguage[] = [];
   if (agent.languages !== undefined) {
@@ -297,6 +316,8 @@ export function parseProfile(source: ProfileSource, dir = "assets/agents"): Agen
     silence.reminder = c.string(si, "reminder", "silence.reminder") ?? silence.reminder;
     silence.goodbye = c.string(si, "goodbye", "silence.goodbye") ?? silence.goodbye;
   }
+  const sms = parseSmsSettings(c, c.object(agent, "sms"));
+  const allowPrivateNetwork = c.bool(agent, "allowPrivateNetwork") ?? false;
   const handoffNumber = c.string(agent, "handoffNumber");
   if (handoffNumber !== null && !E164.test(handoffNumber)) {
     c.fail("handoffNumber", `must be an E.164 number like +15550100 (got "${handoffNumber}")`);
@@ -324,8 +345,42 @@ export function parseProfile(source: ProfileSource, dir = "assets/agents"): Agen
     conversationRelay,
     silence,
     handoffNumber,
+    sms,
+    allowPrivateNetwork,
     builtinTools: tools.builtins,
     httpTools: tools.http,
+  };
+}
+
+/** `sms` of agent.json; problems go to `c`. */
+function parseSmsSettings(c: Checker, raw: Json | null): SmsSettings {
+  if (!raw) return { ...DEFAULT_SMS, allowTo: [] };
+  c.unknownKeys(raw, ["allowTo", "maxPerCall", "maxLength"], "sms.");
+  const allowTo: string[] = [];
+  if (raw.allowTo !== undefined) {
+    if (!Array.isArray(raw.allowTo)) c.fail("sms.allowTo", "must be an array of E.164 numbers");
+    else {
+      raw.allowTo.forEach((n: unknown, i: number) => {
+        if (typeof n === "string" && E164.test(n)) allowTo.push(n);
+        else {c.fail(
+            `sms.allowTo[${i}]`,
+            `must be an E.164 number like +15550100 (got ${JSON.stringify(n)})`,
+          );}
+      });
+    }
+  }
+  const whole = (field: "maxPerCall" | "maxLength", min: number, max: number) => {
+    const n = c.number(raw, field, min, max, `sms.${field}`);
+    if (n !== null && !Number.isInteger(n)) {
+      c.fail(`sms.${field}`, `must be a whole number (got ${n})`);
+      return null;
+    }
+    return n;
+  };
+  return {
+    allowTo,
+    maxPerCall: whole("maxPerCall", 0, 20) ?? DEFAULT_SMS.maxPerCall,
+    maxLength: whole("maxLength", 1, 1600) ?? DEFAULT_SMS.maxLength,
   };
 }
 
@@ -416,7 +471,12 @@ function parseTools(
     if (!parsedUrl || !["http:", "https:"].includes(parsedUrl.protocol)) {
       c.fail(`${at}.url`, "must be an http(s) URL");
     }
-    const parameters = t.parameters ?? { type: "object", properties: {} };
+    const given = t.parameters ?? { type: "object", properties: {} };
+    // Arguments the schema does not name are refused unless the manifest says otherwise.
+    const parameters = given && typeof given === "object" && !Array.isArray(given) &&
+        !("additionalProperties" in given)
+      ? { ...given, additionalProperties: false }
+      : given;
     if (
       !parameters || typeof parameters !== "object" || Array.isArray(parameters) ||
       (parameters as Json).type !== "object"

@@ -5,7 +5,7 @@
  */
 
 import type { AgentProfile } from "./agent_profile.ts";
-import { BUILTINS } from "./builtin_tools.ts";
+import { BUILTINS, sendSmsTool } from "./builtin_tools.ts";
 import { httpTool } from "./http_tool.ts";
 import { ToolSet } from "./tools.ts";
 
@@ -20,8 +20,12 @@ export interface AgentToolOptions {
 /** Builds the {@link ToolSet} of `profile`. */
 export function agentToolSet(profile: AgentProfile, options: AgentToolOptions): ToolSet {
   return new ToolSet([
-    ...profile.builtinTools.map((name) => BUILTINS[name]),
-    ...profile.httpTools.map((spec) => httpTool(spec, options.signingSecret)),
+    ...profile.builtinTools.map((name) =>
+      name === "send_sms" ? sendSmsTool(profile.sms) : BUILTINS[name]
+    ),
+    ...profile.httpTools.map((spec) =>
+      httpTool(spec, options.signingSecret, { allowPrivateNetwork: profile.allowPrivateNetwork })
+    ),
   ], options.timeoutMs);
 }
 

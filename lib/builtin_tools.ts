@@ -2,7 +2,7 @@
  * The tools built into Callbridge. Each works on both call paths through {@link CallControls}.
  */
 
-import type { BuiltinToolName } from "./agent_profile.ts";
+import { type BuiltinToolName, DEFAULT_SMS, type SmsSettings } from "./agent_profile.ts";
 import { isValidDigits } from "./conversation_relay.ts";
 import { type Tool, ToolError } from "./tools.ts";
 
@@ -66,33 +66,46 @@ const sendDtmf: Tool = {
   },
 };
 
-/** `send_sms`: texts the caller (or another number). */
-const sendSms: Tool = {
-  name: "send_sms",
-  description: "Send a text message, to the caller unless another number is given.",
-  parameters: {
-    type: "object",
-    properties: {
-      body: { type: "string", minLength: 1, maxLength: 1600 },
-      to: { type: "string", pattern: E164, description: "E.164 number; default: the caller" },
+/**
+ * `send_sms` for an agent: texts the caller, or one of the numbers the profile allows (`to` is
+ * offered only then, as an enum); at most `maxPerCall` texts of `maxLength` characters. A model
+ * talked into texting anyone else (SMS pumping) gets a refusal, never a text.
+ */
+export function sendSmsTool(settings: SmsSettings): Tool {
+  const properties: Record<string, unknown> = {
+    body: { type: "string", minLength: 1, maxLength: settings.maxLength },
+  };
+  if (settings.allowTo.length) {
+    properties.to = {
+      type: "string",
+      enum: settings.allowTo,
+      description: "One of these numbers; default: the caller",
+    };
+  }
+  return {
+    name: "send_sms",
+    description: settings.allowTo.length
+      ? "Send a text message to the caller, or to one of the allowed numbers."
+      : "Send a text message to the caller.",
+    parameters: { type: "object", properties, required: ["body"], additionalProperties: false },
+    async run(args, ctx) {
+      if (!ctx.sms) throw new ToolError("Text messages are not available on this line.");
+      const caller = ctx.call.direction.startsWith("outbound") ? ctx.call.to : ctx.call.from;
+      const to = typeof args.to === "string" ? args.to : caller;
+      if (to !== caller && !settings.allowTo.includes(to)) {
+        throw new ToolError("This line texts only the caller.");
+      }
+      if (!new RegExp(E164).test(to)) {
+        throw new ToolError("The caller's number cannot receive texts.");
+      }
+      if (ctx.sms.sent >= settings.maxPerCall) {
+        throw new ToolError(`At most ${settings.maxPerCall} texts can be sent on one call.`);
+      }
+      const { sid } = await ctx.sms.send({ to, body: String(args.body) });
+      return { ok: true, sid };
     },
-    required: ["body"],
-    additionalProperties: false,
-  },
-  async run(args, ctx) {
-    if (!ctx.sms) throw new ToolError("Text messages are not available on this line.");
-    const to = typeof args.to === "string"
-      ? args.to
-      : ctx.call.direction.startsWith("outbound")
-      ? ctx.call.to
-      : ctx.call.from;
-    if (!new RegExp(E164).test(to)) {
-      throw new ToolError("The caller's number cannot receive texts.");
-    }
-    const { sid } = await ctx.sms.send({ to, body: String(args.body) });
-    return { ok: true, sid };
-  },
-};
+  };
+}
 
 /** `switch_language`: changes the language of recognition and speech. */
 const switchLanguage: Tool = {
@@ -119,11 +132,11 @@ const switchLanguage: Tool = {
   },
 };
 
-/** Every built-in tool by name. */
+/** Every built-in tool by name (`send_sms` with the default limits; see {@link sendSmsTool}). */
 export const BUILTINS: Record<BuiltinToolName, Tool> = {
   end_call: endCall,
   transfer_to_human: transferToHuman,
   send_dtmf: sendDtmf,
-  send_sms: sendSms,
+  send_sms: sendSmsTool(DEFAULT_SMS),
   switch_language: switchLanguage,
 };

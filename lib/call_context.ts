@@ -41,7 +41,11 @@ export async function resolveCallContext(
     services.log.warn("call.reference_unknown", { callSid: start.callSid });
   }
   // Read now, not at start-up: an edit saved on any instance applies from the next call.
-  const profile = await services.profiles.load(outbound?.agent ?? start.customParameters.agent);
+  const agent = outbound?.agent ?? start.customParameters.agent;
+  if (agent && !services.profiles.has(agent)) {
+    services.log.warn("call.unknown_agent", { callSid: start.callSid, agent: agent.slice(0, 64) });
+  }
+  const profile = await services.profiles.load(agent);
   const call: ToolCallInfo = {
     callSid: start.callSid,
     from: start.from,

@@ -1,9 +1,10 @@
 /**
  * The TwiML that puts a call on an agent — ConversationRelay or Media Streams — with every URL
- * derived from the public base URL and the agent's name (and outbound reference) sent to the
- * socket as `<Parameter>`s.
+ * derived from the public base URL and the agent's name, outbound reference and call token sent
+ * to the socket as `<Parameter>`s.
  */
 
+import { CALL_TOKEN_PARAMETER } from "./call_token.ts";
 import type { VoiceMode } from "./config.ts";
 import { RECONNECTING } from "./relay_action.ts";
 import { NOT_CONFIGURED } from "./relay_session.ts";
@@ -29,13 +30,23 @@ export interface AgentTwimlOptions {
   reconnects?: number;
 }
 
-/** TwiML connecting a call to `options.agent` (or an apology when OpenAI is not configured). */
-export function agentTwiml(services: Services, options: AgentTwimlOptions): string {
+/**
+ * TwiML connecting a call to `options.agent` (or an apology when OpenAI is not configured), with
+ * the call's token among its `<Parameter>`s.
+ */
+export async function agentTwiml(services: Services, options: AgentTwimlOptions): Promise<string> {
   if (!services.llm) return sayAndHangUpTwiml(NOT_CONFIGURED);
   const { config } = services;
   const profile = services.profiles.resolve(options.agent);
   const parameters: Record<string, string> = { agent: profile.name };
   if (options.reference) parameters.reference = options.reference;
+  parameters[CALL_TOKEN_PARAMETER] = await services.callTokens.issue({
+    callSid: options.call.callSid,
+    from: options.call.from,
+    to: options.call.to,
+    agent: profile.name,
+    reference: options.reference ?? "",
+  });
   const mode = options.mode ?? profile.mode ?? config.voiceMode;
   const socketBase = toWebSocketUrl(options.base);
   if (mode === "realtime") {

@@ -26,6 +26,12 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export interface Config {
   port: number;
   hostname: string;
+  /**
+   * Deployed rather than on a developer's machine: on Deno Deploy (`DENO_DEPLOYMENT_ID`), or
+   * listening beyond loopback (Docker's `HOSTNAME=0.0.0.0`). Then `PUBLIC_URL` is required and
+   * the admin pages need `ADMIN_PASSWORD`.
+   */
+  production: boolean;
   /** Base URL Twilio reaches (no trailing slash), or null to derive it from each request. */
   publicUrl: string | null;
   logLevel: LogLevel;
@@ -92,8 +98,10 @@ export interface Config {
     maxMessageBytes: number;
     /** A call is ended (politely) after this long. */
     maxCallSeconds: number;
-    /** A Twilio socket that sends nothing for this long is closed (before `setup`/`start`, or a silent Media Stream). */
+    /** A Media Stream that sends nothing for this long is closed (Twilio sends audio even in silence). */
     idleTimeoutSeconds: number;
+    /** A Twilio socket whose first message is not a valid `setup`/`start` by then is closed. */
+    setupTimeoutSeconds: number;
     /** Longest wait for the Realtime socket to open and be configured. */
     openaiConnectTimeoutMs: number;
     /** Largest HTTP request body. */
@@ -103,6 +111,14 @@ export interface Config {
   drainSeconds: number;
   /** Bearer token of `/api/*`; null = the API is off. */
   apiToken: string | null;
+  outbound: {
+    /** Calls `POST /api/calls` may place per minute (per instance). */
+    callsPerMinute: number;
+    /** E.164 prefixes a call may go to; empty = any not denied. */
+    allowedPrefixes: string[];
+    /** E.164 prefixes a call may never go to (premium rate and satellite by default). */
+    deniedPrefixes: string[];
+  };
   /** Basic-auth password of the admin pages and `/metrics`; null = loopback clients only. */
   adminPassword: string | null;
   tools: {
@@ -123,6 +139,26 @@ export class ConfigError extends Error {
 }
 
 const INTERRUPTIBLE = ["none", "dtmf", "speech", "any"] as const;
+
+/**
+ * Destinations refused unless `OUTBOUND_DENIED_PREFIXES` says otherwise: premium-rate and
+ * shared-revenue ranges that toll fraud targets (NANP 900 and 976, UK 09 and 087, Germany and
+ * Austria 900, France 089, the international premium service +979, satellite and global
+ * networks +881/+882/+883).
+ */
+export const DENIED_PREFIXES = [
+  "+1900",
+  "+1976",
+  "+449",
+  "+4487",
+  "+49900",
+  "+43900",
+  "+3389",
+  "+979",
+  "+881",
+  "+882",
+  "+883",
+];
 /** The Realtime API's voices. */
 export const REALTIME_VOICES = [
   "alloy",
@@ -154,7 +190,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     };
   const config: Config = {
     port: r.int("PORT", 8000, { min: 0, max: 65535 }),
-    hostname: r.string("HOSTNAME", "0.0.0.0"),
+    hostname: r.string("HOSTNAME", "127.0.0.1"),
+    production: false,
     publicUrl: r.publicUrl("PUBLIC_URL"),
     logLevel: r.oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"], "info"),
     openai: {
@@ -224,6 +261,11 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       "an E.164 number like +15550100",
     ),
     apiToken: r.optional("API_TOKEN"),
+    outbound: {
+      callsPerMinute: r.int("API_CALLS_PER_MINUTE", 10, { min: 1, max: 10000 }),
+      allowedPrefixes: r.prefixes("OUTBOUND_ALLOWED_PREFIXES", []),
+      deniedPrefixes: r.prefixes("OUTBOUND_DENIED_PREFIXES", DENIED_PREFIXES),
+    },
     adminPassword: r.optional("ADMIN_PASSWORD"),
     recordsRetentionDays: r.int("RECORDS_RETENTION_DAYS", 30, { min: 1, max: 3650 }),
     limits: {
@@ -231,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       maxMessageBytes: r.int("MAX_WS_MESSAGE_BYTES", 65536, { min: 1024, max: 16777216 }),
       maxCallSeconds: r.int("MAX_CALL_SECONDS", 7200, { min: 10, max: 86400 }),
       idleTimeoutSeconds: r.int("TWILIO_IDLE_TIMEOUT_SECONDS", 30, { min: 1, max: 3600 }),
+      setupTimeoutSeconds: r.int("TWILIO_SETUP_TIMEOUT_SECONDS", 5, { min: 1, max: 60 }),
       openaiConnectTimeoutMs: r.int("OPENAI_CONNECT_TIMEOUT_MS", 5000, { min: 100, max: 60000 }),
       maxBodyBytes: r.int("MAX_BODY_BYTES", 65536, { min: 1024, max: 16777216 }),
     },
@@ -241,6 +284,16 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       fillerAfterMs: r.int("TOOL_FILLER_MS", 1000, { min: 0, max: 60000 }),
     },
   };
+  config.production = Boolean(env.DENO_DEPLOYMENT_ID) || !isLoopbackHost(config.hostname);
+  if (
+    config.production && !config.publicUrl && !r.problems.some((p) => p.startsWith("PUBLIC_URL"))
+  ) {
+    r.problems.push(
+      `PUBLIC_URL must be set in production (${
+        env.DENO_DEPLOYMENT_ID ? "on Deno Deploy" : `HOSTNAME=${config.hostname}`
+      }): without it the TwiML's socket URLs would be built from request headers`,
+    );
+  }
   const { realtimeSessionSeconds, realtimeRenewSeconds } = config.openai;
   if (realtimeRenewSeconds >= realtimeSessionSeconds) {
     r.problems.push(
@@ -249,6 +302,12 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+/** Whether `hostname` names this machine's loopback interface only. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || hostname === "[::1]" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 /** Collects problems instead of throwing at the first, so one start-up shows them all. */
@@ -323,6 +382,21 @@ class EnvReader {
     if ((allowed as readonly string[]).includes(value)) return value as T;
     this.problems.push(`${name} must be one of ${allowed.join(", ")} (got "${value}")`);
     return null;
+  }
+
+  /** A comma-separated list of E.164 prefixes like `+1,+44`. */
+  prefixes(name: string, fallback: string[]): string[] {
+    const value = this.env[name];
+    if (value === undefined) return fallback;
+    const list = value.split(",").map((p) => p.trim()).filter(Boolean);
+    const bad = list.find((p) => !/^\+\d{1,7}$/.test(p));
+    if (bad) {
+      this.problems.push(
+        `${name} must be a comma-separated list of prefixes like +1,+44 (got "${bad}")`,
+      );
+      return fallback;
+    }
+    return list;
   }
 
   url(name: string, fallback: string, protocols: string[]): string {

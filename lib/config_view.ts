@@ -30,12 +30,17 @@ export function configRows(config: Config): ConfigRow[] {
       : value === null
       ? "—"
       : typeof value === "string"
-      ? value === "" ? '""' : value
+      ? value === "" ? '""' : withoutCredentials(value)
       : JSON.stringify(value);
     rows.push({ name: path, value: shown, secret });
   };
   walk(config, "", false);
   return rows;
+}
+
+/** `value` with any `user:password@` of a URL in it replaced by `****@`. */
+export function withoutCredentials(value: string): string {
+  return value.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, "$1****@");
 }
 
 /** A URL to paste into the Twilio console. */

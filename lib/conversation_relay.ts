@@ -3,7 +3,7 @@
  * once) and the messages the service sends back.
  */
 
-import { parseJsonFrame, stringRecord } from "./json_fields.ts";
+import { CALL_SID, callParameters, parseJsonFrame } from "./json_fields.ts";
 
 /** `setup`: always the first message of a session. */
 export interface SetupMessage {
@@ -93,6 +93,21 @@ export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: stri
 
 type Json = Record<string, unknown>;
 
+/** The setup fields that are free text, and how long each may be. */
+const SETUP_FIELDS = [
+  "sessionId",
+  "accountSid",
+  "from",
+  "to",
+  "direction",
+  "callType",
+  "callStatus",
+  "parentCallSid",
+  "forwardedFrom",
+  "callerName",
+] as const;
+const MAX_SETUP_FIELD_CHARS = 128;
+
 function str(obj: Json, key: string, fallback?: string): string | undefined {
   const v = obj[key];
   if (typeof v === "string") return v;
@@ -110,6 +125,11 @@ export function parseRelayMessage(data: unknown): ParseResult<RelayInbound> {
       const callSid = str(m, "callSid");
       const sessionId = str(m, "sessionId", "");
       if (!callSid) return { ok: false, error: "setup without callSid" };
+      if (!CALL_SID.test(callSid)) return { ok: false, error: "setup with a malformed callSid" };
+      const long = SETUP_FIELDS.find((f) => (str(m, f) ?? "").length > MAX_SETUP_FIELD_CHARS);
+      if (long) return { ok: false, error: `setup with an over-long ${long}` };
+      const parameters = callParameters(m.customParameters);
+      if (!parameters.ok) return { ok: false, error: `setup with ${parameters.error}` };
       return {
         ok: true,
         message: {
@@ -125,7 +145,7 @@ export function parseRelayMessage(data: unknown): ParseResult<RelayInbound> {
           parentCallSid: str(m, "parentCallSid", "") ?? "",
           forwardedFrom: str(m, "forwardedFrom", "") ?? "",
           callerName: str(m, "callerName", "") ?? "",
-          customParameters: stringRecord(m.customParameters),
+          customParameters: parameters.value,
         },
       };
     }

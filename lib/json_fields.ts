@@ -42,3 +42,29 @@ export function stringRecord(value: unknown): Record<string, string> {
   }
   return out;
 }
+
+/** A Twilio call SID: `CA` and 32 hex digits. */
+export const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+
+/** Caps on the `<Parameter>`s a call's first message may carry (they end up in KV records). */
+export const PARAMETER_LIMITS = { entries: 32, keyChars: 64, valueChars: 1024 } as const;
+
+/**
+ * {@link stringRecord} of a call's `<Parameter>`s, or why they are refused: too many, or a name
+ * or value too long.
+ */
+export function callParameters(
+  value: unknown,
+): { ok: true; value: Record<string, string> } | { ok: false; error: string } {
+  const record = stringRecord(value);
+  const entries = Object.entries(record);
+  if (entries.length > PARAMETER_LIMITS.entries) {
+    return { ok: false, error: `more than ${PARAMETER_LIMITS.entries} custom parameters` };
+  }
+  for (const [key, text] of entries) {
+    if (key.length > PARAMETER_LIMITS.keyChars || text.length > PARAMETER_LIMITS.valueChars) {
+      return { ok: false, error: "a custom parameter is too long" };
+    }
+  }
+  return { ok: true, value: record };
+}

@@ -1,7 +1,8 @@
 /**
  * Structured logging: one JSON line per event, with the call's fields attached.
  *
- * Never pass secrets or audio here; phone numbers go through {@link maskPhone}.
+ * Never pass secrets or audio here; phone numbers go through {@link maskPhone}, and any E.164
+ * number inside a logged string (an upstream error that quotes one) is masked on the way out.
  */
 
 import type { LogLevel } from "./config.ts";
@@ -50,9 +51,21 @@ export class Logger {
       event,
       ...this.fields,
       ...data,
-    });
+    }, maskStrings);
     this.sink(line, level);
   }
+}
+
+/** An E.164 number standing on its own in a text (not part of an id or a longer number). */
+const E164_IN_TEXT = /(?<![\w+])\+[1-9]\d{6,14}(?!\d)/g;
+
+/** `text` with every E.164 number in it masked as {@link maskPhone} does. */
+export function maskNumbersIn(text: string): string {
+  return text.includes("+") ? text.replace(E164_IN_TEXT, (n) => maskPhone(n)) : text;
+}
+
+function maskStrings(_key: string, value: unknown): unknown {
+  return typeof value === "string" ? maskNumbersIn(value) : value;
 }
 
 /** Keeps only the last four digits of a phone number for logs and lists. */

@@ -6,7 +6,7 @@
  * spliced into JSON text without escaping) but never decoded.
  */
 
-import { jsonObject, parseJsonFrame, stringRecord } from "./json_fields.ts";
+import { CALL_SID, callParameters, jsonObject, parseJsonFrame } from "./json_fields.ts";
 
 /** `connected`: the first message of a stream. */
 export interface ConnectedMessage {
@@ -157,6 +157,11 @@ export function parseMediaStreamMessage(data: unknown): ParseResult<MediaStreamI
       if (!start || typeof streamSid !== "string" || !streamSid || typeof callSid !== "string") {
         return { ok: false, error: "start without streamSid or callSid" };
       }
+      if (!CALL_SID.test(callSid) || !/^MZ[0-9a-fA-F]{32}$/.test(streamSid)) {
+        return { ok: false, error: "start with a malformed callSid or streamSid" };
+      }
+      const parameters = callParameters(start.customParameters);
+      if (!parameters.ok) return { ok: false, error: `start with ${parameters.error}` };
       const format = jsonObject(start.mediaFormat);
       const tracks = Array.isArray(start.tracks)
         ? start.tracks.filter((t): t is string => typeof t === "string")
@@ -169,7 +174,7 @@ export function parseMediaStreamMessage(data: unknown): ParseResult<MediaStreamI
           callSid,
           accountSid: typeof start.accountSid === "string" ? start.accountSid : "",
           tracks,
-          customParameters: stringRecord(start.customParameters),
+          customParameters: parameters.value,
           encoding: typeof format?.encoding === "string" ? format.encoding : "audio/x-mulaw",
           sampleRate: typeof format?.sampleRate === "number" ? format.sampleRate : 8000,
         },

@@ -6,7 +6,7 @@
 
 import { agentTwiml } from "./call_twiml.ts";
 import type { VoiceMode } from "./config.ts";
-import { errorMessage } from "./log.ts";
+import { errorMessage, maskNumbersIn } from "./log.ts";
 import { saveOutbound } from "./outbound_store.ts";
 import type { Services } from "./services.ts";
 
@@ -23,16 +23,20 @@ export interface OutboundRequest {
 
 /** A failure with the HTTP status it answers with. */
 export class OutboundError extends Error {
-  constructor(readonly status: 400 | 413 | 422 | 502 | 503, message: string) {
+  constructor(readonly status: 400 | 413 | 422 | 429 | 502 | 503, message: string) {
     super(message);
     this.name = "OutboundError";
   }
 }
 
-/** Validates a request body against the known agents. */
+/** Validates a request body against the known agents and the destinations calls may go to. */
 export function parseOutboundRequest(
   body: unknown,
   agents: { has(name: string): boolean },
+  destinations: { allowed: readonly string[]; denied: readonly string[] } = {
+    allowed: [],
+    denied: [],
+  },
 ): OutboundRequest {
   if (!body || typeof body !== "object" || Array.isArray(body)) {
     throw new OutboundError(400, "The body must be a JSON object: { to, agent, params }.");
@@ -42,6 +46,19 @@ export function parseOutboundRequest(
   if (unknown.length) throw new OutboundError(400, `Unknown field: ${unknown.join(", ")}.`);
   if (typeof b.to !== "string" || !/^\+[1-9]\d{6,14}$/.test(b.to)) {
     throw new OutboundError(400, '"to" must be an E.164 phone number like +15550100.');
+  }
+  const to = b.to;
+  if (destinations.denied.some((p) => to.startsWith(p))) {
+    throw new OutboundError(
+      422,
+      `"to" is in a range this service does not call (OUTBOUND_DENIED_PREFIXES: premium rate and the like).`,
+    );
+  }
+  if (destinations.allowed.length && !destinations.allowed.some((p) => to.startsWith(p))) {
+    throw new OutboundError(
+      422,
+      `"to" is outside OUTBOUND_ALLOWED_PREFIXES (${destinations.allowed.join(", ")}).`,
+    );
   }
   const agent = b.agent === undefined ? "default" : b.agent;
   if (typeof agent !== "string" || !agents.has(agent)) {
@@ -103,7 +120,7 @@ export async function placeOutboundCall(
   };
   await saveOutbound(services.kv, record);
   await services.profiles.load(request.agent); // the newest saved version, for the TwiML
-  const twiml = agentTwiml(services, {
+  const twiml = await agentTwiml(services, {
     base: config.publicUrl,
     agent: request.agent,
     mode: request.mode,
@@ -124,8 +141,9 @@ export async function placeOutboundCall(
       statusCallback: `${config.publicUrl}/twilio/status`,
     });
   } catch (err) {
+    // Twilio's message may quote the number: the log masks it, and so does the answer.
     services.log.error("outbound.failed", { error: errorMessage(err) });
-    throw new OutboundError(502, `Twilio refused the call: ${errorMessage(err)}`);
+    throw new OutboundError(502, `Twilio refused the call: ${maskNumbersIn(errorMessage(err))}`);
   }
   await saveOutbound(services.kv, { ...record, callSid });
   services.log.info("outbound.placed", { callSid, agent: request.agent });

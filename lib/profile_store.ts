@@ -134,7 +134,7 @@ export class ProfileStore {
 
   /** Saved versions of a profile, newest first. */
   async versions(name: string, limit = 100): Promise<ProfileVersion[]> {
-    if (!this.#kv) return [];
+    if (!this.#kv || !this.#shipped.has(name)) return [];
     const out: ProfileVersion[] = [];
     const entries = this.#kv.list<ProfileVersion>({ prefix: [VERSIONS, name] }, {
       reverse: true,
@@ -146,6 +146,7 @@ export class ProfileStore {
 
   /** One version's files (0 = the shipped files), or null. */
   async versionFiles(name: string, version: number): Promise<ProfileFiles | null> {
+    if (!this.#shipped.has(name) || !Number.isSafeInteger(version) || version < 0) return null;
     if (version === SHIPPED_VERSION) {
       const shipped = this.shipped(name);
       return shipped ? filesOf(shipped) : null;

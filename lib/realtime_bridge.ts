@@ -9,6 +9,7 @@
 
 import { limitHit, TIME_LIMIT } from "./admission.ts";
 import type { CallRecorder } from "./call_recorder.ts";
+import { CALL_TOKEN_PARAMETER } from "./call_token.ts";
 import type { CallRegistry, LiveCall } from "./call_registry.ts";
 import { type CallContext, resolveCallContext } from "./call_context.ts";
 import type { CallRedirector } from "./call_redirect.ts";
@@ -40,7 +41,7 @@ import { toWebSocketUrl } from "./public_url.ts";
 import type { Services } from "./services.ts";
 import { SilenceMonitor } from "./silence_monitor.ts";
 import type { StreamEnding, StreamEndings } from "./stream_ending.ts";
-import type { CallControls, ToolResult } from "./tools.ts";
+import { type CallControls, callSms, type SmsSender, type ToolResult } from "./tools.ts";
 import { dialTwiml, hangUpTwiml, sayAndHangUpTwiml } from "./twiml.ts";
 import { NoDelayWebSocket } from "./ws_client.ts";
 
@@ -160,6 +161,8 @@ export class RealtimeBridge implements LiveCall {
   readonly #registry: CallRegistry;
   /** Set when Twilio REST credentials are configured. */
   readonly #redirect: CallRedirector | null;
+  /** This call's texts (`send_sms`), counted against the agent's limit. */
+  readonly #sms: SmsSender | null;
   /** What follows the stream, for Twilio's `<Connect action>` request. */
   readonly #endings: StreamEndings;
   #log: Logger;
@@ -179,6 +182,8 @@ export class RealtimeBridge implements LiveCall {
   #session = 0;
   #ready = false;
   #pending: string[] = [];
+  /** `start` arrived and its token is being checked. */
+  #starting = false;
   #greeted = false;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #reconnects = 0;
@@ -233,6 +238,7 @@ export class RealtimeBridge implements LiveCall {
     const twilio = services.twilio;
     this.#redirect = twilio ? (sid, twiml) => twilio.updateCall(sid, twiml) : null;
     this.#endings = services.streamEndings;
+    this.#sms = twilio?.sendSms ? callSms(twilio.sendSms) : null;
     this.#log = services.log.child({ sessionId: this.id, mode: "realtime" });
     this.#lastTwilioAt = services.clock.now();
     this.#armWatchdog();
@@ -245,7 +251,11 @@ export class RealtimeBridge implements LiveCall {
       this.#fail("not-configured");
       return;
     }
-    this.#connect();
+    this.#limitTimer = services.clock.setTimeout(() => {
+      if (this.#writer) return;
+      limitHit(services, "setup_timeout", { phase: "before start" });
+      this.end("setup-timeout");
+    }, services.config.limits.setupTimeoutSeconds * 1000);
   }
 
   /** True while the caller speaks (the server's VAD said so). */
@@ -290,7 +300,8 @@ export class RealtimeBridge implements LiveCall {
     const message = parsed.message;
     switch (message.event) {
       case "media":
-        if (!this.#writer) return this.#badFrame("twilio", "media before start");
+        // While `start` is being checked, audio waits with the rest of what comes before ready.
+        if (!this.#writer && !this.#starting) return this.#badFrame("twilio", "media before start");
         this.stats.framesIn++;
         this.#timeMedia(message.timestamp);
         if (this.#ready) this.#upstream!.send(appendAudio(message.payload));
@@ -300,7 +311,7 @@ export class RealtimeBridge implements LiveCall {
       case "mark":
         return this.#onMark(message.name);
       case "dtmf":
-        if (!this.#writer) return this.#badFrame("twilio", "dtmf before start");
+        if (!this.#writer && !this.#starting) return this.#badFrame("twilio", "dtmf before start");
         return this.#onDtmf(message.digit);
       case "start":
         return this.#onStart(message);
@@ -314,8 +325,39 @@ export class RealtimeBridge implements LiveCall {
     }
   }
 
+  /**
+   * Checks the call's token, then starts the call. A `start` without a valid token closes the
+   * stream: nothing it says is believed, no record is opened, no other call is superseded.
+   */
   #onStart(start: StartMessage): void {
-    if (this.#writer) return this.#badFrame("twilio", "duplicate start");
+    if (this.#writer || this.#starting) return this.#badFrame("twilio", "duplicate start");
+    this.#starting = true;
+    const params = start.customParameters;
+    const checked = this.#config.twilio.validateSignature
+      ? this.#services.callTokens.verify(params[CALL_TOKEN_PARAMETER], {
+        callSid: start.callSid,
+        from: params.from ?? "",
+        to: params.to ?? "",
+        agent: params.agent ?? "",
+        reference: params.reference ?? "",
+      })
+      : Promise.resolve(true);
+    checked.then((ok) => {
+      if (this.#closed) return;
+      if (ok) return this.#begin(start);
+      limitHit(this.#services, "call_token", { path: "stream" });
+      this.#log.warn("call.token_rejected", { why: "start without a valid call token" });
+      this.end("unauthenticated");
+    }, (err) => {
+      this.#log.error("call.token_check_failed", { error: errorMessage(err) });
+      this.end("unauthenticated");
+    });
+  }
+
+  /** Starts the authenticated call: the upstream session, its limits, record and context. */
+  #begin(start: StartMessage): void {
+    this.#starting = false;
+    this.#connect();
     this.streamSid = start.streamSid;
     this.callSid = start.callSid;
     // A second stream for the same call: the older bridge gives way.
@@ -325,6 +367,7 @@ export class RealtimeBridge implements LiveCall {
       older.end("superseded");
     }
     const clock = this.#services.clock;
+    clock.clearTimeout(this.#limitTimer);
     this.#limitTimer = clock.setTimeout(() => {
       limitHit(this.#services, "max_call_seconds", { callSid: start.callSid });
       this.#pendingEnd = { reason: "max-duration", twiml: sayAndHangUpTwiml(TIME_LIMIT) };
@@ -715,12 +758,11 @@ export class RealtimeBridge implements LiveCall {
   #onFunctionCall(responseId: string, callId: string, name: string, args: string): void {
     const context = this.context;
     if (!context) return this.#badFrame("openai", "function call before the call started");
-    const twilio = this.#services.twilio;
     const run = context.tools.call(name, args, {
       call: { ...context.call, callSid: this.callSid ?? context.call.callSid },
       profile: context.profile,
       controls: this.#controls,
-      sms: twilio?.sendSms ? { send: twilio.sendSms } : null,
+      sms: this.#sms,
       handoffNumber: this.#config.handoffNumber,
       signal: this.#toolSignal.signal,
       log: this.#log,

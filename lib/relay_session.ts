@@ -10,6 +10,7 @@
 import { limitHit, TIME_LIMIT } from "./admission.ts";
 import type { CallRecorder } from "./call_recorder.ts";
 import type { CallRegistry, LiveCall } from "./call_registry.ts";
+import { CALL_TOKEN_PARAMETER } from "./call_token.ts";
 import { type CallContext, resolveCallContext } from "./call_context.ts";
 import type { TimerId } from "./clock.ts";
 import {
@@ -23,7 +24,7 @@ import type { ChatTurn, Llm, ToolCallRequest } from "./llm.ts";
 import { errorMessage, type Logger, maskPhone } from "./log.ts";
 import type { Services } from "./services.ts";
 import { SilenceMonitor } from "./silence_monitor.ts";
-import type { CallControls, ToolContext } from "./tools.ts";
+import { type CallControls, callSms, type SmsSender, type ToolContext } from "./tools.ts";
 
 /** Spoken when the model fails; the call goes on. */
 export const APOLOGY = "Sorry, I'm having trouble answering right now. Could you say that again?";
@@ -57,6 +58,12 @@ export interface RelaySocket {
   close(code?: number, reason?: string): void;
   addEventListener(type: "message", cb: (ev: MessageEvent) => void): void;
   addEventListener(type: "close" | "error", cb: (ev: Event) => void): void;
+}
+
+/** Options of {@link RelaySession}. */
+export interface RelaySessionOptions {
+  /** The socket was authenticated by the admin simulator's token instead of Twilio. */
+  trusted?: boolean;
 }
 
 /** Latency and usage of one assistant turn, for call records. */
@@ -134,12 +141,23 @@ export class RelaySession implements LiveCall {
   /** This call's record, written as the call goes. */
   #record: CallRecorder | null = null;
   #handoff: Record<string, unknown> | null = null;
-  /** Before `setup`: the idle limit; after: the call-duration limit. */
+  /** Before `setup`: the set-up limit; after: the call-duration limit. */
   #limitTimer: TimerId | undefined;
+  /** This call's texts (`send_sms`), counted against the agent's limit. */
+  readonly #sms: SmsSender | null;
+  /** The socket was authenticated otherwise (the admin simulator's token): no call token needed. */
+  readonly #trusted: boolean;
 
-  constructor(private readonly socket: RelaySocket, services: Services) {
+  constructor(
+    private readonly socket: RelaySocket,
+    services: Services,
+    options: RelaySessionOptions = {},
+  ) {
     this.#services = services;
     this.#registry = services.registry;
+    this.#trusted = options.trusted ?? false;
+    const send = services.twilio?.sendSms;
+    this.#sms = send ? callSms(send) : null;
     this.#log = services.log.child({ sessionId: this.id, mode: "relay" });
     this.#registry.add(this);
     socket.addEventListener("message", (ev) => this.#onFrame(ev.data));
@@ -147,10 +165,10 @@ export class RelaySession implements LiveCall {
     socket.addEventListener("error", () => this.#dispose("socket error"));
     const { limits } = services.config;
     this.#limitTimer = services.clock.setTimeout(() => {
-      limitHit(services, "idle_timeout", { phase: "before setup" });
-      this.endReason = "idle-timeout";
+      limitHit(services, "setup_timeout", { phase: "before setup" });
+      this.endReason = "setup-timeout";
       socket.close(1000);
-    }, limits.idleTimeoutSeconds * 1000);
+    }, limits.setupTimeoutSeconds * 1000);
   }
 
   /** Ends the call now with `end` and the given reason (hand-off data travels with it). */
@@ -206,9 +224,38 @@ export class RelaySession implements LiveCall {
     }
   }
 
-  /** Loads the call's profile and params; messages meanwhile wait in order. */
+  /**
+   * Checks the call's token, then loads its profile and params; messages meanwhile wait in
+   * order. A setup without a valid token closes the socket: nothing it says is believed.
+   */
   #onSetup(setup: SetupMessage): void {
     this.setup = setup;
+    const { config, callTokens } = this.#services;
+    const params = setup.customParameters;
+    const checked = this.#trusted || !config.twilio.validateSignature
+      ? Promise.resolve(true)
+      : callTokens.verify(params[CALL_TOKEN_PARAMETER], {
+        callSid: setup.callSid,
+        from: setup.from,
+        to: setup.to,
+        agent: params.agent ?? "",
+        reference: params.reference ?? "",
+      });
+    checked.then((ok) => {
+      if (this.#closed) return;
+      if (ok) return this.#begin(setup);
+      limitHit(this.#services, "call_token", { path: "relay" });
+      this.#log.warn("call.token_rejected", { why: "setup without a valid call token" });
+      this.endReason = "unauthenticated";
+      this.socket.close(4001, "unauthenticated");
+    }, (err) => {
+      this.#log.error("call.token_check_failed", { error: errorMessage(err) });
+      this.socket.close(1011);
+    });
+  }
+
+  /** Starts the authenticated call: its limits, its record, its context. */
+  #begin(setup: SetupMessage): void {
     this.callSid = setup.callSid;
     this.#log = this.#log.child({ callSid: setup.callSid });
     const clock = this.#services.clock;
@@ -520,12 +567,11 @@ export class RelaySession implements LiveCall {
 
   #toolContext(signal: AbortSignal): ToolContext {
     const context = this.context!;
-    const twilio = this.#services.twilio;
     return {
       call: context.call,
       profile: context.profile,
       controls: this.#controls,
-      sms: twilio?.sendSms ? { send: twilio.sendSms } : null,
+      sms: this.#sms,
       handoffNumber: this.#services.config.handoffNumber,
       signal,
       log: this.#log,

@@ -15,6 +15,7 @@ import { createLlm, type Llm } from "./llm.ts";
 import { Logger, type LogSink } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { ProfileStore } from "./profile_store.ts";
+import { CallTokens } from "./call_token.ts";
 import { StreamEndings } from "./stream_ending.ts";
 import { createTwilioApi, type TwilioApi } from "./twilio_api.ts";
 
@@ -42,6 +43,8 @@ export interface Services {
   liveFeed: LiveFeed;
   /** How each Media Stream ended, for the `<Connect action>` that follows it. */
   streamEndings: StreamEndings;
+  /** Per-call tokens in the TwiML, checked on the call's socket. */
+  callTokens: CallTokens;
 }
 
 /** Options of {@link createServices}. */
@@ -93,6 +96,7 @@ export async function createServices(
     metrics,
     liveFeed,
     streamEndings: new StreamEndings(kv),
+    callTokens: new CallTokens(kv),
   };
 }
 
@@ -131,6 +135,13 @@ export function configWarnings(config: Config): string[] {
   }
   if (!config.publicUrl) {
     warnings.push("PUBLIC_URL is not set: URLs are derived from each request's Host header");
+  }
+  if (!config.adminPassword) {
+    warnings.push(
+      config.production
+        ? "ADMIN_PASSWORD is not set: the admin pages, /metrics and the simulator are off in production"
+        : "ADMIN_PASSWORD is not set: the admin pages answer only to a browser on this machine",
+    );
   }
   return warnings;
 }

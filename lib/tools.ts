@@ -37,9 +37,27 @@ export interface CallControls {
   switchLanguage(language: string): Promise<void> | void;
 }
 
-/** Twilio's Messages API, as tools use it. */
+/** Twilio's Messages API, as one call's tools use it. */
 export interface SmsSender {
   send(message: { to: string; body: string }): Promise<{ sid: string }>;
+  /** Texts this call has sent. */
+  readonly sent: number;
+}
+
+/** A call's {@link SmsSender} over `send`, counting what it sends. */
+export function callSms(
+  send: (message: { to: string; body: string }) => Promise<{ sid: string }>,
+): SmsSender {
+  let sent = 0;
+  return {
+    get sent() {
+      return sent;
+    },
+    async send(message) {
+      sent++;
+      return await send(message);
+    },
+  };
 }
 
 /** Everything a tool handler gets. */

@@ -19,8 +19,8 @@ export interface TwilioSignatureOptions {
   publicUrl: string | null;
   log: Logger;
   /**
-   * Checks admin simulator tokens: an upgrade to `/twilio/relay` (only) offering a valid one as
-   * a WebSocket subprotocol needs no Twilio signature.
+   * Checks admin simulator tokens: an upgrade to `/twilio/relay` (only), from this service's own
+   * origin, offering a valid, unused one as a WebSocket subprotocol needs no Twilio signature.
    */
   simulator?: { verify(token: string): Promise<boolean> } | null;
 }
@@ -43,7 +43,24 @@ export function twilioSignature(options: TwilioSignatureOptions): MiddlewareHand
     if (!options.enabled) return await next();
     if (options.simulator && c.req.path === "/twilio/relay" && isUpgrade(c.req.raw)) {
       const token = simulatorTokenOf(c.req.header("sec-websocket-protocol"));
-      if (token && await options.simulator.verify(token)) return await next();
+      if (token) {
+        // Only the admin pages' own origin may use a token (a browser always sends Origin).
+        const origin = c.req.header("origin");
+        const ours = new URL(publicBaseUrl(options.publicUrl, c.req.raw)).origin;
+        if (origin !== ours && origin !== new URL(c.req.url).origin) {
+          options.log.warn("twilio.signature_rejected", {
+            path: c.req.path,
+            why: "simulator token from another origin",
+          });
+          return c.text("Forbidden", 403);
+        }
+        if (await options.simulator.verify(token)) return await next();
+        options.log.warn("twilio.signature_rejected", {
+          path: c.req.path,
+          why: "simulator token invalid, expired or used",
+        });
+        return c.text("Forbidden", 403);
+      }
     }
     const signature = c.req.header("x-twilio-signature");
     if (!options.authToken) {

@@ -15,7 +15,10 @@ export function callDetailHandler(services: Services): Handler {
   return async (c) => {
     const key = c.req.param("sid") ?? "";
     const store = services.records.store;
-    const records = /^CA/.test(key)
+    // A call SID or a record id (a UUID); anything longer cannot be one.
+    const records = key.length > 64
+      ? []
+      : /^CA/.test(key)
       ? await store.findBySid(key)
       : [await store.getRecord(key)].filter((r) => r !== null);
     const details = (await Promise.all(records.map((r) => store.getDetail(r.id))))

@@ -40,7 +40,7 @@ export function simulatorTokenHandler(services: Services, tokens: SimulatorToken
       ? body.agent
       : "default";
     const profile = await services.profiles.load(agent);
-    const callSid = `CAsim${crypto.randomUUID().replaceAll("-", "").slice(0, 27)}`;
+    const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
     // Twilio speaks the greeting itself: the page shows it as the session records it.
     const greeting = renderTemplate(
       profile.greeting ?? services.config.relay.welcomeGreeting,

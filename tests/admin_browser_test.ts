@@ -138,7 +138,7 @@ Deno.test({
         await page.click("#sim-start");
         await page.waitForSelector('section.simulator[data-status="live"]');
         const sid = await page.$eval(".simulator .status a", (el) => el.textContent ?? "");
-        assert.match(sid, /^CAsim/);
+        assert.match(sid, /^CA[0-9a-f]{32}$/);
         h.fake.script({ tokens: ["Let ", "me ", "check ", "that ", "for ", "you."], holdAfter: 3 });
         const before = h.fake.requests.length;
         await page.type("#sim-text", "A table for two tonight?");

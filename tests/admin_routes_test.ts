@@ -7,7 +7,9 @@
 
 import assert from "node:assert/strict";
 import { createApp } from "../app.ts";
+import { MAX_FAILED_LOGINS } from "../lib/admin_access.ts";
 import { newCallRecord } from "../lib/call_store.ts";
+import { configWarnings } from "../lib/services.ts";
 import { Metrics } from "../lib/metrics.ts";
 import { formFromFiles } from "../lib/profile_form.ts";
 import {
@@ -70,8 +72,12 @@ Deno.test("admin access: local clients without a password, basic auth with one",
   const locked = await startService({ ADMIN_PASSWORD: PASSWORD });
   try {
     await t.step("with a password: missing or wrong credentials get 401", async () => {
+      // Four failed logins: under the throttle (a test of its own below).
       for (const headers of [{}, basic("wrong"), basic(PASSWORD, "root")]) {
-        for (const path of ["/", "/config", "/metrics", "/calls/x", "/live/events"]) {
+        const paths = Object.keys(headers).length
+          ? ["/", "/metrics"]
+          : ["/", "/config", "/metrics", "/calls/x", "/live/events"];
+        for (const path of paths) {
           const res = await fetch(`${locked.url}${path}`, { headers });
           await res.body?.cancel();
           assert.equal(res.status, 401, `${path} with ${JSON.stringify(headers)}`);
@@ -114,6 +120,73 @@ Deno.test("admin access: a deployed service without a password says to set one",
     await health.body?.cancel();
   } finally {
     await svc.close();
+  }
+});
+
+Deno.test("admin access without a password: only while listening on loopback, never via a proxy", async (t) => {
+  await t.step("any proxy header means not local", async () => {
+    const open = await startService();
+    try {
+      for (
+        const header of [
+          "via",
+          "x-forwarded-proto",
+          "x-forwarded-port",
+          "true-client-ip",
+          "x-client-ip",
+          "forwarded",
+        ]
+      ) {
+        const res = await fetch(`${open.url}/`, { headers: { [header]: "1.1 proxy" } });
+        assert.equal(res.status, 403, header);
+        assert.match(await res.text(), /Set ADMIN_PASSWORD/);
+      }
+    } finally {
+      await open.close();
+    }
+  });
+  await t.step(
+    "a server listening beyond loopback (Docker) has no admin pages without one",
+    async () => {
+      // What a reverse proxy or a TCP forwarder on the machine does: a loopback peer, a loopback Host.
+      const exposed = await startService({ HOSTNAME: "0.0.0.0" });
+      try {
+        assert.equal(exposed.services.config.production, true);
+        for (const path of ["/", "/config", "/metrics", "/simulator"]) {
+          const res = await fetch(`${exposed.url}${path}`);
+          assert.equal(res.status, 403, path);
+          await res.body?.cancel();
+        }
+        assert.ok(
+          configWarnings(exposed.services.config).some((w) =>
+            /admin pages.*are off in production/.test(w)
+          ),
+        );
+      } finally {
+        await exposed.close();
+      }
+    },
+  );
+});
+
+Deno.test("admin logins: failures are logged with the client, and throttled after 10", async () => {
+  const locked = await startService({ ADMIN_PASSWORD: PASSWORD });
+  try {
+    for (let i = 0; i < MAX_FAILED_LOGINS; i++) {
+      const res = await fetch(`${locked.url}/`, { headers: basic(`guess-${i}`) });
+      await res.body?.cancel();
+      assert.equal(res.status, 401, `attempt ${i + 1}`);
+    }
+    const blocked = await fetch(`${locked.url}/`, { headers: basic(PASSWORD) });
+    assert.equal(blocked.status, 429, "even the right password, from this client, for a while");
+    assert.ok(Number(blocked.headers.get("retry-after")) > 0);
+    await blocked.body?.cancel();
+    const failed = locked.logs.filter((l) => l.event === "admin.login_failed");
+    assert.equal(failed.length, MAX_FAILED_LOGINS);
+    assert.equal(failed[0].client, "127.0.0.1");
+    assert.ok(!JSON.stringify(failed).includes("guess-"), "no password in the logs");
+  } finally {
+    await locked.close();
   }
 });
 
@@ -462,9 +535,14 @@ Deno.test("simulator tokens open /twilio/relay (only), never expired or forged o
     assert.equal(res.status, 200);
     return await res.json() as { token: string; protocol: string; callSid: string };
   };
-  const opens = (url: string, protocols: string[]) =>
+  /** Opens a socket as a browser on the admin page does: with its Origin. */
+  const opens = (url: string, protocols: string[], origin: string | null = h.svc.url) =>
     new Promise<WebSocket | null>((resolve) => {
-      const socket = new WebSocket(url, protocols);
+      const headers: Record<string, string> = origin ? { origin } : {};
+      const socket = new (WebSocket as unknown as new (
+        url: string,
+        options: { protocols: string[]; headers: Record<string, string> },
+      ) => WebSocket)(url, { protocols, headers });
       socket.onopen = () => resolve(socket);
       socket.onerror = () => resolve(null);
     });
@@ -477,7 +555,7 @@ Deno.test("simulator tokens open /twilio/relay (only), never expired or forged o
     await t.step("a valid token opens the relay socket and the call is recorded", async () => {
       const { token, protocol, callSid } = await issue();
       assert.equal(protocol, SIMULATOR_PROTOCOL);
-      assert.match(callSid, /^CAsim[0-9a-f]{27}$/);
+      assert.match(callSid, /^CA[0-9a-f]{32}$/);
       const socket = await opens(`${ws}/twilio/relay`, [protocol, token]);
       assert.ok(socket, "the socket opened");
       assert.equal(socket.protocol, SIMULATOR_PROTOCOL, "the token is not echoed");
@@ -508,6 +586,21 @@ Deno.test("simulator tokens open /twilio/relay (only), never expired or forged o
       const [record] = await h.svc.services.records.store.findBySid(callSid);
       assert.equal(record.agent, "appointments");
     });
+    await t.step(
+      "a token opens one socket only, and only from the admin pages' origin",
+      async () => {
+        const { token, protocol } = await issue();
+        assert.equal(
+          await opens(`${ws}/twilio/relay`, [protocol, token], "https://evil.example"),
+          null,
+        );
+        assert.equal(await opens(`${ws}/twilio/relay`, [protocol, token], null), null, "no Origin");
+        const first = await opens(`${ws}/twilio/relay`, [protocol, token]);
+        assert.ok(first, "the first use opens");
+        first.close();
+        assert.equal(await opens(`${ws}/twilio/relay`, [protocol, token]), null, "a second use");
+      },
+    );
     await t.step("the token does not open the media stream socket", async () => {
       const { token, protocol } = await issue();
       assert.equal(await opens(`${ws}/twilio/stream`, [protocol, token]), null);
@@ -598,7 +691,8 @@ Deno.test("dashboard filters and search; a call's page shows its sessions in ord
     const page = await (await fetch(`${svc.url}/calls/${sid}`)).text();
     assert.ok(page.indexOf("Session 1 of 2") < page.indexOf("Session 2 of 2"));
     assert.ok(page.indexOf("Is the pharmacy open?") < page.indexOf("Sorry, where were we?"));
-    assert.ok(page.includes("+15550100123"), "the call's own page shows the number");
+    assert.ok(page.includes("+*******0123"), "the call's own page shows the number, masked");
+    assert.ok(!page.includes("+15550100123"), "never in full");
     const byId = await (await fetch(`${svc.url}/calls/rec-3`)).text();
     assert.match(byId, /appointments/);
   } finally {

@@ -172,7 +172,8 @@ Deno.test("a valid profile gets defaults for what it leaves out", () => {
   assert.deepEqual(profile.httpTools, [{
     name: "lookup",
     description: "Looks up an order.",
-    parameters: { type: "object", properties: {} },
+    // Arguments the schema does not name are refused unless the manifest says otherwise.
+    parameters: { type: "object", properties: {}, additionalProperties: false },
     url: "https://shop.example.com/lookup",
     method: "POST",
   }]);
@@ -307,7 +308,7 @@ Deno.test("every problem of a profile is reported at once", async () => {
     instructions: "",
   });
   assert.deepEqual(problems, [
-    `${AGENT}: colour is not a known field (known: description, greeting, mode, language, languages, ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, handoffNumber)`,
+    `${AGENT}: colour is not a known field (known: description, greeting, mode, language, languages, ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, handoffNumber, sms, allowPrivateNetwork)`,
     `${AGENT}: silence.reminderAfterSeconds must be a number from 0 to 600 (got 9999)`,
     `${AGENT}: mode must be one of relay, realtime (got "sip")`,
     `${TOOLS}: [0] "hang_up" is not a built-in tool (end_call, transfer_to_human, send_dtmf, send_sms, switch_language)`,

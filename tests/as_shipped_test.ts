@@ -21,7 +21,7 @@ import {
   startMain,
   taskFlags,
 } from "./helpers/main_process.ts";
-import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN } from "./helpers/service.ts";
+import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, twilioParameters } from "./helpers/service.ts";
 import { createTestCa } from "./helpers/test_ca.ts";
 
 const API_TOKEN = "as-shipped-api-token";
@@ -120,7 +120,14 @@ Deno.test("as shipped, over TLS: a relay call streams the LLM and texts the call
       { tokens: ["I ", "texted ", "you."] },
     );
     const call = await RelayClient.connect(s.main.url, { authToken: TEST_AUTH_TOKEN });
-    call.setup({ agent: "default" });
+    call.setup(
+      await twilioParameters(s.main.url, {
+        callSid: call.callSid,
+        from: call.from,
+        to: call.to,
+        path: "/twilio/voice/relay",
+      }),
+    );
     call.prompt("Text me my code");
     const turn = await call.turn();
     assert.equal(turn.text, "I texted you.");
@@ -146,7 +153,14 @@ async function realtimeToolCall(
 ) {
   const client = await MediaStreamsClient.connect(s.main.url, { authToken: TEST_AUTH_TOKEN });
   const before = s.realtime.sessions.items.length;
-  client.start({ agent: "default", from: "+15550100123", to: "+15550100999" });
+  client.start(
+    await twilioParameters(s.main.url, {
+      callSid: client.callSid,
+      from: "+15550100123",
+      to: "+15550100999",
+      path: "/twilio/voice/realtime",
+    }),
+  );
   const session = await s.realtime.session(before);
   s.realtime.replies.push(
     { ...FAST, transcript: "Hello!" },

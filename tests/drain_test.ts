@@ -11,13 +11,24 @@ import { FakeOpenAI } from "./fakes/fake_openai.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
 import { within } from "./helpers/relay_harness.ts";
 import { startMain } from "./helpers/main_process.ts";
-import { postSigned } from "./helpers/service.ts";
+import { postSigned, twilioParameters } from "./helpers/service.ts";
 
 const TOKEN = "drain-test-auth-token";
 
 /** The shipped main.ts with the drain tests' settings. */
 function startDrainable(env: Record<string, string>) {
   return startMain({ TWILIO_AUTH_TOKEN: TOKEN, WELCOME_GREETING: "", ...env });
+}
+
+/** The `<Parameter>`s Twilio would send on `call`'s socket. */
+function callParameters(url: string, call: RelayClient): Promise<Record<string, string>> {
+  return twilioParameters(url, {
+    callSid: call.callSid,
+    from: call.from,
+    to: call.to,
+    authToken: TOKEN,
+    path: "/twilio/voice/relay",
+  });
 }
 
 function voice(url: string, params: Record<string, string>): Promise<Response> {
@@ -33,7 +44,7 @@ Deno.test("SIGTERM: no new calls, the live call finishes, its record is flushed,
   });
   try {
     const call = await RelayClient.connect(main.url, { authToken: TOKEN });
-    call.setup();
+    call.setup(await callParameters(main.url, call));
     call.prompt("before the signal");
     assert.equal((await call.turn()).text, "You said: before the signal");
     main.child.kill("SIGTERM");
@@ -78,7 +89,7 @@ Deno.test("a second signal exits at once, after flushing the live call's record"
   });
   try {
     const call = await RelayClient.connect(main.url, { authToken: TOKEN });
-    call.setup();
+    call.setup(await callParameters(main.url, call));
     call.prompt("still talking");
     await call.turn();
     main.child.kill("SIGINT");

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import twilio from "twilio";
 import type { CallStore } from "../lib/call_store.ts";
 import { APOLOGY } from "../lib/relay_session.ts";
-import type { RelayClient } from "./fakes/relay_client.ts";
+import { newCallSid, type RelayClient } from "./fakes/relay_client.ts";
 import { eventually, relayHarness, until, within } from "./helpers/relay_harness.ts";
-import { TEST_AUTH_TOKEN } from "./helpers/service.ts";
+import { TEST_AUTH_TOKEN, twilioParameters } from "./helpers/service.ts";
 
 /** The error events recorded for `call` once its record is final. */
 async function recordedErrors(store: CallStore, call: RelayClient): Promise<string[]> {
@@ -96,6 +96,13 @@ Deno.test("a Twilio socket dropped without a close frame ends the session and it
   const h = await relayHarness({ WELCOME_GREETING: "" });
   try {
     h.fake.script({ tokens: ["x ", "y "], holdAfter: 1 });
+    const callSid = newCallSid();
+    const customParameters = await twilioParameters(h.svc.url, {
+      callSid,
+      from: "+15550100123",
+      to: "+15550100999",
+      path: "/twilio/voice/relay",
+    });
     const url = new URL(h.svc.url);
     const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
     const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
@@ -115,10 +122,10 @@ Deno.test("a Twilio socket dropped without a close frame ends the session and it
       const message of [
         {
           type: "setup",
-          callSid: "CAdrop",
+          callSid,
           from: "+15550100123",
           to: "+15550100999",
-          customParameters: {},
+          customParameters,
         },
         { type: "prompt", voicePrompt: "hello", last: true },
       ]

@@ -7,11 +7,11 @@
  */
 
 import assert from "node:assert/strict";
-import { RelayClient } from "./fakes/relay_client.ts";
+import { newCallSid, RelayClient } from "./fakes/relay_client.ts";
 import { MediaStreamsClient } from "./fakes/media_streams_client.ts";
 import { relayHarness, until } from "./helpers/relay_harness.ts";
 import { callerFrame, startRealtime } from "./helpers/realtime_harness.ts";
-import { TEST_AUTH_TOKEN } from "./helpers/service.ts";
+import { TEST_AUTH_TOKEN, twilioParameters } from "./helpers/service.ts";
 import { waitUntil } from "./fakes/event_log.ts";
 
 const FLOOD = 10_000;
@@ -141,7 +141,14 @@ Deno.test("1,000 relay calls in sequence leave nothing behind", async () => {
     let baseline = 0;
     for (let i = 0; i < 1000; i++) {
       const call = await RelayClient.connect(h.svc.url, { authToken: TEST_AUTH_TOKEN });
-      call.setup({ agent: "default" });
+      call.setup(
+        await twilioParameters(h.svc.url, {
+          callSid: call.callSid,
+          from: call.from,
+          to: call.to,
+          path: "/twilio/voice/relay",
+        }),
+      );
       call.prompt(`call ${i}`);
       await call.turn();
       await call.hangUp();
@@ -171,8 +178,16 @@ Deno.test("1,000 media-stream calls in sequence leave nothing behind", async () 
     let baseline = 0;
     let upstreamClosed = 0;
     for (let i = 0; i < 1000; i++) {
-      const call = await MediaStreamsClient.connect(h.service.url, { authToken: TEST_AUTH_TOKEN });
-      call.start();
+      const callSid = newCallSid();
+      const parameters = await twilioParameters(h.service.url, {
+        callSid,
+        path: "/twilio/voice/realtime",
+      });
+      const call = await MediaStreamsClient.connect(h.service.url, {
+        authToken: TEST_AUTH_TOKEN,
+        callSid,
+      });
+      call.start(parameters);
       call.media(callerFrame(i));
       await waitUntil(() => call.receivedBytes >= 160, { what: `echo on call ${i}` });
       call.stop();

@@ -8,7 +8,12 @@ import { BUSY, TIME_LIMIT } from "../lib/admission.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { relayHarness, until } from "./helpers/relay_harness.ts";
-import { postSigned, TEST_AUTH_TOKEN, type TestService } from "./helpers/service.ts";
+import {
+  postSigned,
+  TEST_AUTH_TOKEN,
+  type TestService,
+  twilioParameters,
+} from "./helpers/service.ts";
 
 function limitHits(svc: TestService, limit: string): number {
   return svc.logs.filter((l) => l.event === "limit.hit" && l.limit === limit).length;
@@ -49,17 +54,17 @@ Deno.test("an oversized message is dropped and counted; the call goes on", async
   }
 });
 
-Deno.test("a socket that never sends setup is closed after the idle timeout", async () => {
+Deno.test("a socket that never sends setup is closed after the set-up timeout", async () => {
   const clock = new FakeClock();
-  const h = await relayHarness({ TWILIO_IDLE_TIMEOUT_SECONDS: "30" }, { clock });
+  const h = await relayHarness({ TWILIO_SETUP_TIMEOUT_SECONDS: "5" }, { clock });
   try {
     const idle = await RelayClient.connect(h.svc.url, { authToken: TEST_AUTH_TOKEN });
     await until(() => h.svc.services.registry.size === 1, "session created");
-    clock.tick(29_999);
+    clock.tick(4_999);
     assert.equal(idle.socket.readyState, WebSocket.OPEN);
     clock.tick(1);
     await idle.closed;
-    assert.equal(limitHits(h.svc, "idle_timeout"), 1);
+    assert.equal(limitHits(h.svc, "setup_timeout"), 1);
     await until(() => h.svc.services.registry.size === 0, "session gone");
   } finally {
     await h.close();
@@ -110,7 +115,13 @@ Deno.test("a second socket for the same call supersedes the first", async () => 
     first.prompt("one");
     await first.turn();
     const second = await RelayClient.connect(h.svc.url, { authToken: TEST_AUTH_TOKEN });
-    second.setup({ agent: "default" }, { callSid: first.callSid });
+    const parameters = await twilioParameters(h.svc.url, {
+      callSid: first.callSid,
+      from: second.from,
+      to: second.to,
+      path: "/twilio/voice/relay",
+    });
+    second.setup(parameters, { callSid: first.callSid });
     const end = await first.next((m) => m.type === "end");
     assert.equal(JSON.parse(String(end.handoffData)).reason, "superseded");
     second.prompt("two");

@@ -77,7 +77,7 @@ Deno.test("realtime call logs: call SID on every line, no audio, no secrets", as
   });
   try {
     const client = await h.call({ start: false });
-    client.start({ agent: "default", from: CALLER });
+    await h.start(client, { agent: "default", from: CALLER });
     const frames = [callerFrame(1), callerFrame(2), callerFrame(3)];
     for (const frame of frames) client.media(frame);
     await client.echoes.waitFor(() => client.playedBytes() >= 2400, { what: "greeting played" });

@@ -58,7 +58,8 @@ Deno.test("outbound: API → Twilio calls.create → TwiML → socket sees the p
     const params = Object.fromEntries(
       (element.Parameter as Node[]).map((p) => [p.name, p.value]),
     );
-    assert.deepEqual(params, { agent: "appointments", reference });
+    assert.deepEqual(Object.keys(params), ["agent", "reference", "token"]);
+    assert.deepEqual([params.agent, params.reference], ["appointments", reference]);
     // Twilio opens the socket with those parameters; the session finds the params in KV.
     const call = await RelayClient.connect(h.svc.url, { authToken: TEST_AUTH_TOKEN });
     call.setup(params as Record<string, string>, {

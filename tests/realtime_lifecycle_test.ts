@@ -34,10 +34,11 @@ Deno.test("TwiML: /twilio/voice/realtime and /twilio/voice (realtime mode) conne
     assert.match(
       twiml,
       new RegExp(
-        `^<\\?xml[^>]*\\?><Response><Say>Connecting you now.</Say><Connect action="${h.service.url}/twilio/stream/action" method="POST"><Stream url="${ws}/twilio/stream"><Parameter name="agent" value="default"/><Parameter name="from" value="\\+15550100"/><Parameter name="to" value="\\+15550199"/><Parameter name="direction" value="inbound"/></Stream></Connect></Response>$`,
+        `^<\\?xml[^>]*\\?><Response><Say>Connecting you now.</Say><Connect action="${h.service.url}/twilio/stream/action" method="POST"><Stream url="${ws}/twilio/stream"><Parameter name="agent" value="default"/><Parameter name="token" value="cbcall\\.\\d+\\.[\\w-]{43}"/><Parameter name="from" value="\\+15550100"/><Parameter name="to" value="\\+15550199"/><Parameter name="direction" value="inbound"/></Stream></Connect></Response>$`,
       ),
     );
-    assert.equal(await postVoice(h, "/twilio/voice"), twiml);
+    const withoutToken = (text: string) => text.replace(/cbcall\.[^"]+/, "");
+    assert.equal(withoutToken(await postVoice(h, "/twilio/voice")), withoutToken(twiml));
     assert.match(await postVoice(h, "/twilio/voice/relay"), /<ConversationRelay /);
   } finally {
     await h.close();
@@ -194,7 +195,10 @@ Deno.test("hang-up while the OpenAI socket is still connecting leaves nothing op
   try {
     h.fake.holdUpgrades = true;
     const client = await h.call();
-    await waitUntil(() => h.service.services.registry.size === 1, { what: "call registered" });
+    // The call's token checked, its upstream socket on its way.
+    await waitUntil(() => h.service.services.registry.list()[0]?.callSid === client.callSid, {
+      what: "call started",
+    });
     client.media(callerFrame(1));
     await client.close();
     const upgrade = await h.fake.upgrades.waitFor((u) => u.status === "aborted", {
@@ -219,7 +223,7 @@ Deno.test("malformed and out-of-order frames are logged (rate-limited) and dropp
     client.sendJson({ event: "mark", mark: {} }); // nameless mark
     client.sendJson({ event: "media", media: { payload: "not base64!" } });
     for (let i = 0; i < 40; i++) client.sendRaw("[]");
-    client.start();
+    await h.start(client);
     client.media(callerFrame(1));
     const session = await h.fake.session();
     await waitUntil(() => session.appended.length === 1, { what: "audio after start" });

@@ -91,8 +91,12 @@ Deno.test("parseMediaStreamMessage validates and never throws", () => {
   const start = parseMediaStreamMessage(JSON.stringify({
     event: "start",
     sequenceNumber: "1",
-    streamSid: "MZ1",
-    start: { streamSid: "MZ1", callSid: "CA1", customParameters: { agent: "x", n: 2 } },
+    streamSid: `MZ${"1".repeat(32)}`,
+    start: {
+      streamSid: `MZ${"1".repeat(32)}`,
+      callSid: `CA${"2".repeat(32)}`,
+      customParameters: { agent: "x", n: 2 },
+    },
   }));
   assert.ok(start.ok && start.message.event === "start");
   assert.deepEqual(start.message.customParameters, { agent: "x", n: "2" });

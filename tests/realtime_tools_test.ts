@@ -26,7 +26,12 @@ async function callTools(
   env: { params?: Record<string, string> } = {},
 ) {
   const client = await h.call({ start: false });
-  client.start({ agent: "default", from: "+15550100123", to: "+15550100999", ...env.params });
+  await h.start(client, {
+    agent: "default",
+    from: "+15550100123",
+    to: "+15550100999",
+    extra: env.params,
+  });
   const session = await h.fake.session();
   h.fake.replies.push({ ...FAST, transcript: "Hello!" }, { ...FAST, functionCalls: calls });
   await session.events.waitFor((e) => e.type === "response.create", { what: "greeting" });
@@ -46,7 +51,7 @@ Deno.test("realtime: the agent profile shapes session.update (instructions, voic
   const h = await startRealtime();
   try {
     const client = await h.call({ start: false });
-    client.start({ agent: "appointments", from: "+15550100123" });
+    await h.start(client, { agent: "appointments", from: "+15550100123" });
     const session = await h.fake.session();
     const update = await session.events.waitFor((e) => e.type === "session.update", {
       what: "session.update",
@@ -94,7 +99,7 @@ Deno.test("realtime greeting: the agent's instructions come first, then its gree
     const greetingOf = async (agent: string) => {
       const before = h.fake.sessions.items.length;
       const client = await h.call({ start: false });
-      client.start({ agent, from: "+15550100123" });
+      await h.start(client, { agent, from: "+15550100123" });
       const session = await h.fake.session(before);
       const create = await session.events.waitFor((e) => e.type === "response.create", {
         what: `${agent}'s greeting`,

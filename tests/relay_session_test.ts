@@ -4,7 +4,6 @@
 
 import assert from "node:assert/strict";
 import { eventually, relayHarness, until, within } from "./helpers/relay_harness.ts";
-import type { RelayClient } from "./fakes/relay_client.ts";
 import { APOLOGY, FINAL_APOLOGY } from "../lib/relay_session.ts";
 import type { RelaySession } from "../lib/relay_session.ts";
 import { refusedUrl } from "./helpers/service.ts";
@@ -229,10 +228,16 @@ Deno.test("messages sent before setup completes are handled in order, in one ses
   const h = await relayHarness({ WELCOME_GREETING: "" });
   try {
     const { RelayClient } = await import("./fakes/relay_client.ts");
-    const { TEST_AUTH_TOKEN } = await import("./helpers/service.ts");
+    const { TEST_AUTH_TOKEN, twilioParameters } = await import("./helpers/service.ts");
     const call = await RelayClient.connect(h.svc.url, { authToken: TEST_AUTH_TOKEN });
+    const parameters = await twilioParameters(h.svc.url, {
+      callSid: call.callSid,
+      from: call.from,
+      to: call.to,
+      path: "/twilio/voice/relay",
+    });
     call.prompt("early bird");
-    call.setup({ agent: "default" });
+    call.setup(parameters);
     assert.equal((await call.turn()).text, "You said: early bird");
     assert.equal(h.svc.services.registry.size, 1);
     await call.hangUp();
@@ -359,7 +364,19 @@ Deno.test("LLM refused connection: apology; repeated failures end the call with 
 Deno.test("without an OpenAI key the call hears an apology and ends, not silence", async () => {
   const h = await relayHarness({ OPENAI_API_KEY: "" });
   try {
-    const call: RelayClient = await h.call();
+    // The webhook already answers with an apology; this is a socket that opens anyway (the key
+    // removed on the instance it reached), with a token that instance would accept.
+    const { RelayClient } = await import("./fakes/relay_client.ts");
+    const { TEST_AUTH_TOKEN } = await import("./helpers/service.ts");
+    const call = await RelayClient.connect(h.svc.url, { authToken: TEST_AUTH_TOKEN });
+    const token = await h.svc.services.callTokens.issue({
+      callSid: call.callSid,
+      from: call.from,
+      to: call.to,
+      agent: "default",
+      reference: "",
+    });
+    call.setup({ agent: "default", token });
     const said = await call.turn();
     assert.match(said.text, /isn't set up/);
     const end = await call.next((m) => m.type === "end");

@@ -29,7 +29,11 @@ async function agentsWithHttpTool(url: string, timeoutMs = 2000): Promise<string
   const dir = await Deno.makeTempDir();
   for (const name of ["default", "clinic"]) {
     await Deno.mkdir(`${dir}/${name}`);
-    await Deno.writeTextFile(`${dir}/${name}/agent.json`, JSON.stringify({ greeting: "" }));
+    // The tool's endpoint is the test's, on loopback: the profile allows that.
+    await Deno.writeTextFile(
+      `${dir}/${name}/agent.json`,
+      JSON.stringify({ greeting: "", allowPrivateNetwork: true }),
+    );
     await Deno.writeTextFile(`${dir}/${name}/instructions.md`, `You are ${name}.`);
   }
   await Deno.writeTextFile(

@@ -6,8 +6,9 @@
 
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { type AgentProfile, parseProfile } from "../lib/agent_profile.ts";
+import { type AgentProfile, parseProfile, ProfileError } from "../lib/agent_profile.ts";
 import { agentToolSet, AgentToolSets } from "../lib/agent_tools.ts";
+import { sendSmsTool } from "../lib/builtin_tools.ts";
 import { Logger } from "../lib/log.ts";
 import {
   type CallControls,
@@ -42,8 +43,10 @@ class RecordingCall implements CallControls, SmsSender {
   switchLanguage(language: string): void {
     this.actions.push(["switchLanguage", language]);
   }
+  sent = 0;
   send(message: { to: string; body: string }): Promise<{ sid: string }> {
     this.actions.push(["sms", message]);
+    this.sent++;
     return Promise.resolve({ sid: "SM0001" });
   }
 }
@@ -302,17 +305,88 @@ Deno.test("send_dtmf plays digits matching its pattern and refuses others", asyn
   assert.deepEqual(actions, [["sendDigits", "12w#*"]]);
 });
 
-Deno.test("send_sms texts the caller (from inbound, to outbound) or a given number", async () => {
+/** The problems {@link ProfileError} lists for `run`; fails when it does not throw one. */
+function problemsOf(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof ProfileError) return err.problems;
+    throw err;
+  }
+  assert.fail("the profile was accepted");
+}
+
+/** The send_sms of an agent with `sms` settings in agent.json. */
+function smsTools(sms: Record<string, unknown>): ToolSet {
+  return agentToolSet(profile({ sms }, ["send_sms"]), { signingSecret: null, timeoutMs: 1000 });
+}
+
+Deno.test("send_sms texts the caller (from inbound, to outbound) or a number the profile allows", async () => {
   const inbound = context();
   const result = await BUILTINS.call("send_sms", '{"body": "See you Tuesday."}', inbound.ctx);
   assert.deepEqual(outputOf(result), { ok: true, sid: "SM0001" });
+  const allowing = smsTools({ allowTo: ["+15550100777"] });
   const outbound = context({ call: { direction: "outbound-api" } });
-  await BUILTINS.call("send_sms", '{"body": "Reminder."}', outbound.ctx);
-  await BUILTINS.call("send_sms", '{"body": "Copy.", "to": "+15550100777"}', outbound.ctx);
+  await allowing.call("send_sms", '{"body": "Reminder."}', outbound.ctx);
+  await allowing.call("send_sms", '{"body": "Copy.", "to": "+15550100777"}', outbound.ctx);
   assert.deepEqual([...inbound.actions, ...outbound.actions], [
     ["sms", { to: CALLER, body: "See you Tuesday." }],
     ["sms", { to: LINE, body: "Reminder." }],
     ["sms", { to: "+15550100777", body: "Copy." }],
+  ]);
+  // The allowed numbers are all the model is offered.
+  const [declared] = allowing.declarations();
+  assert.deepEqual(
+    (declared.parameters.properties as Record<string, { enum?: string[] }>).to.enum,
+    [
+      "+15550100777",
+    ],
+  );
+});
+
+Deno.test("send_sms refuses SMS pumping: other numbers, more than the cap, over-long texts", async () => {
+  const pumped = context();
+  // The number a prompt-injected model was talked into: not the caller, not allowed.
+  const evil = '{"to":"+882130000000","body":"Win a prize at http://evil.example"}';
+  assert.match(errorOf(await BUILTINS.call("send_sms", evil, pumped.ctx)), /additional properties/);
+  const listed = smsTools({ allowTo: ["+15550100777"] });
+  assert.match(
+    errorOf(await listed.call("send_sms", evil, pumped.ctx)),
+    /\/to must be equal to one of/,
+  );
+  // Past the schema (a tool called directly): the run refuses too.
+  const tool = sendSmsTool({ allowTo: [], maxPerCall: 3, maxLength: 480 });
+  await assert.rejects(
+    tool.run({ to: "+882130000000", body: "x" }, pumped.ctx),
+    /This line texts only the caller/,
+  );
+  const capped = smsTools({ maxPerCall: 2, maxLength: 20 });
+  const call = context();
+  for (const text of ["one", "two", "three"]) {
+    await capped.call("send_sms", JSON.stringify({ body: text }), call.ctx);
+  }
+  const third = await capped.call("send_sms", '{"body": "four"}', call.ctx);
+  assert.equal(errorOf(third), "At most 2 texts can be sent on one call.");
+  const long = await capped.call(
+    "send_sms",
+    JSON.stringify({ body: "x".repeat(21) }),
+    context().ctx,
+  );
+  assert.match(errorOf(long), /\/body must NOT have more than 20 characters/);
+  assert.deepEqual(call.actions.map(([, m]) => (m as { body: string }).body), ["one", "two"]);
+  assert.deepEqual(pumped.actions, [], "nothing was texted to another number");
+});
+
+Deno.test("send_sms settings are validated, each problem named", () => {
+  const problems = problemsOf(() =>
+    profile({ sms: { allowTo: ["+1 555", 7], maxPerCall: 2.5, maxLength: 5000, cap: 1 } }, [])
+  );
+  assert.deepEqual(problems.sort(), [
+    'assets/agents/test/agent.json: sms.allowTo[0] must be an E.164 number like +15550100 (got "+1 555")',
+    "assets/agents/test/agent.json: sms.allowTo[1] must be an E.164 number like +15550100 (got 7)",
+    "assets/agents/test/agent.json: sms.cap is not a known field (known: allowTo, maxPerCall, maxLength)",
+    "assets/agents/test/agent.json: sms.maxLength must be a number from 1 to 1600 (got 5000)",
+    "assets/agents/test/agent.json: sms.maxPerCall must be a whole number (got 2.5)",
   ]);
 });
 
@@ -327,10 +401,6 @@ Deno.test("send_sms fails as a result without a sender, a textable number or a b
   assert.equal(
     errorOf(await BUILTINS.call("send_sms", body, anonymous.ctx)),
     "The caller's number cannot receive texts.",
-  );
-  assert.match(
-    errorOf(await BUILTINS.call("send_sms", '{"body": "Hi", "to": "555"}', anonymous.ctx)),
-    /^Invalid arguments: \/to must match pattern/,
   );
   assert.match(
     errorOf(await BUILTINS.call("send_sms", '{"body": ""}', anonymous.ctx)),
@@ -421,9 +491,33 @@ class Endpoint {
         return new Response("database down", { status: 500 });
       case "/text":
         return new Response("Booked for Tuesday.", { headers: { "content-type": "text/plain" } });
+      case "/redirect":
+        // Bounces the tool inward: to a path no tool should ever read.
+        return Response.redirect(`${this.url}/internal/secret`, 302);
+      case "/internal/secret":
+        return Response.json({ secret: "internal data" });
+      case "/huge":
+        return new Response(this.#huge(), { headers: { "content-type": "application/json" } });
       default:
         return Response.json({ received: body ? JSON.parse(body) : url.search });
     }
+  }
+
+  /** Bytes of `/huge` written before the client stopped reading, and whether it cancelled. */
+  hugeSent = 0;
+  hugeCancelled = Promise.withResolvers<void>();
+
+  /** 20 MB of JSON-looking text, 64 KB at a time, for as long as the client reads. */
+  #huge(): ReadableStream<Uint8Array> {
+    const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
+    return new ReadableStream({
+      pull: (controller) => {
+        if (this.hugeSent >= 20 * 1024 * 1024) return controller.close();
+        this.hugeSent += chunk.length;
+        controller.enqueue(chunk);
+      },
+      cancel: () => this.hugeCancelled.resolve(),
+    });
   }
 
   /** Lets `/slow` answer, then stops the server. */
@@ -460,7 +554,11 @@ function httpTools(
     url: `${endpoint.url}${path}`,
     ...spec,
   }));
-  return agentToolSet(profile({}, manifest), { signingSecret: secret, timeoutMs: 2000 });
+  // The endpoint is on loopback: this profile may reach it (see the SSRF tests for the refusal).
+  return agentToolSet(profile({ allowPrivateNetwork: true }, manifest), {
+    signingSecret: secret,
+    timeoutMs: 2000,
+  });
 }
 
 Deno.test("HTTP tool: a signed JSON POST, and the endpoint's JSON answer goes to the model", () =>
@@ -501,6 +599,90 @@ Deno.test("HTTP tool: GET sends the arguments in the signed query string", () =>
     assert.equal(seen.method, "GET");
     assert.equal(seen.body, "");
     assert.equal(seen.signatureValid, true);
+  }));
+
+Deno.test("HTTP tool: a redirect is an error, never followed (SSRF), and the target is not read", () =>
+  withEndpoint(async (endpoint, ctx) => {
+    const result = await httpTools(endpoint, [{ name: "bounce", path: "/redirect" }])
+      .call("bounce", "{}", ctx);
+    assert.equal(
+      errorOf(result),
+      "The service answered with a redirect (HTTP 302), which tools do not follow.",
+    );
+    assert.deepEqual(endpoint.seen.map((r) => r.path), ["/redirect"]);
+    assert.doesNotMatch(result.output, /internal data/);
+  }));
+
+Deno.test("HTTP tool: loopback, private and metadata addresses are refused unless the profile allows them", async () => {
+  const endpoint = new Endpoint();
+  try {
+    const ctx = context().ctx;
+    const manifest = (url: string) => [{ name: "peek", description: "Peeks.", url }];
+    const strict = (url: string) =>
+      agentToolSet(profile({}, manifest(url)), { signingSecret: SECRET, timeoutMs: 2000 });
+    for (
+      const url of [
+        `${endpoint.url}/internal/secret`,
+        "http://localhost:9/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.7/admin",
+        "http://[::1]:9/",
+        "http://[::ffff:127.0.0.1]:9/",
+      ]
+    ) {
+      const result = await strict(url).call("peek", "{}", ctx);
+      assert.match(errorOf(result), /^The tool's endpoint is refused: .*allowPrivateNetwork/, url);
+    }
+    assert.equal(endpoint.seen.length, 0, "no request was made");
+    const allowed = agentToolSet(
+      profile({ allowPrivateNetwork: true }, manifest(`${endpoint.url}/x`)),
+      {
+        signingSecret: SECRET,
+        timeoutMs: 2000,
+      },
+    );
+    assert.equal((await allowed.call("peek", "{}", ctx)).ok, true);
+  } finally {
+    await endpoint.close();
+  }
+});
+
+Deno.test("HTTP tool: query parameters fixed in the manifest win over the model's; unknown arguments refused", () =>
+  withEndpoint(async (endpoint, ctx) => {
+    const tools = agentToolSet(
+      profile({ allowPrivateNetwork: true }, [{
+        name: "users",
+        description: "Lists users.",
+        method: "GET",
+        url: `${endpoint.url}/users?role=readonly`,
+        parameters: {
+          type: "object",
+          properties: { role: { type: "string" }, q: { type: "string" } },
+        },
+      }]),
+      { signingSecret: SECRET, timeoutMs: 2000 },
+    );
+    const result = await tools.call("users", '{"role": "admin", "q": "ada"}', ctx);
+    assert.deepEqual(outputOf(result), { received: "?role=readonly&q=ada" });
+    // The schema did not say additionalProperties: arguments it does not name are refused.
+    assert.match(
+      errorOf(await tools.call("users", '{"admin": true}', ctx)),
+      /additional properties/,
+    );
+    assert.equal(endpoint.seen.length, 1);
+  }));
+
+Deno.test("HTTP tool: at most 16 KB of an answer is read, then the stream is cancelled", () =>
+  withEndpoint(async (endpoint, ctx) => {
+    const result = await httpTools(endpoint, [{ name: "huge", path: "/huge" }]).call(
+      "huge",
+      "{}",
+      ctx,
+    );
+    await endpoint.hugeCancelled.promise;
+    // Socket buffers let the server run a little ahead, never to the end of the 20 MB.
+    assert.ok(endpoint.hugeSent < 10 * 1024 * 1024, `${endpoint.hugeSent} bytes were produced`);
+    assert.equal(JSON.parse(result.output).text.length, 16 * 1024);
   }));
 
 Deno.test("HTTP tool: a slow endpoint is a timeout error result", () =>

@@ -81,8 +81,10 @@ Deno.test("POST /twilio/voice answers ConversationRelay TwiML from the configura
     // Speaker events through `events` (the SDK's attribute), not the older `debug` form.
     assert.equal(relay.events, "speaker-events");
     assert.equal(relay.debug, undefined);
-    const param = relay.Parameter as Node;
-    assert.deepEqual({ name: param.name, value: param.value }, { name: "agent", value: "default" });
+    const params = relay.Parameter as Node[];
+    assert.deepEqual(params.map((p) => p.name), ["agent", "token"]);
+    assert.equal(params[0].value, "default");
+    assert.match(String(params[1].value), /^cbcall\.\d+\.[A-Za-z0-9_-]{43}$/);
   } finally {
     await svc.close();
   }
@@ -320,10 +322,8 @@ Deno.test("relay action: completed, ended without hand-off, hand-off with nobody
     );
     assert.equal(relay.welcomeGreeting, undefined);
     const params = relay.Parameter as Node[];
-    assert.deepEqual(params.map((p) => [p.name, p.value]), [["agent", "default"], [
-      "reconnect",
-      "1",
-    ]]);
+    assert.deepEqual(params.map((p) => p.name), ["agent", "token", "reconnect"]);
+    assert.deepEqual([params[0].value, params[2].value], ["default", "1"]);
     assert.equal(failed.Say, RECONNECTING);
     // … and a second failure says goodbye.
     const again = (await post("/twilio/relay/action?reconnects=1", {

@@ -6,11 +6,27 @@ import {
   parseOutboundRequest,
   placeOutboundCall,
 } from "../../lib/outbound_calls.ts";
+import { limitHit } from "../../lib/admission.ts";
+import { RateLimiter } from "../../lib/rate_limit.ts";
 import type { Services } from "../../lib/services.ts";
 
-/** Answers `201 { callSid, reference }`, or `{ error }` with the matching status. */
+/**
+ * Answers `201 { callSid, reference }`, or `{ error }` with the matching status; more than
+ * `API_CALLS_PER_MINUTE` calls a minute get 429 with `Retry-After`.
+ */
 export function createCallHandler(services: Services): Handler {
+  const { outbound } = services.config;
+  const placed = new RateLimiter({ limit: outbound.callsPerMinute, windowMs: 60_000 });
   return async (c) => {
+    const wait = placed.retryAfterMs("api");
+    if (wait > 0) {
+      limitHit(services, "api_calls_per_minute");
+      c.header("Retry-After", String(Math.ceil(wait / 1000)));
+      return c.json(
+        { error: `At most ${outbound.callsPerMinute} calls a minute; retry later.` },
+        429,
+      );
+    }
     let body: unknown;
     try {
       body = await c.req.json();
@@ -18,7 +34,11 @@ export function createCallHandler(services: Services): Handler {
       return c.json({ error: "The body must be JSON." }, 400);
     }
     try {
-      const request = parseOutboundRequest(body, services.profiles);
+      const request = parseOutboundRequest(body, services.profiles, {
+        allowed: outbound.allowedPrefixes,
+        denied: outbound.deniedPrefixes,
+      });
+      placed.hit("api");
       return c.json(await placeOutboundCall(services, request), 201);
     } catch (err) {
       if (err instanceof OutboundError) return c.json({ error: err.message }, err.status);

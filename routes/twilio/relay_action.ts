@@ -16,7 +16,7 @@ export function relayActionHandler(services: Services): Handler {
     const { twiml, outcome } = relayActionTwiml(params, {
       handoffNumber: services.config.handoffNumber,
       reconnectTwiml: reconnects < 1
-        ? agentTwiml(services, {
+        ? await agentTwiml(services, {
           base: publicBaseUrl(services.config.publicUrl, c.req.raw),
           agent: c.req.query("agent") || "default",
           reference: c.req.query("reference"),

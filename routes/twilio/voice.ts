@@ -25,7 +25,7 @@ export function voiceHandler(services: Services, mode: VoiceMode | null): Handle
       services.log.warn("voice.unknown_agent", { agent: agent.slice(0, 64) });
     }
     await services.profiles.load(agent); // the newest saved version, for the greeting and voice
-    const twiml = agentTwiml(services, {
+    const twiml = await agentTwiml(services, {
       base: publicBaseUrl(services.config.publicUrl, c.req.raw),
       agent,
       mode,

@@ -37,6 +37,8 @@ export interface MediaStreamsClientOptions {
   onMark?: (name: string, at: number) => void;
   /** Called for each clear received. */
   onClear?: (at: number) => void;
+  /** The call's SID (default: a new one), e.g. the one a webhook was already asked about. */
+  callSid?: string;
 }
 
 let streams = 0;
@@ -53,7 +55,7 @@ export class MediaStreamsClient {
   /** Every media payload received, in order (with `keepAudio`). */
   readonly audio: string[] = [];
   readonly streamSid = `MZ${(++streams).toString(16).padStart(32, "0")}`;
-  readonly callSid = `CA${streams.toString(16).padStart(32, "0")}`;
+  readonly callSid: string;
   /** Total audio bytes received / dropped by a clear. */
   receivedBytes = 0;
   droppedBytes = 0;
@@ -73,6 +75,7 @@ export class MediaStreamsClient {
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(ws: NoDelayWebSocket, options: MediaStreamsClientOptions) {
+    this.callSid = options.callSid ?? `CA${crypto.randomUUID().replaceAll("-", "")}`;
     this.#ws = ws;
     this.#options = options;
     this.closed = new Promise((resolve) => {

@@ -23,9 +23,16 @@ export interface RelayClientOptions {
   path?: string;
   /** Use Deno's built-in WebSocket client instead of the no-delay one. */
   denoWebSocket?: boolean;
+  /** The call's SID (default: a new one), e.g. the one a webhook was already asked about. */
+  callSid?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+
+/** A fresh call SID: `CA` and 32 hex digits, as Twilio's. */
+export function newCallSid(): string {
+  return `CA${crypto.randomUUID().replaceAll("-", "")}`;
+}
 
 /** What the client needs of a WebSocket (the no-delay client's or Deno's own). */
 interface ClientSocket {
@@ -45,12 +52,16 @@ export class RelayClient {
   readonly received: Received[] = [];
   /** Arrival time (`performance.now()`) of each received message. */
   readonly arrivals: number[] = [];
-  readonly callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+  readonly callSid: string;
+  /** The numbers `setup` reports (unless told otherwise). */
+  readonly from = "+15550100123";
+  readonly to = "+15550100999";
   readonly closed: Promise<CloseEvent>;
   #cursor = 0;
   #wake: (() => void) | null = null;
 
-  private constructor(readonly socket: ClientSocket) {
+  private constructor(readonly socket: ClientSocket, callSid?: string) {
+    this.callSid = callSid ?? newCallSid();
     this.closed = new Promise((resolve) => socket.addEventListener("close", resolve));
     socket.addEventListener("message", (ev) => {
       const msg = JSON.parse(String(ev.data)) as Received;
@@ -82,7 +93,7 @@ export class RelayClient {
       socket.addEventListener("open", () => resolve());
       socket.addEventListener("error", () => reject(new Error("WebSocket failed to open")));
     });
-    return new RelayClient(socket);
+    return new RelayClient(socket, options.callSid);
   }
 
   send(message: Record<string, unknown>): void {
@@ -100,8 +111,8 @@ export class RelayClient {
       accountSid: "AC00000000000000000000000000000000",
       parentCallSid: "",
       callSid: this.callSid,
-      from: "+15550100123",
-      to: "+15550100999",
+      from: this.from,
+      to: this.to,
       forwardedFrom: "",
       callType: "PSTN",
       callerName: "",

@@ -10,15 +10,29 @@ import {
   MediaStreamsClient,
   type MediaStreamsClientOptions,
 } from "../fakes/media_streams_client.ts";
-import { postSigned, startService, TEST_AUTH_TOKEN, type TestService } from "./service.ts";
+import {
+  postSigned,
+  startService,
+  TEST_AUTH_TOKEN,
+  type TestService,
+  twilioParameters,
+} from "./service.ts";
 
 /** Everything a realtime test talks to. */
 export interface RealtimeHarness {
   fake: FakeRealtime;
   twilioApi: FakeTwilioApi;
   service: TestService;
-  /** A signed stream client; `start` (default true) sends `connected` + `start`. */
+  /** A signed stream client; `start` (default true) starts it as {@link start} does. */
   call(options?: MediaStreamsClientOptions & { start?: boolean }): Promise<MediaStreamsClient>;
+  /**
+   * What Twilio does for a call to `call.agent`: asks the voice webhook, then sends `connected`
+   * and `start` with the TwiML's `<Parameter>`s (and any `extra` ones).
+   */
+  start(
+    client: MediaStreamsClient,
+    call?: { agent?: string; from?: string; to?: string; extra?: Record<string, string> },
+  ): Promise<void>;
   /** Log lines with this `event`. */
   logs(event: string): Record<string, unknown>[];
   /**
@@ -44,19 +58,34 @@ export async function startRealtime(
     ...options.env,
   }, { clock: options.clock });
   const clients: MediaStreamsClient[] = [];
-  return {
+  const webhook = (callSid: string, call: { agent?: string; from?: string; to?: string }) =>
+    twilioParameters(service.url, {
+      callSid,
+      agent: call.agent,
+      from: call.from,
+      to: call.to,
+      path: "/twilio/voice/realtime",
+    });
+  const harness: RealtimeHarness = {
     fake,
     twilioApi,
     service,
     async call(opts = {}) {
+      // Twilio's order: the webhook first, then the socket its TwiML names.
+      const callSid = opts.callSid ?? `CA${crypto.randomUUID().replaceAll("-", "")}`;
+      const parameters = opts.start === false ? null : await webhook(callSid, {});
       const client = await MediaStreamsClient.connect(service.url, {
         authToken: TEST_AUTH_TOKEN,
         keepAudio: true,
         ...opts,
+        callSid,
       });
       clients.push(client);
-      if (opts.start !== false) client.start();
+      if (parameters) client.start(parameters);
       return client;
+    },
+    async start(client, call = {}) {
+      client.start({ ...await webhook(client.callSid, call), ...call.extra });
     },
     logs(event) {
       return service.logs.filter((line) => line.event === event);
@@ -81,6 +110,7 @@ export async function startRealtime(
       await twilioApi.close();
     },
   };
+  return harness;
 }
 
 /** `bytes` of silence-like µ-law numbered frames: frame `n` is 160 bytes that encode `n`. */

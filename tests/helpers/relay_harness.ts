@@ -5,8 +5,12 @@
 import type { Clock } from "../../lib/clock.ts";
 import { FakeOpenAI } from "../fakes/fake_openai.ts";
 import { FakeTwilioApi } from "../fakes/fake_twilio_api.ts";
-import { RelayClient } from "../fakes/relay_client.ts";
-import { startService, TEST_AUTH_TOKEN, type TestService } from "./service.ts";
+import { newCallSid, RelayClient } from "../fakes/relay_client.ts";
+import { startService, TEST_AUTH_TOKEN, type TestService, twilioParameters } from "./service.ts";
+
+/** The numbers a harness call's `setup` reports (RelayClient's defaults). */
+const CALLER = "+15550100123";
+const LINE = "+15550100999";
 
 /** A service wired to a fake OpenAI. */
 export interface RelayHarness {
@@ -14,7 +18,10 @@ export interface RelayHarness {
   /** The fake Twilio REST API the service's SDK client talks to. */
   twilioApi: FakeTwilioApi;
   svc: TestService;
-  /** Opens a signed socket and sends `setup`. */
+  /**
+   * Does what Twilio does for a call to `customParameters.agent`: asks the voice webhook, opens
+   * the signed socket and sends `setup` with the TwiML's `<Parameter>`s (and any others given).
+   */
   call(customParameters?: Record<string, string>): Promise<RelayClient>;
   close(): Promise<void>;
 }
@@ -41,9 +48,19 @@ export async function relayHarness(
     twilioApi,
     svc,
     async call(customParameters = { agent: "default" }) {
-      const client = await RelayClient.connect(svc.url, { authToken: TEST_AUTH_TOKEN });
+      // Twilio's order: the webhook first, then the socket its TwiML names.
+      const callSid = newCallSid();
+      const { agent, ...extra } = customParameters;
+      const twiml = await twilioParameters(svc.url, {
+        callSid,
+        from: CALLER,
+        to: LINE,
+        agent,
+        path: "/twilio/voice/relay",
+      });
+      const client = await RelayClient.connect(svc.url, { authToken: TEST_AUTH_TOKEN, callSid });
       clients.push(client);
-      client.setup(customParameters);
+      client.setup({ ...twiml, ...extra });
       return client;
     },
     async close() {

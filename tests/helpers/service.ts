@@ -3,6 +3,7 @@
  * from an env-style record, and captures its log lines.
  */
 
+import { XMLParser } from "fast-xml-parser";
 import twilio from "twilio";
 import { createApp } from "../../app.ts";
 import type { Clock } from "../../lib/clock.ts";
@@ -94,4 +95,54 @@ export function refusedUrl(): string {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return `http://127.0.0.1:${port}`;
+}
+
+/** The call a {@link twilioParameters} webhook is about. */
+export interface WebhookCall {
+  callSid: string;
+  from?: string;
+  to?: string;
+  agent?: string;
+  /** The voice webhook to ask (default `/twilio/voice`). */
+  path?: string;
+  /** Signs with this auth token (default the tests' one). */
+  authToken?: string;
+}
+
+const twiml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "",
+  parseTagValue: false,
+  parseAttributeValue: false,
+});
+
+/**
+ * What Twilio does before it opens a call's socket: it POSTs the voice webhook (signed) and
+ * reads the `<Parameter>`s of the TwiML it answers — the agent, the call's token and so on —
+ * which the socket's `setup` or `start` then carries.
+ */
+export async function twilioParameters(
+  serviceUrl: string,
+  call: WebhookCall,
+): Promise<Record<string, string>> {
+  const query = call.agent ? `?agent=${encodeURIComponent(call.agent)}` : "";
+  const res = await postSigned(`${serviceUrl}${call.path ?? "/twilio/voice"}${query}`, {
+    CallSid: call.callSid,
+    AccountSid: TEST_ACCOUNT_SID,
+    From: call.from ?? "",
+    To: call.to ?? "",
+    CallStatus: "ringing",
+    Direction: "inbound",
+  }, { authToken: call.authToken });
+  if (res.status !== 200) throw new Error(`the voice webhook answered ${res.status}`);
+  return parametersOf(await res.text());
+}
+
+/** The `<Parameter>`s of a `<ConversationRelay>` or `<Stream>` in `xml`, as a record. */
+export function parametersOf(xml: string): Record<string, string> {
+  const connect = twiml.parse(xml).Response?.Connect;
+  const noun = connect?.ConversationRelay ?? connect?.Stream;
+  if (!noun) throw new Error(`no <Connect> in the TwiML: ${xml.slice(0, 200)}`);
+  const list = [noun.Parameter ?? []].flat() as { name: string; value: string }[];
+  return Object.fromEntries(list.map((p) => [p.name, p.value]));
 }
