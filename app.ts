@@ -9,10 +9,10 @@ import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { serveStatic } from "hono/deno";
 import { HTTPException } from "hono/http-exception";
-import { adminGuard, isAdminPath } from "./lib/admin_access.ts";
-import { limitHit } from "./lib/admission.ts";
-import { SimulatorTokens } from "./lib/simulator_token.ts";
-import { twilioSignature } from "./lib/twilio_signature.ts";
+import { adminGuard, isAdminPath } from "./lib/admin/admin_access.ts";
+import { limitHit } from "./lib/calls/admission.ts";
+import { SimulatorTokens } from "./lib/admin/simulator_token.ts";
+import { twilioSignature } from "./lib/admin/twilio_signature.ts";
 import type { Services } from "./lib/services.ts";
 import { agentsHandler } from "./routes/agents.tsx";
 import {

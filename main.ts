@@ -6,7 +6,7 @@
  */
 
 import { createApp } from "./app.ts";
-import { ConfigError, loadConfig } from "./lib/config.ts";
+import { ConfigError, loadConfig } from "./lib/platform/config.ts";
 import { configWarnings, createServices, type Services } from "./lib/services.ts";
 
 async function main(): Promise<void> {

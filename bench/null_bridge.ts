@@ -8,7 +8,7 @@
  * Usage (by bench/realtime_bench.ts): PORT=… OPENAI_BASE_URL=… OPENAI_API_KEY=… deno run -A bench/null_bridge.ts
  */
 
-import { NoDelayWebSocket } from "../lib/ws_client.ts";
+import { NoDelayWebSocket } from "../lib/platform/ws_client.ts";
 
 /** The least `session.update` a bridge sends: µ-law both ways (the benchmark's direct calls too). */
 export const PCMU_SESSION_UPDATE = JSON.stringify({

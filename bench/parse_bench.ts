@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { parseMediaStreamMessage } from "../lib/media_streams.ts";
+import { parseMediaStreamMessage } from "../lib/protocols/media_streams.ts";
 import { hotFrameBuilders } from "../tests/fakes/twilio_frames.ts";
 
 const { values } = parseArgs({

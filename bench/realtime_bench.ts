@@ -17,7 +17,7 @@
 import { parseArgs } from "node:util";
 import { FakeRealtime, type FakeRealtimeSession } from "../tests/fakes/fake_realtime.ts";
 import { MediaStreamsClient } from "../tests/fakes/media_streams_client.ts";
-import { NoDelayWebSocket } from "../lib/ws_client.ts";
+import { NoDelayWebSocket } from "../lib/platform/ws_client.ts";
 import { twilioParameters } from "../tests/helpers/service.ts";
 import { PCMU_SESSION_UPDATE } from "./null_bridge.ts";
 import { machineStats, percentile, processStats, startServiceProcess } from "./service_process.ts";

@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { CallStore } from "../lib/call_store.ts";
+import { CallStore } from "../lib/records/call_store.ts";
 import { FakeOpenAI } from "../tests/fakes/fake_openai.ts";
 import { FakeRealtime } from "../tests/fakes/fake_realtime.ts";
 import { MediaStreamsClient } from "../tests/fakes/media_streams_client.ts";

@@ -1,7 +1,7 @@
 /** The recent-calls table (server-only); phone numbers masked. */
 
-import type { CallRecord } from "../lib/call_store.ts";
-import { maskPhone } from "../lib/log.ts";
+import type { CallRecord } from "../lib/records/call_store.ts";
+import { maskPhone } from "../lib/platform/log.ts";
 import { formatCost, formatDuration, formatMs, formatTime } from "./format.ts";
 
 /** Recent calls, newest first, each linking to its page. */

@@ -3,8 +3,8 @@
  * timeline, the latency chart, tool calls with arguments and results, usage and cost.
  */
 
-import type { CallDetail, CallEventRecord } from "../lib/call_store.ts";
-import { maskPhone } from "../lib/log.ts";
+import type { CallDetail, CallEventRecord } from "../lib/records/call_store.ts";
+import { maskPhone } from "../lib/platform/log.ts";
 import { formatCost, formatDuration, formatMs, formatTime } from "./format.ts";
 import { LatencyChart } from "./latency_chart.tsx";
 

@@ -1,6 +1,6 @@
 /** A per-turn latency bar chart as inline SVG, rendered on the server (no script). */
 
-import type { TurnLatency } from "../lib/call_store.ts";
+import type { TurnLatency } from "../lib/records/call_store.ts";
 
 const WIDTH = 720;
 const HEIGHT = 200;

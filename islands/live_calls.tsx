@@ -4,7 +4,7 @@
  */
 
 import { useEffect, useState } from "preact/hooks";
-import type { LiveCallView } from "../lib/live_feed.ts";
+import type { LiveCallView } from "../lib/records/live_feed.ts";
 import { hydrateIsland } from "./hydrate.ts";
 
 /** Props of {@link LiveCalls}. */

@@ -2,22 +2,22 @@
  * The process-wide services every route and call session uses, built once at start-up.
  */
 
-import { type LoadedProfile, loadProfileFiles, ProfileError } from "./agent_profile.ts";
-import { AgentToolSets } from "./agent_tools.ts";
-import { CallRecords } from "./call_recorder.ts";
-import { CallRegistry } from "./call_registry.ts";
-import { CallStore } from "./call_store.ts";
-import { type Clock, systemClock } from "./clock.ts";
-import { type Config, ConfigError } from "./config.ts";
-import { Lifecycle } from "./lifecycle.ts";
-import { LiveFeed } from "./live_feed.ts";
-import { createLlm, type Llm } from "./llm.ts";
-import { Logger, type LogSink } from "./log.ts";
-import { Metrics } from "./metrics.ts";
-import { ProfileStore } from "./profile_store.ts";
-import { CallTokens } from "./call_token.ts";
-import { StreamEndings } from "./stream_ending.ts";
-import { createTwilioApi, type TwilioApi } from "./twilio_api.ts";
+import { type LoadedProfile, loadProfileFiles, ProfileError } from "./agents/agent_profile.ts";
+import { AgentToolSets } from "./agents/agent_tools.ts";
+import { CallRecords } from "./records/call_recorder.ts";
+import { CallRegistry } from "./calls/call_registry.ts";
+import { CallStore } from "./records/call_store.ts";
+import { type Clock, systemClock } from "./platform/clock.ts";
+import { type Config, ConfigError } from "./platform/config.ts";
+import { Lifecycle } from "./platform/lifecycle.ts";
+import { LiveFeed } from "./records/live_feed.ts";
+import { createLlm, type Llm } from "./relay/llm.ts";
+import { Logger, type LogSink } from "./platform/log.ts";
+import { Metrics } from "./records/metrics.ts";
+import { ProfileStore } from "./agents/profile_store.ts";
+import { CallTokens } from "./calls/call_token.ts";
+import { StreamEndings } from "./calls/stream_ending.ts";
+import { createTwilioApi, type TwilioApi } from "./platform/twilio_api.ts";
 
 /** Configuration plus shared clients; sessions get this, never module globals. */
 export interface Services {

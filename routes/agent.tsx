@@ -8,15 +8,15 @@
 import type { Context, Handler } from "hono";
 import { Layout } from "../components/layout.tsx";
 import { renderPage } from "../components/render.ts";
-import { REALTIME_VOICES } from "../lib/config.ts";
+import { REALTIME_VOICES } from "../lib/platform/config.ts";
 import {
   filesFromForm,
   formFromFiles,
   problemsByField,
   type ProfileForm,
   readProfileForm,
-} from "../lib/profile_form.ts";
-import { type ProfileVersion, SHIPPED_VERSION } from "../lib/profile_store.ts";
+} from "../lib/agents/profile_form.ts";
+import { type ProfileVersion, SHIPPED_VERSION } from "../lib/agents/profile_store.ts";
 import type { Services } from "../lib/services.ts";
 import { formatTime } from "../components/format.ts";
 

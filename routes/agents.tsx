@@ -3,7 +3,7 @@
 import type { Handler } from "hono";
 import { Layout } from "../components/layout.tsx";
 import { renderPage } from "../components/render.ts";
-import { publicBaseUrl } from "../lib/public_url.ts";
+import { publicBaseUrl } from "../lib/platform/public_url.ts";
 import type { Services } from "../lib/services.ts";
 
 /** Lists the profiles. */

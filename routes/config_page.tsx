@@ -6,9 +6,9 @@
 import type { Handler } from "hono";
 import { Layout } from "../components/layout.tsx";
 import { renderPage } from "../components/render.ts";
-import { runConfigChecks } from "../lib/config_checks.ts";
-import { configRows, webhookUrls } from "../lib/config_view.ts";
-import { publicBaseUrl } from "../lib/public_url.ts";
+import { runConfigChecks } from "../lib/admin/config_checks.ts";
+import { configRows, webhookUrls } from "../lib/admin/config_view.ts";
+import { publicBaseUrl } from "../lib/platform/public_url.ts";
 import type { Services } from "../lib/services.ts";
 
 /** Renders the page (the checks run on every load). */

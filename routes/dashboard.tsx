@@ -6,7 +6,7 @@ import { Island } from "../components/island.tsx";
 import { Layout } from "../components/layout.tsx";
 import { renderPage } from "../components/render.ts";
 import { LiveCalls } from "../islands/live_calls.tsx";
-import { type CallFilterForm, parseCallFilter } from "../lib/call_filter_query.ts";
+import { type CallFilterForm, parseCallFilter } from "../lib/admin/call_filter_query.ts";
 import type { Services } from "../lib/services.ts";
 
 /** Outcomes offered in the filter (any other can still be typed in the query string). */

@@ -9,8 +9,8 @@ import { Layout } from "../components/layout.tsx";
 import { renderPage } from "../components/render.ts";
 import { Simulator } from "../islands/simulator.tsx";
 import type { Services } from "../lib/services.ts";
-import { SIMULATOR_PROTOCOL, type SimulatorTokens } from "../lib/simulator_token.ts";
-import { callTemplateValues, renderTemplate } from "../lib/template.ts";
+import { SIMULATOR_PROTOCOL, type SimulatorTokens } from "../lib/admin/simulator_token.ts";
+import { callTemplateValues, renderTemplate } from "../lib/agents/template.ts";
 
 /** Renders the simulator page. */
 export function simulatorPageHandler(services: Services): Handler {

@@ -4,16 +4,16 @@
  * Exits 0 on success and 1 on any problem, which is printed naming the flag or variable.
  */
 
-import { ConfigError, loadConfig } from "../lib/config.ts";
-import { errorMessage } from "../lib/log.ts";
+import { ConfigError, loadConfig } from "../lib/platform/config.ts";
+import { errorMessage } from "../lib/platform/log.ts";
 import {
   describeSetup,
   NumberSetupError,
   parseSetupArgs,
   SETUP_USAGE,
   setupNumber,
-} from "../lib/number_setup.ts";
-import { createTwilioApi } from "../lib/twilio_api.ts";
+} from "../lib/outbound/number_setup.ts";
+import { createTwilioApi } from "../lib/platform/twilio_api.ts";
 
 /** Runs the set-up for `args` with `env`; returns the exit code. */
 async function main(args: string[], env: Record<string, string>): Promise<number> {

@@ -7,16 +7,16 @@
 
 import assert from "node:assert/strict";
 import { createApp } from "../app.ts";
-import { MAX_FAILED_LOGINS } from "../lib/admin_access.ts";
-import { newCallRecord } from "../lib/call_store.ts";
+import { MAX_FAILED_LOGINS } from "../lib/admin/admin_access.ts";
+import { newCallRecord } from "../lib/records/call_store.ts";
 import { configWarnings } from "../lib/services.ts";
-import { Metrics } from "../lib/metrics.ts";
-import { formFromFiles } from "../lib/profile_form.ts";
+import { Metrics } from "../lib/records/metrics.ts";
+import { formFromFiles } from "../lib/agents/profile_form.ts";
 import {
   SIMULATOR_PROTOCOL,
   SIMULATOR_TOKEN_TTL_MS,
   SimulatorTokens,
-} from "../lib/simulator_token.ts";
+} from "../lib/admin/simulator_token.ts";
 import { waitUntil } from "./fakes/event_log.ts";
 import { FakeOpenAI } from "./fakes/fake_openai.ts";
 import { FakeTwilioApi } from "./fakes/fake_twilio_api.ts";

@@ -12,9 +12,9 @@ import {
   parseProfile,
   ProfileError,
   type ProfileSource,
-} from "../lib/agent_profile.ts";
-import { callTemplateValues, renderTemplate } from "../lib/template.ts";
-import type { ToolCallInfo } from "../lib/tools.ts";
+} from "../lib/agents/agent_profile.ts";
+import { callTemplateValues, renderTemplate } from "../lib/agents/template.ts";
+import type { ToolCallInfo } from "../lib/agents/tools.ts";
 
 const AGENTS_DIR = fileURLToPath(new URL("../assets/agents", import.meta.url));
 const AGENT = "assets/agents/sales/agent.json";

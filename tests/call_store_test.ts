@@ -4,9 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { CallRecorder, estimateCostUsd } from "../lib/call_recorder.ts";
-import { CallStore, newCallRecord } from "../lib/call_store.ts";
-import { Logger } from "../lib/log.ts";
+import { CallRecorder, estimateCostUsd } from "../lib/records/call_recorder.ts";
+import { CallStore, newCallRecord } from "../lib/records/call_store.ts";
+import { Logger } from "../lib/platform/log.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { eventually, relayHarness } from "./helpers/relay_harness.ts";
 

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "../lib/config.ts";
+import { ConfigError, loadConfig } from "../lib/platform/config.ts";
 import { within } from "./helpers/relay_harness.ts";
 
 Deno.test("defaults: the service configures itself with no variables at all", () => {

@@ -5,8 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { BUSY } from "../lib/admission.ts";
-import { CallStore } from "../lib/call_store.ts";
+import { BUSY } from "../lib/calls/admission.ts";
+import { CallStore } from "../lib/records/call_store.ts";
 import { FakeOpenAI } from "./fakes/fake_openai.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
 import { within } from "./helpers/relay_harness.ts";

@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import twilio from "twilio";
-import type { CallStore } from "../lib/call_store.ts";
-import { APOLOGY } from "../lib/relay_session.ts";
+import type { CallStore } from "../lib/records/call_store.ts";
+import { APOLOGY } from "../lib/relay/relay_session.ts";
 import { newCallSid, type RelayClient } from "./fakes/relay_client.ts";
 import { eventually, relayHarness, until, within } from "./helpers/relay_harness.ts";
 import { TEST_AUTH_TOKEN, twilioParameters } from "./helpers/service.ts";

@@ -6,14 +6,14 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { type Config, loadConfig } from "../lib/config.ts";
+import { type Config, loadConfig } from "../lib/platform/config.ts";
 import {
   describeSetup,
   NumberSetupError,
   parseSetupArgs,
   setupNumber,
-} from "../lib/number_setup.ts";
-import { createTwilioApi } from "../lib/twilio_api.ts";
+} from "../lib/outbound/number_setup.ts";
+import { createTwilioApi } from "../lib/platform/twilio_api.ts";
 import { FakeTwilioApi, type OwnedNumber } from "./fakes/fake_twilio_api.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { XMLParser } from "fast-xml-parser";
-import { getCallStatus } from "../lib/call_status.ts";
+import { getCallStatus } from "../lib/records/call_status.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
 import { relayHarness } from "./helpers/relay_harness.ts";
 import { postSigned, TEST_AUTH_TOKEN } from "./helpers/service.ts";

@@ -9,7 +9,7 @@ import { waitUntil } from "./fakes/event_log.ts";
 import { replyAudio } from "./fakes/fake_realtime.ts";
 import type { MediaStreamsClient } from "./fakes/media_streams_client.ts";
 import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
-import type { RealtimeBridge } from "../lib/realtime_bridge.ts";
+import type { RealtimeBridge } from "../lib/realtime/realtime_bridge.ts";
 
 function bridgeOf(h: RealtimeHarness): RealtimeBridge {
   const calls = h.service.services.registry.list();

@@ -64,12 +64,12 @@ Deno.test("a Twilio stream that goes silent is closed after the idle timeout", a
     await waitUntil(() => h.service.services.registry.list()[0]?.callSid === client.callSid, {
       what: "started",
     });
+    const upstream = await h.fake.session();
     for (let s = 0; s < 29; s++) clock.tick(1000);
     assert.ok(client.open, "still open after 29 s");
     clock.tick(2000);
     await client.closed;
     assert.equal(limitHits(h, "idle_timeout"), 1);
-    const upstream = await h.fake.session();
     await upstream.closed;
   } finally {
     await h.close();

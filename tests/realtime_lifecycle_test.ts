@@ -9,7 +9,7 @@ import { waitUntil } from "./fakes/event_log.ts";
 import { MediaStreamsClient } from "./fakes/media_streams_client.ts";
 import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
 import { postSigned, TEST_AUTH_TOKEN } from "./helpers/service.ts";
-import type { RealtimeBridge } from "../lib/realtime_bridge.ts";
+import type { RealtimeBridge } from "../lib/realtime/realtime_bridge.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 
 async function postVoice(h: RealtimeHarness, path: string): Promise<string> {

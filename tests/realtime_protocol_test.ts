@@ -5,8 +5,8 @@ import {
   base64ByteLength,
   MediaStreamWriter,
   parseMediaStreamMessage,
-} from "../lib/media_streams.ts";
-import { appendAudio, parseServerEvent, sessionUpdate } from "../lib/realtime_protocol.ts";
+} from "../lib/protocols/media_streams.ts";
+import { appendAudio, parseServerEvent, sessionUpdate } from "../lib/protocols/openai_realtime.ts";
 import { MEDIA_STREAMS, twilioFrame } from "./fakes/twilio_frames.ts";
 
 Deno.test("base64ByteLength matches the decoded length without decoding", () => {

@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { dtmfMulaw } from "../lib/dtmf_tones.ts";
-import type { RealtimeBridge } from "../lib/realtime_bridge.ts";
+import { dtmfMulaw } from "../lib/protocols/dtmf_tones.ts";
+import type { RealtimeBridge } from "../lib/realtime/realtime_bridge.ts";
 import { waitUntil } from "./fakes/event_log.ts";
 import type { ClientEvent } from "./fakes/fake_realtime.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";

@@ -5,7 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { handshakeProblem, type NoDelayMessageEvent, NoDelayWebSocket } from "../lib/ws_client.ts";
+import {
+  handshakeProblem,
+  type NoDelayMessageEvent,
+  NoDelayWebSocket,
+} from "../lib/platform/ws_client.ts";
 import { EventLog } from "./fakes/event_log.ts";
 
 function messages(ws: NoDelayWebSocket): EventLog<string | ArrayBuffer> {

@@ -4,8 +4,8 @@
 
 import assert from "node:assert/strict";
 import { eventually, relayHarness, until, within } from "./helpers/relay_harness.ts";
-import { APOLOGY, FINAL_APOLOGY } from "../lib/relay_session.ts";
-import type { RelaySession } from "../lib/relay_session.ts";
+import { APOLOGY, FINAL_APOLOGY } from "../lib/relay/relay_session.ts";
+import type { RelaySession } from "../lib/relay/relay_session.ts";
 import { refusedUrl } from "./helpers/service.ts";
 
 type Msg = { role: string; content: unknown };

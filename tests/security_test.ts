@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { loadConfig } from "../lib/config.ts";
+import { loadConfig } from "../lib/platform/config.ts";
 import { waitUntil } from "./fakes/event_log.ts";
 import { MediaStreamsClient } from "./fakes/media_streams_client.ts";
 import { newCallSid, RelayClient } from "./fakes/relay_client.ts";

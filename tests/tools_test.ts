@@ -6,10 +6,10 @@
 
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { type AgentProfile, parseProfile, ProfileError } from "../lib/agent_profile.ts";
-import { agentToolSet, AgentToolSets } from "../lib/agent_tools.ts";
-import { sendSmsTool } from "../lib/builtin_tools.ts";
-import { Logger } from "../lib/log.ts";
+import { type AgentProfile, parseProfile, ProfileError } from "../lib/agents/agent_profile.ts";
+import { agentToolSet, AgentToolSets } from "../lib/agents/agent_tools.ts";
+import { sendSmsTool } from "../lib/agents/builtin_tools.ts";
+import { Logger } from "../lib/platform/log.ts";
 import {
   type CallControls,
   type SmsSender,
@@ -19,7 +19,7 @@ import {
   ToolError,
   type ToolResult,
   ToolSet,
-} from "../lib/tools.ts";
+} from "../lib/agents/tools.ts";
 
 const CALLER = "+15550100123";
 const LINE = "+15550100999";

@@ -5,9 +5,9 @@ import {
   OutboundError,
   parseOutboundRequest,
   placeOutboundCall,
-} from "../../lib/outbound_calls.ts";
-import { limitHit } from "../../lib/admission.ts";
-import { RateLimiter } from "../../lib/rate_limit.ts";
+} from "../../lib/outbound/outbound_calls.ts";
+import { limitHit } from "../../lib/calls/admission.ts";
+import { RateLimiter } from "../../lib/platform/rate_limit.ts";
 import type { Services } from "../../lib/services.ts";
 
 /**

@@ -1,10 +1,10 @@
 /** `POST /twilio/relay/action`: Twilio reports the end of a ConversationRelay session. */
 
 import type { Handler } from "hono";
-import { agentTwiml, webhookCall } from "../../lib/call_twiml.ts";
-import { formParams } from "../../lib/form_params.ts";
-import { publicBaseUrl } from "../../lib/public_url.ts";
-import { relayActionTwiml } from "../../lib/relay_action.ts";
+import { agentTwiml, webhookCall } from "../../lib/calls/agent_twiml.ts";
+import { formParams } from "../../lib/platform/form_params.ts";
+import { publicBaseUrl } from "../../lib/platform/public_url.ts";
+import { relayActionTwiml } from "../../lib/relay/action_twiml.ts";
 import type { Services } from "../../lib/services.ts";
 
 /** Answers with what happens next: a hand-off `<Dial>`, a reconnect, a goodbye, or nothing. */

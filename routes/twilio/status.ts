@@ -1,8 +1,12 @@
 /** `POST /twilio/status`: Twilio's call status callbacks. */
 
 import type { Handler } from "hono";
-import { CALL_STATUSES, type CallStatusName, recordCallStatus } from "../../lib/call_status.ts";
-import { formParams } from "../../lib/form_params.ts";
+import {
+  CALL_STATUSES,
+  type CallStatusName,
+  recordCallStatus,
+} from "../../lib/records/call_status.ts";
+import { formParams } from "../../lib/platform/form_params.ts";
 import type { Services } from "../../lib/services.ts";
 
 /** Records the reported status; answers 204 (Twilio ignores the body). */

@@ -5,12 +5,12 @@
  */
 
 import type { Handler } from "hono";
-import { busyTwiml, limitHit, refuseCall } from "../../lib/admission.ts";
-import { agentTwiml, webhookCall } from "../../lib/call_twiml.ts";
-import type { VoiceMode } from "../../lib/config.ts";
-import { publicBaseUrl } from "../../lib/public_url.ts";
+import { busyTwiml, limitHit, refuseCall } from "../../lib/calls/admission.ts";
+import { agentTwiml, webhookCall } from "../../lib/calls/agent_twiml.ts";
+import type { VoiceMode } from "../../lib/platform/config.ts";
+import { publicBaseUrl } from "../../lib/platform/public_url.ts";
 import type { Services } from "../../lib/services.ts";
-import { formParams } from "../../lib/form_params.ts";
+import { formParams } from "../../lib/platform/form_params.ts";
 
 /** Returns the TwiML that connects the caller to the agent on `mode` (null = the agent's). */
 export function voiceHandler(services: Services, mode: VoiceMode | null): Handler {

@@ -9,9 +9,9 @@
  */
 
 import { Buffer } from "node:buffer";
-import { REALTIME_VOICES } from "../../lib/config.ts";
-import { type JsonObject, jsonObject } from "../../lib/json_fields.ts";
-import { base64ByteLength } from "../../lib/media_streams.ts";
+import { REALTIME_VOICES } from "../../lib/platform/config.ts";
+import { type JsonObject, jsonObject } from "../../lib/protocols/json_fields.ts";
+import { base64ByteLength } from "../../lib/protocols/media_streams.ts";
 import type { TlsCert } from "../helpers/test_ca.ts";
 import { EventLog } from "./event_log.ts";
 

@@ -7,8 +7,8 @@
  */
 
 import twilio from "twilio";
-import { base64ByteLength } from "../../lib/media_streams.ts";
-import { NoDelayWebSocket } from "../../lib/ws_client.ts";
+import { base64ByteLength } from "../../lib/protocols/media_streams.ts";
+import { NoDelayWebSocket } from "../../lib/platform/ws_client.ts";
 import { EventLog } from "./event_log.ts";
 import { hotFrameBuilders, MEDIA_STREAMS, twilioFrame } from "./twilio_frames.ts";
 

@@ -7,7 +7,7 @@
  */
 
 import twilio from "twilio";
-import { NoDelayWebSocket } from "../../lib/ws_client.ts";
+import { NoDelayWebSocket } from "../../lib/platform/ws_client.ts";
 import { CONVERSATION_RELAY, twilioFrame } from "./twilio_frames.ts";
 
 /** A message the service sent, as parsed JSON. */

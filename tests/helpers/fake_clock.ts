@@ -3,7 +3,7 @@
  * test calls `tick`, while sockets and the event loop stay real.
  */
 
-import type { Clock, TimerId } from "../../lib/clock.ts";
+import type { Clock, TimerId } from "../../lib/platform/clock.ts";
 
 /** A {@link Clock} driven by {@link FakeClock.tick}. */
 export class FakeClock implements Clock {

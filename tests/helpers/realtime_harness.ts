@@ -3,7 +3,7 @@
  * service wired to both, plus signed Media Streams clients.
  */
 
-import type { Clock } from "../../lib/clock.ts";
+import type { Clock } from "../../lib/platform/clock.ts";
 import { FakeRealtime, type FakeRealtimeOptions } from "../fakes/fake_realtime.ts";
 import { FakeTwilioApi } from "../fakes/fake_twilio_api.ts";
 import {

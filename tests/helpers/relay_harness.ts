@@ -2,7 +2,7 @@
  * A fake OpenAI server plus the real service pointed at it, and ConversationRelay calls into it.
  */
 
-import type { Clock } from "../../lib/clock.ts";
+import type { Clock } from "../../lib/platform/clock.ts";
 import { FakeOpenAI } from "../fakes/fake_openai.ts";
 import { FakeTwilioApi } from "../fakes/fake_twilio_api.ts";
 import { newCallSid, RelayClient } from "../fakes/relay_client.ts";

@@ -6,8 +6,8 @@
 import { XMLParser } from "fast-xml-parser";
 import twilio from "twilio";
 import { createApp } from "../../app.ts";
-import type { Clock } from "../../lib/clock.ts";
-import { loadConfig } from "../../lib/config.ts";
+import type { Clock } from "../../lib/platform/clock.ts";
+import { loadConfig } from "../../lib/platform/config.ts";
 import { createServices, type Services } from "../../lib/services.ts";
 
 /** The auth token tests sign Twilio requests with. */

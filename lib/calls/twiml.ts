@@ -6,8 +6,8 @@
  */
 
 import twilio from "twilio";
-import type { ProfileLanguage, RelayOptions } from "./agent_profile.ts";
-import type { Config } from "./config.ts";
+import type { ProfileLanguage, RelayOptions } from "../agents/agent_profile.ts";
+import type { Config } from "../platform/config.ts";
 
 const { VoiceResponse } = twilio.twiml;
 

@@ -3,7 +3,7 @@
  * "set" or "not set", and the webhook URLs to paste into the Twilio console.
  */
 
-import type { Config } from "./config.ts";
+import type { Config } from "../platform/config.ts";
 
 /** One setting: its path in {@link Config} and its shown value. */
 export interface ConfigRow {

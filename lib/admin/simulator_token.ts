@@ -8,7 +8,7 @@
  * one socket: its nonce is consumed in KV the first time it is accepted.
  */
 
-import { base64url, fromBase64url, SharedKey } from "./kv_secret.ts";
+import { base64url, fromBase64url, SharedKey } from "../platform/kv_secret.ts";
 
 /** The subprotocol the simulator offers (and the server selects) besides its token. */
 export const SIMULATOR_PROTOCOL = "callbridge-simulator";

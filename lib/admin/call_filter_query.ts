@@ -3,7 +3,7 @@
  * (whole UTC days) and transcript search, with anything malformed ignored rather than failing.
  */
 
-import type { CallFilter, CallMode } from "./call_store.ts";
+import type { CallFilter, CallMode } from "../records/call_store.ts";
 
 /** The form's values, as typed (to render the form back). */
 export interface CallFilterForm {

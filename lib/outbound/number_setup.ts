@@ -6,8 +6,8 @@
 
 import { parseArgs } from "node:util";
 import type twilio from "twilio";
-import { loadProfiles, ProfileError } from "./agent_profile.ts";
-import type { Config, VoiceMode } from "./config.ts";
+import { loadProfiles, ProfileError } from "../agents/agent_profile.ts";
+import type { Config, VoiceMode } from "../platform/config.ts";
 
 /** What to set up. */
 export interface NumberSetupOptions {

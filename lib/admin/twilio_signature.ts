@@ -7,9 +7,9 @@
 
 import type { MiddlewareHandler } from "hono";
 import twilio from "twilio";
-import { formParams } from "./form_params.ts";
-import type { Logger } from "./log.ts";
-import { publicBaseUrl, toWebSocketUrl } from "./public_url.ts";
+import { formParams } from "../platform/form_params.ts";
+import type { Logger } from "../platform/log.ts";
+import { publicBaseUrl, toWebSocketUrl } from "../platform/public_url.ts";
 import { simulatorTokenOf } from "./simulator_token.ts";
 
 /** Options of {@link twilioSignature}. */

@@ -5,9 +5,9 @@
  */
 
 import OpenAI from "openai";
-import type { Config } from "./config.ts";
-import { errorMessage } from "./log.ts";
-import type { TwilioApi } from "./twilio_api.ts";
+import type { Config } from "../platform/config.ts";
+import { errorMessage } from "../platform/log.ts";
+import type { TwilioApi } from "../platform/twilio_api.ts";
 
 /** One check's result. */
 export interface ConfigCheck {

@@ -3,8 +3,8 @@
  * without the caller → a reminder; after M reminders → the call ends as `unresponsive`.
  */
 
-import type { SilenceSettings } from "./agent_profile.ts";
-import type { Clock, TimerId } from "./clock.ts";
+import type { SilenceSettings } from "../agents/agent_profile.ts";
+import type { Clock, TimerId } from "../platform/clock.ts";
 
 /** What the monitor asks its call to do. */
 export interface SilenceActions {

@@ -7,23 +7,23 @@
  * the assistant's item to the audio actually played.
  */
 
-import { limitHit, TIME_LIMIT } from "./admission.ts";
-import type { CallRecorder } from "./call_recorder.ts";
-import { CALL_TOKEN_PARAMETER } from "./call_token.ts";
-import type { CallRegistry, LiveCall } from "./call_registry.ts";
-import { type CallContext, resolveCallContext } from "./call_context.ts";
-import type { CallRedirector } from "./call_redirect.ts";
-import type { TimerId } from "./clock.ts";
-import type { Config } from "./config.ts";
-import { dtmfMulaw } from "./dtmf_tones.ts";
-import { errorMessage, type Logger } from "./log.ts";
+import { limitHit, TIME_LIMIT } from "../calls/admission.ts";
+import type { CallRecorder } from "../records/call_recorder.ts";
+import { CALL_TOKEN_PARAMETER } from "../calls/call_token.ts";
+import type { CallRegistry, LiveCall } from "../calls/call_registry.ts";
+import { type CallContext, resolveCallContext } from "../calls/call_context.ts";
+import type { CallRedirector } from "../calls/call_redirect.ts";
+import type { TimerId } from "../platform/clock.ts";
+import type { Config } from "../platform/config.ts";
+import { dtmfMulaw } from "../protocols/dtmf_tones.ts";
+import { errorMessage, type Logger } from "../platform/log.ts";
 import {
   base64ByteLength,
   MediaStreamWriter,
   MULAW_BYTES_PER_MS,
   parseMediaStreamMessage,
   type StartMessage,
-} from "./media_streams.ts";
+} from "../protocols/media_streams.ts";
 import {
   appendAudio,
   cancelResponse,
@@ -36,14 +36,14 @@ import {
   sessionUpdate,
   truncateItem,
   type Usage,
-} from "./realtime_protocol.ts";
-import { toWebSocketUrl } from "./public_url.ts";
-import type { Services } from "./services.ts";
-import { SilenceMonitor } from "./silence_monitor.ts";
-import type { StreamEnding, StreamEndings } from "./stream_ending.ts";
-import { type CallControls, callSms, type SmsSender, type ToolResult } from "./tools.ts";
-import { dialTwiml, hangUpTwiml, sayAndHangUpTwiml } from "./twiml.ts";
-import { NoDelayWebSocket } from "./ws_client.ts";
+} from "../protocols/openai_realtime.ts";
+import { toWebSocketUrl } from "../platform/public_url.ts";
+import type { Services } from "../services.ts";
+import { SilenceMonitor } from "../calls/silence_monitor.ts";
+import type { StreamEnding, StreamEndings } from "../calls/stream_ending.ts";
+import { type CallControls, callSms, type SmsSender, type ToolResult } from "../agents/tools.ts";
+import { dialTwiml, hangUpTwiml, sayAndHangUpTwiml } from "../calls/twiml.ts";
+import { NoDelayWebSocket } from "../platform/ws_client.ts";
 
 /** Caller audio kept while the upstream session is not ready: 15 s at 50 frames/s. */
 const MAX_PENDING_FRAMES = 750;

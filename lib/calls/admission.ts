@@ -4,7 +4,7 @@
  * is a limit hit, logged and counted.
  */
 
-import type { Services } from "./services.ts";
+import type { Services } from "../services.ts";
 import { sayAndHangUpTwiml } from "./twiml.ts";
 
 /** Spoken when a call reaches `MAX_CALL_SECONDS`. */

@@ -7,24 +7,24 @@
  * through its AbortSignal at once, and the history keeps only what the caller heard.
  */
 
-import { limitHit, TIME_LIMIT } from "./admission.ts";
-import type { CallRecorder } from "./call_recorder.ts";
-import type { CallRegistry, LiveCall } from "./call_registry.ts";
-import { CALL_TOKEN_PARAMETER } from "./call_token.ts";
-import { type CallContext, resolveCallContext } from "./call_context.ts";
-import type { TimerId } from "./clock.ts";
+import { limitHit, TIME_LIMIT } from "../calls/admission.ts";
+import type { CallRecorder } from "../records/call_recorder.ts";
+import type { CallRegistry, LiveCall } from "../calls/call_registry.ts";
+import { CALL_TOKEN_PARAMETER } from "../calls/call_token.ts";
+import { type CallContext, resolveCallContext } from "../calls/call_context.ts";
+import type { TimerId } from "../platform/clock.ts";
 import {
   parseRelayMessage,
   type PromptMessage,
   type RelayInbound,
   type RelayOutbound,
   type SetupMessage,
-} from "./conversation_relay.ts";
+} from "../protocols/conversation_relay.ts";
 import type { ChatTurn, Llm, ToolCallRequest } from "./llm.ts";
-import { errorMessage, type Logger, maskPhone } from "./log.ts";
-import type { Services } from "./services.ts";
-import { SilenceMonitor } from "./silence_monitor.ts";
-import { type CallControls, callSms, type SmsSender, type ToolContext } from "./tools.ts";
+import { errorMessage, type Logger, maskPhone } from "../platform/log.ts";
+import type { Services } from "../services.ts";
+import { SilenceMonitor } from "../calls/silence_monitor.ts";
+import { type CallControls, callSms, type SmsSender, type ToolContext } from "../agents/tools.ts";
 
 /** Spoken when the model fails; the call goes on. */
 export const APOLOGY = "Sorry, I'm having trouble answering right now. Could you say that again?";

@@ -7,7 +7,7 @@
  * wrong, so a bad profile stops the service at start-up instead of failing a call.
  */
 
-import { REALTIME_VOICES, type TurnDetection, type VoiceMode } from "./config.ts";
+import { REALTIME_VOICES, type TurnDetection, type VoiceMode } from "../platform/config.ts";
 
 /** A Realtime voice name. */
 export type RealtimeVoice = typeof REALTIME_VOICES[number];

@@ -5,7 +5,7 @@
  * its record.
  */
 
-import type { Clock, TimerId } from "./clock.ts";
+import type { Clock, TimerId } from "../platform/clock.ts";
 import {
   type CallEventRecord,
   type CallMode,
@@ -15,7 +15,7 @@ import {
   type TranscriptTurn,
   type TurnLatency,
 } from "./call_store.ts";
-import { errorMessage, type Logger } from "./log.ts";
+import { errorMessage, type Logger } from "../platform/log.ts";
 
 /** Longest time a recorded item waits before it is written. */
 export const FLUSH_MS = 1000;

@@ -5,9 +5,9 @@
  */
 
 import type { CallObserver, CallRecords } from "./call_recorder.ts";
-import type { CallRegistry } from "./call_registry.ts";
+import type { CallRegistry } from "../calls/call_registry.ts";
 import type { CallMode } from "./call_store.ts";
-import { maskPhone } from "./log.ts";
+import { maskPhone } from "../platform/log.ts";
 
 /** A live call as the dashboard shows it. */
 export interface LiveCallView {

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { base64url, fromBase64url, SharedKey } from "./kv_secret.ts";
+import { base64url, fromBase64url, SharedKey } from "../platform/kv_secret.ts";
 
 /** How long a token opens a socket: ringing, answering machines and reconnects fit in it. */
 export const CALL_TOKEN_TTL_MS = 15 * 60 * 1000;

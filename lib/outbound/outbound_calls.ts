@@ -4,11 +4,11 @@
  * with the agent's TwiML.
  */
 
-import { agentTwiml } from "./call_twiml.ts";
-import type { VoiceMode } from "./config.ts";
-import { errorMessage, maskNumbersIn } from "./log.ts";
-import { saveOutbound } from "./outbound_store.ts";
-import type { Services } from "./services.ts";
+import { agentTwiml } from "../calls/agent_twiml.ts";
+import type { VoiceMode } from "../platform/config.ts";
+import { errorMessage, maskNumbersIn } from "../platform/log.ts";
+import { saveOutbound } from "../records/outbound_store.ts";
+import type { Services } from "../services.ts";
 
 /** The largest `params` object accepted, as JSON. */
 export const MAX_PARAMS_BYTES = 16 * 1024;

@@ -3,7 +3,7 @@
  */
 
 import { type BuiltinToolName, DEFAULT_SMS, type SmsSettings } from "./agent_profile.ts";
-import { isValidDigits } from "./conversation_relay.ts";
+import { isValidDigits } from "../protocols/conversation_relay.ts";
 import { type Tool, ToolError } from "./tools.ts";
 
 const E164 = "^\\+[1-9]\\d{6,14}$";

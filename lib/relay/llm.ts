@@ -7,8 +7,8 @@
  */
 
 import OpenAI from "openai";
-import type { Config, OpenAiApi } from "./config.ts";
-import type { ToolDeclaration } from "./tools.ts";
+import type { Config, OpenAiApi } from "../platform/config.ts";
+import type { ToolDeclaration } from "../agents/tools.ts";
 
 /** A function call the model asked for. */
 export interface ToolCallRequest {

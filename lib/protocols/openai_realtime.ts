@@ -20,8 +20,8 @@ import type {
   ResponseCreateEvent,
   SessionUpdateEvent,
 } from "openai/resources/realtime/realtime";
-import type { TurnDetection } from "./config.ts";
-import type { ToolDeclaration } from "./tools.ts";
+import type { TurnDetection } from "../platform/config.ts";
+import type { ToolDeclaration } from "../agents/tools.ts";
 import { isBase64 } from "./media_streams.ts";
 import { type JsonObject, jsonObject, parseJsonFrame } from "./json_fields.ts";
 

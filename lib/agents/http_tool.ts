@@ -8,7 +8,7 @@
  */
 
 import type { HttpToolSpec } from "./agent_profile.ts";
-import { internalTarget } from "./private_address.ts";
+import { internalTarget } from "../platform/private_address.ts";
 import { type Tool, ToolError } from "./tools.ts";
 
 const MAX_ANSWER_BYTES = 16 * 1024;

@@ -5,13 +5,13 @@
  */
 
 import { CALL_TOKEN_PARAMETER } from "./call_token.ts";
-import type { VoiceMode } from "./config.ts";
-import { RECONNECTING } from "./relay_action.ts";
-import { NOT_CONFIGURED } from "./relay_session.ts";
-import type { Services } from "./services.ts";
-import { callTemplateValues, renderTemplate } from "./template.ts";
+import type { VoiceMode } from "../platform/config.ts";
+import { RECONNECTING } from "../relay/action_twiml.ts";
+import { NOT_CONFIGURED } from "../relay/relay_session.ts";
+import type { Services } from "../services.ts";
+import { callTemplateValues, renderTemplate } from "../agents/template.ts";
 import { relayTwiml, sayAndHangUpTwiml, streamTwiml } from "./twiml.ts";
-import { toWebSocketUrl } from "./public_url.ts";
+import { toWebSocketUrl } from "../platform/public_url.ts";
 
 /** Options of {@link agentTwiml}. */
 export interface AgentTwimlOptions {

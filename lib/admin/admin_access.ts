@@ -13,9 +13,9 @@ import { csrf } from "hono/csrf";
 import { getConnInfo } from "hono/deno";
 import { secureHeaders } from "hono/secure-headers";
 import { HTTPException } from "hono/http-exception";
-import type { Logger } from "./log.ts";
-import { publicBaseUrl } from "./public_url.ts";
-import { RateLimiter } from "./rate_limit.ts";
+import type { Logger } from "../platform/log.ts";
+import { publicBaseUrl } from "../platform/public_url.ts";
+import { RateLimiter } from "../platform/rate_limit.ts";
 
 /** The user name of the admin pages' basic auth. */
 export const ADMIN_USER = "admin";

@@ -4,11 +4,11 @@
  * over the call's data. Both call paths use it.
  */
 
-import type { AgentProfile } from "./agent_profile.ts";
-import { loadOutbound } from "./outbound_store.ts";
-import type { Services } from "./services.ts";
-import { callTemplateValues, renderTemplate } from "./template.ts";
-import type { ToolCallInfo, ToolSet } from "./tools.ts";
+import type { AgentProfile } from "../agents/agent_profile.ts";
+import { loadOutbound } from "../records/outbound_store.ts";
+import type { Services } from "../services.ts";
+import { callTemplateValues, renderTemplate } from "../agents/template.ts";
+import type { ToolCallInfo, ToolSet } from "../agents/tools.ts";
 
 /** A call's resolved context. */
 export interface CallContext {

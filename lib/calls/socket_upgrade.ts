@@ -5,7 +5,7 @@
 
 import type { Context } from "hono";
 import { limitHit, refuseCall } from "./admission.ts";
-import type { Services } from "./services.ts";
+import type { Services } from "../services.ts";
 
 /** Upgrades `c`'s request and hands the socket to `start`, or answers why it cannot. */
 export function upgradeCall(

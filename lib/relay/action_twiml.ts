@@ -4,7 +4,7 @@
  * A hand-off dials a person, a failure reconnects once, the caller hanging up needs nothing more.
  */
 
-import { dialTwiml, emptyTwiml, sayAndHangUpTwiml } from "./twiml.ts";
+import { dialTwiml, emptyTwiml, sayAndHangUpTwiml } from "../calls/twiml.ts";
 
 /** Spoken when a hand-off is asked for but nobody can be dialled. */
 export const NO_HUMAN =

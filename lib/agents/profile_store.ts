@@ -16,7 +16,7 @@ import {
   ProfileError,
   type ProfileSource,
 } from "./agent_profile.ts";
-import { errorMessage, type Logger } from "./log.ts";
+import { errorMessage, type Logger } from "../platform/log.ts";
 
 /** The files of a profile without its name. */
 export type ProfileFiles = Omit<ProfileSource, "name">;

@@ -8,8 +8,8 @@
 
 import { Ajv, type ValidateFunction } from "ajv";
 import type { AgentProfile } from "./agent_profile.ts";
-import type { Logger } from "./log.ts";
-import { errorMessage } from "./log.ts";
+import type { Logger } from "../platform/log.ts";
+import { errorMessage } from "../platform/log.ts";
 
 /** A JSON Schema object describing a tool's arguments. */
 export type JsonSchema = Record<string, unknown>;
