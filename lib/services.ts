@@ -1,5 +1,7 @@
 /**
  * The process-wide services every route and call session uses, built once at start-up.
+ *
+ * @module
  */
 
 import { type LoadedProfile, loadProfileFiles, ProfileError } from "./agents/agent_profile.ts";

@@ -3,6 +3,8 @@
  * with it (HTTP basic auth, user `admin`); without it, only a browser on this machine. A request
  * that reached the service through a tunnel or proxy on this machine is not local: its Host is
  * not a loopback name, or it carries forwarding headers.
+ *
+ * @module
  */
 
 import type { Context, MiddlewareHandler } from "hono";

@@ -1,6 +1,8 @@
 /**
  * The dashboard's filter form as a {@link CallFilter}: agent, call path, outcome, a date range
  * (whole UTC days) and transcript search, with anything malformed ignored rather than failing.
+ *
+ * @module
  */
 
 import type { CallFilter, CallMode } from "../records/call_store.ts";

@@ -2,6 +2,8 @@
  * Live checks of the configuration for the `/config` page: is the OpenAI key accepted, are the
  * Twilio credentials accepted, is the public URL set and https, are signatures checked, is the
  * admin password set. Each failing check says how to fix it. Secrets never appear in the results.
+ *
+ * @module
  */
 
 import OpenAI from "openai";

@@ -1,6 +1,8 @@
 /**
  * The effective configuration as rows for the `/config` page, with every secret replaced by
  * "set" or "not set", and the webhook URLs to paste into the Twilio console.
+ *
+ * @module
  */
 
 import type { Config } from "../platform/config.ts";

@@ -6,6 +6,8 @@
  * {@link SIMULATOR_PROTOCOL}. The token is `cbsim.<expiry ms>.<nonce>.<HMAC-SHA256>`, keyed with a
  * random secret kept in KV, so any instance can check a token another one issued. A token opens
  * one socket: its nonce is consumed in KV the first time it is accepted.
+ *
+ * @module
  */
 
 import { base64url, fromBase64url, SharedKey } from "../platform/kv_secret.ts";

@@ -3,6 +3,8 @@
  *
  * The signed URL is rebuilt from the public base URL (not the Host header a proxy may rewrite); a
  * missing or wrong signature answers 403 before any handler runs.
+ *
+ * @module
  */
 
 import type { MiddlewareHandler } from "hono";

@@ -5,6 +5,8 @@
  * languages, turn detection, silence), `instructions.md` (a template over the call's data) and an
  * optional `tools.json` manifest. Every problem is reported with the file, the field and what is
  * wrong, so a bad profile stops the service at start-up instead of failing a call.
+ *
+ * @module
  */
 
 import { REALTIME_VOICES, type TurnDetection, type VoiceMode } from "../platform/config.ts";

@@ -2,6 +2,8 @@
  * The tool set of an agent: its built-ins plus its manifest's HTTP tools, built once per profile
  * version and shared by that version's calls (compiling the argument schemas costs milliseconds
  * and about 14 KB per set; a set holds no per-call state).
+ *
+ * @module
  */
 
 import type { AgentProfile } from "./agent_profile.ts";

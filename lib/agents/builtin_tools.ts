@@ -1,5 +1,7 @@
 /**
  * The tools built into Callbridge. Each works on both call paths through {@link CallControls}.
+ *
+ * @module
  */
 
 import { type BuiltinToolName, DEFAULT_SMS, type SmsSettings } from "./agent_profile.ts";

@@ -5,6 +5,8 @@
  * The arguments go as JSON (query string for GET), signed with
  * `X-Callbridge-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` and `X-Callbridge-Timestamp`,
  * so the endpoint can check the request came from this service and is fresh.
+ *
+ * @module
  */
 
 import type { HttpToolSpec } from "./agent_profile.ts";

@@ -2,6 +2,8 @@
  * The agent editor's form: the fields an operator edits (instructions, greeting, voice, tools,
  * silence, ConversationRelay options) read from and merged back into a profile's files, and validation problems placed next
  * to the field they are about. Fields the form does not show are kept as they were.
+ *
+ * @module
  */
 
 import { RELAY_OPTIONS } from "./agent_profile.ts";

@@ -7,6 +7,8 @@
  * KV keys:
  * - `["agent_profile", name, version]` → {@link ProfileVersion}, never overwritten
  * - `["agent_profile_head", name]` → the newest version number (checked on save)
+ *
+ * @module
  */
 
 import {

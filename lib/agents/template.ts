@@ -3,6 +3,8 @@
  * `{{name}}` inserts a value, `{{#name}}…{{/name}}` keeps its text only when the value is not
  * empty. Unknown names render as nothing, so a missing value never leaks template syntax to
  * the model.
+ *
+ * @module
  */
 
 const SECTION = /\{\{#\s*([\w.-]+)\s*\}\}([\s\S]*?)\{\{\/\s*\1\s*\}\}/g;

@@ -4,6 +4,8 @@
  * A tool is a name, a description, a JSON Schema for its arguments and a handler that gets a
  * typed context. Arguments are validated against the schema before the handler runs; a bad call,
  * a failing handler or a timeout becomes an error result the model reads, and the call goes on.
+ *
+ * @module
  */
 
 import { Ajv, type ValidateFunction } from "ajv";

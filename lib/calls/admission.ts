@@ -2,6 +2,8 @@
  * Whether a new call may start: not while draining, and not over `MAX_CONCURRENT_CALLS`. A call
  * turned away hears a polite "all lines are busy" (webhook) or is refused (socket); every refusal
  * is a limit hit, logged and counted.
+ *
+ * @module
  */
 
 import type { Services } from "../services.ts";

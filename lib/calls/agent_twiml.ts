@@ -2,6 +2,8 @@
  * The TwiML that puts a call on an agent — ConversationRelay or Media Streams — with every URL
  * derived from the public base URL and the agent's name, outbound reference and call token sent
  * to the socket as `<Parameter>`s.
+ *
+ * @module
  */
 
 import { CALL_TOKEN_PARAMETER } from "./call_token.ts";

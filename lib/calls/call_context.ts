@@ -2,6 +2,8 @@
  * What a call runs with, resolved once when its socket starts: the agent profile chosen by the
  * webhook URL, the outbound params stored for it, and the instructions and greeting rendered
  * over the call's data. Both call paths use it.
+ *
+ * @module
  */
 
 import type { AgentProfile } from "../agents/agent_profile.ts";

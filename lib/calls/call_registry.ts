@@ -1,6 +1,8 @@
 /**
  * The registry of live calls in this process: the one piece of shared mutable state, so health,
  * metrics and pages can see what is running and every session can be found and ended.
+ *
+ * @module
  */
 
 /** What the registry knows of a live call. */

@@ -1,6 +1,8 @@
 /**
  * Silence handling shared by both call paths: after the agent's turn has been heard, N seconds
  * without the caller → a reminder; after M reminders → the call ends as `unresponsive`.
+ *
+ * @module
  */
 
 import type { SilenceSettings } from "../agents/agent_profile.ts";

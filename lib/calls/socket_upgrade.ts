@@ -1,6 +1,8 @@
 /**
  * Accepting a Twilio call socket: it must be a WebSocket upgrade, and the process must be taking
  * calls (not draining, under `MAX_CONCURRENT_CALLS`); then the socket goes to its call session.
+ *
+ * @module
  */
 
 import type { Context } from "hono";

@@ -3,6 +3,8 @@
  *
  * ConversationRelay attributes are typed by the SDK's `ConversationRelayAttributes` and emitted
  * as it names them, and per-call values travel as `<Parameter>`s, never in the socket URL.
+ *
+ * @module
  */
 
 import twilio from "twilio";

@@ -2,6 +2,8 @@
  * Number set-up: points one of the account's Twilio numbers at this service, so a new line needs
  * no clicking in the console. Used by `deno task setup-number`; every problem names the variable
  * or flag to fix.
+ *
+ * @module
  */
 
 import { parseArgs } from "node:util";

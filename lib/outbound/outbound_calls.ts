@@ -2,6 +2,8 @@
  * Placing outbound calls: validate the request, store its params in KV under a fresh call
  * reference (so whichever instance takes the call's socket finds them), and ask Twilio to call
  * with the agent's TwiML.
+ *
+ * @module
  */
 
 import { agentTwiml } from "../calls/agent_twiml.ts";

@@ -1,6 +1,8 @@
 /**
  * Timers behind an interface, so per-call timers (silence, DTMF, fallbacks) can run on a fake
  * clock in tests while sockets stay real.
+ *
+ * @module
  */
 
 /** A timer handle. */

@@ -3,6 +3,8 @@
  *
  * Every variable has a default so the service starts with no keys at all; a value that is present
  * but wrong fails fast with an error naming the variable and the problem.
+ *
+ * @module
  */
 
 /** Which OpenAI text API the ConversationRelay path streams from. */

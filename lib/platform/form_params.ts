@@ -2,6 +2,8 @@
  * Twilio webhooks post forms: their string fields, read once (Hono caches the parsed body).
  * A body that cannot be parsed is the client's error (400), never a server error: it is read
  * before the signature check, so anyone can send one.
+ *
+ * @module
  */
 
 import type { Context } from "hono";

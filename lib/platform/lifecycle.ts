@@ -1,6 +1,8 @@
 /**
  * The process's lifecycle: running, then draining after SIGTERM/SIGINT (no new calls; live ones
  * may finish), so a deploy or scale-down never cuts a caller off mid-sentence.
+ *
+ * @module
  */
 
 /** Whether this process still takes new calls. */

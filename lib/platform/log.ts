@@ -3,6 +3,8 @@
  *
  * Never pass secrets or audio here; phone numbers go through {@link maskPhone}, and any E.164
  * number inside a logged string (an upstream error that quotes one) is masked on the way out.
+ *
+ * @module
  */
 
 import type { LogLevel } from "./config.ts";

@@ -3,6 +3,8 @@
  *
  * `PUBLIC_URL` wins; without it the URL is rebuilt from the request (honouring a proxy's
  * `X-Forwarded-Proto`/`X-Forwarded-Host`), which is fine for local development only.
+ *
+ * @module
  */
 
 /** The `https://host[/prefix]` base for `request`, without a trailing slash. */

@@ -1,6 +1,8 @@
 /**
  * Twilio's REST API through the `twilio` SDK: placing calls, replacing a live call's TwiML and
  * sending texts. `TWILIO_API_BASE_URL` points it elsewhere (tests use a local fake).
+ *
+ * @module
  */
 
 import twilio from "twilio";

@@ -11,6 +11,8 @@
  * encoded, framed and masked straight into the connection's output buffer, the frames sent in one
  * task go out in one write, incoming frames are cut from the read buffer without a promise each,
  * and a message is handed to the listeners as a plain `{ type, data }` object.
+ *
+ * @module
  */
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";

@@ -1,6 +1,8 @@
 /**
  * Twilio ConversationRelay wire protocol: the messages Twilio sends (parsed and validated here,
  * once) and the messages the service sends back.
+ *
+ * @module
  */
 
 import { CALL_SID, callParameters, parseJsonFrame } from "./json_fields.ts";

@@ -2,6 +2,8 @@
  * DTMF tones as 8 kHz µ-law, to play key presses into a Media Stream (the realtime path's
  * `send_dtmf`): each digit is 100 ms of its two frequencies, then 100 ms of silence; `w` waits
  * half a second.
+ *
+ * @module
  */
 
 const RATE = 8000;

@@ -1,6 +1,8 @@
 /**
  * Reading untrusted JSON at protocol boundaries: a frame is parsed once into a plain object whose
  * fields are then checked one by one, never cast wholesale.
+ *
+ * @module
  */
 
 /** A parsed JSON object whose fields are still unchecked. */

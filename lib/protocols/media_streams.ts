@@ -4,6 +4,8 @@
  *
  * Audio stays base64 µ-law end to end: payloads are checked to be plain base64 (so they can be
  * spliced into JSON text without escaping) but never decoded.
+ *
+ * @module
  */
 
 import { CALL_SID, callParameters, jsonObject, parseJsonFrame } from "./json_fields.ts";

@@ -5,6 +5,8 @@
  * Audio passes through as base64 µ-law, never decoded. The bridge knows what the caller heard
  * from the marks Twilio echoes (one after every ≤ 20 ms chunk it sends), so a barge-in truncates
  * the assistant's item to the audio actually played.
+ *
+ * @module
  */
 
 import { limitHit, TIME_LIMIT } from "../calls/admission.ts";

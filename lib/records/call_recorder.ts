@@ -3,6 +3,8 @@
  * and latencies in small batches (at most `FLUSH_MS` apart), so a crash loses seconds at most.
  * A failed write is logged and retried with backoff; the call never waits for, or fails with,
  * its record.
+ *
+ * @module
  */
 
 import type { Clock, TimerId } from "../platform/clock.ts";

@@ -1,6 +1,8 @@
 /**
  * Call status from Twilio's status callbacks (ringing, answered, completed, busy, no-answer,
  * failed), kept in KV per call so any instance can tell where a call stands.
+ *
+ * @module
  */
 
 /** The statuses Twilio reports. */

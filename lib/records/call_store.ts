@@ -8,6 +8,8 @@
  * - `["call_by_time", startedAt, id]` → id (newest first listing)
  * - `["call_by_sid", callSid, id]` → id (a call reconnected after a failure has several records)
  * - `["call_item", id, kind, seq, part]` → a transcript turn (part), an event or a latency
+ *
+ * @module
  */
 
 /** The call path. */

@@ -2,6 +2,8 @@
  * The live calls of this process as a small event feed for the dashboard: subscribers get the
  * list of live calls whenever a call starts or ends (told by the call recorder), with phone
  * numbers masked. Nothing polls; changes in the same tick are sent once.
+ *
+ * @module
  */
 
 import type { CallObserver, CallRecords } from "./call_recorder.ts";

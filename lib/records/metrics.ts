@@ -6,6 +6,8 @@
  * {@link CallObserver}; live-call gauges are read from the registry at scrape time. Labels are
  * bounded: the call path, an agent name known at start-up (else `other`) and short outcome words.
  * Never phone numbers or SIDs.
+ *
+ * @module
  */
 
 import type { CallObserver } from "./call_recorder.ts";

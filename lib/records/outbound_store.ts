@@ -1,6 +1,8 @@
 /**
  * Outbound call data in Deno KV, under a call reference with an expiry, so whichever instance
  * takes the call's socket finds the params the API was given.
+ *
+ * @module
  */
 
 /** What `POST /api/calls` stored for a call it placed. */

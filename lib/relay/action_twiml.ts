@@ -2,6 +2,8 @@
  * What happens after a ConversationRelay session ends: the `<Connect action>` callback's TwiML.
  *
  * A hand-off dials a person, a failure reconnects once, the caller hanging up needs nothing more.
+ *
+ * @module
  */
 
 import { dialTwiml, emptyTwiml, sayAndHangUpTwiml } from "../calls/twiml.ts";

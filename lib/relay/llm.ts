@@ -4,6 +4,8 @@
  *
  * Aborting the signal closes the HTTP stream at once; a server that goes quiet for longer than the
  * timeout fails the turn with {@link LlmTimeoutError}.
+ *
+ * @module
  */
 
 import OpenAI from "openai";

@@ -5,6 +5,8 @@
  * Messages are handled strictly in arrival order (those arriving while set-up loads the call's
  * profile and params wait in a queue). Interrupts and new prompts abort the in-flight LLM request
  * through its AbortSignal at once, and the history keeps only what the caller heard.
+ *
+ * @module
  */
 
 import { limitHit, TIME_LIMIT } from "../calls/admission.ts";

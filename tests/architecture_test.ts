@@ -1,0 +1,111 @@
+/**
+ * The house rules of lib/, checked on the code itself: folders in layers that import only
+ * downward (or within themselves), no import cycles, `services.ts` imported by nothing in lib/
+ * (it is the composition root), nothing in lib/ reaching into routes/ or components/, files of
+ * at most about 450 lines, each with an `@module` doc.
+ */
+
+import assert from "node:assert/strict";
+import { PROJECT_DIR } from "./helpers/main_process.ts";
+
+/** lib/'s folders, top to bottom: a folder imports only from folders below it (and itself). */
+const LAYERS: string[][] = [
+  ["services.ts"],
+  ["realtime", "relay", "outbound"],
+  ["calls"],
+  ["agents", "admin"],
+  ["protocols", "records"],
+  ["platform"],
+];
+const MAX_LINES = 460;
+
+/** Every .ts file under lib/, relative to lib/. */
+async function libFiles(dir = `${PROJECT_DIR}lib`, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory) {
+      out.push(...await libFiles(`${dir}/${entry.name}`, `${prefix}${entry.name}/`));
+    } else if (entry.name.endsWith(".ts")) out.push(`${prefix}${entry.name}`);
+  }
+  return out.sort();
+}
+
+/** The relative imports (and re-exports) of `file`, resolved against lib/. */
+function importsOf(file: string, text: string): string[] {
+  const here = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : "";
+  const specs = [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)].map((m) => m[1]);
+  return specs.map((spec) => {
+    const parts = [...(here ? here.split("/") : []), ...spec.split("/")];
+    const out: string[] = [];
+    for (const part of parts) {
+      if (part === "..") out.length ? out.pop() : out.push("..");
+      else if (part !== ".") out.push(part);
+    }
+    return out.join("/");
+  });
+}
+
+function layerOf(file: string): number {
+  const folder = file.includes("/") ? file.slice(0, file.indexOf("/")) : file;
+  const index = LAYERS.findIndex((layer) => layer.includes(folder));
+  if (index < 0) throw new Error(`lib/${file} is in no layer: add its folder to LAYERS`);
+  return index;
+}
+
+const folderOf = (file: string) => file.includes("/") ? file.slice(0, file.indexOf("/")) : file;
+
+Deno.test("lib/ imports only downward (or within a folder), and never routes/ or components/", async () => {
+  const problems: string[] = [];
+  for (const file of await libFiles()) {
+    const text = await Deno.readTextFile(`${PROJECT_DIR}lib/${file}`);
+    for (const target of importsOf(file, text)) {
+      if (target.startsWith("..")) {
+        problems.push(`lib/${file} imports ${target.replace(/^\.\.\//, "")} (outside lib/)`);
+        continue;
+      }
+      if (target === "services.ts" && file !== "services.ts") {
+        problems.push(`lib/${file} imports the composition root, services.ts`);
+        continue;
+      }
+      if (folderOf(target) === folderOf(file)) continue;
+      if (layerOf(target) <= layerOf(file)) {
+        problems.push(`lib/${file} imports lib/${target} (not below it)`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+Deno.test("lib/ has no import cycles", async () => {
+  const graph = new Map<string, string[]>();
+  for (const file of await libFiles()) {
+    graph.set(file, importsOf(file, await Deno.readTextFile(`${PROJECT_DIR}lib/${file}`)));
+  }
+  const state = new Map<string, "open" | "done">();
+  const cycles: string[] = [];
+  const visit = (file: string, path: string[]) => {
+    if (state.get(file) === "done") return;
+    if (state.get(file) === "open") {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(" → "));
+      return;
+    }
+    state.set(file, "open");
+    for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+    state.set(file, "done");
+  };
+  for (const file of graph.keys()) visit(file, []);
+  assert.deepEqual(cycles, []);
+});
+
+Deno.test("every lib/ file is small and says what it holds (@module)", async () => {
+  const problems: string[] = [];
+  for (const file of await libFiles()) {
+    const text = await Deno.readTextFile(`${PROJECT_DIR}lib/${file}`);
+    const lines = text.split("\n").length;
+    if (lines > MAX_LINES) problems.push(`lib/${file}: ${lines} lines`);
+    if (!/^\/\*\*[\s\S]*?@module[\s\S]*?\*\//.test(text)) {
+      problems.push(`lib/${file}: no @module doc`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
