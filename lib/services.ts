@@ -1,5 +1,7 @@
 /**
- * The process-wide services every route and call session uses, built once at start-up.
+ * The composition root: every process-wide part is built here once, at start-up, and handed to
+ * what uses it — routes get the {@link Services}, and each call session only the dependencies it
+ * uses (`relayDeps`, `realtimeDeps`). Nothing in lib/ imports this module.
  *
  * @module
  */
@@ -20,6 +22,11 @@ import { ProfileStore } from "./agents/profile_store.ts";
 import { CallTokens } from "./calls/call_token.ts";
 import { StreamEndings } from "./calls/stream_ending.ts";
 import { createTwilioApi, type TwilioApi } from "./platform/twilio_api.ts";
+import { limitHit } from "./calls/admission.ts";
+import type { CallDeps } from "./calls/call_deps.ts";
+import { resolveCallContext } from "./calls/call_context.ts";
+import type { RealtimeDeps } from "./realtime/realtime_deps.ts";
+import type { RelayDeps } from "./relay/relay_session.ts";
 
 /** Configuration plus shared clients; sessions get this, never module globals. */
 export interface Services {
@@ -47,6 +54,10 @@ export interface Services {
   streamEndings: StreamEndings;
   /** Per-call tokens in the TwiML, checked on the call's socket. */
   callTokens: CallTokens;
+  /** What each relay call gets (and nothing more). */
+  relayDeps: RelayDeps;
+  /** What each realtime call gets (and nothing more). */
+  realtimeDeps: RealtimeDeps;
 }
 
 /** Options of {@link createServices}. */
@@ -79,26 +90,60 @@ export async function createServices(
   const liveFeed = new LiveFeed(registry, records);
   records.observe(metrics);
   records.observe(liveFeed);
+  const toolSets = new AgentToolSets({
+    signingSecret: config.tools.signingSecret,
+    timeoutMs: config.tools.timeoutMs,
+  });
+  const twilio = createTwilioApi(config);
+  const llm = createLlm(config.openai);
+  const limitHits = new Map<string, number>();
+  const callTokens = new CallTokens(kv);
+  const streamEndings = new StreamEndings(kv);
+  const calls: CallDeps = {
+    log,
+    clock,
+    registry,
+    records,
+    callTokens,
+    resolveContext: (start) => resolveCallContext({ kv, log, profiles, toolSets, config }, start),
+    limitHit: (limit, fields) => limitHit({ limitHits, log }, limit, fields),
+    sendSms: twilio?.sendSms ?? null,
+    authenticate: config.twilio.validateSignature,
+    limits: config.limits,
+    handoffNumber: config.handoffNumber,
+    dtmfDebounceMs: config.relay.dtmfDebounceMs,
+  };
   return {
     config,
     log,
-    llm: createLlm(config.openai),
+    llm,
     registry,
     profiles,
-    toolSets: new AgentToolSets({
-      signingSecret: config.tools.signingSecret,
-      timeoutMs: config.tools.timeoutMs,
-    }),
+    toolSets,
     kv,
-    twilio: createTwilioApi(config),
+    twilio,
     clock,
     records,
     lifecycle: new Lifecycle(),
-    limitHits: new Map(),
+    limitHits,
     metrics,
     liveFeed,
-    streamEndings: new StreamEndings(kv),
-    callTokens: new CallTokens(kv),
+    streamEndings,
+    callTokens,
+    relayDeps: {
+      ...calls,
+      llm,
+      maxFailures: config.openai.maxFailures,
+      toolFillerMs: config.tools.fillerAfterMs,
+    },
+    realtimeDeps: {
+      ...calls,
+      openai: config.openai,
+      realtimeGreeting: config.realtimeGreeting,
+      realtimeFallback: config.realtimeFallback,
+      redirect: twilio ? (sid, twiml) => twilio.updateCall(sid, twiml) : null,
+      streamEndings,
+    },
   };
 }
 

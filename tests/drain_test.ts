@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { BUSY } from "../lib/calls/admission.ts";
+import { BUSY } from "../lib/calls/phrases.ts";
 import { CallStore } from "../lib/records/call_store.ts";
 import { FakeOpenAI } from "./fakes/fake_openai.ts";
 import { RelayClient } from "./fakes/relay_client.ts";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import twilio from "twilio";
 import type { CallStore } from "../lib/records/call_store.ts";
-import { APOLOGY } from "../lib/relay/relay_session.ts";
+import { APOLOGY } from "../lib/calls/phrases.ts";
 import { newCallSid, type RelayClient } from "./fakes/relay_client.ts";
 import { eventually, relayHarness, until, within } from "./helpers/relay_harness.ts";
 import { TEST_AUTH_TOKEN, twilioParameters } from "./helpers/service.ts";

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { BUSY, TIME_LIMIT } from "../lib/calls/admission.ts";
+import { BUSY, TIME_LIMIT } from "../lib/calls/phrases.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { relayHarness, until } from "./helpers/relay_harness.ts";

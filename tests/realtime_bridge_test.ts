@@ -9,12 +9,12 @@ import { waitUntil } from "./fakes/event_log.ts";
 import { replyAudio } from "./fakes/fake_realtime.ts";
 import type { MediaStreamsClient } from "./fakes/media_streams_client.ts";
 import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
-import type { RealtimeBridge } from "../lib/realtime/realtime_bridge.ts";
+import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
 
-function bridgeOf(h: RealtimeHarness): RealtimeBridge {
+function bridgeOf(h: RealtimeHarness): RealtimeCall {
   const calls = h.service.services.registry.list();
   assert.equal(calls.length, 1);
-  return calls[0] as RealtimeBridge;
+  return calls[0] as RealtimeCall;
 }
 
 function decoded(payloads: string[]): Buffer {

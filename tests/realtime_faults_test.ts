@@ -56,7 +56,8 @@ Deno.test("a Twilio stream that goes silent is closed after the idle timeout", a
   const clock = new FakeClock();
   const h = await startRealtime({
     clock,
-    env: { TWILIO_IDLE_TIMEOUT_SECONDS: "30", REALTIME_GREETING: "" },
+    // Long enough that the silence reminder's request (at 10 s) is not taken for a stall.
+    env: { TWILIO_IDLE_TIMEOUT_SECONDS: "30", REALTIME_GREETING: "", OPENAI_TIMEOUT_MS: "120000" },
   });
   try {
     const client = await h.call();
@@ -65,6 +66,8 @@ Deno.test("a Twilio stream that goes silent is closed after the idle timeout", a
       what: "started",
     });
     const upstream = await h.fake.session();
+    // Time moves only once the session is ready (its connect timeout runs on this clock too).
+    await waitUntil(() => h.logs("realtime.ready").length === 1, { what: "session ready" });
     for (let s = 0; s < 29; s++) clock.tick(1000);
     assert.ok(client.open, "still open after 29 s");
     clock.tick(2000);

@@ -9,7 +9,7 @@ import { waitUntil } from "./fakes/event_log.ts";
 import { MediaStreamsClient } from "./fakes/media_streams_client.ts";
 import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
 import { postSigned, TEST_AUTH_TOKEN } from "./helpers/service.ts";
-import type { RealtimeBridge } from "../lib/realtime/realtime_bridge.ts";
+import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 
 async function postVoice(h: RealtimeHarness, path: string): Promise<string> {
@@ -254,7 +254,7 @@ Deno.test("session expiry (server closes 1001): reconnects, re-seeds the transcr
   try {
     const client = await h.call();
     const first = await h.fake.session(0);
-    const bridge = h.service.services.registry.list()[0] as RealtimeBridge;
+    const bridge = h.service.services.registry.list()[0] as RealtimeCall;
     await waitUntil(() => client.playedBytes() === 1600 && !bridge.playing, {
       what: "greeting heard in full",
     });
@@ -325,7 +325,7 @@ Deno.test("planned renewal: a session near its limit is replaced between turns, 
   try {
     const client = await h.call();
     const first = await h.fake.session(0);
-    const bridge = h.service.services.registry.list()[0] as RealtimeBridge;
+    const bridge = h.service.services.registry.list()[0] as RealtimeCall;
     await first.events.waitFor((e) => e.type === "session.update", { what: "configured" });
     await waitUntil(() => bridge.playing, { what: "the greeting playing" });
     // Past the renewal point while the agent speaks: the session stays.

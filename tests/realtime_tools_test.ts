@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { dtmfMulaw } from "../lib/protocols/dtmf_tones.ts";
-import type { RealtimeBridge } from "../lib/realtime/realtime_bridge.ts";
+import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
 import { waitUntil } from "./fakes/event_log.ts";
 import type { ClientEvent } from "./fakes/fake_realtime.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
@@ -15,8 +15,8 @@ import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.
 
 const FAST = { audioMs: 200, deltaMs: 100, speed: 8 };
 
-function bridgeOf(h: RealtimeHarness): RealtimeBridge {
-  return h.service.services.registry.list()[0] as RealtimeBridge;
+function bridgeOf(h: RealtimeHarness): RealtimeCall {
+  return h.service.services.registry.list()[0] as RealtimeCall;
 }
 
 /** Runs one reply of the fake that makes `calls`, after the greeting has played. */

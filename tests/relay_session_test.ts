@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { eventually, relayHarness, until, within } from "./helpers/relay_harness.ts";
-import { APOLOGY, FINAL_APOLOGY } from "../lib/relay/relay_session.ts";
+import { APOLOGY, FINAL_APOLOGY } from "../lib/calls/phrases.ts";
 import type { RelaySession } from "../lib/relay/relay_session.ts";
 import { refusedUrl } from "./helpers/service.ts";
 

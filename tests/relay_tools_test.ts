@@ -8,7 +8,7 @@ import { XMLParser } from "fast-xml-parser";
 import { relayHarness, within } from "./helpers/relay_harness.ts";
 import { postSigned } from "./helpers/service.ts";
 import type { RelaySession } from "../lib/relay/relay_session.ts";
-import { FILLER } from "../lib/relay/relay_session.ts";
+import { FILLER } from "../lib/calls/phrases.ts";
 
 type Json = Record<string, unknown>;
 

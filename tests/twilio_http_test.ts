@@ -8,8 +8,7 @@ import { XMLParser } from "fast-xml-parser";
 import twilio from "twilio";
 import { RelayClient } from "./fakes/relay_client.ts";
 import { postSigned, startService, TEST_AUTH_TOKEN, type TestService } from "./helpers/service.ts";
-import { FAILED, NO_HUMAN, RECONNECTING } from "../lib/relay/action_twiml.ts";
-import { NOT_CONFIGURED } from "../lib/relay/relay_session.ts";
+import { FAILED, NO_HUMAN, NOT_CONFIGURED, RECONNECTING } from "../lib/calls/phrases.ts";
 
 const xml = new XMLParser({
   ignoreAttributes: false,

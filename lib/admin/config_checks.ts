@@ -8,6 +8,7 @@
 
 import OpenAI from "openai";
 import type { Config } from "../platform/config.ts";
+import { withTimeout } from "../platform/deadline.ts";
 import { errorMessage } from "../platform/log.ts";
 import type { TwilioApi } from "../platform/twilio_api.ts";
 
@@ -88,14 +89,12 @@ async function checkTwilio(
       "Copy the Account SID and Auth Token from the Twilio console (Account info), set both and restart.",
     );
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const account = await Promise.race([
+    const account = await withTimeout(
       twilio.client.api.accounts(accountSid).fetch(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+      timeoutMs,
+      "Twilio's accounts API",
+    );
     return pass(name, `Account "${account.friendlyName}" (${account.status}).`);
   } catch (err) {
     const status = (err as { status?: number }).status;
@@ -111,8 +110,6 @@ async function checkTwilio(
       `Could not reach Twilio's API: ${safeMessage(err, authToken)}.`,
       "Check this machine's network access to api.twilio.com.",
     );
-  } finally {
-    clearTimeout(timer);
   }
 }
 

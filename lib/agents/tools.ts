@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { FunctionDeclaration } from "../protocols/openai_realtime.ts";
 import { Ajv, type ValidateFunction } from "ajv";
 import type { AgentProfile } from "./agent_profile.ts";
 import type { Logger } from "../platform/log.ts";
@@ -96,11 +97,7 @@ export interface ToolResult {
 }
 
 /** A tool in the shape each OpenAI API declares it. */
-export interface ToolDeclaration {
-  name: string;
-  description: string;
-  parameters: JsonSchema;
-}
+export type ToolDeclaration = FunctionDeclaration;
 
 /** A tool failure whose message is safe and useful for the model to read. */
 export class ToolError extends Error {
@@ -160,20 +157,21 @@ export class ToolSet {
     // An "abort" listener never fires for a signal that is already aborted.
     if (context.signal.aborted) return done(false, "The call moved on before the tool finished.");
     const timeoutMs = entry.tool.timeoutMs ?? this.defaultTimeoutMs;
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(context.signal.reason);
-    context.signal.addEventListener("abort", onAbort, { once: true });
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    // The tool stops when the call moves on or at its timeout, whichever comes first.
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([context.signal, timeout]);
     try {
       const value = await Promise.race([
-        entry.tool.run(args as Record<string, unknown>, { ...context, signal: controller.signal }),
+        entry.tool.run(args as Record<string, unknown>, { ...context, signal }),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            reject(new ToolError(`The tool did not answer within ${timeoutMs} ms.`));
-            controller.abort();
-          }, timeoutMs);
-          controller.signal.addEventListener("abort", () => {
-            reject(new ToolError("The call moved on before the tool finished."));
+          signal.addEventListener("abort", () => {
+            reject(
+              new ToolError(
+                timeout.aborted
+                  ? `The tool did not answer within ${timeoutMs} ms.`
+                  : "The call moved on before the tool finished.",
+              ),
+            );
           }, { once: true });
         }),
       ]);
@@ -184,9 +182,6 @@ export class ToolSet {
         false,
         err instanceof ToolError ? err.message : `The tool failed: ${errorMessage(err)}`,
       );
-    } finally {
-      clearTimeout(timer);
-      context.signal.removeEventListener("abort", onAbort);
     }
   }
 }

@@ -6,19 +6,27 @@
  * @module
  */
 
-import type { Services } from "../services.ts";
+import type { Logger } from "../platform/log.ts";
+import { BUSY } from "./phrases.ts";
 import { sayAndHangUpTwiml } from "./twiml.ts";
 
-/** Spoken when a call reaches `MAX_CALL_SECONDS`. */
-export const TIME_LIMIT = "I'm sorry, we've reached the time limit for this call. Goodbye.";
-/** Spoken when a call cannot be taken. */
-export const BUSY =
-  "All our lines are busy right now. Please call again in a few minutes. Goodbye.";
+/** What admission reads: whether the process drains, how many calls are live, the limit. */
+export interface AdmissionState {
+  lifecycle: { readonly draining: boolean };
+  registry: { readonly size: number };
+  config: { limits: { maxConcurrentCalls: number } };
+}
+
+/** Where limit hits are counted (for `/metrics`) and logged. */
+export interface LimitLog {
+  limitHits: Map<string, number>;
+  log: Logger;
+}
 
 /** Why a call is turned away, or null when it may start. */
-export function refuseCall(services: Services): "draining" | "max_concurrent_calls" | null {
-  if (services.lifecycle.draining) return "draining";
-  if (services.registry.size >= services.config.limits.maxConcurrentCalls) {
+export function refuseCall(state: AdmissionState): "draining" | "max_concurrent_calls" | null {
+  if (state.lifecycle.draining) return "draining";
+  if (state.registry.size >= state.config.limits.maxConcurrentCalls) {
     return "max_concurrent_calls";
   }
   return null;
@@ -26,12 +34,12 @@ export function refuseCall(services: Services): "draining" | "max_concurrent_cal
 
 /** Logs (and counts) a limit that was hit. */
 export function limitHit(
-  services: Services,
+  sink: LimitLog,
   limit: string,
   fields: Record<string, unknown> = {},
 ): void {
-  services.limitHits.set(limit, (services.limitHits.get(limit) ?? 0) + 1);
-  services.log.warn("limit.hit", { limit, ...fields });
+  sink.limitHits.set(limit, (sink.limitHits.get(limit) ?? 0) + 1);
+  sink.log.warn("limit.hit", { limit, ...fields });
 }
 
 /** The TwiML for a call turned away. */

@@ -8,9 +8,19 @@
 
 import { CALL_TOKEN_PARAMETER } from "./call_token.ts";
 import type { VoiceMode } from "../platform/config.ts";
-import { RECONNECTING } from "../relay/action_twiml.ts";
-import { NOT_CONFIGURED } from "../relay/relay_session.ts";
-import type { Services } from "../services.ts";
+import { NOT_CONFIGURED, RECONNECTING } from "./phrases.ts";
+import type { ProfileStore } from "../agents/profile_store.ts";
+import type { Config } from "../platform/config.ts";
+import type { CallTokens } from "./call_token.ts";
+
+/** What the TwiML of a call is made from. */
+export interface TwimlSources {
+  /** Null when no model is configured: callers hear an apology instead. */
+  llm: unknown;
+  config: Pick<Config, "voiceMode" | "realtimeIntro" | "relay">;
+  profiles: Pick<ProfileStore, "resolve">;
+  callTokens: CallTokens;
+}
 import { callTemplateValues, renderTemplate } from "../agents/template.ts";
 import { relayTwiml, sayAndHangUpTwiml, streamTwiml } from "./twiml.ts";
 import { toWebSocketUrl } from "../platform/public_url.ts";
@@ -36,7 +46,10 @@ export interface AgentTwimlOptions {
  * TwiML connecting a call to `options.agent` (or an apology when OpenAI is not configured), with
  * the call's token among its `<Parameter>`s.
  */
-export async function agentTwiml(services: Services, options: AgentTwimlOptions): Promise<string> {
+export async function agentTwiml(
+  services: TwimlSources,
+  options: AgentTwimlOptions,
+): Promise<string> {
   if (!services.llm) return sayAndHangUpTwiml(NOT_CONFIGURED);
   const { config } = services;
   const profile = services.profiles.resolve(options.agent);

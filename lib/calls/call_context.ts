@@ -8,9 +8,20 @@
 
 import type { AgentProfile } from "../agents/agent_profile.ts";
 import { loadOutbound } from "../records/outbound_store.ts";
-import type { Services } from "../services.ts";
+import type { AgentToolSets } from "../agents/agent_tools.ts";
+import type { ProfileStore } from "../agents/profile_store.ts";
 import { callTemplateValues, renderTemplate } from "../agents/template.ts";
 import type { ToolCallInfo, ToolSet } from "../agents/tools.ts";
+import type { Logger } from "../platform/log.ts";
+
+/** What resolving a call's context reads. */
+export interface ContextSources {
+  kv: Deno.Kv;
+  log: Logger;
+  profiles: Pick<ProfileStore, "load" | "has">;
+  toolSets: AgentToolSets;
+  config: { relay: { welcomeGreeting: string } };
+}
 
 /** A call's resolved context. */
 export interface CallContext {
@@ -34,7 +45,7 @@ export interface CallStart {
 
 /** Resolves the call's profile, params, instructions and tools. */
 export async function resolveCallContext(
-  services: Services,
+  services: ContextSources,
   start: CallStart,
 ): Promise<CallContext> {
   const reference = start.customParameters.reference;

@@ -35,6 +35,17 @@ export class CallRegistry {
     return new Promise((resolve) => this.#emptyWaiters.push(resolve));
   }
 
+  /**
+   * A new socket for `callSid` (a reconnect, or Twilio running the TwiML again): the older live
+   * call gives way. Returns the id of the call that was ended, if any.
+   */
+  supersede(callSid: string, newer: LiveCall): string | null {
+    const older = this.findBySid(callSid, newer);
+    if (!older) return null;
+    older.end("superseded");
+    return older.id;
+  }
+
   /** The other live call with the same Twilio call SID, if any (a reconnect, or a duplicate). */
   findBySid(callSid: string, except: LiveCall): LiveCall | undefined {
     for (const call of this.#calls.values()) {

@@ -6,12 +6,11 @@
  */
 
 import type { Context } from "hono";
-import { limitHit, refuseCall } from "./admission.ts";
-import type { Services } from "../services.ts";
+import { type AdmissionState, limitHit, type LimitLog, refuseCall } from "./admission.ts";
 
 /** Upgrades `c`'s request and hands the socket to `start`, or answers why it cannot. */
 export function upgradeCall(
-  services: Services,
+  services: AdmissionState & LimitLog,
   c: Context,
   options: {
     route: string;

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { withTimeout } from "../platform/deadline.ts";
 import { emptyTwiml, sayAndHangUpTwiml } from "./twiml.ts";
 
 /** How a stream ended and the TwiML that follows it. */
@@ -48,19 +49,13 @@ export class StreamEndings {
     this.#kv = kv;
   }
 
-  /** Stores how `callSid`'s stream ended; resolves once written or after the write timeout. */
+  /** Stores how `callSid`'s stream ended; rejects if it is not written within the timeout. */
   async record(callSid: string, ending: StreamEnding): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        this.#kv.set(["stream_ending", callSid], ending, { expireIn: StreamEndings.TTL_MS }),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, StreamEndings.WRITE_TIMEOUT_MS);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(
+      this.#kv.set(["stream_ending", callSid], ending, { expireIn: StreamEndings.TTL_MS }),
+      StreamEndings.WRITE_TIMEOUT_MS,
+      "storing the stream's ending",
+    );
   }
 
   /** How `callSid`'s stream ended, or null if no bridge said. */

@@ -10,7 +10,20 @@ import { agentTwiml } from "../calls/agent_twiml.ts";
 import type { VoiceMode } from "../platform/config.ts";
 import { errorMessage, maskNumbersIn } from "../platform/log.ts";
 import { saveOutbound } from "../records/outbound_store.ts";
-import type { Services } from "../services.ts";
+import type { ProfileStore } from "../agents/profile_store.ts";
+import type { Config } from "../platform/config.ts";
+import type { Logger } from "../platform/log.ts";
+import type { TwilioApi } from "../platform/twilio_api.ts";
+import type { TwimlSources } from "../calls/agent_twiml.ts";
+
+/** What placing an outbound call uses. */
+export interface OutboundDeps extends TwimlSources {
+  config: TwimlSources["config"] & Pick<Config, "twilioPhoneNumber" | "publicUrl">;
+  profiles: TwimlSources["profiles"] & Pick<ProfileStore, "load">;
+  twilio: TwilioApi | null;
+  kv: Deno.Kv;
+  log: Logger;
+}
 
 /** The largest `params` object accepted, as JSON. */
 export const MAX_PARAMS_BYTES = 16 * 1024;
@@ -90,7 +103,7 @@ export function parseOutboundRequest(
 
 /** Places the call; resolves with its SID and reference. */
 export async function placeOutboundCall(
-  services: Services,
+  services: OutboundDeps,
   request: OutboundRequest,
 ): Promise<{ callSid: string; reference: string }> {
   const { config, twilio } = services;

@@ -15,15 +15,12 @@
  * @module
  */
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+import { MAX_KEPT_BUFFER_BYTES, MAX_MESSAGE_BYTES, WsFrameReader } from "./ws_frame_reader.ts";
+import { acceptKey, handshakeProblem } from "./ws_handshake.ts";
+
 const CLOSE_TIMEOUT_MS = 2000;
-/** Initial size of the read buffer; it grows for a larger frame and shrinks back once empty. */
-const READ_BUFFER_BYTES = 4096;
 /** Initial size of each of the two output buffers (one filling while the other is written). */
 const WRITE_BUFFER_BYTES = 1024;
-/** A buffer grown past this is dropped once drained, so one large message does not stay. */
-const MAX_KEPT_BUFFER_BYTES = 64 * 1024;
 /** Largest frame header: 2 bytes, 8 of extended length, 4 of mask key. */
 const MAX_HEADER_BYTES = 14;
 /** Masking keys drawn from the CSPRNG at a time. */
@@ -169,7 +166,7 @@ export class NoDelayWebSocket extends EventTarget {
       ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
     ];
     await writeAll(conn, encoder.encode(`${lines.join("\r\n")}\r\n\r\n`));
-    const reader = new Reader(conn);
+    const reader = new WsFrameReader(conn);
     const refusal = handshakeProblem(await reader.readHead(), await acceptKey(key));
     if (refusal) {
       this.#closeCode = 1006;
@@ -182,7 +179,7 @@ export class NoDelayWebSocket extends EventTarget {
   }
 
   /** Handles every frame as it arrives, until the peer's close frame (or the connection ends). */
-  async #readFrames(reader: Reader): Promise<void> {
+  async #readFrames(reader: WsFrameReader): Promise<void> {
     /** Fragments of a message split over several frames (rare), copied out of the buffer. */
     let parts: Uint8Array[] = [];
     let partsBytes = 0;
@@ -369,122 +366,4 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
-/**
- * Why the server's handshake response is not a valid upgrade (RFC 6455 §4.1), or null: status
- * 101, `Upgrade: websocket`, `Connection: Upgrade`, and `Sec-WebSocket-Accept` exactly `accept`.
- */
-export function handshakeProblem(head: string, accept: string): string | null {
-  const [status, ...lines] = head.split("\r\n");
-  if (!/^HTTP\/1\.1 101( |$)/.test(status)) return `status ${status.slice(0, 40)}`;
-  const headers = new Map<string, string[]>();
-  for (const line of lines) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    headers.set(name, [...(headers.get(name) ?? []), line.slice(colon + 1).trim()]);
-  }
-  const tokens = (name: string) =>
-    (headers.get(name) ?? []).flatMap((v) => v.split(",")).map((t) => t.trim().toLowerCase());
-  if (!tokens("upgrade").includes("websocket")) return "no Upgrade: websocket";
-  if (!tokens("connection").includes("upgrade")) return "no Connection: Upgrade";
-  const given = headers.get("sec-websocket-accept") ?? [];
-  if (given.length !== 1 || given[0] !== accept) return "wrong Sec-WebSocket-Accept";
-  return null;
-}
-
-async function acceptKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + GUID));
-  return btoa(String.fromCharCode(...new Uint8Array(digest)));
-}
-
-/** A server frame cut from the read buffer; `payload` is valid until the next read. */
-interface ServerFrame {
-  fin: boolean;
-  opcode: number;
-  payload: Uint8Array;
-}
-
-/** Buffered reads from a connection: the HTTP response head, then whole frames. */
-class Reader {
-  #buffer = new Uint8Array(READ_BUFFER_BYTES);
-  #start = 0;
-  #end = 0;
-  constructor(private readonly conn: Deno.Conn) {}
-
-  /** Reads more bytes from the connection (at least one); throws once it is closed. */
-  async fill(): Promise<void> {
-    if (this.#start === this.#end) {
-      this.#start = this.#end = 0;
-      if (this.#buffer.length > MAX_KEPT_BUFFER_BYTES) {
-        this.#buffer = new Uint8Array(READ_BUFFER_BYTES);
-      }
-    }
-    if (this.#end === this.#buffer.length) this.#reserve(this.#end - this.#start + 1);
-    const n = await this.conn.read(this.#buffer.subarray(this.#end));
-    if (n === null) throw new Error("connection closed");
-    this.#end += n;
-  }
-
-  /** Room for `bytes` from the current start, compacting (and growing) the buffer if needed. */
-  #reserve(bytes: number): void {
-    if (this.#buffer.length - this.#start >= bytes) return;
-    const target = bytes > this.#buffer.length
-      ? new Uint8Array(Math.max(bytes, this.#buffer.length * 2))
-      : this.#buffer;
-    target.set(this.#buffer.subarray(this.#start, this.#end));
-    this.#end -= this.#start;
-    this.#start = 0;
-    this.#buffer = target;
-  }
-
-  /** The next whole frame if it is buffered, else null (after making room for it). */
-  nextFrame(): ServerFrame | null {
-    const buffer = this.#buffer;
-    const start = this.#start;
-    const available = this.#end - start;
-    if (available < 2) return null;
-    const b0 = buffer[start];
-    const b1 = buffer[start + 1];
-    if ((b1 & 0x80) !== 0) throw new Error("masked frame from the server");
-    let length = b1 & 0x7f;
-    let header = 2;
-    if (length === 126) {
-      if (available < 4) return null;
-      length = (buffer[start + 2] << 8) | buffer[start + 3];
-      header = 4;
-    } else if (length === 127) {
-      if (available < 10) return null;
-      const view = new DataView(buffer.buffer, buffer.byteOffset + start + 2, 8);
-      if (view.getUint32(0) !== 0) throw new Error("frame too large");
-      length = view.getUint32(4);
-      header = 10;
-    }
-    if (length > MAX_MESSAGE_BYTES) throw new Error("frame too large");
-    if (available < header + length) {
-      this.#reserve(header + length);
-      return null;
-    }
-    this.#start = start + header + length;
-    return {
-      fin: (b0 & 0x80) !== 0,
-      opcode: b0 & 0x0f,
-      payload: buffer.subarray(start + header, start + header + length),
-    };
-  }
-
-  /** The HTTP response head (status line and headers). */
-  async readHead(): Promise<string> {
-    while (true) {
-      const text = decoder.decode(this.#buffer.subarray(this.#start, this.#end));
-      const end = text.indexOf("\r\n\r\n");
-      if (end >= 0) {
-        this.#start += encoder.encode(text.slice(0, end + 4)).length;
-        return text.slice(0, end);
-      }
-      if (this.#end - this.#start > 16384) throw new Error("response head too large");
-      await this.fill();
-    }
-  }
 }

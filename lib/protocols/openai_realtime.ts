@@ -21,9 +21,17 @@ import type {
   SessionUpdateEvent,
 } from "openai/resources/realtime/realtime";
 import type { TurnDetection } from "../platform/config.ts";
-import type { ToolDeclaration } from "../agents/tools.ts";
+
 import { isBase64 } from "./media_streams.ts";
 import { type JsonObject, jsonObject, parseJsonFrame } from "./json_fields.ts";
+
+/** A function the model may call, as the session declares it. */
+export interface FunctionDeclaration {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments. */
+  parameters: Record<string, unknown>;
+}
 
 /** What {@link sessionUpdate} puts in the session. */
 export interface SessionOptions {
@@ -34,7 +42,7 @@ export interface SessionOptions {
   /** Input transcription model ("" = no transcription). */
   transcriptionModel: string;
   /** Functions the model may call. */
-  tools?: readonly ToolDeclaration[];
+  tools?: readonly FunctionDeclaration[];
 }
 
 /** The GA `turn_detection` object for the configured VAD. */

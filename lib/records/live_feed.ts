@@ -7,9 +7,16 @@
  */
 
 import type { CallObserver, CallRecords } from "./call_recorder.ts";
-import type { CallRegistry } from "../calls/call_registry.ts";
 import type { CallMode } from "./call_store.ts";
 import { maskPhone } from "../platform/log.ts";
+
+/** What the feed reads of a live call (the registry's entries have it). */
+export interface LiveCallSource {
+  readonly id: string;
+  readonly mode: CallMode;
+  readonly startedAt: number;
+  readonly callSid: string | null;
+}
 
 /** A live call as the dashboard shows it. */
 export interface LiveCallView {
@@ -36,7 +43,7 @@ export class LiveFeed implements CallObserver {
   #scheduled = false;
 
   constructor(
-    private readonly registry: CallRegistry,
+    private readonly registry: { list(): LiveCallSource[] },
     private readonly records: CallRecords,
   ) {}
 

@@ -6,15 +6,8 @@
  * @module
  */
 
+import { CONNECTING, FAILED, NO_HUMAN } from "../calls/phrases.ts";
 import { dialTwiml, emptyTwiml, sayAndHangUpTwiml } from "../calls/twiml.ts";
-
-/** Spoken when a hand-off is asked for but nobody can be dialled. */
-export const NO_HUMAN =
-  "I'm sorry, nobody is available to take your call right now. Please call back later. Goodbye.";
-/** Spoken before the relay reconnects after a failure. */
-export const RECONNECTING = "Sorry, we lost the line for a moment. I'm back.";
-/** Spoken when the session failed and reconnecting did not help. */
-export const FAILED = "Sorry, something went wrong on our side. Please call back later. Goodbye.";
 
 /** Hand-off data the session passes in `end`, as the action callback receives it. */
 export interface HandoffData {
@@ -64,7 +57,7 @@ export function relayActionTwiml(
     if (DIAL_REASONS.has(handoff.reason)) {
       const number = handoff.number ?? options.handoffNumber;
       if (number) {
-        return { twiml: dialTwiml(number, "Connecting you to a person now."), outcome: "handoff" };
+        return { twiml: dialTwiml(number, CONNECTING), outcome: "handoff" };
       }
       return { twiml: sayAndHangUpTwiml(NO_HUMAN), outcome: "handoff-unavailable" };
     }

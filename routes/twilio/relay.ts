@@ -14,7 +14,7 @@ export function relaySocketHandler(services: Services): Handler {
     const simulator = simulatorTokenOf(c.req.header("sec-websocket-protocol")) !== null;
     return upgradeCall(services, c, {
       route: "relay",
-      start: (socket) => new RelaySession(socket, services, { trusted: simulator }),
+      start: (socket) => new RelaySession(socket, services.relayDeps, { trusted: simulator }),
       upgrade: simulator ? { protocol: SIMULATOR_PROTOCOL } : {},
     });
   };

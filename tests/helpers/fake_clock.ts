@@ -7,7 +7,8 @@ import type { Clock, TimerId } from "../../lib/platform/clock.ts";
 
 /** A {@link Clock} driven by {@link FakeClock.tick}. */
 export class FakeClock implements Clock {
-  #now = 0;
+  /** Starts at the real time, so what calls stamp with it reads as a date. */
+  #now = Date.now();
   #next = 1;
   #timers = new Map<number, { at: number; ms: number; callback: () => void }>();
 
@@ -23,6 +24,11 @@ export class FakeClock implements Clock {
 
   now(): number {
     return this.#now;
+  }
+
+  /** Real: the sockets and the emulated playout run in real time. */
+  monotonic(): number {
+    return performance.now();
   }
 
   /** Timers still scheduled. */

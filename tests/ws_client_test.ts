@@ -1,15 +1,12 @@
 /**
- * The upstream WebSocket client (lib/ws_client.ts) against Deno's server and against a raw TCP
+ * The upstream WebSocket client (lib/platform/ws_client.ts) against Deno's server and against a raw TCP
  * peer that writes frames by hand: lengths of every size class, UTF-8, fragments, pings, frames
  * split across reads, masking, and the close handshake from both sides.
  */
 
 import assert from "node:assert/strict";
-import {
-  handshakeProblem,
-  type NoDelayMessageEvent,
-  NoDelayWebSocket,
-} from "../lib/platform/ws_client.ts";
+import { type NoDelayMessageEvent, NoDelayWebSocket } from "../lib/platform/ws_client.ts";
+import { handshakeProblem } from "../lib/platform/ws_handshake.ts";
 import { EventLog } from "./fakes/event_log.ts";
 
 function messages(ws: NoDelayWebSocket): EventLog<string | ArrayBuffer> {

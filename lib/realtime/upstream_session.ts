@@ -1,0 +1,239 @@
+/**
+ * The OpenAI Realtime side of one call: the socket (with TCP_NODELAY), its session generations,
+ * audio held until the session is configured, reconnection when a session reaches its time limit
+ * (or is renewed before it), and parsed events out. What to configure and what the events mean
+ * is the call's business; this module only keeps the connection.
+ *
+ * @module
+ */
+
+import type { TranscriptEntry } from "../calls/call_types.ts";
+import type { Clock, TimerId } from "../platform/clock.ts";
+import { errorMessage, type Logger } from "../platform/log.ts";
+import { toWebSocketUrl } from "../platform/public_url.ts";
+import { NoDelayWebSocket } from "../platform/ws_client.ts";
+import {
+  appendAudio,
+  createTextItem,
+  parseServerEvent,
+  type RealtimeServerEvent,
+} from "../protocols/openai_realtime.ts";
+
+/** Caller audio kept while the session is not ready: 15 s at 50 frames/s. */
+export const MAX_PENDING_FRAMES = 750;
+/** Consecutive reconnects (session expiry) tried before the call is failed. */
+export const MAX_RECONNECTS = 3;
+
+/** Why the upstream side cannot go on. */
+export type UpstreamFailure = "upstream-refused" | "upstream-dropped" | "upstream-timeout";
+
+/** What the session tells its call. */
+export interface UpstreamEvents {
+  /** A session's socket is open and wants its configuration: the frames to send first. */
+  configure(session: number): string[] | null;
+  /** The session took its configuration; `flushed` frames of held caller audio went in. */
+  ready(flushed: number): void;
+  /** A server event of the current session (`session.updated` included). */
+  event(event: RealtimeServerEvent): void;
+  /** A frame that is not a valid server event. */
+  bad(error: string): void;
+  /** The session is being replaced (time limit): what it had in progress is gone. */
+  replaced(): void;
+  failed(reason: UpstreamFailure): void;
+}
+
+/** Options of {@link UpstreamSession}. */
+export interface UpstreamOptions {
+  /** The OpenAI API base URL (`https://…/v1`) and model. */
+  baseUrl: string;
+  model: string;
+  apiKey: string;
+  connectTimeoutMs: number;
+  clock: Clock;
+  /** The call's logger as it is now (it gains the call SID at `start`). */
+  log(): Logger;
+  /** Called when the socket does not open in time (counted as a limit hit). */
+  onConnectTimeout(): void;
+}
+
+/** The upstream connection of one call, across its session generations. */
+export class UpstreamSession {
+  /** The current session's number; events of older ones are ignored. */
+  session = 0;
+  /** Sockets opened (the first and every reconnect or renewal). */
+  connects = 0;
+  /** Clock time of the last frame from OpenAI (the stall watchdog reads it). */
+  lastEventAt: number;
+  /** Clock time the current session became ready. */
+  readyAt = 0;
+
+  #ws: NoDelayWebSocket | null = null;
+  #ready = false;
+  #configured = 0;
+  #pending: string[] = [];
+  #reconnects = 0;
+  /** The server said the session hit its time limit: its socket's close reconnects, whatever the code. */
+  #expired = false;
+  #connectTimer: TimerId | undefined;
+  #closed = false;
+
+  constructor(private readonly options: UpstreamOptions, private readonly events: UpstreamEvents) {
+    this.lastEventAt = options.clock.now();
+  }
+
+  /** The session is configured: audio and events flow. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Opens a new session (a new socket). */
+  connect(): void {
+    if (this.#closed) return;
+    const { options } = this;
+    const url = `${toWebSocketUrl(options.baseUrl)}/realtime?model=${
+      encodeURIComponent(options.model)
+    }`;
+    const session = ++this.session;
+    this.#expired = false;
+    this.connects++;
+    let ws: NoDelayWebSocket;
+    try {
+      ws = new NoDelayWebSocket(url, { headers: { Authorization: `Bearer ${options.apiKey}` } });
+    } catch (err) {
+      options.log().error("realtime.connect_failed", { error: errorMessage(err) });
+      this.events.failed("upstream-refused");
+      return;
+    }
+    this.#ws = ws;
+    this.#connectTimer = options.clock.setTimeout(() => {
+      options.onConnectTimeout();
+      this.close();
+      this.events.failed("upstream-timeout");
+    }, options.connectTimeoutMs);
+    ws.addEventListener("open", () => {
+      if (session === this.session) this.configure();
+    });
+    ws.addEventListener("message", (ev) => {
+      if (session === this.session) this.#onFrame(ev.data);
+    });
+    ws.addEventListener("error", () => {
+      if (session === this.session) options.log().warn("realtime.socket_error");
+    });
+    ws.addEventListener("close", (ev) => {
+      if (session === this.session) this.#onClose(ev.code, ev.reason);
+    });
+  }
+
+  /** Sends the call's configuration once per session, as soon as the socket is open and the call knows it. */
+  configure(): void {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || this.#configured === this.session) return;
+    const frames = this.events.configure(this.session);
+    if (!frames) return;
+    this.#configured = this.session;
+    for (const frame of frames) ws.send(frame);
+  }
+
+  /** Sends a client event now (dropped while no session is ready). */
+  send(frame: string): void {
+    if (this.#ready) this.#ws?.send(frame);
+  }
+
+  /** Caller audio: sent when ready, else held (false when the hold is full and it was dropped). */
+  audio(payload: string): boolean {
+    if (this.#ready) {
+      this.#ws!.send(appendAudio(payload));
+      return true;
+    }
+    if (this.#pending.length >= MAX_PENDING_FRAMES) return false;
+    this.#pending.push(payload);
+    return true;
+  }
+
+  /** Replaces the session with a new one before its time limit (a quiet moment). */
+  renew(): void {
+    this.#drop();
+    this.connect();
+  }
+
+  /** Closes for good (the call ended or failed). */
+  close(): void {
+    this.#closed = true;
+    this.#pending = [];
+    this.#drop();
+  }
+
+  /** Closes the current socket; its events are ignored from now on. */
+  #drop(): void {
+    this.options.clock.clearTimeout(this.#connectTimer);
+    const ws = this.#ws;
+    this.#ws = null;
+    this.#ready = false;
+    this.session++;
+    if (ws && ws.readyState !== WebSocket.CLOSED && ws.readyState !== WebSocket.CLOSING) {
+      ws.close(1000);
+    }
+  }
+
+  #onFrame(data: unknown): void {
+    this.lastEventAt = this.options.clock.now();
+    const parsed = parseServerEvent(data);
+    if (!parsed.ok) return this.events.bad(parsed.error);
+    const event = parsed.event;
+    if (event.type === "session.updated" && !this.#ready) {
+      this.options.clock.clearTimeout(this.#connectTimer);
+      this.#ready = true;
+      this.readyAt = this.options.clock.now();
+      this.#reconnects = 0;
+      const pending = this.#pending;
+      this.#pending = [];
+      for (const payload of pending) this.#ws!.send(appendAudio(payload));
+      this.events.ready(pending.length);
+    } else if (event.type === "error" && event.code === "session_expired") {
+      // The server closes next (1001 "going away"); the close reconnects.
+      this.#expired = true;
+      this.options.log().info("realtime.session_expired");
+      return;
+    }
+    this.events.event(event);
+  }
+
+  #onClose(code: number, reason: string): void {
+    this.options.clock.clearTimeout(this.#connectTimer);
+    const wasReady = this.#ready;
+    this.#ws = null;
+    this.#ready = false;
+    if (this.#closed) return;
+    if ((code === 1001 || this.#expired) && this.#reconnects < MAX_RECONNECTS) {
+      // The session reached its time limit: the call goes on over a new one.
+      this.#reconnects++;
+      this.options.log().info("realtime.reconnect", {
+        code,
+        expired: this.#expired,
+        reconnects: this.#reconnects,
+      });
+      this.events.replaced();
+      this.connect();
+      return;
+    }
+    this.options.log().error("realtime.closed", { code, reason: reason.slice(0, 120), wasReady });
+    this.events.failed(wasReady ? "upstream-dropped" : "upstream-refused");
+  }
+}
+
+/**
+ * The conversation so far as text items for a new session: an interrupted agent turn only as
+ * far as the caller heard it (its text cut in proportion to the audio played).
+ */
+export function reseedItems(transcript: readonly TranscriptEntry[]): string[] {
+  const items: string[] = [];
+  for (const entry of transcript) {
+    let text = entry.text;
+    if (entry.interrupted && entry.audioMs) {
+      text = text.slice(0, Math.round(text.length * (entry.heardMs ?? 0) / entry.audioMs));
+    }
+    if (!text.trim()) continue;
+    items.push(createTextItem(entry.role === "caller" ? "user" : "assistant", text));
+  }
+  return items;
+}
