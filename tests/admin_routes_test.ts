@@ -361,7 +361,7 @@ Deno.test("agent edits: problems next to their fields, versions, restore, on rea
       );
       assert.match(html, /data-field="realtimeVoice">agent\.json: realtimeVoice must be one of/);
       assert.match(html, /data-field="toolsJson">tools\.json: \[1\]\.description is required/);
-      assert.match(html, /data-field="toolsJson">tools\.json: \[1\]\.url must be an http/);
+      assert.match(html, /data-field="toolsJson">tools\.json: \[1\]\.url is required \(an http/);
       assert.match(html, /Be brief\./, "the form keeps what was typed");
       assert.deepEqual(await profiles.versions("default"), [], "nothing saved");
     });

@@ -223,7 +223,10 @@ Deno.test("agent.json: wrong types and ranges name the field and the value", asy
       { handoffNumber: "555-0100" },
       'handoffNumber must be an E.164 number like +15550100 (got "555-0100")',
     ],
-    [{ handoffNumber: 15550100 }, "handoffNumber must be a string (got number)"],
+    [
+      { handoffNumber: 15550100 },
+      "handoffNumber must be an E.164 number like +15550100 (got 15550100)",
+    ],
     [{ mode: "sip" }, 'mode must be one of relay, realtime (got "sip")'],
     [{ greeting: 5 }, "greeting must be a string (got number)"],
     [
@@ -231,7 +234,8 @@ Deno.test("agent.json: wrong types and ranges name the field and the value", asy
       'realtimeVoice must be one of alloy, ash, ballad, coral, echo, sage, shimmer, verse, marin, cedar (got "robot")',
     ],
     [{ languages: "es-ES" }, "languages must be an array"],
-    [{ languages: [{}] }, 'languages[0] must be an object with a "code" like "es-ES"'],
+    [{ languages: [{}] }, 'languages[0].code is required (a language code like "es-ES")'],
+    [{ languages: ["es-ES"] }, "languages[0] must be an object"],
   ];
   for (const [fields, problem] of cases) {
     assert.deepEqual(
@@ -245,7 +249,7 @@ Deno.test("agent.json: wrong types and ranges name the field and the value", asy
 Deno.test("tools.json: unknown built-in, duplicate names, incomplete HTTP tools", async () => {
   const cases: [unknown[], string[]][] = [
     [["hang_up"], [
-      '[0] "hang_up" is not a built-in tool (end_call, transfer_to_human, send_dtmf, send_sms, switch_language)',
+      '[0] must be one of end_call, transfer_to_human, send_dtmf, send_sms, switch_language (got "hang_up")',
     ]],
     [["end_call", "end_call"], ['[1] "end_call" is listed twice']],
     [
@@ -260,11 +264,11 @@ Deno.test("tools.json: unknown built-in, duplicate names, incomplete HTTP tools"
       ['[1].name "end_call" is used twice'],
     ],
     [[{ name: "lookup" }], [
-      "[0].description is required (the model reads it)",
-      "[0].url must be an http(s) URL",
+      "[0].description is required",
+      "[0].url is required (an http(s) URL)",
     ]],
     [[{ name: "lookup", description: "Looks up.", url: "ftp://x.example/a" }], [
-      "[0].url must be an http(s) URL",
+      '[0].url must be an http(s) URL (got "ftp://x.example/a")',
     ]],
     [
       [{ name: "lookup", description: "Looks up.", url: "https://x.example/a", parameters: [] }],
@@ -277,9 +281,9 @@ Deno.test("tools.json: unknown built-in, duplicate names, incomplete HTTP tools"
         url: "https://x.example/a",
         parameters: { type: "string" },
       }],
-      ['[0].parameters must be a JSON Schema with "type": "object"'],
+      ['[0].parameters.type must be "object" (got "string")'],
     ],
-    [[42], ["[0] must be a built-in tool name or an HTTP tool object"]],
+    [[42], ["[0] must be a built-in tool name or an HTTP tool object (got 42)"]],
   ];
   for (const [entries, problems] of cases) {
     assert.deepEqual(
@@ -289,7 +293,7 @@ Deno.test("tools.json: unknown built-in, duplicate names, incomplete HTTP tools"
     );
   }
   assert.deepEqual(await profileProblems({ toolsJson: '{"end_call": true}' }), [
-    `${TOOLS}: must be an array of tool names and HTTP tool objects`,
+    `${TOOLS}: (top level) must be an array of built-in tool names and HTTP tool objects`,
   ]);
   const [invalid] = await profileProblems({ toolsJson: "[end_call]" });
   assert.match(invalid, new RegExp(`^${TOOLS}: is not valid JSON`));
@@ -309,9 +313,9 @@ Deno.test("every problem of a profile is reported at once", async () => {
   });
   assert.deepEqual(problems, [
     `${AGENT}: colour is not a known field (known: description, greeting, mode, language, languages, ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, handoffNumber, sms, allowPrivateNetwork)`,
-    `${AGENT}: silence.reminderAfterSeconds must be a number from 0 to 600 (got 9999)`,
     `${AGENT}: mode must be one of relay, realtime (got "sip")`,
-    `${TOOLS}: [0] "hang_up" is not a built-in tool (end_call, transfer_to_human, send_dtmf, send_sms, switch_language)`,
+    `${AGENT}: silence.reminderAfterSeconds must be a number from 0 to 600 (got 9999)`,
+    `${TOOLS}: [0] must be one of end_call, transfer_to_human, send_dtmf, send_sms, switch_language (got "hang_up")`,
     "assets/agents/sales/instructions.md: must not be empty",
   ]);
 });
@@ -440,7 +444,7 @@ Deno.test("conversationRelay options are validated, each problem named with its 
   const at = `${AGENT}: conversationRelay.`;
   assert.deepEqual(problems.sort(), [
     `${at}backgroundNoise is not a known field (known: ignorebackchannel, backgroundnoisereduction, speechtimeout, interruptSensitivity, partialPrompts, hints)`,
-    `${at}hints entries must not contain commas`,
+    `${at}hints[0] must be a word or phrase without commas (got "a,b")`,
     `${at}ignorebackchannel must be true or false (got "yes")`,
     `${at}interruptSensitivity must be one of low, medium, high (got "extreme")`,
     `${at}partialPrompts must be true or false (got 1)`,

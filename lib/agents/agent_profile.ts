@@ -3,13 +3,16 @@
  *
  * A profile is a folder `assets/agents/<name>/` with `agent.json` (greeting, mode, voice,
  * languages, turn detection, silence), `instructions.md` (a template over the call's data) and an
- * optional `tools.json` manifest. Every problem is reported with the file, the field and what is
- * wrong, so a bad profile stops the service at start-up instead of failing a call.
+ * optional `tools.json` manifest. The JSON files are validated against the schemas published
+ * next to them (see `profile_schema.ts`), then given their defaults. Every problem is reported
+ * with the file, the field and what is wrong, so a bad profile stops the service at start-up
+ * instead of failing a call.
  *
  * @module
  */
 
-import { REALTIME_VOICES, type TurnDetection, type VoiceMode } from "../platform/config.ts";
+import type { REALTIME_VOICES, TurnDetection, VoiceMode } from "../platform/config.ts";
+import { agentJsonProblems, toolsJsonProblems } from "./profile_schema.ts";
 
 /** A Realtime voice name. */
 export type RealtimeVoice = typeof REALTIME_VOICES[number];
@@ -143,8 +146,6 @@ export class ProfileError extends Error {
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const E164 = /^\+[1-9]\d{6,14}$/;
-const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const DEFAULT_SILENCE: SilenceSettings = {
   reminderAfterSeconds: 0,
   maxReminders: 2,
@@ -154,67 +155,42 @@ const DEFAULT_SILENCE: SilenceSettings = {
 
 type Json = Record<string, unknown>;
 
-/** Collects problems with `file: field must …` wording. */
-class Checker {
-  readonly problems: string[] = [];
-  constructor(readonly file: string) {}
-  fail(field: string, message: string): void {
-    this.problems.push(`${this.file}: ${field} ${message}`);
-  }
-  string(obj: Json, field: string, path = field): string | null {
-    const v = obj[field];
-    if (v === undefined || v === null) return null;
-    if (typeof v !== "string") {
-      this.fail(path, `must be a string (got ${typeof v})`);
-      return null;
-    }
-    return v;
-  }
-  oneOf<T extends string>(obj: Json, field: string, allowed: readonly T[], path = field): T | null {
-    const v = this.string(obj, field, path);
-    if (v === null) return null;
-    if (!(allowed as readonly string[]).includes(v)) {
-      this.fail(path, `must be one of ${allowed.join(", ")} (got "${v}")`);
-      return null;
-    }
-    return v as T;
-  }
-  bool(obj: Json, field: string, path = field): boolean | null {
-    const v = obj[field];
-    if (v === undefined || v === null) return null;
-    if (typeof v !== "boolean") {
-      this.fail(path, `must be true or false (got ${JSON.stringify(v)})`);
-      return null;
-    }
-    return v;
-  }
-  number(obj: Json, field: string, min: number, max: number, path = field): number | null {
-    const v = obj[field];
-    if (v === undefined || v === null) return null;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
-      this.fail(path, `must be a number from ${min} to ${max} (got ${JSON.stringify(v)})`);
-      return null;
-    }
-    return v;
-  }
-  object(obj: Json, field: string, path = field): Json | null {
-    const v = obj[field];
-    if (v === undefined || v === null) return null;
-    if (typeof v !== "object" || Array.isArray(v)) {
-      this.fail(path, "must be an object");
-      return null;
-    }
-    return v as Json;
-  }
-  unknownKeys(obj: Json, allowed: string[], prefix = ""): void {
-    for (const key of Object.keys(obj)) {
-      if (!allowed.includes(key)) {
-        this.fail(`${prefix}${key}`, `is not a known field (known: ${allowed.join(", ")})`);
-      }
-    }
-  }
+/** agent.json as agent.schema.json admits it. */
+interface AgentFile {
+  description?: string;
+  greeting?: string;
+  mode?: VoiceMode;
+  language?: string;
+  languages?: ProfileLanguage[];
+  ttsProvider?: string;
+  voice?: string;
+  realtimeVoice?: RealtimeVoice;
+  turnDetection?: Partial<TurnDetectionFile> & Pick<TurnDetectionFile, "type">;
+  conversationRelay?: Omit<RelayOptions, "speechtimeout" | "hints"> & {
+    speechtimeout?: string | number;
+    hints?: string | string[];
+  };
+  silence?: Partial<SilenceSettings>;
+  handoffNumber?: string;
+  sms?: Partial<SmsSettings>;
+  allowPrivateNetwork?: boolean;
 }
 
+/** Every field of either kind of turn detection. */
+type TurnDetectionFile =
+  & Omit<Extract<TurnDetection, { type: "server_vad" }>, "type">
+  & Omit<Extract<TurnDetection, { type: "semantic_vad" }>, "type">
+  & { type: TurnDetection["type"] };
+
+/** One entry of tools.json as tools.schema.json admits it. */
+type ToolEntry =
+  | BuiltinToolName
+  | Omit<HttpToolSpec, "method" | "parameters"> & {
+    method?: HttpToolSpec["method"];
+    parameters?: Json;
+  };
+
+/** `text` parsed, or undefined with the problem added to `problems`. */
 function parseJson(text: string, file: string, problems: string[]): unknown {
   try {
     return JSON.parse(text);
@@ -224,280 +200,129 @@ function parseJson(text: string, file: string, problems: string[]): unknown {
   }
 }
 
-/** Validates one profile's files; throws {@link ProfileError} listing every problem. */
+/**
+ * Validates one profile's files against the published schemas (and what a schema cannot say:
+ * the folder name, each tool name once, URLs that parse, non-empty instructions), then fills in
+ * the defaults;
+ * throws {@link ProfileError} listing every problem of every file.
+ */
 export function parseProfile(source: ProfileSource, dir = "assets/agents"): AgentProfile {
   const base = `${dir}/${source.name}`;
   const problems: string[] = [];
   if (!NAME.test(source.name)) {
     problems.push(`${base}: the folder name must be lower-case letters, digits, - or _`);
   }
-  const c = new Checker(`${base}/agent.json`);
-  const raw = parseJson(source.agentJson, c.file, problems);
-  const agent: Json = raw && typeof raw === "object" && !Array.isArray(raw) ? raw as Json : {};
-  if (raw !== undefined && agent !== raw) c.fail("(top level)", "must be a JSON object");
-  c.unknownKeys(agent, [
-    "description",
-    "greeting",
-    "mode",
-    "language",
-    "languages",
-    "ttsProvider",
-    "voice",
-    "realtimeVoice",
-    "turnDetection",
-    "conversationRelay",
-    "silence",
-    "handoffNumber",
-    "sms",
-    "allowPrivateNetwork",
-  ]);
-  const languages: ProfileLanguage[] = [];
-  if (agent.languages !== undefined) {
-    if (!Array.isArray(agent.languages)) c.fail("languages", "must be an array");
-    else {
-      agent.languages.forEach((l: unknown, i: number) => {
-        const entry = l && typeof l === "object" && !Array.isArray(l) ? l as Json : null;
-        const code = entry ? c.string(entry, "code", `languages[${i}].code`) : null;
-        if (!entry || !code) {
-          c.fail(`languages[${i}]`, 'must be an object with a "code" like "es-ES"');
-          return;
-        }
-        c.unknownKeys(entry, [
-          "code",
-          "ttsProvider",
-          "voice",
-          "transcriptionProvider",
-          "speechModel",
-        ], `languages[${i}].`);
-        const lang: ProfileLanguage = { code };
-        for (
-          const key of ["ttsProvider", "voice", "transcriptionProvider", "speechModel"] as const
-        ) {
-          const v = c.string(entry, key, `languages[${i}].${key}`);
-          if (v) lang[key] = v;
-        }
-        languages.push(lang);
-      });
-    }
-  }
-  let turnDetection: TurnDetection | null = null;
-  const td = c.object(agent, "turnDetection");
-  if (td) {
-    const type = c.oneOf(td, "type", ["server_vad", "semantic_vad"], "turnDetection.type");
-    if (type === "semantic_vad") {
-      turnDetection = {
-        type,
-        eagerness:
-          c.oneOf(td, "eagerness", ["low", "medium", "high", "auto"], "turnDetection.eagerness") ??
-            "auto",
-      };
-    } else if (type === "server_vad") {
-      turnDetection = {
-        type,
-        threshold: c.number(td, "threshold", 0, 1, "turnDetection.threshold") ?? 0.5,
-        prefixPaddingMs:
-          c.number(td, "prefixPaddingMs", 0, 5000, "turnDetection.prefixPaddingMs") ?? 300,
-        silenceDurationMs:
-          c.number(td, "silenceDurationMs", 0, 10000, "turnDetection.silenceDurationMs") ??
-            500,
-      };
-    } else if (!("type" in td)) {
-      c.fail("turnDetection.type", "is required (server_vad or semantic_vad)");
-    }
-  }
-  const conversationRelay = parseRelayOptions(c, c.object(agent, "conversationRelay"));
-  const silence = { ...DEFAULT_SILENCE };
-  const si = c.object(agent, "silence");
-  if (si) {
-    c.unknownKeys(si, ["reminderAfterSeconds", "maxReminders", "reminder", "goodbye"], "silence.");
-    silence.reminderAfterSeconds =
-      c.number(si, "reminderAfterSeconds", 0, 600, "silence.reminderAfterSeconds") ??
-        silence.reminderAfterSeconds;
-    silence.maxReminders = c.number(si, "maxReminders", 0, 10, "silence.maxReminders") ??
-      silence.maxReminders;
-    silence.reminder = c.string(si, "reminder", "silence.reminder") ?? silence.reminder;
-    silence.goodbye = c.string(si, "goodbye", "silence.goodbye") ?? silence.goodbye;
-  }
-  const sms = parseSmsSettings(c, c.object(agent, "sms"));
-  const allowPrivateNetwork = c.bool(agent, "allowPrivateNetwork") ?? false;
-  const handoffNumber = c.string(agent, "handoffNumber");
-  if (handoffNumber !== null && !E164.test(handoffNumber)) {
-    c.fail("handoffNumber", `must be an E.164 number like +15550100 (got "${handoffNumber}")`);
-  }
-  // Read before the problems are collected, so a wrong value is reported, not dropped.
-  const fields = {
-    description: c.string(agent, "description") ?? "",
-    greeting: c.string(agent, "greeting"),
-    mode: c.oneOf(agent, "mode", ["relay", "realtime"]),
-    language: c.string(agent, "language"),
-    ttsProvider: c.string(agent, "ttsProvider"),
-    voice: c.string(agent, "voice"),
-    realtimeVoice: c.oneOf(agent, "realtimeVoice", REALTIME_VOICES),
-  };
-  problems.push(...c.problems);
-  const tools = parseTools(source.toolsJson, `${base}/tools.json`, problems);
+  const agentFile = `${base}/agent.json`;
+  const agent = parseJson(source.agentJson, agentFile, problems);
+  if (agent !== undefined) problems.push(...agentJsonProblems(agent, agentFile));
+  const toolsFile = `${base}/tools.json`;
+  const tools = source.toolsJson === null ? [] : parseJson(source.toolsJson, toolsFile, problems);
+  if (tools !== undefined) problems.push(...toolsFileProblems(tools, toolsFile));
   if (!source.instructions.trim()) problems.push(`${base}/instructions.md: must not be empty`);
   if (problems.length > 0) throw new ProfileError(problems);
-  return {
-    name: source.name,
-    ...fields,
-    instructions: source.instructions,
-    languages,
-    turnDetection,
-    conversationRelay,
-    silence,
-    handoffNumber,
-    sms,
-    allowPrivateNetwork,
-    builtinTools: tools.builtins,
-    httpTools: tools.http,
-  };
+  return profileOf(source, agent as AgentFile, tools as ToolEntry[]);
 }
 
-/** `sms` of agent.json; problems go to `c`. */
-function parseSmsSettings(c: Checker, raw: Json | null): SmsSettings {
-  if (!raw) return { ...DEFAULT_SMS, allowTo: [] };
-  c.unknownKeys(raw, ["allowTo", "maxPerCall", "maxLength"], "sms.");
-  const allowTo: string[] = [];
-  if (raw.allowTo !== undefined) {
-    if (!Array.isArray(raw.allowTo)) c.fail("sms.allowTo", "must be an array of E.164 numbers");
-    else {
-      raw.allowTo.forEach((n: unknown, i: number) => {
-        if (typeof n === "string" && E164.test(n)) allowTo.push(n);
-        else {c.fail(
-            `sms.allowTo[${i}]`,
-            `must be an E.164 number like +15550100 (got ${JSON.stringify(n)})`,
-          );}
-      });
+/** tools.json's schema problems, then duplicate names and URLs that do not parse. */
+function toolsFileProblems(raw: unknown, file: string): string[] {
+  const problems = toolsJsonProblems(raw, file);
+  if (!Array.isArray(raw)) return problems;
+  // A field the schema already faulted is not faulted twice.
+  const fail = (field: string, text: string) => {
+    if (!problems.some((p) => p.startsWith(`${file}: ${field} `))) {
+      problems.push(`${file}: ${field} ${text}`);
     }
-  }
-  const whole = (field: "maxPerCall" | "maxLength", min: number, max: number) => {
-    const n = c.number(raw, field, min, max, `sms.${field}`);
-    if (n !== null && !Number.isInteger(n)) {
-      c.fail(`sms.${field}`, `must be a whole number (got ${n})`);
-      return null;
-    }
-    return n;
   };
-  return {
-    allowTo,
-    maxPerCall: whole("maxPerCall", 0, 20) ?? DEFAULT_SMS.maxPerCall,
-    maxLength: whole("maxLength", 1, 1600) ?? DEFAULT_SMS.maxLength,
-  };
-}
-
-/** `conversationRelay` of agent.json; problems go to `c`. */
-function parseRelayOptions(c: Checker, raw: Json | null): RelayOptions {
-  const options: RelayOptions = {};
-  if (!raw) return options;
-  const at = (field: string) => `conversationRelay.${field}`;
-  c.unknownKeys(raw, [...RELAY_OPTIONS], "conversationRelay.");
-  for (
-    const field of ["ignorebackchannel", "backgroundnoisereduction", "partialPrompts"] as const
-  ) {
-    const v = c.bool(raw, field, at(field));
-    if (v !== null) options[field] = v;
-  }
-  const sensitivity = c.oneOf(
-    raw,
-    "interruptSensitivity",
-    ["low", "medium", "high"],
-    at("interruptSensitivity"),
-  );
-  if (sensitivity) options.interruptSensitivity = sensitivity;
-  const timeout = raw.speechtimeout;
-  if (typeof timeout === "number" && Number.isInteger(timeout) && timeout > 0) {
-    options.speechtimeout = String(timeout);
-  } else if (timeout !== undefined && timeout !== null) {
-    const text = typeof timeout === "string" ? timeout.trim() : "";
-    const problem = `must be "auto" or a whole number (got ${JSON.stringify(timeout)})`;
-    if (/^(auto|[1-9]\d{0,5})$/.test(text)) options.speechtimeout = text;
-    else c.fail(at("speechtimeout"), problem);
-  }
-  const hints = raw.hints;
-  if (Array.isArray(hints) && hints.every((h) => typeof h === "string" && h.trim())) {
-    if (hints.some((h) => h.includes(","))) c.fail(at("hints"), "entries must not contain commas");
-    else if (hints.length) options.hints = hints.map((h) => h.trim()).join(",");
-  } else if (typeof hints === "string") {
-    if (hints.trim()) options.hints = hints.trim();
-  } else if (hints !== undefined && hints !== null) {
-    c.fail(at("hints"), "must be a comma-separated string or an array of non-empty strings");
-  }
-  return options;
-}
-
-function parseTools(
-  text: string | null,
-  file: string,
-  problems: string[],
-): { builtins: BuiltinToolName[]; http: HttpToolSpec[] } {
-  const out = { builtins: [] as BuiltinToolName[], http: [] as HttpToolSpec[] };
-  if (text === null) return out;
-  const raw = parseJson(text, file, problems);
-  if (raw === undefined) return out;
-  if (!Array.isArray(raw)) {
-    problems.push(`${file}: must be an array of tool names and HTTP tool objects`);
-    return out;
-  }
-  const c = new Checker(file);
   const seen = new Set<string>();
   raw.forEach((entry: unknown, i: number) => {
-    const at = `[${i}]`;
     if (typeof entry === "string") {
-      if (!(BUILTIN_TOOLS as readonly string[]).includes(entry)) {
-        c.fail(at, `"${entry}" is not a built-in tool (${BUILTIN_TOOLS.join(", ")})`);
-      } else if (seen.has(entry)) c.fail(at, `"${entry}" is listed twice`);
-      else out.builtins.push(entry as BuiltinToolName);
+      if (seen.has(entry)) fail(`[${i}]`, `"${entry}" is listed twice`);
       seen.add(entry);
       return;
     }
-    if (!entry || typeof entry !== "object" || Array.isArray(entry)) {
-      c.fail(at, "must be a built-in tool name or an HTTP tool object");
-      return;
+    const { name, url } = (entry && typeof entry === "object" ? entry : {}) as Json;
+    if (typeof name === "string") {
+      if (seen.has(name)) fail(`[${i}].name`, `"${name}" is used twice`);
+      seen.add(name);
     }
-    const t = entry as Json;
-    c.unknownKeys(t, ["name", "description", "parameters", "url", "method", "timeoutMs"], `${at}.`);
-    const name = c.string(t, "name", `${at}.name`);
-    const description = c.string(t, "description", `${at}.description`);
-    const url = c.string(t, "url", `${at}.url`);
-    const method =
-      c.oneOf(t, "method", ["GET", "POST", "PUT", "PATCH", "DELETE"], `${at}.method`) ??
-        "POST";
-    const timeoutMs = c.number(t, "timeoutMs", 100, 60000, `${at}.timeoutMs`) ?? undefined;
-    if (!name || !TOOL_NAME.test(name)) {
-      c.fail(`${at}.name`, "is required: letters, digits, _ or -, at most 64");
-    } else if (seen.has(name)) c.fail(`${at}.name`, `"${name}" is used twice`);
-    else seen.add(name);
-    if (!description) c.fail(`${at}.description`, "is required (the model reads it)");
-    const parsedUrl = url ? URL.parse(url) : null;
-    if (!parsedUrl || !["http:", "https:"].includes(parsedUrl.protocol)) {
-      c.fail(`${at}.url`, "must be an http(s) URL");
-    }
-    const given = t.parameters ?? { type: "object", properties: {} };
-    // Arguments the schema does not name are refused unless the manifest says otherwise.
-    const parameters = given && typeof given === "object" && !Array.isArray(given) &&
-        !("additionalProperties" in given)
-      ? { ...given, additionalProperties: false }
-      : given;
-    if (
-      !parameters || typeof parameters !== "object" || Array.isArray(parameters) ||
-      (parameters as Json).type !== "object"
-    ) {
-      c.fail(`${at}.parameters`, 'must be a JSON Schema with "type": "object"');
-    }
-    if (name && description && url && parsedUrl) {
-      out.http.push({
-        name,
-        description,
-        parameters: parameters as Json,
-        url,
-        method,
-        ...(timeoutMs ? { timeoutMs } : {}),
-      });
+    if (typeof url === "string" && !URL.parse(url)) {
+      fail(`[${i}].url`, `must be an http(s) URL (got ${JSON.stringify(url)})`);
     }
   });
-  problems.push(...c.problems);
-  return out;
+  return problems;
+}
+
+/** The profile of valid files: what they leave out gets its default. */
+function profileOf(source: ProfileSource, agent: AgentFile, tools: ToolEntry[]): AgentProfile {
+  return {
+    name: source.name,
+    description: agent.description ?? "",
+    instructions: source.instructions,
+    greeting: agent.greeting ?? null,
+    mode: agent.mode ?? null,
+    language: agent.language ?? null,
+    languages: (agent.languages ?? []).map(languageOf),
+    ttsProvider: agent.ttsProvider ?? null,
+    voice: agent.voice ?? null,
+    realtimeVoice: agent.realtimeVoice ?? null,
+    turnDetection: turnDetectionOf(agent.turnDetection),
+    conversationRelay: relayOptionsOf(agent.conversationRelay ?? {}),
+    silence: { ...DEFAULT_SILENCE, ...agent.silence },
+    handoffNumber: agent.handoffNumber ?? null,
+    sms: { ...DEFAULT_SMS, ...agent.sms, allowTo: [...(agent.sms?.allowTo ?? [])] },
+    allowPrivateNetwork: agent.allowPrivateNetwork ?? false,
+    builtinTools: tools.filter((t): t is BuiltinToolName => typeof t === "string"),
+    httpTools: tools.flatMap((t) => typeof t === "string" ? [] : [httpToolOf(t)]),
+  };
+}
+
+/** A language with its empty settings left out. */
+function languageOf({ code, ...settings }: ProfileLanguage): ProfileLanguage {
+  const language: ProfileLanguage = { code };
+  for (const key of ["ttsProvider", "voice", "transcriptionProvider", "speechModel"] as const) {
+    if (settings[key]) language[key] = settings[key];
+  }
+  return language;
+}
+
+/** Turn detection with the Realtime API's defaults for what is left out. */
+function turnDetectionOf(raw: AgentFile["turnDetection"]): TurnDetection | null {
+  if (!raw) return null;
+  if (raw.type === "semantic_vad") return { type: raw.type, eagerness: raw.eagerness ?? "auto" };
+  return {
+    type: raw.type,
+    threshold: raw.threshold ?? 0.5,
+    prefixPaddingMs: raw.prefixPaddingMs ?? 300,
+    silenceDurationMs: raw.silenceDurationMs ?? 500,
+  };
+}
+
+/** ConversationRelay options as the TwiML takes them: strings trimmed, hints comma-joined. */
+function relayOptionsOf(raw: NonNullable<AgentFile["conversationRelay"]>): RelayOptions {
+  const { speechtimeout, hints, ...rest } = raw;
+  const options: RelayOptions = { ...rest };
+  if (speechtimeout !== undefined) options.speechtimeout = String(speechtimeout).trim();
+  const joined = Array.isArray(hints) ? hints.map((h) => h.trim()).join(",") : hints?.trim();
+  if (joined) options.hints = joined;
+  return options;
+}
+
+/** An HTTP tool with the default method and parameters; undeclared arguments refused. */
+function httpToolOf(entry: Exclude<ToolEntry, string>): HttpToolSpec {
+  const { name, description, url, timeoutMs } = entry;
+  const given = entry.parameters ?? { type: "object", properties: {} };
+  // Arguments the schema does not name are refused unless the manifest says otherwise.
+  const parameters = "additionalProperties" in given
+    ? given
+    : { ...given, additionalProperties: false };
+  return {
+    name,
+    description,
+    parameters,
+    url,
+    method: entry.method ?? "POST",
+    ...(timeoutMs ? { timeoutMs } : {}),
+  };
 }
 
 /** A validated profile with the files it was read from (the editor starts from them). */

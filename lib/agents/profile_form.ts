@@ -148,8 +148,8 @@ function fieldOf(problem: string): string {
   if (!match) return "general";
   if (match[1] === "tools.json") return "toolsJson";
   if (match[1] === "instructions.md") return "instructions";
-  const path = match[2];
-  const [head, sub] = path.split(".");
+  // `hints[0]` is about `hints`.
+  const [head, sub] = match[2].split(".").map((part) => part.replace(/\[\d+\]$/, ""));
   if (head === "silence") {
     return (SILENCE_FIELDS as readonly string[]).includes(sub) ? sub : "reminderAfterSeconds";
   }
