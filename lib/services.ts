@@ -39,7 +39,10 @@ export interface Services {
   lifecycle: Lifecycle;
   /** Limit hits by limit name, for logs and metrics. */
   limitHits: Map<string, number>;
-  /** Counters fed by the call records, served at `/metrics`. */
+  /**
+   * Counters fed by the call records, plus live calls, limit hits and the drain state read at
+   * scrape time: `/metrics`, from a prom-client registry of this instance's own.
+   */
   metrics: Metrics;
   /** The live calls of this process, as an event feed for the dashboard. */
   liveFeed: LiveFeed;
@@ -75,7 +78,14 @@ export async function createServices(
   await profiles.refresh();
   const registry = new CallRegistry();
   const records = new CallRecords(new CallStore(kv, config.recordsRetentionDays), clock, log);
-  const metrics = new Metrics({ agents: profiles.names() });
+  const lifecycle = new Lifecycle();
+  const limitHits = new Map<string, number>();
+  const metrics = new Metrics({
+    agents: profiles.names(),
+    liveCalls: () => registry.countByMode(),
+    limitHits,
+    draining: () => lifecycle.draining,
+  });
   const liveFeed = new LiveFeed(registry, records);
   records.observe(metrics);
   records.observe(liveFeed);
@@ -93,8 +103,8 @@ export async function createServices(
     twilio: createTwilioApi(config),
     clock,
     records,
-    lifecycle: new Lifecycle(),
-    limitHits: new Map(),
+    lifecycle,
+    limitHits,
     metrics,
     liveFeed,
     streamEndings: new StreamEndings(kv),
