@@ -46,7 +46,10 @@ export interface Services {
   lifecycle: Lifecycle;
   /** Limit hits by limit name, for logs and metrics. */
   limitHits: Map<string, number>;
-  /** Counters fed by the call records, served at `/metrics`. */
+  /**
+   * Counters fed by the call records, plus live calls, limit hits and the drain state read at
+   * scrape time: `/metrics`, from a prom-client registry of this instance's own.
+   */
   metrics: Metrics;
   /** The live calls of this process, as an event feed for the dashboard. */
   liveFeed: LiveFeed;
@@ -86,7 +89,14 @@ export async function createServices(
   await profiles.refresh();
   const registry = new CallRegistry();
   const records = new CallRecords(new CallStore(kv, config.recordsRetentionDays), clock, log);
-  const metrics = new Metrics({ agents: profiles.names() });
+  const lifecycle = new Lifecycle();
+  const limitHits = new Map<string, number>();
+  const metrics = new Metrics({
+    agents: profiles.names(),
+    liveCalls: () => registry.countByMode(),
+    limitHits,
+    draining: () => lifecycle.draining,
+  });
   const liveFeed = new LiveFeed(registry, records);
   records.observe(metrics);
   records.observe(liveFeed);
@@ -96,7 +106,6 @@ export async function createServices(
   });
   const twilio = createTwilioApi(config);
   const llm = createLlm(config.openai);
-  const limitHits = new Map<string, number>();
   const callTokens = new CallTokens(kv);
   const streamEndings = new StreamEndings(kv);
   const calls: CallDeps = {
@@ -124,7 +133,7 @@ export async function createServices(
     twilio,
     clock,
     records,
-    lifecycle: new Lifecycle(),
+    lifecycle,
     limitHits,
     metrics,
     liveFeed,

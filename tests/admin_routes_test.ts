@@ -10,7 +10,7 @@ import { createApp } from "../app.ts";
 import { MAX_FAILED_LOGINS } from "../lib/admin/admin_access.ts";
 import { newCallRecord } from "../lib/records/call_store.ts";
 import { configWarnings } from "../lib/services.ts";
-import { Metrics } from "../lib/records/metrics.ts";
+import { MAX_SERIES, Metrics } from "../lib/records/metrics.ts";
 import { formFromFiles } from "../lib/agents/profile_form.ts";
 import {
   SIMULATOR_PROTOCOL,
@@ -22,9 +22,26 @@ import { FakeOpenAI } from "./fakes/fake_openai.ts";
 import { FakeTwilioApi } from "./fakes/fake_twilio_api.ts";
 import { callerFrame, startRealtime } from "./helpers/realtime_harness.ts";
 import { eventually, relayHarness } from "./helpers/relay_harness.ts";
+import { register as promRegister } from "prom-client";
+import { limitHit } from "../lib/calls/admission.ts";
+import { parsePrometheusText } from "./helpers/prometheus_text.ts";
 import { postSigned, startService, type TestService } from "./helpers/service.ts";
 
 const PASSWORD = "admin-pass-7f3a9c";
+/** The metric families `/metrics` exposes, in order (dashboards depend on the names). */
+const METRIC_FAMILIES = [
+  "callbridge_active_calls",
+  "callbridge_calls_started_total",
+  "callbridge_calls_total",
+  "callbridge_turns_total",
+  "callbridge_interrupts_total",
+  "callbridge_model_errors_total",
+  "callbridge_tool_calls_total",
+  "callbridge_realtime_frames_total",
+  "callbridge_turn_latency_seconds",
+  "callbridge_limit_hits_total",
+  "callbridge_draining",
+];
 
 function basic(password: string, user = "admin"): Record<string, string> {
   return { authorization: `Basic ${btoa(`${user}:${password}`)}` };
@@ -295,7 +312,8 @@ Deno.test("/metrics: Prometheus text with calls, outcomes, latency histograms, c
     const res = await fetch(`${h.svc.url}/metrics`);
     assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
     const text = await res.text();
-    for (const line of text.trimEnd().split("\n")) {
+    // prom-client puts an empty line between families (the format ignores empty lines).
+    for (const line of text.trimEnd().split("\n").filter((line) => line !== "")) {
       assert.match(
         line,
         /^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[\d.e+]+)$/,
@@ -309,7 +327,8 @@ Deno.test("/metrics: Prometheus text with calls, outcomes, latency histograms, c
     );
     assert.match(text, /^callbridge_interrupts_total\{mode="relay"\} 1$/m);
     assert.match(text, /^callbridge_turns_total\{mode="relay",outcome="interrupted"\} 1$/m);
-    assert.match(text, /^callbridge_turn_latency_seconds_bucket\{mode="relay",le="\+Inf"\} 2$/m);
+    // prom-client writes a bucket's `le` before its other labels (label order has no meaning).
+    assert.match(text, /^callbridge_turn_latency_seconds_bucket\{le="\+Inf",mode="relay"\} 2$/m);
     assert.match(text, /^callbridge_turn_latency_seconds_count\{mode="relay"\} 2$/m);
     assert.match(text, /^# TYPE callbridge_turn_latency_seconds histogram$/m);
     assert.ok(!text.includes(call.callSid) && !text.includes("0100123"), "no SID or number");
@@ -633,7 +652,7 @@ Deno.test("simulator tokens expire, and any instance sharing the KV accepts them
   }
 });
 
-Deno.test("metrics labels stay bounded: unknown agents and free-text outcomes become other", () => {
+Deno.test("metrics labels stay bounded: unknown agents and free-text outcomes become other", async () => {
   const metrics = new Metrics({ agents: ["default"] });
   const record = newCallRecord({
     id: "r1",
@@ -646,10 +665,98 @@ Deno.test("metrics labels stay bounded: unknown agents and free-text outcomes be
   });
   metrics.opened(record);
   metrics.ended({ ...record, outcome: "Error: socket +15550100123 closed" });
-  const text = metrics.render({ relay: 0, realtime: 0 });
+  const text = await metrics.registry.metrics();
   assert.match(text, /^callbridge_calls_started_total\{mode="relay",agent="other"\} 1$/m);
   assert.match(text, /^callbridge_calls_total\{mode="relay",agent="other",outcome="other"\} 1$/m);
   assert.ok(!text.includes("CA0123") && !text.includes("0100123"));
+  // Outcome words are bounded in shape only; past MAX_SERIES label sets they fold into other.
+  for (let i = 0; i < MAX_SERIES + 50; i++) metrics.ended({ ...record, outcome: `word-${i}` });
+  const ended = parsePrometheusText(await metrics.registry.metrics()).samples
+    .filter((s) => s.name === "callbridge_calls_total");
+  assert.equal(ended.length, MAX_SERIES + 1);
+  assert.equal(
+    ended.find((s) => s.labels.outcome === "other" && s.labels.agent === "other")?.value,
+    1,
+  );
+  assert.equal(
+    ended.find((s) => s.labels.agent === "other" && s.labels.mode === "other")?.value,
+    51,
+  );
+});
+
+Deno.test("/metrics is Prometheus exposition format line by line; two services count apart", async () => {
+  const a = await startService();
+  const b = await startService();
+  try {
+    const recorder = a.services.records.open({
+      id: "rec-a",
+      callSid: "CA44444444444444444444444444444444",
+      mode: "relay",
+      agent: "default",
+      direction: "inbound",
+      from: "+15550100123",
+      to: "+15550100999",
+    });
+    recorder.event("interrupt", "caller cut in");
+    recorder.latency({ latencyMs: 420, inputTokens: 3, outputTokens: 5, outcome: "completed" });
+    await recorder.end("caller-hangup");
+    limitHit(a.services, "max_concurrent_calls");
+    const scrape = async (svc: TestService) => {
+      const res = await fetch(`${svc.url}/metrics`);
+      assert.equal(res.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+      const text = await res.text();
+      for (const line of text.split("\n").slice(0, -1)) {
+        assert.match(
+          line,
+          /^(|# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"\\]*"(,[a-z_]+="[^"\\]*")*\})? -?\d+(\.\d+)?)$/,
+          `not name{labels} value: ${line}`,
+        );
+      }
+      return parsePrometheusText(text);
+    };
+    const [first, second] = [await scrape(a), await scrape(b)];
+    const ended = { mode: "relay", agent: "default", outcome: "caller-hangup" };
+    assert.equal(first.value("callbridge_calls_total", ended), 1);
+    assert.equal(second.value("callbridge_calls_total", ended), undefined);
+    assert.equal(
+      first.value("callbridge_calls_started_total", { mode: "relay", agent: "default" }),
+      1,
+    );
+    assert.equal(first.value("callbridge_interrupts_total", { mode: "relay" }), 1);
+    assert.equal(second.value("callbridge_interrupts_total", { mode: "relay" }), undefined);
+    const bucket = { mode: "relay", le: "0.5" };
+    assert.equal(first.value("callbridge_turn_latency_seconds_bucket", bucket), 1);
+    assert.equal(first.value("callbridge_turn_latency_seconds_sum", { mode: "relay" }), 0.42);
+    assert.equal(
+      second.value("callbridge_turn_latency_seconds_count", { mode: "relay" }),
+      undefined,
+    );
+    const limit = { limit: "max_concurrent_calls" };
+    assert.equal(first.value("callbridge_limit_hits_total", limit), 1);
+    assert.equal(second.value("callbridge_limit_hits_total", limit), undefined);
+    for (const scraped of [first, second]) {
+      assert.equal(scraped.value("callbridge_active_calls", { mode: "relay" }), 0);
+      assert.equal(scraped.value("callbridge_active_calls", { mode: "realtime" }), 0);
+      assert.equal(scraped.value("callbridge_draining"), 0);
+      assert.deepEqual([...scraped.types.keys()], METRIC_FAMILIES, "the same families, in order");
+    }
+    a.services.lifecycle.startDrain();
+    assert.equal((await scrape(a)).value("callbridge_draining"), 1);
+    assert.equal((await scrape(b)).value("callbridge_draining"), 0);
+    assert.equal(
+      (await scrape(a)).value("callbridge_calls_total", ended),
+      1,
+      "a scrape reads only",
+    );
+    assert.equal(
+      promRegister.getMetricsAsArray().length,
+      0,
+      "prom-client's global registry unused",
+    );
+  } finally {
+    await a.close();
+    await b.close();
+  }
 });
 
 Deno.test("dashboard filters and search; a call's page shows its sessions in order", async () => {

@@ -1,159 +1,186 @@
 /**
- * Process metrics in Prometheus text format: calls by path and outcome, per-turn latency
- * histograms, barge-ins, model errors, tool calls and Realtime frames.
+ * Process metrics for `/metrics`, built with prom-client in a registry of their own: calls by
+ * path and outcome, per-turn latency histograms, barge-ins, model errors, tool calls, Realtime
+ * frames, limit hits, live calls and the drain state.
  *
  * Fed by the call recorder (which sees every call's events, latencies and end) through
- * {@link CallObserver}; live-call gauges are read from the registry at scrape time. Labels are
- * bounded: the call path, an agent name known at start-up (else `other`) and short outcome words.
- * Never phone numbers or SIDs.
+ * {@link CallObserver}, never per audio frame; live calls, limit hits and draining are read at
+ * scrape time by prom-client `collect()` callbacks. Each {@link Metrics} has its own `Registry`
+ * (never prom-client's global one), so two services in one process count apart. Labels are
+ * bounded: the call path, an agent name known at start-up (else `other`) and short outcome words,
+ * at most {@link MAX_SERIES} label sets a metric. Never phone numbers or SIDs.
  *
  * @module
  */
 
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CallObserver } from "./call_recorder.ts";
 import type { CallEventRecord, CallMode, CallRecord, TurnLatency } from "./call_store.ts";
 
 /** Upper bounds (seconds) of the turn-latency histogram buckets. */
 export const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10] as const;
-/** Distinct label sets one metric may hold; later ones are folded into `other`. */
-const MAX_SERIES = 200;
+/** Distinct label sets one counter may hold; later ones are folded into `other`. */
+export const MAX_SERIES = 200;
 const WORD = /^[a-z][a-z0-9_-]{0,39}$/;
 
-type Labels = Record<string, string>;
-
-/** A counter with labels, capped at {@link MAX_SERIES} label sets. */
-class CounterVec {
-  readonly #values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
-
-  inc(labels: Labels, by = 1): void {
-    let key = labelText(labels);
-    if (!this.#values.has(key) && this.#values.size >= MAX_SERIES) {
-      key = labelText(Object.fromEntries(Object.keys(labels).map((k) => [k, "other"])));
-    }
-    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
-  }
-
-  render(out: string[]): void {
-    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
-    for (const [labels, value] of this.#values) out.push(`${this.name}${labels} ${value}`);
-  }
+/** What {@link Metrics} reads at scrape time; each part may be left out (then not exposed). */
+export interface MetricsOptions {
+  /** The agent names known at start-up; any other becomes `other`. */
+  agents: Iterable<string>;
+  /** The live calls of this instance by call path. */
+  liveCalls?: () => Record<CallMode, number>;
+  /** Calls, messages or requests refused, by limit name (the services' `limitHits`). */
+  limitHits?: ReadonlyMap<string, number>;
+  /** Whether this instance drains. */
+  draining?: () => boolean;
 }
 
-/** A histogram per call path. */
-class Histogram {
-  readonly #series = new Map<string, { buckets: number[]; sum: number; count: number }>();
-  constructor(readonly name: string, readonly help: string, readonly bounds: readonly number[]) {}
-
-  observe(mode: CallMode, value: number): void {
-    let s = this.#series.get(mode);
-    if (!s) {
-      s = { buckets: this.bounds.map(() => 0), sum: 0, count: 0 };
-      this.#series.set(mode, s);
-    }
-    this.bounds.forEach((bound, i) => {
-      if (value <= bound) s.buckets[i]++;
-    });
-    s.sum += value;
-    s.count++;
-  }
-
-  render(out: string[]): void {
-    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
-    for (const [mode, s] of this.#series) {
-      this.bounds.forEach((bound, i) => {
-        out.push(`${this.name}_bucket${labelText({ mode, le: String(bound) })} ${s.buckets[i]}`);
-      });
-      out.push(`${this.name}_bucket${labelText({ mode, le: "+Inf" })} ${s.count}`);
-      out.push(`${this.name}_sum${labelText({ mode })} ${round(s.sum)}`);
-      out.push(`${this.name}_count${labelText({ mode })} ${s.count}`);
-    }
-  }
-}
-
-/** The service's counters; one per process, held by `Services`. */
+/** The service's metrics in their own prom-client registry; one per `Services`. */
 export class Metrics implements CallObserver {
+  /** The registry `/metrics` serves (`await registry.metrics()`, `registry.contentType`). */
+  readonly registry = new Registry();
   readonly #agents: ReadonlySet<string>;
-  readonly #started = new CounterVec(
-    "callbridge_calls_started_total",
-    "Calls that started, by call path and agent.",
-  );
-  readonly #ended = new CounterVec(
-    "callbridge_calls_total",
-    "Calls that ended, by call path, agent and outcome.",
-  );
-  readonly #turns = new CounterVec(
-    "callbridge_turns_total",
-    "Agent turns, by call path and outcome.",
-  );
-  readonly #interrupts = new CounterVec(
-    "callbridge_interrupts_total",
-    "Callers cutting the agent off (relay interrupt, realtime barge-in), by call path.",
-  );
-  readonly #errors = new CounterVec(
-    "callbridge_model_errors_total",
-    "LLM or Realtime errors recorded on calls, by call path.",
-  );
-  readonly #tools = new CounterVec("callbridge_tool_calls_total", "Tool calls, by call path.");
-  readonly #frames = new CounterVec(
-    "callbridge_realtime_frames_total",
-    "Media Streams frames relayed by realtime bridges, by direction.",
-  );
-  readonly #latency = new Histogram(
-    "callbridge_turn_latency_seconds",
-    "Per-turn latency: relay prompt to first token, realtime speech end to first audio.",
-    LATENCY_BUCKETS,
-  );
+  /** The label sets each counter holds, for the {@link MAX_SERIES} cap. */
+  readonly #series = new Map<object, Set<string>>();
+  readonly #started: Counter<"mode" | "agent">;
+  readonly #ended: Counter<"mode" | "agent" | "outcome">;
+  readonly #turns: Counter<"mode" | "outcome">;
+  readonly #interrupts: Counter<"mode">;
+  readonly #errors: Counter<"mode">;
+  readonly #tools: Counter<"mode">;
+  readonly #frames: Counter<"direction">;
+  readonly #latency: Histogram<"mode">;
 
-  constructor(options: { agents: Iterable<string> }) {
+  constructor(options: MetricsOptions) {
     this.#agents = new Set(options.agents);
+    const registers = [this.registry];
+    // Registered (and so exposed) in this order, the order of the hand-written text before.
+    const { liveCalls, limitHits, draining } = options;
+    new Gauge({
+      name: "callbridge_active_calls",
+      help: "Live calls in this instance, by call path.",
+      labelNames: ["mode"],
+      registers,
+      collect() {
+        if (!liveCalls) return;
+        for (const [mode, n] of Object.entries(liveCalls())) this.set({ mode }, n);
+      },
+    });
+    this.#started = new Counter({
+      name: "callbridge_calls_started_total",
+      help: "Calls that started, by call path and agent.",
+      labelNames: ["mode", "agent"],
+      registers,
+    });
+    this.#ended = new Counter({
+      name: "callbridge_calls_total",
+      help: "Calls that ended, by call path, agent and outcome.",
+      labelNames: ["mode", "agent", "outcome"],
+      registers,
+    });
+    this.#turns = new Counter({
+      name: "callbridge_turns_total",
+      help: "Agent turns, by call path and outcome.",
+      labelNames: ["mode", "outcome"],
+      registers,
+    });
+    this.#interrupts = new Counter({
+      name: "callbridge_interrupts_total",
+      help: "Callers cutting the agent off (relay interrupt, realtime barge-in), by call path.",
+      labelNames: ["mode"],
+      registers,
+    });
+    this.#errors = new Counter({
+      name: "callbridge_model_errors_total",
+      help: "LLM or Realtime errors recorded on calls, by call path.",
+      labelNames: ["mode"],
+      registers,
+    });
+    this.#tools = new Counter({
+      name: "callbridge_tool_calls_total",
+      help: "Tool calls, by call path.",
+      labelNames: ["mode"],
+      registers,
+    });
+    this.#frames = new Counter({
+      name: "callbridge_realtime_frames_total",
+      help: "Media Streams frames relayed by realtime bridges, by direction.",
+      labelNames: ["direction"],
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: "callbridge_turn_latency_seconds",
+      help: "Per-turn latency: relay prompt to first token, realtime speech end to first audio.",
+      labelNames: ["mode"],
+      buckets: [...LATENCY_BUCKETS],
+      registers,
+    });
+    if (limitHits) {
+      new Counter({
+        name: "callbridge_limit_hits_total",
+        help: "Calls, messages or requests refused by a limit.",
+        labelNames: ["limit"],
+        registers,
+        collect() {
+          // The map is the count; the counter mirrors it at each scrape.
+          this.reset();
+          for (const [limit, n] of limitHits) {
+            this.inc({ limit: limit.replace(/[^a-z0-9_]/g, "_") }, n);
+          }
+        },
+      });
+    }
+    if (draining) {
+      new Gauge({
+        name: "callbridge_draining",
+        help: "1 while this instance drains (takes no new calls).",
+        registers,
+        collect() {
+          this.set(draining() ? 1 : 0);
+        },
+      });
+    }
   }
 
   opened(record: Readonly<CallRecord>): void {
-    this.#started.inc({ mode: record.mode, agent: this.#agent(record.agent) });
+    this.#inc(this.#started, { mode: record.mode, agent: this.#agent(record.agent) });
   }
 
   event(record: Readonly<CallRecord>, type: CallEventRecord["type"]): void {
     const mode = record.mode;
-    if (type === "interrupt" || type === "barge_in") this.#interrupts.inc({ mode });
-    else if (type === "error") this.#errors.inc({ mode });
-    else if (type === "tool") this.#tools.inc({ mode });
+    if (type === "interrupt" || type === "barge_in") this.#inc(this.#interrupts, { mode });
+    else if (type === "error") this.#inc(this.#errors, { mode });
+    else if (type === "tool") this.#inc(this.#tools, { mode });
   }
 
   latency(record: Readonly<CallRecord>, turn: TurnLatency): void {
-    this.#turns.inc({ mode: record.mode, outcome: word(turn.outcome) });
-    if (turn.latencyMs !== null) this.#latency.observe(record.mode, turn.latencyMs / 1000);
+    this.#inc(this.#turns, { mode: record.mode, outcome: word(turn.outcome) });
+    if (turn.latencyMs !== null) {
+      this.#latency.observe({ mode: record.mode }, turn.latencyMs / 1000);
+    }
   }
 
   frames(_record: Readonly<CallRecord>, framesIn: number, framesOut: number): void {
-    this.#frames.inc({ direction: "in" }, framesIn);
-    this.#frames.inc({ direction: "out" }, framesOut);
+    this.#inc(this.#frames, { direction: "in" }, framesIn);
+    this.#inc(this.#frames, { direction: "out" }, framesOut);
   }
 
   ended(record: Readonly<CallRecord>): void {
-    this.#ended.inc({
+    this.#inc(this.#ended, {
       mode: record.mode,
       agent: this.#agent(record.agent),
       outcome: word(record.outcome),
     });
   }
 
-  /** The metrics as Prometheus text, with the live calls of this instance by mode. */
-  render(live: Record<CallMode, number>): string {
-    const out = [
-      "# HELP callbridge_active_calls Live calls in this instance, by call path.",
-      "# TYPE callbridge_active_calls gauge",
-    ];
-    for (const [mode, n] of Object.entries(live)) {
-      out.push(`callbridge_active_calls${labelText({ mode })} ${n}`);
-    }
-    for (const metric of [this.#started, this.#ended, this.#turns, this.#interrupts]) {
-      metric.render(out);
-    }
-    for (const metric of [this.#errors, this.#tools, this.#frames, this.#latency]) {
-      metric.render(out);
-    }
-    return out.join("\n") + "\n";
+  /** Counts on `counter`, folding a label set past the {@link MAX_SERIES}th into `other`. */
+  #inc<L extends string>(counter: Counter<L>, labels: Record<L, string>, by = 1): void {
+    let seen = this.#series.get(counter);
+    if (!seen) this.#series.set(counter, seen = new Set());
+    const key = Object.values(labels).join("\u0000");
+    if (seen.has(key) || seen.size < MAX_SERIES) seen.add(key);
+    else for (const name in labels) labels[name] = "other";
+    counter.inc(labels, by);
   }
 
   #agent(name: string): string {
@@ -164,15 +191,4 @@ export class Metrics implements CallObserver {
 /** A short lower-case word as is; anything else (free text, numbers, ids) becomes `other`. */
 function word(value: string): string {
   return WORD.test(value) ? value : "other";
-}
-
-function labelText(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) =>
-    `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`
-  );
-  return parts.length ? `{${parts.join(",")}}` : "";
-}
-
-function round(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
 }
