@@ -14,28 +14,28 @@ import { limitHit } from "./lib/calls/admission.ts";
 import { SimulatorTokens } from "./lib/admin/simulator_token.ts";
 import { twilioSignature } from "./lib/admin/twilio_signature.ts";
 import type { Services } from "./lib/services.ts";
-import { agentsHandler } from "./routes/agents.tsx";
+import { agentsHandler } from "./routes/agents/index.tsx";
 import {
   agentPageHandler,
   agentRestoreHandler,
   agentSaveHandler,
   agentVersionHandler,
-} from "./routes/agent.tsx";
+} from "./routes/agents/[name]/index.tsx";
 import { createCallHandler } from "./routes/api/calls.ts";
-import { callDetailHandler } from "./routes/call_detail.tsx";
-import { configPageHandler } from "./routes/config_page.tsx";
-import { dashboardHandler } from "./routes/dashboard.tsx";
-import { healthHandler } from "./routes/health.ts";
-import { readyHandler } from "./routes/health_ready.ts";
-import { liveEventsHandler } from "./routes/live_events.ts";
+import { callDetailHandler } from "./routes/calls/[sid].tsx";
+import { configPageHandler } from "./routes/config.tsx";
+import { dashboardHandler } from "./routes/index.tsx";
+import { healthHandler } from "./routes/health/index.ts";
+import { readyHandler } from "./routes/health/ready.ts";
+import { liveEventsHandler } from "./routes/live/events.ts";
 import { metricsHandler } from "./routes/metrics.ts";
-import { simulatorPageHandler, simulatorTokenHandler } from "./routes/simulator.tsx";
+import { simulatorPageHandler, simulatorTokenHandler } from "./routes/simulator/index.tsx";
 import { voiceHandler } from "./routes/twilio/voice.ts";
-import { relaySocketHandler } from "./routes/twilio/relay.ts";
-import { relayActionHandler } from "./routes/twilio/relay_action.ts";
+import { relaySocketHandler } from "./routes/twilio/relay/index.ts";
+import { relayActionHandler } from "./routes/twilio/relay/action.ts";
 import { statusCallbackHandler } from "./routes/twilio/status.ts";
-import { streamSocketHandler } from "./routes/twilio/stream.ts";
-import { streamActionHandler } from "./routes/twilio/stream_action.ts";
+import { streamSocketHandler } from "./routes/twilio/stream/index.ts";
+import { streamActionHandler } from "./routes/twilio/stream/action.ts";
 
 /** Options of {@link createApp}. */
 export interface AppOptions {

@@ -4,13 +4,13 @@
  */
 
 import type { Handler } from "hono";
-import { Island } from "../components/island.tsx";
-import { Layout } from "../components/layout.tsx";
-import { renderPage } from "../components/render.ts";
-import { Simulator } from "../islands/simulator.tsx";
-import type { Services } from "../lib/services.ts";
-import { SIMULATOR_PROTOCOL, type SimulatorTokens } from "../lib/admin/simulator_token.ts";
-import { callTemplateValues, renderTemplate } from "../lib/agents/template.ts";
+import { Island } from "../../components/island.tsx";
+import { Layout } from "../../components/layout.tsx";
+import { renderPage } from "../../components/render.ts";
+import { Simulator } from "../../islands/simulator.tsx";
+import type { Services } from "../../lib/services.ts";
+import { SIMULATOR_PROTOCOL, type SimulatorTokens } from "../../lib/admin/simulator_token.ts";
+import { callTemplateValues, renderTemplate } from "../../lib/agents/template.ts";
 
 /** Renders the simulator page. */
 export function simulatorPageHandler(services: Services): Handler {

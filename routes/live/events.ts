@@ -5,8 +5,8 @@
 
 import type { Handler } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { LiveCallView } from "../lib/records/live_feed.ts";
-import type { Services } from "../lib/services.ts";
+import type { LiveCallView } from "../../lib/records/live_feed.ts";
+import type { Services } from "../../lib/services.ts";
 
 const KEEPALIVE_MS = 25_000;
 

@@ -1,9 +1,9 @@
 /** `GET /twilio/stream`: upgrades Twilio's Media Streams socket into a per-call realtime bridge. */
 
 import type { Handler } from "hono";
-import { upgradeCall } from "../../lib/calls/socket_upgrade.ts";
-import { RealtimeBridge } from "../../lib/realtime/realtime_bridge.ts";
-import type { Services } from "../../lib/services.ts";
+import { upgradeCall } from "../../../lib/calls/socket_upgrade.ts";
+import { RealtimeBridge } from "../../../lib/realtime/realtime_bridge.ts";
+import type { Services } from "../../../lib/services.ts";
 
 /** Upgrades the request and hands the socket to a new {@link RealtimeBridge}. */
 export function streamSocketHandler(services: Services): Handler {

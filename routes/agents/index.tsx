@@ -1,10 +1,10 @@
 /** `GET /agents`: the agent profiles, with their newest version and webhook URL. */
 
 import type { Handler } from "hono";
-import { Layout } from "../components/layout.tsx";
-import { renderPage } from "../components/render.ts";
-import { publicBaseUrl } from "../lib/platform/public_url.ts";
-import type { Services } from "../lib/services.ts";
+import { Layout } from "../../components/layout.tsx";
+import { renderPage } from "../../components/render.ts";
+import { publicBaseUrl } from "../../lib/platform/public_url.ts";
+import type { Services } from "../../lib/services.ts";
 
 /** Lists the profiles. */
 export function agentsHandler(services: Services): Handler {

@@ -1,7 +1,7 @@
 /** `GET /health`: liveness as JSON. */
 
 import type { Handler } from "hono";
-import type { Services } from "../lib/services.ts";
+import type { Services } from "../../lib/services.ts";
 
 /** Answers `{ status, uptimeSeconds, calls, openai, twilio }`. */
 export function healthHandler(services: Services): Handler {

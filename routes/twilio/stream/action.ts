@@ -4,9 +4,9 @@
  */
 
 import type { Handler } from "hono";
-import { formParams } from "../../lib/platform/form_params.ts";
-import type { Services } from "../../lib/services.ts";
-import { streamActionTwiml } from "../../lib/calls/stream_ending.ts";
+import { formParams } from "../../../lib/platform/form_params.ts";
+import type { Services } from "../../../lib/services.ts";
+import { streamActionTwiml } from "../../../lib/calls/stream_ending.ts";
 
 /** Answers with the TwiML the call's ending asked for (a hang-up, a goodbye, a `<Dial>`, an apology). */
 export function streamActionHandler(services: Services): Handler {

@@ -6,19 +6,19 @@
  */
 
 import type { Context, Handler } from "hono";
-import { Layout } from "../components/layout.tsx";
-import { renderPage } from "../components/render.ts";
-import { REALTIME_VOICES } from "../lib/platform/config.ts";
+import { Layout } from "../../../components/layout.tsx";
+import { renderPage } from "../../../components/render.ts";
+import { REALTIME_VOICES } from "../../../lib/platform/config.ts";
 import {
   filesFromForm,
   formFromFiles,
   problemsByField,
   type ProfileForm,
   readProfileForm,
-} from "../lib/agents/profile_form.ts";
-import { type ProfileVersion, SHIPPED_VERSION } from "../lib/agents/profile_store.ts";
-import type { Services } from "../lib/services.ts";
-import { formatTime } from "../components/format.ts";
+} from "../../../lib/agents/profile_form.ts";
+import { type ProfileVersion, SHIPPED_VERSION } from "../../../lib/agents/profile_store.ts";
+import type { Services } from "../../../lib/services.ts";
+import { formatTime } from "../../../components/format.ts";
 
 /** `GET /agents/:name`: the editor with the newest version. */
 export function agentPageHandler(services: Services): Handler {

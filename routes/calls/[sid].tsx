@@ -4,11 +4,11 @@
  */
 
 import type { Handler } from "hono";
-import { CallView } from "../components/call_view.tsx";
-import { Layout } from "../components/layout.tsx";
-import { renderPage } from "../components/render.ts";
-import type { CallDetail } from "../lib/records/call_store.ts";
-import type { Services } from "../lib/services.ts";
+import { CallView } from "../../components/call_view.tsx";
+import { Layout } from "../../components/layout.tsx";
+import { renderPage } from "../../components/render.ts";
+import type { CallDetail } from "../../lib/records/call_store.ts";
+import type { Services } from "../../lib/services.ts";
 
 /** Renders every record of the call, or 404. */
 export function callDetailHandler(services: Services): Handler {
