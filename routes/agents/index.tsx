@@ -1,4 +1,8 @@
-/** `GET /agents`: the agent profiles, with their newest version and webhook URL. */
+/**
+ * `GET /agents`: the agent profiles, with their newest version and webhook URL.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
 import { Layout } from "../../components/layout.tsx";

@@ -1,6 +1,8 @@
 /**
  * `GET /calls/:sid`: a call by record id or Twilio call SID. A call reconnected after a failure
  * has several records: all are shown, in order.
+ *
+ * @module
  */
 
 import type { Handler } from "hono";

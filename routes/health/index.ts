@@ -1,4 +1,8 @@
-/** `GET /health`: liveness as JSON. */
+/**
+ * `GET /health`: liveness as JSON.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
 import type { Services } from "../../lib/services.ts";

@@ -1,4 +1,8 @@
-/** `GET /health/ready`: readiness as JSON (KV reachable, configuration able to take calls). */
+/**
+ * `GET /health/ready`: readiness as JSON (KV reachable, configuration able to take calls).
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
 import type { Services } from "../../lib/services.ts";

@@ -1,6 +1,8 @@
 /**
  * `GET /live/events`: the live calls as server-sent events. Each change sends the whole list
  * (`event: calls`); a comment every 25 s keeps proxies from closing an idle stream.
+ *
+ * @module
  */
 
 import type { Handler } from "hono";

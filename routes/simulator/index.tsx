@@ -1,6 +1,8 @@
 /**
- * `GET /simulator`: talk with an agent by typing, over the real ConversationRelay socket.
- * `POST /simulator/token`: a short-lived token that opens that socket for this admin session.
+ * `GET /simulator`: talk with an agent by typing, over the real ConversationRelay socket (the
+ * page gets its socket token from `POST /simulator/token`, `routes/simulator/token.ts`).
+ *
+ * @module
  */
 
 import type { Handler } from "hono";
@@ -9,8 +11,6 @@ import { Layout } from "../../components/layout.tsx";
 import { renderPage } from "../../components/render.ts";
 import { Simulator } from "../../islands/simulator.tsx";
 import type { Services } from "../../lib/services.ts";
-import { SIMULATOR_PROTOCOL, type SimulatorTokens } from "../../lib/admin/simulator_token.ts";
-import { callTemplateValues, renderTemplate } from "../../lib/agents/template.ts";
 
 /** Renders the simulator page. */
 export function simulatorPageHandler(services: Services): Handler {
@@ -29,30 +29,5 @@ export function simulatorPageHandler(services: Services): Handler {
         </Island>
       </Layout>,
     );
-  };
-}
-
-/** Answers `{ token, protocol, callSid, greeting }` for a simulated call to `agent`. */
-export function simulatorTokenHandler(services: Services, tokens: SimulatorTokens): Handler {
-  return async (c) => {
-    const body = await c.req.parseBody();
-    const agent = typeof body.agent === "string" && services.profiles.has(body.agent)
-      ? body.agent
-      : "default";
-    const profile = await services.profiles.load(agent);
-    const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
-    // Twilio speaks the greeting itself: the page shows it as the session records it.
-    const greeting = renderTemplate(
-      profile.greeting ?? services.config.relay.welcomeGreeting,
-      callTemplateValues({
-        callSid,
-        from: "client:simulator",
-        to: "client:callbridge",
-        direction: "inbound",
-        agent,
-      }),
-    );
-    services.log.info("simulator.token", { agent, callSid });
-    return c.json({ token: await tokens.issue(), protocol: SIMULATOR_PROTOCOL, callSid, greeting });
   };
 }

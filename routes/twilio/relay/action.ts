@@ -1,4 +1,8 @@
-/** `POST /twilio/relay/action`: Twilio reports the end of a ConversationRelay session. */
+/**
+ * `POST /twilio/relay/action`: Twilio reports the end of a ConversationRelay session.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
 import { agentTwiml, webhookCall } from "../../../lib/calls/agent_twiml.ts";

@@ -1,4 +1,8 @@
-/** `GET /twilio/relay`: upgrades Twilio's ConversationRelay socket into a per-call session. */
+/**
+ * `GET /twilio/relay`: upgrades Twilio's ConversationRelay socket into a per-call session.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
 import { upgradeCall } from "../../../lib/calls/socket_upgrade.ts";

@@ -1,6 +1,8 @@
 /**
  * `POST /twilio/stream/action`: Twilio asks what follows a Media Stream the service has closed
  * (`<Connect action>`); the answer is what the call's bridge stored as it ended.
+ *
+ * @module
  */
 
 import type { Handler } from "hono";

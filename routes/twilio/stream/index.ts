@@ -1,4 +1,8 @@
-/** `GET /twilio/stream`: upgrades Twilio's Media Streams socket into a per-call realtime bridge. */
+/**
+ * `GET /twilio/stream`: upgrades Twilio's Media Streams socket into a per-call realtime bridge.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
 import { upgradeCall } from "../../../lib/calls/socket_upgrade.ts";

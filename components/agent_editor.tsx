@@ -1,0 +1,254 @@
+/**
+ * The agent editor page and its parts (server-only), shared by the `/agents/:name` routes: the
+ * form with each validation problem next to its field, the versions table, the restore button
+ * and the agent's 404 page.
+ *
+ * @module
+ */
+
+import type { Context } from "hono";
+import { REALTIME_VOICES } from "../lib/platform/config.ts";
+import type { ProfileForm } from "../lib/agents/profile_form.ts";
+import { type ProfileVersion, SHIPPED_VERSION } from "../lib/agents/profile_store.ts";
+import type { Services } from "../lib/services.ts";
+import { formatTime } from "./format.ts";
+import { Layout } from "./layout.tsx";
+import { renderPage } from "./render.ts";
+
+/** What {@link renderAgentEditor} shows: the form's values, the running version, problems. */
+export interface AgentEditorState {
+  /** The agent's name (its folder under the agents directory). */
+  name: string;
+  form: ProfileForm;
+  /** The version the agent runs now (0 = the shipped files). */
+  version: number;
+  /** Problems by form field; `general` for those of no one field. */
+  problems?: Record<string, string[]>;
+  notice?: string | null;
+  /** 422 when the form is shown again with its problems. */
+  status?: 200 | 422;
+}
+
+/**
+ * The editor page for `state.name`, with its newest versions: one renderer for showing, saving
+ * and restoring, so a failed save or restore shows the same page with its problems.
+ */
+export async function renderAgentEditor(
+  c: Context,
+  services: Services,
+  state: AgentEditorState,
+): Promise<Response> {
+  const { name, form } = state;
+  const versions = await services.profiles.versions(name, 50);
+  const problems = state.problems ?? {};
+  const field = (
+    key: keyof ProfileForm,
+    label: string,
+    hint: string,
+    input: "text" | "textarea" | "number" = "text",
+  ) => (
+    <div class="field">
+      <label for={key}>{label}</label>
+      {input === "textarea"
+        ? (
+          <textarea id={key} name={key} rows={key === "instructions" ? 14 : 8}>
+            {form[key]}
+          </textarea>
+        )
+        : <input id={key} name={key} type={input} value={form[key]} />}
+      <span class="hint">{hint}</span>
+      <Problems list={problems[key]} field={key} />
+    </div>
+  );
+  const choice = (
+    key: keyof ProfileForm,
+    label: string,
+    hint: string,
+    values: string[] = ["true", "false"],
+  ) => (
+    <div class="field">
+      <label for={key}>{label}</label>
+      <select id={key} name={key}>
+        <option value="">default</option>
+        {values.map((v) => <option key={v} value={v} selected={form[key] === v}>{v}</option>)}
+        {form[key] && !values.includes(form[key])
+          ? <option value={form[key]} selected>{form[key]}</option>
+          : null}
+      </select>
+      <span class="hint">{hint}</span>
+      <Problems list={problems[key]} field={key} />
+    </div>
+  );
+  return renderPage(
+    c,
+    <Layout title={`Agent ${name}`} active="/agents">
+      <h1>{`Agent ${name}`}</h1>
+      <p class="muted">
+        {state.version === SHIPPED_VERSION
+          ? "Running the shipped files (never edited)."
+          : `Running version ${state.version}.`}{" "}
+        Saving makes a new version; the next call on any instance uses it.
+      </p>
+      {state.notice ? <p class="notice">{state.notice}</p> : null}
+      {problems.general
+        ? (
+          <section class="problems">
+            <Problems list={problems.general} field="general" />
+          </section>
+        )
+        : null}
+      <form method="post" action={`/agents/${name}`} class="card">
+        {field(
+          "instructions",
+          "Instructions",
+          "Markdown; {{from}}, {{agent}}, … are filled per call.",
+          "textarea",
+        )}
+        {field("greeting", "Greeting", "Said first on the relay path; empty = WELCOME_GREETING.")}
+        <div class="grid2">
+          {field(
+            "ttsProvider",
+            "TTS provider (relay)",
+            "ElevenLabs, Google, Amazon; empty = default.",
+          )}
+          {field("voice", "Voice (relay)", "The TTS provider's voice name; empty = default.")}
+        </div>
+        <div class="field">
+          <label for="realtimeVoice">Voice (realtime)</label>
+          <select id="realtimeVoice" name="realtimeVoice">
+            <option value="">default (OPENAI_VOICE)</option>
+            {REALTIME_VOICES.map((v) => (
+              <option key={v} value={v} selected={form.realtimeVoice === v}>{v}</option>
+            ))}
+          </select>
+          <Problems list={problems.realtimeVoice} field="realtimeVoice" />
+        </div>
+        <h2>Silence</h2>
+        <div class="grid2">
+          {field("reminderAfterSeconds", "Remind after (seconds)", "0 = never.", "number")}
+          {field("maxReminders", "Reminders before hanging up", "0–10.", "number")}
+          {field("reminder", "Reminder", "Said after the silence.")}
+          {field("goodbye", "Goodbye", "Said before ending an unresponsive call.")}
+        </div>
+        <h2>ConversationRelay</h2>
+        <p class="hint">
+          Attributes of Twilio's &lt;ConversationRelay&gt;, named as in the twilio SDK; empty =
+          Twilio's default (or INTERRUPT_SENSITIVITY, STT_HINTS).
+        </p>
+        <div class="grid2">
+          {choice("ignorebackchannel", "Ignore backchannel", "“yeah”, “uh-huh” do not interrupt.")}
+          {choice(
+            "backgroundnoisereduction",
+            "Background noise reduction",
+            "Filter noise before recognition.",
+          )}
+          {field(
+            "speechtimeout",
+            "Speech timeout",
+            "Silence that ends the caller's turn: auto or a whole number.",
+          )}
+          {choice(
+            "interruptSensitivity",
+            "Interrupt sensitivity",
+            "How easily speech interrupts.",
+            [
+              "low",
+              "medium",
+              "high",
+            ],
+          )}
+          {choice(
+            "partialPrompts",
+            "Partial prompts",
+            "Drafts of the caller's words as they speak.",
+          )}
+          {field("hints", "Hints", "Words recognition should expect, comma-separated.")}
+        </div>
+        <h2>Tools</h2>
+        {field(
+          "toolsJson",
+          "tools.json",
+          "Built-in names and HTTP tools; empty = no tools.",
+          "textarea",
+        )}
+        <button type="submit">Save as a new version</button>
+      </form>
+      <section>
+        <h2>Versions</h2>
+        <table class="versions">
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>Saved (UTC)</th>
+              <th>Note</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            {versions.map((v) => (
+              <VersionRow key={v.version} name={name} v={v} current={state.version} />
+            ))}
+            <tr>
+              <td>
+                <a href={`/agents/${name}/versions/0`}>shipped files</a>
+              </td>
+              <td>—</td>
+              <td>{`${services.config.agentsDir}/${name}`}</td>
+              <td>
+                <RestoreButton name={name} version={SHIPPED_VERSION} />
+              </td>
+            </tr>
+          </tbody>
+        </table>
+      </section>
+    </Layout>,
+    state.status ?? 200,
+  );
+}
+
+function VersionRow({ name, v, current }: { name: string; v: ProfileVersion; current: number }) {
+  return (
+    <tr data-version={v.version}>
+      <td>
+        <a href={`/agents/${name}/versions/${v.version}`}>{`v${v.version}`}</a>
+        {v.version === current ? " (current)" : ""}
+      </td>
+      <td>{formatTime(v.savedAt)}</td>
+      <td>
+        {v.restoredFrom === null
+          ? "edited"
+          : `restored from ${v.restoredFrom === 0 ? "the shipped files" : `v${v.restoredFrom}`}`}
+      </td>
+      <td>{v.version === current ? null : <RestoreButton name={name} version={v.version} />}</td>
+    </tr>
+  );
+}
+
+/** A form that restores `version` of agent `name` (saves it again as the newest). */
+export function RestoreButton({ name, version }: { name: string; version: number }) {
+  return (
+    <form method="post" action={`/agents/${name}/restore`}>
+      <input type="hidden" name="version" value={String(version)} />
+      <button type="submit" class="secondary">Restore</button>
+    </form>
+  );
+}
+
+function Problems({ list, field }: { list?: string[]; field: string }) {
+  if (!list?.length) return null;
+  return <>{list.map((p) => <p key={p} class="problem" data-field={field}>{p}</p>)}</>;
+}
+
+/** The 404 page of an agent (or an agent's version) named `what`. */
+export function agentNotFound(c: Context, what: string): Response {
+  return renderPage(
+    c,
+    <Layout title="Not found" active="/agents">
+      <h1>Not found</h1>
+      <p>
+        There is no agent <code>{what.slice(0, 80)}</code>.
+      </p>
+    </Layout>,
+    404,
+  );
+}
