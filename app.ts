@@ -1,41 +1,88 @@
 /**
  * The HTTP application: every route, with signature checking on `/twilio/*`, a bearer token on
- * `/api/*`, and the admin guard (password or local client, CSRF, secure headers) on the admin
- * pages, `/metrics` and the simulator.
+ * `/api/*`, and the admin guard (password or local client, CSRF, secure headers) on everything
+ * else — deny by default: a route is admin-only unless its path is in {@link PUBLIC_PATHS}.
+ *
+ * Route files mirror their URLs, as in Fresh's file routing: `routes/calls/[sid].tsx` serves
+ * `/calls/:sid`, and a folder's `index` file serves the folder's URL. Shared page parts live in
+ * `components/`, so a route file holds only its route's handlers.
+ *
+ * | method    | URL                               | file                                          |
+ * | --------- | --------------------------------- | --------------------------------------------- |
+ * | GET       | `/`                               | `routes/index.tsx`                            |
+ * | GET       | `/calls/:sid`                     | `routes/calls/[sid].tsx`                      |
+ * | GET       | `/agents`                         | `routes/agents/index.tsx`                     |
+ * | GET, POST | `/agents/:name`                   | `routes/agents/[name]/index.tsx`              |
+ * | POST      | `/agents/:name/restore`           | `routes/agents/[name]/restore.ts`             |
+ * | GET       | `/agents/:name/versions/:version` | `routes/agents/[name]/versions/[version].tsx` |
+ * | GET       | `/config`                         | `routes/config.tsx`                           |
+ * | GET       | `/simulator`                      | `routes/simulator/index.tsx`                  |
+ * | POST      | `/simulator/token`                | `routes/simulator/token.ts`                   |
+ * | GET       | `/live/events`                    | `routes/live/events.ts`                       |
+ * | GET       | `/metrics`                        | `routes/metrics.ts`                           |
+ * | GET       | `/health` (public)                | `routes/health/index.ts`                      |
+ * | GET       | `/health/ready` (public)          | `routes/health/ready.ts`                      |
+ * | POST      | `/api/calls` (bearer token)       | `routes/api/calls.ts`                         |
+ * | POST      | `/twilio/voice` (signed)          | `routes/twilio/voice.ts`                      |
+ * | POST      | `/twilio/voice/relay` (signed)    | `routes/twilio/voice.ts`                      |
+ * | POST      | `/twilio/voice/realtime` (signed) | `routes/twilio/voice.ts`                      |
+ * | GET       | `/twilio/relay` (signed, socket)  | `routes/twilio/relay/index.ts`                |
+ * | POST      | `/twilio/relay/action` (signed)   | `routes/twilio/relay/action.ts`               |
+ * | GET       | `/twilio/stream` (signed, socket) | `routes/twilio/stream/index.ts`               |
+ * | POST      | `/twilio/stream/action` (signed)  | `routes/twilio/stream/action.ts`              |
+ * | POST      | `/twilio/status` (signed)         | `routes/twilio/status.ts`                     |
+ *
+ * `routes/twilio/voice.ts` serves its two sub-paths too: they differ only in the call path the
+ * one handler factory is given. `/static/*` is `static/`, served as files (public).
+ *
+ * @module
  */
 
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
+import { except } from "hono/combine";
 import { serveStatic } from "hono/deno";
 import { HTTPException } from "hono/http-exception";
-import { adminGuard, isAdminPath } from "./lib/admin/admin_access.ts";
+import { adminGuard } from "./lib/admin/admin_access.ts";
 import { limitHit } from "./lib/calls/admission.ts";
 import { SimulatorTokens } from "./lib/admin/simulator_token.ts";
 import { twilioSignature } from "./lib/admin/twilio_signature.ts";
 import type { Services } from "./lib/services.ts";
-import { agentsHandler } from "./routes/agents.tsx";
-import {
-  agentPageHandler,
-  agentRestoreHandler,
-  agentSaveHandler,
-  agentVersionHandler,
-} from "./routes/agent.tsx";
-import { createCallHandler } from "./routes/api/calls.ts";
-import { callDetailHandler } from "./routes/call_detail.tsx";
-import { configPageHandler } from "./routes/config_page.tsx";
-import { dashboardHandler } from "./routes/dashboard.tsx";
-import { healthHandler } from "./routes/health.ts";
-import { readyHandler } from "./routes/health_ready.ts";
-import { liveEventsHandler } from "./routes/live_events.ts";
+import { dashboardHandler } from "./routes/index.tsx";
+import { callDetailHandler } from "./routes/calls/[sid].tsx";
+import { agentsHandler } from "./routes/agents/index.tsx";
+import { agentPageHandler, agentSaveHandler } from "./routes/agents/[name]/index.tsx";
+import { agentRestoreHandler } from "./routes/agents/[name]/restore.ts";
+import { agentVersionHandler } from "./routes/agents/[name]/versions/[version].tsx";
+import { configPageHandler } from "./routes/config.tsx";
+import { simulatorPageHandler } from "./routes/simulator/index.tsx";
+import { simulatorTokenHandler } from "./routes/simulator/token.ts";
+import { liveEventsHandler } from "./routes/live/events.ts";
 import { metricsHandler } from "./routes/metrics.ts";
-import { simulatorPageHandler, simulatorTokenHandler } from "./routes/simulator.tsx";
+import { healthHandler } from "./routes/health/index.ts";
+import { readyHandler } from "./routes/health/ready.ts";
+import { createCallHandler } from "./routes/api/calls.ts";
 import { voiceHandler } from "./routes/twilio/voice.ts";
-import { relaySocketHandler } from "./routes/twilio/relay.ts";
-import { relayActionHandler } from "./routes/twilio/relay_action.ts";
+import { relaySocketHandler } from "./routes/twilio/relay/index.ts";
+import { relayActionHandler } from "./routes/twilio/relay/action.ts";
+import { streamSocketHandler } from "./routes/twilio/stream/index.ts";
+import { streamActionHandler } from "./routes/twilio/stream/action.ts";
 import { statusCallbackHandler } from "./routes/twilio/status.ts";
-import { streamSocketHandler } from "./routes/twilio/stream.ts";
-import { streamActionHandler } from "./routes/twilio/stream_action.ts";
+
+/**
+ * The paths the admin guard lets through; every other path, routes added later included, is
+ * admin-only. Each has a check of its own or needs none: liveness and readiness for load
+ * balancers, the pages' static files, Twilio's signature on `/twilio/*`, the bearer token on
+ * `/api/*`.
+ */
+export const PUBLIC_PATHS: readonly string[] = [
+  "/health",
+  "/health/ready",
+  "/static/*",
+  "/twilio/*",
+  "/api/*",
+];
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -51,6 +98,17 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   const app = new Hono();
   const { config, log } = services;
   const simulatorTokens = new SimulatorTokens(services.kv);
+  // Deny by default: registered first, the guard runs before every route that is not public,
+  // including any route registered on the returned app later.
+  const admin = adminGuard({
+    password: config.adminPassword,
+    localAllowed: !config.production,
+    isLocal: options.isLocal,
+    log,
+    publicUrl: config.publicUrl,
+  });
+  app.use("*", except([...PUBLIC_PATHS], admin));
+
   app.get("/health", healthHandler(services));
   app.get("/health/ready", readyHandler(services));
   app.use("/static/*", serveStatic({ root: APP_DIR }));
@@ -86,14 +144,6 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.use("/api/*", limitBody);
   app.post("/api/calls", createCallHandler(services));
 
-  const admin = adminGuard({
-    password: config.adminPassword,
-    localAllowed: !config.production,
-    isLocal: options.isLocal,
-    log,
-    publicUrl: config.publicUrl,
-  });
-  app.use("*", (c, next) => (isAdminPath(c.req.path) ? admin(c, next) : next()));
   app.get("/", dashboardHandler(services));
   app.get("/live/events", liveEventsHandler(services));
   app.get("/calls/:sid", callDetailHandler(services));

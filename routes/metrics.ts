@@ -1,4 +1,8 @@
-/** `GET /metrics`: Prometheus text format (admin only). */
+/**
+ * `GET /metrics`: Prometheus text format (admin only).
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
 import type { Services } from "../lib/services.ts";

@@ -140,6 +140,73 @@ Deno.test("admin access: a deployed service without a password says to set one",
   }
 });
 
+Deno.test("admin access is deny by default: a route added after createApp is admin-only", async (t) => {
+  const svc = await startService();
+  const locked = await startService({ ADMIN_PASSWORD: PASSWORD });
+  try {
+    await t.step(
+      "a remote client gets the set-password page, the public paths answer",
+      async () => {
+        const app = createApp(svc.services, { isLocal: () => false });
+        app.get("/brand-new", (c) => c.text("secret"));
+        for (const path of ["/brand-new", "/brand-new-without-a-route"]) {
+          const res = await app.request(path);
+          assert.equal(res.status, 403, path);
+          const html = await res.text();
+          assert.match(html, /Set ADMIN_PASSWORD to open the admin pages/, path);
+          assert.doesNotMatch(html, /secret/, path);
+        }
+        const health = await app.request("/health");
+        assert.equal(health.status, 200, "liveness stays public");
+        assert.equal((await health.json()).status, "ok");
+        const ready = await app.request("/health/ready"); // 503 here: no OpenAI key
+        assert.ok("ready" in await ready.json(), "readiness stays public");
+        const css = await app.request("/static/admin.css");
+        assert.equal(css.status, 200, "static files stay public");
+        await css.body?.cancel();
+        const api = await app.request("/api/calls", { method: "POST" });
+        assert.equal(api.status, 404, "the API has its own check (off without API_TOKEN)");
+        assert.match((await api.json()).error, /API_TOKEN/);
+        const twilio = await app.request("/twilio/voice", { method: "POST" });
+        assert.equal(twilio.status, 403, "unsigned: refused by the signature check");
+        assert.doesNotMatch(await twilio.text(), /ADMIN_PASSWORD/);
+      },
+    );
+    await t.step("a local client gets it with the guard's headers; CSRF applies", async () => {
+      const app = createApp(svc.services, { isLocal: () => true });
+      app.get("/brand-new", (c) => c.text("secret"));
+      app.post("/brand-new", (c) => c.text("posted"));
+      const res = await app.request("/brand-new");
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), "secret");
+      assert.match(res.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+      const forged = await app.request("/brand-new", {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          origin: "https://evil.example",
+        },
+        body: "a=1",
+      });
+      assert.equal(forged.status, 403, "a cross-origin form post is refused");
+      await forged.body?.cancel();
+    });
+    await t.step("with a password, the new route asks for it", async () => {
+      const app = createApp(locked.services, { isLocal: () => false });
+      app.get("/brand-new", (c) => c.text("secret"));
+      const res = await app.request("/brand-new");
+      assert.equal(res.status, 401);
+      assert.doesNotMatch(await res.text(), /secret/);
+      const ok = await app.request("/brand-new", { headers: basic(PASSWORD) });
+      assert.equal(ok.status, 200);
+      assert.equal(await ok.text(), "secret");
+    });
+  } finally {
+    await svc.close();
+    await locked.close();
+  }
+});
+
 Deno.test("admin access without a password: only while listening on loopback, never via a proxy", async (t) => {
   await t.step("any proxy header means not local", async () => {
     const open = await startService();

@@ -2,11 +2,15 @@
  * The house rules of lib/, checked on the code itself: folders in layers that import only
  * downward (or within themselves), no import cycles, `services.ts` imported by nothing in lib/
  * (it is the composition root), nothing in lib/ reaching into routes/ or components/ (JSON data
- * from assets/ is fine), files of at most about 450 lines, each with an `@module` doc.
+ * from assets/ is fine), files of at most about 450 lines, each with an `@module` doc. And those
+ * of routes/: each file is named after the URL it serves (Fresh-style), as app.ts's table says,
+ * with an `@module` doc.
  */
 
 import assert from "node:assert/strict";
+import { createApp } from "../app.ts";
 import { PROJECT_DIR } from "./helpers/main_process.ts";
+import { startService } from "./helpers/service.ts";
 
 /** lib/'s folders, top to bottom: a folder imports only from folders below it (and itself). */
 const LAYERS: string[][] = [
@@ -110,4 +114,71 @@ Deno.test("every lib/ file is small and says what it holds (@module)", async () 
     }
   }
   assert.deepEqual(problems, []);
+});
+
+/** URLs served by another URL's file, as app.ts's module doc explains. */
+const SHARED_ROUTE_FILES: Record<string, string> = {
+  "/twilio/voice/relay": "/twilio/voice",
+  "/twilio/voice/realtime": "/twilio/voice",
+};
+
+/** Every .ts/.tsx file under routes/, as `routes/…`. */
+async function routeFiles(dir = `${PROJECT_DIR}routes`, prefix = "routes/"): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory) {
+      out.push(...await routeFiles(`${dir}/${entry.name}`, `${prefix}${entry.name}/`));
+    } else if (/\.tsx?$/.test(entry.name)) out.push(`${prefix}${entry.name}`);
+  }
+  return out.sort();
+}
+
+/** The files Fresh's file routing would serve `url` from: `:x` is `[x]`, a folder's `index`. */
+function freshFiles(url: string): string[] {
+  const path = `routes${url.replace(/:(\w+)/g, "[$1]")}`.replace(/\/$/, "");
+  return [".ts", ".tsx"].flatMap((ext) => [`${path}${ext}`, `${path}/index${ext}`]);
+}
+
+Deno.test("routes/ mirrors the URLs: app.ts's table, its routes and the files agree", async () => {
+  const appSource = await Deno.readTextFile(`${PROJECT_DIR}app.ts`);
+  const table = new Set<string>();
+  for (
+    const [, methods, url, file] of appSource.matchAll(
+      /^ \* \| ([A-Z, ]+?) +\| `([^`]+)`[^|]*\| `([^`]+)`/gm,
+    )
+  ) {
+    for (const method of methods.split(", ")) table.add(`${method} ${url} ${file}`);
+  }
+  const svc = await startService();
+  let registered: { method: string; path: string }[];
+  try {
+    registered = createApp(svc.services).routes.filter((r) => r.method !== "ALL");
+  } finally {
+    await svc.close();
+  }
+  const files = await routeFiles();
+  const problems: string[] = [];
+  const named = new Set<string>();
+  for (const { method, path } of registered) {
+    const file = [...table].find((row) => row.startsWith(`${method} ${path} `))?.split(" ")[2];
+    if (!file) {
+      problems.push(`${method} ${path} is not in app.ts's table`);
+      continue;
+    }
+    named.add(`${method} ${path} ${file}`);
+    if (!freshFiles(SHARED_ROUTE_FILES[path] ?? path).includes(file)) {
+      problems.push(`${method} ${path} is served from ${file}, not ${freshFiles(path)[0]}(x)`);
+    }
+    if (!files.includes(file)) problems.push(`${file} (for ${method} ${path}) does not exist`);
+    if (!appSource.includes(`from "./${file}"`)) problems.push(`app.ts does not import ${file}`);
+  }
+  for (const row of table) if (!named.has(row)) problems.push(`app.ts's table: ${row} is no route`);
+  const tabled = new Set([...table].map((row) => row.split(" ")[2]));
+  for (const file of files) {
+    if (!tabled.has(file)) problems.push(`${file} serves no route in app.ts's table`);
+    const text = await Deno.readTextFile(`${PROJECT_DIR}${file}`);
+    if (!/^\/\*\*[\s\S]*?@module[\s\S]*?\*\//.test(text)) problems.push(`${file}: no @module doc`);
+  }
+  assert.deepEqual(problems, []);
+  assert.ok(registered.length >= 20, `only ${registered.length} routes found`);
 });

@@ -1,5 +1,6 @@
 /**
- * Who may open the admin pages, `/metrics` and the simulator: with `ADMIN_PASSWORD` set, anyone
+ * Who may open the admin side — the pages, `/metrics`, the simulator and any route `app.ts` does
+ * not list as public (the guard is deny by default there): with `ADMIN_PASSWORD` set, anyone
  * with it (HTTP basic auth, user `admin`); without it, only a browser on this machine. A request
  * that reached the service through a tunnel or proxy on this machine is not local: its Host is
  * not a loopback name, or it carries forwarding headers.
@@ -22,9 +23,6 @@ import { RateLimiter } from "../platform/rate_limit.ts";
 /** The user name of the admin pages' basic auth. */
 export const ADMIN_USER = "admin";
 
-/** Paths served to admins only (pages, their feeds and forms, metrics). */
-const ADMIN_PREFIXES = ["/calls/", "/agents/", "/simulator/", "/live/"];
-const ADMIN_PATHS = new Set(["/", "/calls", "/agents", "/config", "/simulator", "/metrics"]);
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 /** Any of these means a proxy handled the request: it is not from this machine's browser. */
 const FORWARDING_HEADERS = [
@@ -43,11 +41,6 @@ const FORWARDING_HEADERS = [
   "fastly-client-ip",
   "x-original-forwarded-for",
 ];
-
-/** Whether `path` is one of the admin routes. */
-export function isAdminPath(path: string): boolean {
-  return ADMIN_PATHS.has(path) || ADMIN_PREFIXES.some((p) => path.startsWith(p));
-}
 
 /** Options of {@link adminAccess}. */
 export interface AdminAccessOptions {
@@ -165,7 +158,8 @@ export interface AdminGuardOptions extends AdminAccessOptions {
 /**
  * Everything the admin routes need, in order: secure headers (a CSP that allows only this
  * origin's scripts, styles, event streams and sockets), access, CSRF checks on forms (same
- * origin, or the public URL's), and a body limit.
+ * origin, or the public URL's), and a body limit. `app.ts` puts it in front of every path but
+ * the public ones, so a route nobody thought to protect is protected.
  */
 export function adminGuard(options: AdminGuardOptions): MiddlewareHandler {
   return every(

@@ -1,4 +1,8 @@
-/** `POST /api/calls`: places an outbound call with an agent. */
+/**
+ * `POST /api/calls`: places an outbound call with an agent.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
 import {

@@ -1,4 +1,8 @@
-/** `POST /twilio/status`: Twilio's call status callbacks. */
+/**
+ * `POST /twilio/status`: Twilio's call status callbacks.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
 import {

@@ -1,12 +1,14 @@
 /**
  * `GET /live/events`: the live calls as server-sent events. Each change sends the whole list
  * (`event: calls`); a comment every 25 s keeps proxies from closing an idle stream.
+ *
+ * @module
  */
 
 import type { Handler } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { LiveCallView } from "../lib/records/live_feed.ts";
-import type { Services } from "../lib/services.ts";
+import type { LiveCallView } from "../../lib/records/live_feed.ts";
+import type { Services } from "../../lib/services.ts";
 
 const KEEPALIVE_MS = 25_000;
 

@@ -1,6 +1,8 @@
 /**
  * `GET /config`: live checks with a fix for each failing one, the webhook URLs for the Twilio
  * console and the effective configuration with secrets masked.
+ *
+ * @module
  */
 
 import type { Handler } from "hono";

@@ -1,10 +1,14 @@
-/** `GET /agents`: the agent profiles, with their newest version and webhook URL. */
+/**
+ * `GET /agents`: the agent profiles, with their newest version and webhook URL.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
-import { Layout } from "../components/layout.tsx";
-import { renderPage } from "../components/render.ts";
-import { publicBaseUrl } from "../lib/platform/public_url.ts";
-import type { Services } from "../lib/services.ts";
+import { Layout } from "../../components/layout.tsx";
+import { renderPage } from "../../components/render.ts";
+import { publicBaseUrl } from "../../lib/platform/public_url.ts";
+import type { Services } from "../../lib/services.ts";
 
 /** Lists the profiles. */
 export function agentsHandler(services: Services): Handler {

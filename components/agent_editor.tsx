@@ -1,124 +1,46 @@
 /**
- * `/agents/:name`: edit a profile (instructions, greeting, voice, tools, silence) with each
- * validation problem shown next to its field; every save is a new version in KV and applies from
- * the next call. `/agents/:name/versions/:version` shows an earlier version; restoring one saves
- * it again as the newest.
+ * The agent editor page and its parts (server-only), shared by the `/agents/:name` routes: the
+ * form with each validation problem next to its field, the versions table, the restore button
+ * and the agent's 404 page.
+ *
+ * @module
  */
 
-import type { Context, Handler } from "hono";
-import { Layout } from "../components/layout.tsx";
-import { renderPage } from "../components/render.ts";
+import type { Context } from "hono";
 import { REALTIME_VOICES } from "../lib/platform/config.ts";
-import {
-  filesFromForm,
-  formFromFiles,
-  problemsByField,
-  type ProfileForm,
-  readProfileForm,
-} from "../lib/agents/profile_form.ts";
+import type { ProfileForm } from "../lib/agents/profile_form.ts";
 import { type ProfileVersion, SHIPPED_VERSION } from "../lib/agents/profile_store.ts";
 import type { Services } from "../lib/services.ts";
-import { formatTime } from "../components/format.ts";
+import { formatTime } from "./format.ts";
+import { Layout } from "./layout.tsx";
+import { renderPage } from "./render.ts";
 
-/** `GET /agents/:name`: the editor with the newest version. */
-export function agentPageHandler(services: Services): Handler {
-  return async (c) => {
-    const name = c.req.param("name") ?? "";
-    const current = await services.profiles.files(name);
-    if (!current) return notFound(c, name);
-    const saved = Number(c.req.query("saved")) || null;
-    return await editor(c, services, name, {
-      form: formFromFiles(current.files),
-      version: current.version,
-      notice: saved ? `Saved as version ${saved}: the next call uses it.` : null,
-    });
-  };
-}
-
-/** `POST /agents/:name`: validates and saves the form as a new version. */
-export function agentSaveHandler(services: Services): Handler {
-  return async (c) => {
-    const name = c.req.param("name") ?? "";
-    const current = await services.profiles.files(name);
-    if (!current) return notFound(c, name);
-    const form = readProfileForm(await c.req.parseBody());
-    const result = await services.profiles.save(name, filesFromForm(current.files, form));
-    if (result.ok) return c.redirect(`/agents/${name}?saved=${result.version}`, 303);
-    return await editor(c, services, name, {
-      form,
-      version: current.version,
-      problems: problemsByField(result.problems),
-    }, 422);
-  };
-}
-
-/** `POST /agents/:name/restore`: saves version `version` (0 = shipped) again as the newest. */
-export function agentRestoreHandler(services: Services): Handler {
-  return async (c) => {
-    const name = c.req.param("name") ?? "";
-    const body = await c.req.parseBody();
-    const version = Number(body.version);
-    if (!services.profiles.has(name)) return notFound(c, name);
-    const result = Number.isInteger(version) && version >= 0
-      ? await services.profiles.restore(name, version)
-      : { ok: false as const, problems: ["no version given"] };
-    if (result.ok) return c.redirect(`/agents/${name}?saved=${result.version}`, 303);
-    const current = (await services.profiles.files(name))!;
-    return await editor(c, services, name, {
-      form: formFromFiles(current.files),
-      version: current.version,
-      problems: { general: result.problems },
-    }, 422);
-  };
-}
-
-/** `GET /agents/:name/versions/:version`: one version's files, read-only. */
-export function agentVersionHandler(services: Services): Handler {
-  return async (c) => {
-    const name = c.req.param("name") ?? "";
-    const version = Number(c.req.param("version"));
-    const files = Number.isInteger(version)
-      ? await services.profiles.versionFiles(name, version)
-      : null;
-    if (!files) return notFound(c, `${name} version ${c.req.param("version")}`);
-    const label = version === SHIPPED_VERSION ? "shipped files" : `version ${version}`;
-    return renderPage(
-      c,
-      <Layout title={`${name}: ${label}`} active="/agents">
-        <h1>
-          <a href={`/agents/${name}`}>{name}</a>: {label}
-        </h1>
-        <RestoreButton name={name} version={version} />
-        <section>
-          <h2>agent.json</h2>
-          <pre>{files.agentJson}</pre>
-          <h2>instructions.md</h2>
-          <pre>{files.instructions}</pre>
-          <h2>tools.json</h2>
-          <pre>{files.toolsJson ?? "(none)"}</pre>
-        </section>
-      </Layout>,
-    );
-  };
-}
-
-interface EditorState {
+/** What {@link renderAgentEditor} shows: the form's values, the running version, problems. */
+export interface AgentEditorState {
+  /** The agent's name (its folder under the agents directory). */
+  name: string;
   form: ProfileForm;
+  /** The version the agent runs now (0 = the shipped files). */
   version: number;
+  /** Problems by form field; `general` for those of no one field. */
   problems?: Record<string, string[]>;
   notice?: string | null;
+  /** 422 when the form is shown again with its problems. */
+  status?: 200 | 422;
 }
 
-async function editor(
+/**
+ * The editor page for `state.name`, with its newest versions: one renderer for showing, saving
+ * and restoring, so a failed save or restore shows the same page with its problems.
+ */
+export async function renderAgentEditor(
   c: Context,
   services: Services,
-  name: string,
-  state: EditorState,
-  status: 200 | 422 = 200,
+  state: AgentEditorState,
 ): Promise<Response> {
+  const { name, form } = state;
   const versions = await services.profiles.versions(name, 50);
   const problems = state.problems ?? {};
-  const { form } = state;
   const field = (
     key: keyof ProfileForm,
     label: string,
@@ -280,7 +202,7 @@ async function editor(
         </table>
       </section>
     </Layout>,
-    status,
+    state.status ?? 200,
   );
 }
 
@@ -302,7 +224,8 @@ function VersionRow({ name, v, current }: { name: string; v: ProfileVersion; cur
   );
 }
 
-function RestoreButton({ name, version }: { name: string; version: number }) {
+/** A form that restores `version` of agent `name` (saves it again as the newest). */
+export function RestoreButton({ name, version }: { name: string; version: number }) {
   return (
     <form method="post" action={`/agents/${name}/restore`}>
       <input type="hidden" name="version" value={String(version)} />
@@ -316,7 +239,8 @@ function Problems({ list, field }: { list?: string[]; field: string }) {
   return <>{list.map((p) => <p key={p} class="problem" data-field={field}>{p}</p>)}</>;
 }
 
-function notFound(c: Context, what: string): Response {
+/** The 404 page of an agent (or an agent's version) named `what`. */
+export function agentNotFound(c: Context, what: string): Response {
   return renderPage(
     c,
     <Layout title="Not found" active="/agents">

@@ -1,9 +1,13 @@
-/** `GET /twilio/stream`: upgrades Twilio's Media Streams socket into a per-call realtime call. */
+/**
+ * `GET /twilio/stream`: upgrades Twilio's Media Streams socket into a per-call realtime call.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
-import { upgradeCall } from "../../lib/calls/socket_upgrade.ts";
-import { RealtimeCall } from "../../lib/realtime/realtime_call.ts";
-import type { Services } from "../../lib/services.ts";
+import { upgradeCall } from "../../../lib/calls/socket_upgrade.ts";
+import { RealtimeCall } from "../../../lib/realtime/realtime_call.ts";
+import type { Services } from "../../../lib/services.ts";
 
 /** Upgrades the request and hands the socket to a new {@link RealtimeCall}. */
 export function streamSocketHandler(services: Services): Handler {

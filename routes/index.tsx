@@ -1,4 +1,8 @@
-/** `GET /`: live calls (updating through server-sent events) and recent calls with filters. */
+/**
+ * `GET /`: live calls (updating through server-sent events) and recent calls with filters.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
 import { CallTable } from "../components/call_table.tsx";

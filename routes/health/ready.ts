@@ -1,7 +1,11 @@
-/** `GET /health/ready`: readiness as JSON (KV reachable, configuration able to take calls). */
+/**
+ * `GET /health/ready`: readiness as JSON (KV reachable, configuration able to take calls).
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
-import type { Services } from "../lib/services.ts";
+import type { Services } from "../../lib/services.ts";
 
 const KV_TIMEOUT_MS = 2000;
 

@@ -1,12 +1,14 @@
 /**
  * `POST /twilio/stream/action`: Twilio asks what follows a Media Stream the service has closed
  * (`<Connect action>`); the answer is what the call's bridge stored as it ended.
+ *
+ * @module
  */
 
 import type { Handler } from "hono";
-import { formParams } from "../../lib/platform/form_params.ts";
-import type { Services } from "../../lib/services.ts";
-import { streamActionTwiml } from "../../lib/calls/stream_ending.ts";
+import { formParams } from "../../../lib/platform/form_params.ts";
+import type { Services } from "../../../lib/services.ts";
+import { streamActionTwiml } from "../../../lib/calls/stream_ending.ts";
 
 /** Answers with the TwiML the call's ending asked for (a hang-up, a goodbye, a `<Dial>`, an apology). */
 export function streamActionHandler(services: Services): Handler {

@@ -1,14 +1,16 @@
 /**
  * `GET /calls/:sid`: a call by record id or Twilio call SID. A call reconnected after a failure
  * has several records: all are shown, in order.
+ *
+ * @module
  */
 
 import type { Handler } from "hono";
-import { CallView } from "../components/call_view.tsx";
-import { Layout } from "../components/layout.tsx";
-import { renderPage } from "../components/render.ts";
-import type { CallDetail } from "../lib/records/call_store.ts";
-import type { Services } from "../lib/services.ts";
+import { CallView } from "../../components/call_view.tsx";
+import { Layout } from "../../components/layout.tsx";
+import { renderPage } from "../../components/render.ts";
+import type { CallDetail } from "../../lib/records/call_store.ts";
+import type { Services } from "../../lib/services.ts";
 
 /** Renders every record of the call, or 404. */
 export function callDetailHandler(services: Services): Handler {

@@ -1,7 +1,11 @@
-/** `GET /health`: liveness as JSON. */
+/**
+ * `GET /health`: liveness as JSON.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
-import type { Services } from "../lib/services.ts";
+import type { Services } from "../../lib/services.ts";
 
 /** Answers `{ status, uptimeSeconds, calls, openai, twilio }`. */
 export function healthHandler(services: Services): Handler {

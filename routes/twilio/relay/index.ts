@@ -1,10 +1,14 @@
-/** `GET /twilio/relay`: upgrades Twilio's ConversationRelay socket into a per-call session. */
+/**
+ * `GET /twilio/relay`: upgrades Twilio's ConversationRelay socket into a per-call session.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
-import { upgradeCall } from "../../lib/calls/socket_upgrade.ts";
-import { RelaySession } from "../../lib/relay/relay_session.ts";
-import { SIMULATOR_PROTOCOL, simulatorTokenOf } from "../../lib/admin/simulator_token.ts";
-import type { Services } from "../../lib/services.ts";
+import { upgradeCall } from "../../../lib/calls/socket_upgrade.ts";
+import { RelaySession } from "../../../lib/relay/relay_session.ts";
+import { SIMULATOR_PROTOCOL, simulatorTokenOf } from "../../../lib/admin/simulator_token.ts";
+import type { Services } from "../../../lib/services.ts";
 
 /** Upgrades the request and hands the socket to a new {@link RelaySession}. */
 export function relaySocketHandler(services: Services): Handler {

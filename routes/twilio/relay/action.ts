@@ -1,11 +1,15 @@
-/** `POST /twilio/relay/action`: Twilio reports the end of a ConversationRelay session. */
+/**
+ * `POST /twilio/relay/action`: Twilio reports the end of a ConversationRelay session.
+ *
+ * @module
+ */
 
 import type { Handler } from "hono";
-import { agentTwiml, webhookCall } from "../../lib/calls/agent_twiml.ts";
-import { formParams } from "../../lib/platform/form_params.ts";
-import { publicBaseUrl } from "../../lib/platform/public_url.ts";
-import { relayActionTwiml } from "../../lib/relay/action_twiml.ts";
-import type { Services } from "../../lib/services.ts";
+import { agentTwiml, webhookCall } from "../../../lib/calls/agent_twiml.ts";
+import { formParams } from "../../../lib/platform/form_params.ts";
+import { publicBaseUrl } from "../../../lib/platform/public_url.ts";
+import { relayActionTwiml } from "../../../lib/relay/action_twiml.ts";
+import type { Services } from "../../../lib/services.ts";
 
 /** Answers with what happens next: a hand-off `<Dial>`, a reconnect, a goodbye, or nothing. */
 export function relayActionHandler(services: Services): Handler {

@@ -1,0 +1,33 @@
+/**
+ * `POST /agents/:name/restore`: saves an earlier version of a profile (or the shipped files)
+ * again as the newest, so restoring is itself a version and can be undone.
+ *
+ * @module
+ */
+
+import type { Handler } from "hono";
+import { agentNotFound, renderAgentEditor } from "../../../components/agent_editor.tsx";
+import { formFromFiles } from "../../../lib/agents/profile_form.ts";
+import type { Services } from "../../../lib/services.ts";
+
+/** `POST /agents/:name/restore`: saves version `version` (0 = shipped) again as the newest. */
+export function agentRestoreHandler(services: Services): Handler {
+  return async (c) => {
+    const name = c.req.param("name") ?? "";
+    const body = await c.req.parseBody();
+    const version = Number(body.version);
+    if (!services.profiles.has(name)) return agentNotFound(c, name);
+    const result = Number.isInteger(version) && version >= 0
+      ? await services.profiles.restore(name, version)
+      : { ok: false as const, problems: ["no version given"] };
+    if (result.ok) return c.redirect(`/agents/${name}?saved=${result.version}`, 303);
+    const current = (await services.profiles.files(name))!;
+    return await renderAgentEditor(c, services, {
+      name,
+      form: formFromFiles(current.files),
+      version: current.version,
+      problems: { general: result.problems },
+      status: 422,
+    });
+  };
+}

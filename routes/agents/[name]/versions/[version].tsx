@@ -1,0 +1,43 @@
+/**
+ * `GET /agents/:name/versions/:version`: one saved version of a profile (0 = the shipped files),
+ * read-only, with a button that restores it.
+ *
+ * @module
+ */
+
+import type { Handler } from "hono";
+import { agentNotFound, RestoreButton } from "../../../../components/agent_editor.tsx";
+import { Layout } from "../../../../components/layout.tsx";
+import { renderPage } from "../../../../components/render.ts";
+import { SHIPPED_VERSION } from "../../../../lib/agents/profile_store.ts";
+import type { Services } from "../../../../lib/services.ts";
+
+/** `GET /agents/:name/versions/:version`: one version's files, read-only. */
+export function agentVersionHandler(services: Services): Handler {
+  return async (c) => {
+    const name = c.req.param("name") ?? "";
+    const version = Number(c.req.param("version"));
+    const files = Number.isInteger(version)
+      ? await services.profiles.versionFiles(name, version)
+      : null;
+    if (!files) return agentNotFound(c, `${name} version ${c.req.param("version")}`);
+    const label = version === SHIPPED_VERSION ? "shipped files" : `version ${version}`;
+    return renderPage(
+      c,
+      <Layout title={`${name}: ${label}`} active="/agents">
+        <h1>
+          <a href={`/agents/${name}`}>{name}</a>: {label}
+        </h1>
+        <RestoreButton name={name} version={version} />
+        <section>
+          <h2>agent.json</h2>
+          <pre>{files.agentJson}</pre>
+          <h2>instructions.md</h2>
+          <pre>{files.instructions}</pre>
+          <h2>tools.json</h2>
+          <pre>{files.toolsJson ?? "(none)"}</pre>
+        </section>
+      </Layout>,
+    );
+  };
+}
