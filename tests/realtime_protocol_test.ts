@@ -121,20 +121,20 @@ Deno.test("parseServerEvent: GA events parsed, beta and unknown rejected", () =>
   );
   assert.deepEqual(delta, {
     ok: true,
-    event: { type: "response.output_audio.delta", responseId: "r", itemId: "i", delta: "AAEC" },
+    message: { type: "response.output_audio.delta", responseId: "r", itemId: "i", delta: "AAEC" },
   });
   assert.equal(parseServerEvent('{"type":"response.audio.delta","delta":"AAEC"}').ok, false);
   assert.equal(parseServerEvent('{"type":"response.output_audio.delta","delta":"%"}').ok, false);
   assert.deepEqual(parseServerEvent('{"type":"rate_limits.updated"}'), {
     ok: true,
-    event: { type: "other", name: "rate_limits.updated" },
+    message: { type: "other", name: "rate_limits.updated" },
   });
   const done = parseServerEvent(JSON.stringify({
     type: "response.done",
     response: { id: "r", status: "completed", usage: { input_tokens: 3, output_tokens: 4 } },
   }));
-  assert.ok(done.ok && done.event.type === "response.done");
-  assert.deepEqual(done.event.usage, { inputTokens: 3, outputTokens: 4, totalTokens: 7 });
+  assert.ok(done.ok && done.message.type === "response.done");
+  assert.deepEqual(done.message.usage, { inputTokens: 3, outputTokens: 4, totalTokens: 7 });
 });
 
 Deno.test("GA server events the bridge does not act on are ignored, not counted as bad frames", () => {
@@ -153,7 +153,7 @@ Deno.test("GA server events the bridge does not act on are ignored, not counted 
   ) {
     assert.deepEqual(parseServerEvent(JSON.stringify({ type, event_id: "e1" })), {
       ok: true,
-      event: { type: "other", name: type },
+      message: { type: "other", name: type },
     }, type);
   }
   assert.equal(parseServerEvent('{"type":"made.up"}').ok, false);
@@ -254,7 +254,7 @@ Deno.test("Realtime audio delta fast path agrees with the full parser, else fall
   assertFastPathAgrees(parseServerEvent, frames);
   assert.deepEqual(parseServerEvent(delta('"response_id":"r","item_id":"i\\u0031"')), {
     ok: true,
-    event: { type: "response.output_audio.delta", responseId: "r", itemId: "i1", delta: "AAEC" },
+    message: { type: "response.output_audio.delta", responseId: "r", itemId: "i1", delta: "AAEC" },
   });
   for (
     const bad of [

@@ -13,6 +13,7 @@
 
 import type { REALTIME_VOICES, TurnDetection, VoiceMode } from "../platform/config.ts";
 import { agentJsonProblems, toolsJsonProblems } from "./profile_schema.ts";
+import type { ProfileLanguage, RelayOptions } from "../protocols/twiml.ts";
 
 /** A Realtime voice name. */
 export type RealtimeVoice = typeof REALTIME_VOICES[number];
@@ -28,15 +29,6 @@ export const BUILTIN_TOOLS = [
 
 /** A built-in tool name. */
 export type BuiltinToolName = typeof BUILTIN_TOOLS[number];
-
-/** A language the call may switch to (ConversationRelay `<Language>`). */
-export interface ProfileLanguage {
-  code: string;
-  ttsProvider?: string;
-  voice?: string;
-  transcriptionProvider?: string;
-  speechModel?: string;
-}
 
 /** What to do when the caller stays silent after the agent's turn was heard. */
 export interface SilenceSettings {
@@ -69,25 +61,6 @@ export interface HttpToolSpec {
   url: string;
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   timeoutMs?: number;
-}
-
-/**
- * ConversationRelay options of one agent, named as in the twilio SDK's
- * `ConversationRelayAttributes` (which is how they reach the TwiML); unset = Twilio's default.
- */
-export interface RelayOptions {
-  /** Brief acknowledgments ("yeah", "uh-huh") do not interrupt the agent. */
-  ignorebackchannel?: boolean;
-  /** Background noise filtering before speech recognition. */
-  backgroundnoisereduction?: boolean;
-  /** Silence that ends the caller's turn: `auto` or a whole number, passed to Twilio as written. */
-  speechtimeout?: string;
-  /** How easily the caller's speech interrupts the agent (over `INTERRUPT_SENSITIVITY`). */
-  interruptSensitivity?: "low" | "medium" | "high";
-  /** Drafts of the caller's words before they finish (the session acts on the final prompt). */
-  partialPrompts?: boolean;
-  /** Words or phrases recognition should expect, comma-separated (over `STT_HINTS`). */
-  hints?: string;
 }
 
 /** The fields of {@link RelayOptions}, in the order they are shown and written. */

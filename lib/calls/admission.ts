@@ -8,7 +8,7 @@
 
 import type { Logger } from "../platform/log.ts";
 import { BUSY } from "./phrases.ts";
-import { sayAndHangUpTwiml } from "./twiml.ts";
+import { sayAndHangUpTwiml } from "../protocols/twiml.ts";
 
 /** What admission reads: whether the process drains, how many calls are live, the limit. */
 export interface AdmissionState {

@@ -22,7 +22,7 @@ export interface TwimlSources {
   callTokens: CallTokens;
 }
 import { callTemplateValues, renderTemplate } from "../agents/template.ts";
-import { relayTwiml, sayAndHangUpTwiml, streamTwiml } from "./twiml.ts";
+import { relayTwiml, sayAndHangUpTwiml, streamTwiml } from "../protocols/twiml.ts";
 import { toWebSocketUrl } from "../platform/public_url.ts";
 
 /** Options of {@link agentTwiml}. */

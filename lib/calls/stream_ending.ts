@@ -9,7 +9,7 @@
  */
 
 import { withTimeout } from "../platform/deadline.ts";
-import { emptyTwiml, sayAndHangUpTwiml } from "./twiml.ts";
+import { emptyTwiml, sayAndHangUpTwiml } from "../protocols/twiml.ts";
 
 /** How a stream ended and the TwiML that follows it. */
 export interface StreamEnding {

@@ -6,6 +6,7 @@
  */
 
 import { CALL_SID, callParameters, parseJsonFrame } from "./json_fields.ts";
+import type { ParseResult } from "./parse_result.ts";
 
 /** `setup`: always the first message of a session. */
 export interface SetupMessage {
@@ -89,9 +90,6 @@ export type RelayOutbound =
   | { type: "sendDigits"; digits: string }
   | { type: "language"; ttsLanguage?: string; transcriptionLanguage?: string }
   | { type: "end"; handoffData?: string };
-
-/** Result of parsing one frame: the message, or why it was rejected. */
-export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
 
 type Json = Record<string, unknown>;
 

@@ -9,6 +9,7 @@
  */
 
 import { CALL_SID, callParameters, jsonObject, parseJsonFrame } from "./json_fields.ts";
+import type { ParseResult } from "./parse_result.ts";
 
 /** `connected`: the first message of a stream. */
 export interface ConnectedMessage {
@@ -61,9 +62,6 @@ export type MediaStreamInbound =
   | DtmfMessage
   | MarkMessage
   | StopMessage;
-
-/** Result of parsing one frame: the message, or why it was rejected. */
-export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 

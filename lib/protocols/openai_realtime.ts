@@ -24,6 +24,7 @@ import type { TurnDetection } from "../platform/config.ts";
 
 import { isBase64 } from "./media_streams.ts";
 import { type JsonObject, jsonObject, parseJsonFrame } from "./json_fields.ts";
+import type { ParseResult } from "./parse_result.ts";
 
 /** A function the model may call, as the session declares it. */
 export interface FunctionDeclaration {
@@ -199,9 +200,6 @@ export type RealtimeServerEvent =
   | { type: "error"; errorType: string; code: string; message: string }
   | { type: "other"; name: string };
 
-/** Result of parsing one server frame. */
-export type ParseResult<T> = { ok: true; event: T } | { ok: false; error: string };
-
 type Json = JsonObject;
 
 function text(obj: Json | null, key: string): string {
@@ -292,7 +290,7 @@ export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent
   if (delta && delta[3].length % 4 === 0) {
     return {
       ok: true,
-      event: {
+      message: {
         type: "response.output_audio.delta",
         responseId: delta[1],
         itemId: delta[2],
@@ -312,34 +310,34 @@ export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent
       if (typeof delta !== "string" || !isBase64(delta) || !itemId) {
         return { ok: false, error: "audio delta without base64 delta or item_id" };
       }
-      return { ok: true, event: { type, responseId: text(m, "response_id"), itemId, delta } };
+      return { ok: true, message: { type, responseId: text(m, "response_id"), itemId, delta } };
     }
     case "session.created":
     case "session.updated":
-      return { ok: true, event: { type } };
+      return { ok: true, message: { type } };
     case "input_audio_buffer.speech_started":
       return {
         ok: true,
-        event: { type, itemId: text(m, "item_id"), audioStartMs: num(m, "audio_start_ms") },
+        message: { type, itemId: text(m, "item_id"), audioStartMs: num(m, "audio_start_ms") },
       };
     case "input_audio_buffer.speech_stopped":
       return {
         ok: true,
-        event: { type, itemId: text(m, "item_id"), audioEndMs: num(m, "audio_end_ms") },
+        message: { type, itemId: text(m, "item_id"), audioEndMs: num(m, "audio_end_ms") },
       };
     case "response.created":
-      return { ok: true, event: { type, responseId: text(jsonObject(m.response), "id") } };
+      return { ok: true, message: { type, responseId: text(jsonObject(m.response), "id") } };
     case "response.output_audio_transcript.done":
     case "conversation.item.input_audio_transcription.completed":
       return {
         ok: true,
-        event: { type, itemId: text(m, "item_id"), transcript: text(m, "transcript") },
+        message: { type, itemId: text(m, "item_id"), transcript: text(m, "transcript") },
       };
     case "response.done": {
       const response = jsonObject(m.response);
       return {
         ok: true,
-        event: {
+        message: {
           type,
           responseId: text(response, "id"),
           status: text(response, "status"),
@@ -353,7 +351,7 @@ export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent
       if (!callId || !name) return { ok: false, error: "function call without call_id or name" };
       return {
         ok: true,
-        event: {
+        message: {
           type,
           responseId: text(m, "response_id"),
           callId,
@@ -366,7 +364,7 @@ export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent
       const error = jsonObject(m.error);
       return {
         ok: true,
-        event: {
+        message: {
           type,
           errorType: text(error, "type"),
           code: text(error, "code"),
@@ -375,7 +373,7 @@ export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent
       };
     }
     default:
-      if (KNOWN_OTHER.has(type)) return { ok: true, event: { type: "other", name: type } };
+      if (KNOWN_OTHER.has(type)) return { ok: true, message: { type: "other", name: type } };
       return { ok: false, error: `unknown type "${type.slice(0, 60)}"` };
   }
 }

@@ -17,7 +17,7 @@ import type { CallSocket, ToolEvent, TranscriptEntry } from "../calls/call_types
 import { TIME_LIMIT } from "../calls/phrases.ts";
 import { SilenceMonitor } from "../calls/silence_monitor.ts";
 import type { StreamEnding } from "../calls/stream_ending.ts";
-import { hangUpTwiml, sayAndHangUpTwiml } from "../calls/twiml.ts";
+import { hangUpTwiml, sayAndHangUpTwiml } from "../protocols/twiml.ts";
 import type { TimerId } from "../platform/clock.ts";
 import { errorMessage, type Logger } from "../platform/log.ts";
 import { parseMediaStreamMessage, type StartMessage } from "../protocols/media_streams.ts";

@@ -12,7 +12,7 @@ import type { ToolEvent } from "../calls/call_types.ts";
 import { callTool, type ToolCallSinks } from "../calls/tool_calls.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { StreamEnding } from "../calls/stream_ending.ts";
-import { dialTwiml, hangUpTwiml } from "../calls/twiml.ts";
+import { dialTwiml, hangUpTwiml } from "../protocols/twiml.ts";
 
 /** One call's output, for `function_call_output`. */
 export interface ToolOutput {

@@ -179,7 +179,7 @@ export class UpstreamSession {
     this.lastEventAt = this.options.clock.now();
     const parsed = parseServerEvent(data);
     if (!parsed.ok) return this.events.bad(parsed.error);
-    const event = parsed.event;
+    const event = parsed.message;
     if (event.type === "session.updated" && !this.#ready) {
       this.options.clock.clearTimeout(this.#connectTimer);
       this.#ready = true;

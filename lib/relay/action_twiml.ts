@@ -7,7 +7,7 @@
  */
 
 import { CONNECTING, FAILED, NO_HUMAN } from "../calls/phrases.ts";
-import { dialTwiml, emptyTwiml, sayAndHangUpTwiml } from "../calls/twiml.ts";
+import { dialTwiml, emptyTwiml, sayAndHangUpTwiml } from "../protocols/twiml.ts";
 
 /** Hand-off data the session passes in `end`, as the action callback receives it. */
 export interface HandoffData {

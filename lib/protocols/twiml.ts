@@ -8,8 +8,35 @@
  */
 
 import twilio from "twilio";
-import type { ProfileLanguage, RelayOptions } from "../agents/agent_profile.ts";
 import type { Config } from "../platform/config.ts";
+
+/** A language the call may switch to (ConversationRelay `<Language>`). */
+export interface ProfileLanguage {
+  code: string;
+  ttsProvider?: string;
+  voice?: string;
+  transcriptionProvider?: string;
+  speechModel?: string;
+}
+
+/**
+ * ConversationRelay options of one agent, named as in the twilio SDK's
+ * `ConversationRelayAttributes` (which is how they reach the TwiML); unset = Twilio's default.
+ */
+export interface RelayOptions {
+  /** Brief acknowledgments ("yeah", "uh-huh") do not interrupt the agent. */
+  ignorebackchannel?: boolean;
+  /** Background noise filtering before speech recognition. */
+  backgroundnoisereduction?: boolean;
+  /** Silence that ends the caller's turn: `auto` or a whole number, passed to Twilio as written. */
+  speechtimeout?: string;
+  /** How easily the caller's speech interrupts the agent (over `INTERRUPT_SENSITIVITY`). */
+  interruptSensitivity?: "low" | "medium" | "high";
+  /** Drafts of the caller's words before they finish (the session acts on the final prompt). */
+  partialPrompts?: boolean;
+  /** Words or phrases recognition should expect, comma-separated (over `STT_HINTS`). */
+  hints?: string;
+}
 
 const { VoiceResponse } = twilio.twiml;
 
