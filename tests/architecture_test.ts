@@ -23,13 +23,19 @@ const LAYERS: string[][] = [
 ];
 const MAX_LINES = 460;
 
-/** Every .ts file under lib/, relative to lib/. */
-async function libFiles(dir = `${PROJECT_DIR}lib`, prefix = ""): Promise<string[]> {
+/** Every .ts file under lib/, relative to lib/ (with its unit tests, `*_test.ts`, if asked). */
+async function libFiles(
+  options: { tests?: boolean } = {},
+  dir = `${PROJECT_DIR}lib`,
+  prefix = "",
+): Promise<string[]> {
   const out: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (entry.isDirectory) {
-      out.push(...await libFiles(`${dir}/${entry.name}`, `${prefix}${entry.name}/`));
-    } else if (entry.name.endsWith(".ts")) out.push(`${prefix}${entry.name}`);
+      out.push(...await libFiles(options, `${dir}/${entry.name}`, `${prefix}${entry.name}/`));
+    } else if (entry.name.endsWith(".ts")) {
+      if (options.tests || !entry.name.endsWith("_test.ts")) out.push(`${prefix}${entry.name}`);
+    }
   }
   return out.sort();
 }
@@ -181,4 +187,35 @@ Deno.test("routes/ mirrors the URLs: app.ts's table, its routes and the files ag
   }
   assert.deepEqual(problems, []);
   assert.ok(registered.length >= 20, `only ${registered.length} routes found`);
+});
+
+/** The pure parts, whose rules are pinned by unit tests beside them (`name_test.ts`). */
+const UNIT_TESTED = [
+  "calls/bad_frames.ts",
+  "calls/dtmf_buffer.ts",
+  "calls/silence_monitor.ts",
+  "realtime/agent_voice.ts",
+  "realtime/call_transcript.ts",
+  "realtime/playout_tracker.ts",
+  "realtime/response_sequencer.ts",
+  "realtime/upstream_session.ts",
+  "realtime/watchdog.ts",
+  "relay/heard_history.ts",
+  "relay/replies.ts",
+  "relay/turn_loop.ts",
+];
+
+Deno.test("the pure parts have unit tests beside them, which import them", async () => {
+  const files = await libFiles({ tests: true });
+  const problems: string[] = [];
+  for (const module of UNIT_TESTED) {
+    const test = module.replace(/\.ts$/, "_test.ts");
+    if (!files.includes(module)) problems.push(`lib/${module} does not exist`);
+    else if (!files.includes(test)) problems.push(`lib/${test} is missing`);
+    else {
+      const text = await Deno.readTextFile(`${PROJECT_DIR}lib/${test}`);
+      if (!importsOf(test, text).includes(module)) problems.push(`lib/${test} skips ${module}`);
+    }
+  }
+  assert.deepEqual(problems, []);
 });

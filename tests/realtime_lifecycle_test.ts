@@ -291,6 +291,34 @@ Deno.test("session expiry (server closes 1001): reconnects, re-seeds the transcr
   }
 });
 
+Deno.test("a session that goes away with an answer asked for: the new session is asked again", async () => {
+  const h = await startRealtime({ fake: { reply: { audioMs: 200, deltaMs: 100, speed: 8 } } });
+  try {
+    const client = await h.call();
+    const first = await h.fake.session(0);
+    const call = h.service.services.registry.list()[0] as RealtimeCall;
+    await waitUntil(() => client.playedBytes() === 1600 && !call.playing, {
+      what: "greeting heard in full",
+    });
+    first.goAwayOn = "response.create";
+    client.dtmf("#");
+    const second = await h.fake.session(1);
+    const create = await second.events.waitFor((e) => e.type === "response.create", {
+      what: "the answer asked of the new session",
+    });
+    const seeded = second.events.filter((e) => e.type === "conversation.item.create");
+    assert.ok(second.events.items.indexOf(create) > second.events.items.indexOf(seeded.at(-1)!));
+    const texts = seeded.map((e) => (e.item as { content: { text: string }[] }).content[0].text);
+    assert.ok(texts.includes("[The caller pressed the keys: #]"), JSON.stringify(texts));
+    await waitUntil(() => client.playedBytes() === 3200, { what: "the answer heard" });
+    assert.equal(first.events.filter((e) => e.type === "response.create").length, 2);
+    assert.equal(second.errors.items.length, 0, JSON.stringify(second.errors.items));
+    assert.ok(client.open);
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("session_expired: the close that follows reconnects whatever its code", async () => {
   const h = await startRealtime({ fake: { reply: { audioMs: 200, deltaMs: 100, speed: 8 } } });
   try {

@@ -28,9 +28,9 @@ export class DtmfBuffer {
     return this.#keys.length > 0;
   }
 
-  /** A key was pressed. */
+  /** A key was pressed (past {@link MAX_DTMF_DIGITS} waiting presses, it is dropped). */
   press(digit: string): void {
-    this.#keys += digit;
+    if (this.#keys.length < MAX_DTMF_DIGITS) this.#keys += digit;
     this.clock.clearTimeout(this.#timer);
     if (digit === "#" || this.#keys.length >= MAX_DTMF_DIGITS) return this.due();
     this.#timer = this.clock.setTimeout(() => this.due(), this.debounceMs);

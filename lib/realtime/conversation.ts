@@ -82,6 +82,8 @@ export class RealtimeConversation {
   #instructions = "";
   #greeted = false;
   #dtmfDue = false;
+  /** The replaced session owed the caller an answer it had not begun: the next one is asked. */
+  #answerOwed = false;
   #closed = false;
 
   constructor(
@@ -107,7 +109,9 @@ export class RealtimeConversation {
       ready: (flushed) => this.#onReady(flushed),
       event: (event) => this.#onEvent(event),
       bad: (error) => parts.badFrames.drop(error, { source: "openai" }),
-      replaced: () => this.voice.responses.abandon(),
+      replaced: () => {
+        if (this.voice.responses.abandon()) this.#answerOwed = true;
+      },
       failed: (reason) => host.failed(reason),
     });
     this.voice = new AgentVoice({
@@ -195,6 +199,10 @@ export class RealtimeConversation {
     this.parts.log().info("realtime.ready", { flushedFrames: flushed, session });
     this.#greet();
     if (this.#dtmfDue) this.#flushDtmf();
+    if (this.#answerOwed) {
+      this.#answerOwed = false;
+      if (!this.voice.responses.busy) this.voice.respond();
+    }
   }
 
   /** The profile's greeting (rendered over the call's data), else one the model makes up. */

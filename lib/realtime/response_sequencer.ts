@@ -69,9 +69,13 @@ export class ResponseSequencer {
     return idle;
   }
 
-  /** The server refused a request (one was already in progress). */
+  /**
+   * The server refused a request (one was already in progress). The server answers requests in
+   * order and the cancelled ones are the oldest, so a refusal uses up a cancelled one first.
+   */
   requestRefused(): void {
     if (this.#requested > 0) this.#requested--;
+    if (this.#cancelled > 0) this.#cancelled--;
   }
 
   /** `response.created` at `at` (epoch ms): the turn it opens. */
@@ -144,9 +148,19 @@ export class ResponseSequencer {
     return true;
   }
 
-  /** The upstream session was replaced: what it had in progress is gone. */
-  abandon(): void {
+  /**
+   * The upstream session was replaced: what it had in progress or on its way is gone. True when
+   * the caller was owed an answer that had not begun (asked for, or due by VAD): the new session
+   * must be asked for it.
+   */
+  abandon(): boolean {
+    const unanswered = this.#active === null &&
+      (this.#vadDue || this.#requested > this.#cancelled);
     this.muteActive();
     this.#active = null;
+    this.#requested = 0;
+    this.#cancelled = 0;
+    this.#vadDue = false;
+    return unanswered;
   }
 }

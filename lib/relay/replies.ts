@@ -58,7 +58,10 @@ export interface RepliesHost {
   ending(): boolean;
   /** A reply ended in `text` (empty only when {@link ending}). */
   replied(text: string): void;
-  /** A reply failed (its partial text is closed; the call decides what the caller hears). */
+  /**
+   * A reply failed. Its partial text, if any, was left open with a space: the sentence the call
+   * says next (an apology) closes it.
+   */
   failed(err: unknown): void;
 }
 

@@ -10,7 +10,10 @@ import type { ToolDeclaration } from "../agents/tools.ts";
 import type { AssistantTurn, HeardHistory, ToolTurn } from "./heard_history.ts";
 import type { Llm, ToolCallRequest } from "./llm.ts";
 
-/** Model → tools → model rounds in one reply before it is failed. */
+/**
+ * Requests to the model in one reply: a reply that still asks for tools in its last allowed
+ * request (after this many less one rounds of tools) is failed.
+ */
 export const MAX_TOOL_ROUNDS = 5;
 
 /** What one reply runs with and reports to. */

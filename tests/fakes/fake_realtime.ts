@@ -212,6 +212,12 @@ export class FakeRealtimeSession {
     this.close(code, reason);
   }
 
+  /**
+   * The next client event of this type is left unanswered: the server goes away (1001) instead,
+   * as a session ending while a request is in flight.
+   */
+  goAwayOn: string | null = null;
+
   /** Sends any raw text frame. */
   sendRaw(text: string): void {
     this.#socket.send(text);
@@ -276,6 +282,10 @@ export class FakeRealtimeSession {
     }
     this.events.push(event as ClientEvent);
     this.#fake.onClientEvent?.(type, performance.now());
+    if (type === this.goAwayOn) {
+      this.goAwayOn = null;
+      return this.close(1001, "going away");
+    }
     if (!CLIENT_TYPES.has(type)) {
       return this.#reject("invalid_value", `Invalid value: '${type.slice(0, 60)}'.`, type);
     }

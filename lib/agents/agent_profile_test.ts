@@ -12,11 +12,11 @@ import {
   parseProfile,
   ProfileError,
   type ProfileSource,
-} from "../lib/agents/agent_profile.ts";
-import { callTemplateValues, renderTemplate } from "../lib/agents/template.ts";
-import type { ToolCallInfo } from "../lib/agents/tools.ts";
+} from "./agent_profile.ts";
+import { callTemplateValues, renderTemplate } from "./template.ts";
+import type { ToolCallInfo } from "./tools.ts";
 
-const AGENTS_DIR = fileURLToPath(new URL("../assets/agents", import.meta.url));
+const AGENTS_DIR = fileURLToPath(new URL("../../assets/agents", import.meta.url));
 const AGENT = "assets/agents/sales/agent.json";
 const TOOLS = "assets/agents/sales/tools.json";
 

@@ -5,9 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { type NoDelayMessageEvent, NoDelayWebSocket } from "../lib/platform/ws_client.ts";
-import { handshakeProblem } from "../lib/platform/ws_handshake.ts";
-import { EventLog } from "./fakes/event_log.ts";
+import { type NoDelayMessageEvent, NoDelayWebSocket } from "./ws_client.ts";
+import { handshakeProblem } from "./ws_handshake.ts";
+import { EventLog } from "../../tests/fakes/event_log.ts";
 
 function messages(ws: NoDelayWebSocket): EventLog<string | ArrayBuffer> {
   const log = new EventLog<string | ArrayBuffer>();

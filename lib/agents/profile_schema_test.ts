@@ -15,10 +15,10 @@ import {
   ProfileError,
   type ProfileSource,
   RELAY_OPTIONS,
-} from "../lib/agents/agent_profile.ts";
-import { REALTIME_VOICES } from "../lib/platform/config.ts";
+} from "./agent_profile.ts";
+import { REALTIME_VOICES } from "../platform/config.ts";
 
-const AGENTS_DIR = fileURLToPath(new URL("../assets/agents", import.meta.url));
+const AGENTS_DIR = fileURLToPath(new URL("../../assets/agents", import.meta.url));
 const AGENT = "assets/agents/sales/agent.json";
 const TOOLS = "assets/agents/sales/tools.json";
 

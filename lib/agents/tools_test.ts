@@ -6,10 +6,10 @@
 
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { type AgentProfile, parseProfile, ProfileError } from "../lib/agents/agent_profile.ts";
-import { agentToolSet, AgentToolSets } from "../lib/agents/agent_tools.ts";
-import { sendSmsTool } from "../lib/agents/builtin_tools.ts";
-import { Logger } from "../lib/platform/log.ts";
+import { type AgentProfile, parseProfile, ProfileError } from "./agent_profile.ts";
+import { agentToolSet, AgentToolSets } from "./agent_tools.ts";
+import { sendSmsTool } from "./builtin_tools.ts";
+import { Logger } from "../platform/log.ts";
 import {
   type CallControls,
   type SmsSender,
@@ -19,7 +19,7 @@ import {
   ToolError,
   type ToolResult,
   ToolSet,
-} from "../lib/agents/tools.ts";
+} from "./tools.ts";
 
 const CALLER = "+15550100123";
 const LINE = "+15550100999";
