@@ -1,6 +1,8 @@
 # Callbridge: Deno service answering Twilio calls with OpenAI agents.
-# Pinned base (the Deno version the project is tested with).
-FROM denoland/deno:2.9.6
+# Pinned base: the Deno version the project is tested with, from .dvmrc (build with
+# --build-arg DENO_VERSION=$(cat .dvmrc); the default below is checked against it by a test).
+ARG DENO_VERSION=2.9.6
+FROM denoland/deno:${DENO_VERSION}
 
 WORKDIR /app
 # The KV file lives on a volume at /app/data: the one folder the service may write to (deno.json's

@@ -81,7 +81,8 @@ Deno.test("a malformed secret is reported without echoing it", () => {
     }
   })();
   assert.ok(err);
-  assert.match(err.message, /TWILIO_ACCOUNT_SID/);
+  assert.match(err.message, /TWILIO_ACCOUNT_SID must be .*AC.*\(got a value of 11 characters\)/);
+  assert.doesNotMatch(err.message, /secretish/);
 });
 
 /** Runs main.ts as a subprocess with exactly `env` (plus PATH/HOME for Deno). */

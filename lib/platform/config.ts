@@ -438,5 +438,7 @@ class EnvReader {
 }
 
 function describe(name: string, value: string): string {
-  return /KEY|TOKEN|SECRET|PASSWORD/.test(name) ? "a value of the wrong form" : `"${value}"`;
+  // A credential pasted into the wrong variable must not reach the log: only its length does.
+  if (/KEY|TOKEN|SECRET|PASSWORD|SID/.test(name)) return `a value of ${value.length} characters`;
+  return `"${value}"`;
 }
