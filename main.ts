@@ -7,7 +7,11 @@
 
 import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./lib/platform/config.ts";
+import { withTimeout } from "./lib/platform/deadline.ts";
 import { configWarnings, createServices, type Services } from "./lib/services.ts";
+
+/** How long calls ended at the drain deadline get to leave their sockets before the exit. */
+const END_GRACE_MS = 1000;
 
 async function main(): Promise<void> {
   let services: Services;
@@ -71,6 +75,11 @@ async function drain(services: Services, signal: string, server: AbortController
   if (!finished) {
     log.warn("server.drain_timeout", { liveCalls: registry.size });
     for (const call of registry.list()) call.end("shutdown");
+    // Exiting at once could drop the `end` just queued for Twilio: a relay call leaves the
+    // registry when Twilio, having read it, closes the socket.
+    await withTimeout(registry.whenEmpty(), END_GRACE_MS, "calls leaving").catch(() =>
+      log.warn("server.calls_left_open", { liveCalls: registry.size })
+    );
     await records.endAll("shutdown");
   }
   await records.close();

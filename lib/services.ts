@@ -144,6 +144,7 @@ export async function createServices(
       llm,
       maxFailures: config.openai.maxFailures,
       toolFillerMs: config.tools.fillerAfterMs,
+      historyMaxTokens: config.relay.historyMaxTokens,
     },
     realtimeDeps: {
       ...calls,

@@ -253,6 +253,119 @@ Deno.test("admin access without a password: only while listening on loopback, ne
   );
 });
 
+/** What a raw HTTP/1.1 exchange answered: the status and the body. */
+interface RawAnswer {
+  status: number;
+  body: string;
+}
+
+/**
+ * One HTTP/1.1 request over a plain loopback TCP connection, with the `Host` header as given:
+ * what a tunnel or proxy on this machine forwards (`fetch` always sends the URL's own host).
+ */
+async function rawRequest(
+  svc: TestService,
+  request: { method?: string; path: string; host: string; headers?: Record<string, string> },
+  body = "",
+): Promise<RawAnswer> {
+  const port = Number(new URL(svc.url).port);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const bytes = new TextEncoder().encode(body);
+    const headers = {
+      host: request.host,
+      connection: "close",
+      "content-length": String(bytes.length),
+      ...request.headers,
+    };
+    const head = [
+      `${request.method ?? "GET"} ${request.path} HTTP/1.1`,
+      ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    ].join("\r\n");
+    await conn.write(new TextEncoder().encode(`${head}\r\n\r\n${body}`));
+    // `connection: close`: the server ends the stream after its answer.
+    const text = await new Response(conn.readable).text();
+    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1]);
+    return { status, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // already closed with its readable stream
+    }
+  }
+}
+
+Deno.test("admin access: a loopback peer with a tunnel's Host is not local", async () => {
+  const open = await startService();
+  try {
+    const port = new URL(open.url).port;
+    // The same raw requests with a loopback Host get the pages: only the Host differs below.
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
+      const res = await rawRequest(open, { path: "/agents/default", host });
+      assert.equal(res.status, 200, host);
+      assert.match(res.body, /instructions/, host);
+    }
+    // A tunnel (ngrok, cloudflared) connects from this machine but forwards the public Host.
+    for (const host of ["abc123.ngrok-free.app", "callbridge.example.com:443"]) {
+      for (const path of ["/", "/agents/default", "/config", "/metrics"]) {
+        const res = await rawRequest(open, { path, host });
+        assert.equal(res.status, 403, `${host}${path}`);
+        assert.match(res.body, /Set ADMIN_PASSWORD/, `${host}${path}`);
+      }
+      // Its form posts are refused too, even from the tunnel's own origin.
+      const form = new URLSearchParams({ instructions: "Through the tunnel." }).toString();
+      const post = await rawRequest(open, {
+        method: "POST",
+        path: "/agents/default",
+        host,
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          origin: `http://${host}`,
+        },
+      }, form);
+      assert.equal(post.status, 403, `POST via ${host}`);
+      assert.match(post.body, /Set ADMIN_PASSWORD/);
+    }
+    assert.deepEqual(await open.services.profiles.versions("default"), [], "nothing saved");
+  } finally {
+    await open.close();
+  }
+});
+
+Deno.test("admin form posts with a password: credentials first, then the CSRF check", async () => {
+  const locked = await startService({ ADMIN_PASSWORD: PASSWORD });
+  try {
+    const fields = { instructions: "Posted instructions." };
+    const refused: [string, Record<string, string>, string | null, number][] = [
+      ["no credentials", {}, locked.url, 401],
+      ["a wrong password", basic("wrong"), locked.url, 401],
+      ["another user", basic(PASSWORD, "root"), locked.url, 401],
+      ["the password from another origin", basic(PASSWORD), "https://evil.example", 403],
+      ["the password without an Origin", basic(PASSWORD), null, 403],
+    ];
+    for (const [what, headers, origin, status] of refused) {
+      for (const path of ["/agents/default", "/agents/default/restore"]) {
+        const res = await postForm(locked, path, fields, { origin, headers });
+        assert.equal(res.status, status, `${what}: ${path}`);
+        if (status === 401) assert.match(res.headers.get("www-authenticate") ?? "", /^Basic /);
+        await res.body?.cancel();
+      }
+    }
+    assert.deepEqual(await locked.services.profiles.versions("default"), [], "nothing saved");
+    const ok = await postForm(locked, "/agents/default", fields, { headers: basic(PASSWORD) });
+    assert.equal(ok.status, 303, "the password, from the pages' own origin");
+    await ok.body?.cancel();
+    assert.equal(
+      (await locked.services.profiles.load("default")).instructions,
+      fields.instructions,
+    );
+    assert.equal((await locked.services.profiles.versions("default")).length, 1);
+  } finally {
+    await locked.close();
+  }
+});
+
 Deno.test("admin logins: failures are logged with the client, and throttled after 10", async () => {
   const locked = await startService({ ADMIN_PASSWORD: PASSWORD });
   try {

@@ -80,6 +80,51 @@ Deno.test("SIGTERM: no new calls, the live call finishes, its record is flushed,
   }
 });
 
+Deno.test("DRAIN_SECONDS: a call live at the deadline ends as shutdown; exit 0", async () => {
+  const fake = new FakeOpenAI();
+  const main = await startDrainable({
+    OPENAI_API_KEY: fake.apiKey,
+    OPENAI_BASE_URL: fake.start(),
+    DRAIN_SECONDS: "2",
+  });
+  try {
+    const call = await RelayClient.connect(main.url, { authToken: TOKEN });
+    call.setup(await callParameters(main.url, call));
+    call.prompt("before the signal");
+    assert.equal((await call.turn()).text, "You said: before the signal");
+    const signalled = performance.now();
+    main.child.kill("SIGTERM");
+    await main.logged("server.draining", { timeoutMs: 10_000 });
+    // The call goes on during the drain …
+    call.prompt("during the drain");
+    assert.equal((await call.turn()).text, "You said: during the drain");
+    // … until the deadline, which ends it from the service's side (the caller never hangs up).
+    const end = await call.next((m) => m.type === "end", 10_000);
+    const waited = performance.now() - signalled;
+    assert.equal(JSON.parse(String(end.handoffData)).reason, "shutdown");
+    // Real time: main.ts's drain timer is a real one. It starts after the signal, so the end
+    // can come no sooner than DRAIN_SECONDS after it.
+    assert.ok(waited >= 1990, `ended ${Math.round(waited)} ms after the signal, not 2 s`);
+    const status = await within(main.exited, 10_000, "exit after the deadline");
+    assert.equal(status.code, 0);
+    const timeout = main.lines.find((l) => l.event === "server.drain_timeout");
+    assert.equal(timeout?.liveCalls, 1);
+    assert.ok(main.lines.some((l) => l.event === "server.stopped" && l.drained === false));
+    const kv = await Deno.openKv(main.kvPath);
+    try {
+      const [record] = await new CallStore(kv).findBySid(call.callSid);
+      assert.equal(record.outcome, "shutdown");
+      const detail = await new CallStore(kv).getDetail(record.id);
+      assert.equal(detail?.transcript.length, 4, "the turns of the drain were recorded too");
+    } finally {
+      kv.close();
+    }
+  } finally {
+    await main.close();
+    await fake.close();
+  }
+});
+
 Deno.test("a second signal exits at once, after flushing the live call's record", async () => {
   const fake = new FakeOpenAI();
   const main = await startDrainable({

@@ -1,11 +1,13 @@
 /**
  * The fake OpenAI server, checked with the real `openai` SDK: what it streams parses as the real
- * wire format, and what the real service rejects it rejects too.
+ * wire format (in-band failures included: `response.failed` as OpenAI's docs show it), and what
+ * the real service rejects it rejects too.
  */
 
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { FakeOpenAI } from "./fakes/fake_openai.ts";
+import responsesFixture from "./fixtures/openai_responses_stream.json" with { type: "json" };
 import { within } from "./helpers/relay_harness.ts";
 
 async function withFake(fn: (fake: FakeOpenAI, client: OpenAI) => Promise<void>): Promise<void> {
@@ -187,7 +189,7 @@ Deno.test("tool calls: chat streams them in pieces, responses as function_call i
   });
 });
 
-Deno.test("tool history: unanswered calls and orphan outputs are rejected like the real API", async () => {
+Deno.test("tool history: unanswered calls, orphan outputs rejected like the real API", async () => {
   await withFake(async (_fake, client) => {
     await assert.rejects(
       client.chat.completions.create({
@@ -227,5 +229,64 @@ Deno.test("tool history: unanswered calls and orphan outputs are rejected like t
       }),
       (err) => err instanceof OpenAI.BadRequestError && /No tool output found/.test(err.message),
     );
+  });
+});
+
+Deno.test("responses stream: response.failed as the docs show it, parsed by the SDK", async () => {
+  await withFake(async (fake, client) => {
+    fake.script({ tokens: ["Let me ", "check"], responseFailed: true });
+    const stream = await client.responses.create({
+      model: "gpt-test",
+      instructions: "be brief",
+      input: "where is my order?",
+      stream: true,
+      store: false,
+    });
+    const events = [];
+    for await (const event of stream) events.push(event);
+    assert.deepEqual(events.map((e) => e.type).slice(-3), [
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.failed",
+    ]);
+    assert.deepEqual(events.map((e) => e.sequence_number), events.map((_, i) => i));
+    const failed = events.at(-1);
+    assert.ok(failed?.type === "response.failed");
+    // The docs' example, with this response's own id and model.
+    const example = responsesFixture.events["response.failed"].response;
+    assert.deepEqual(Object.keys(failed.response), Object.keys(example));
+    assert.equal(
+      failed.response.id,
+      events[0].type === "response.created" && events[0].response.id,
+    );
+    assert.equal(failed.response.status, "failed");
+    assert.equal(failed.response.model, "gpt-test");
+    assert.deepEqual(failed.response.error, {
+      code: "server_error",
+      message: "The model failed to generate a response.",
+    });
+  });
+});
+
+Deno.test("burstAfter: held after the first token, the rest written on the release", async () => {
+  await withFake(async (fake, client) => {
+    fake.script({ tokens: ["a", "b", "c", "d"], burstAfter: 1 });
+    const stream = await client.chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+    });
+    const seen: string[] = [];
+    for await (const chunk of stream) {
+      const text = chunk.choices[0]?.delta?.content;
+      if (!text) continue;
+      seen.push(text);
+      if (text === "a") {
+        // Held after the first token: nothing more until the release.
+        assert.deepEqual(fake.requests[0].tokensSent, ["a"]);
+        fake.requests[0].release();
+      }
+    }
+    assert.deepEqual(seen, ["a", "b", "c", "d"]);
   });
 });

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { BUSY, TIME_LIMIT } from "../lib/calls/phrases.ts";
+import type { RelaySession } from "../lib/relay/relay_session.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { relayHarness, until } from "./helpers/relay_harness.ts";
@@ -60,11 +61,15 @@ Deno.test("a socket that never sends setup is closed after the set-up timeout", 
   try {
     const idle = await RelayClient.connect(h.svc.url, { authToken: TEST_AUTH_TOKEN });
     await until(() => h.svc.services.registry.size === 1, "session created");
+    const session = h.svc.services.registry.list()[0] as RelaySession;
+    // `tick` runs the due timers synchronously: what the session did is readable right after.
     clock.tick(4_999);
-    assert.equal(idle.socket.readyState, WebSocket.OPEN);
+    assert.equal(limitHits(h.svc, "setup_timeout"), 0, "nothing before 5 s");
+    assert.equal(session.endReason, null);
     clock.tick(1);
+    assert.equal(limitHits(h.svc, "setup_timeout"), 1, "the limit at 5 s");
+    assert.equal(session.endReason, "setup-timeout");
     await idle.closed;
-    assert.equal(limitHits(h.svc, "setup_timeout"), 1);
     await until(() => h.svc.services.registry.size === 0, "session gone");
   } finally {
     await h.close();

@@ -7,9 +7,13 @@
 import assert from "node:assert/strict";
 import { XMLParser } from "fast-xml-parser";
 import { getCallStatus } from "../lib/records/call_status.ts";
+import { OUTBOUND_TTL_MS, type OutboundCall } from "../lib/records/outbound_store.ts";
+import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
+import type { RelaySession } from "../lib/relay/relay_session.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
-import { relayHarness } from "./helpers/relay_harness.ts";
-import { postSigned, TEST_AUTH_TOKEN } from "./helpers/service.ts";
+import { startRealtime } from "./helpers/realtime_harness.ts";
+import { type RelayHarness, relayHarness, until } from "./helpers/relay_harness.ts";
+import { parametersOf, postSigned, TEST_AUTH_TOKEN } from "./helpers/service.ts";
 
 const TOKEN = "api-token-for-tests";
 const xml = new XMLParser({
@@ -73,6 +77,122 @@ Deno.test("outbound: API → Twilio calls.create → TwiML → socket sees the p
     assert.match(system, /The caller is probably\s+Ada Lovelace\./);
     assert.match(system, /caller's number is \+15550100000/);
     await call.hangUp();
+  } finally {
+    await h.close();
+  }
+});
+
+/** Places an outbound call through the API; the `<Parameter>`s of the TwiML Twilio got. */
+async function placeCall(
+  h: RelayHarness,
+  body: Record<string, unknown>,
+): Promise<{ reference: string; parameters: Record<string, string>; twiml: string }> {
+  const res = await api(h.svc.url, body);
+  assert.equal(res.status, 201);
+  const { callSid, reference } = await res.json();
+  const created = h.twilioApi.calls.items.find((c) => c.sid === callSid);
+  assert.ok(created, "the call was placed");
+  return { reference, parameters: parametersOf(created.twiml), twiml: created.twiml };
+}
+
+Deno.test("outbound: expired params or an unknown reference are not used", async () => {
+  const h = await relayHarness({ API_TOKEN: TOKEN, WELCOME_GREETING: "" });
+  try {
+    const kv = h.svc.services.kv;
+    const body = { to: "+15550100444", agent: "appointments", params: { customerName: "Ada" } };
+    const expired = await placeCall(h, body);
+    // Still in KV (its expireIn is best effort), but stored longer ago than OUTBOUND_TTL_MS.
+    const key = ["outbound", expired.reference];
+    const stored = (await kv.get<OutboundCall>(key)).value!;
+    await kv.set(key, { ...stored, createdAt: Date.now() - OUTBOUND_TTL_MS - 1000 });
+    // Unknown here: another instance's KV, or gone.
+    const unknown = await placeCall(h, body);
+    await kv.delete(["outbound", unknown.reference]);
+    for (const [what, placed] of [["expired", expired], ["unknown", unknown]] as const) {
+      const warnings = h.svc.logs.filter((l) => l.event === "call.reference_unknown").length;
+      const call = await RelayClient.connect(h.svc.url, { authToken: TEST_AUTH_TOKEN });
+      call.setup(placed.parameters, {
+        direction: "outbound-api",
+        from: "+15550100000",
+        to: "+15550100444",
+      });
+      call.prompt("Hello?");
+      // The call goes on, on the agent its TwiML named, without the params.
+      assert.equal((await call.turn()).text, "You said: Hello?", what);
+      const request = h.fake.requests.at(-1)!;
+      const system = (request.body.messages as Node[])[0].content as string;
+      assert.match(system, /Bright Smile Dental/, what);
+      assert.doesNotMatch(system, /The caller is probably/, what);
+      const session = h.svc.services.registry.list()[0] as RelaySession;
+      assert.deepEqual(session.context?.call.params, {}, what);
+      const logged = h.svc.logs.filter((l) => l.event === "call.reference_unknown");
+      assert.equal(logged.length, warnings + 1, `${what}: the unknown reference is logged`);
+      assert.equal(logged.at(-1)!.callSid, call.callSid);
+      await call.hangUp();
+      await until(() => h.svc.services.registry.size === 0, `${what}: call over`);
+    }
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("outbound on the realtime path: the stream's start brings the params", async () => {
+  const h = await startRealtime({
+    env: { API_TOKEN: TOKEN, TWILIO_PHONE_NUMBER: "+15550100000", REALTIME_GREETING: "" },
+  });
+  try {
+    // The appointments agent answers by ConversationRelay; this call asks for Media Streams.
+    const res = await api(h.service.url, {
+      to: "+15550100444",
+      agent: "appointments",
+      mode: "realtime",
+      params: { customerName: "Grace Hopper" },
+    });
+    assert.equal(res.status, 201);
+    const { callSid, reference } = await res.json();
+    const [created] = h.twilioApi.calls.items;
+    assert.equal(created.sid, callSid);
+    const ws = h.service.url.replace("http", "ws");
+    const connect = ((xml.parse(created.twiml) as Node).Response as Node).Connect as Node;
+    assert.equal(connect.action, `${h.service.url}/twilio/stream/action`);
+    assert.equal((connect.Stream as Node).url, `${ws}/twilio/stream`);
+    assert.ok(!("ConversationRelay" in connect), "no ConversationRelay");
+    const parameters = parametersOf(created.twiml);
+    assert.deepEqual(Object.keys(parameters), [
+      "agent",
+      "reference",
+      "token",
+      "from",
+      "to",
+      "direction",
+    ]);
+    assert.deepEqual(
+      [
+        parameters.agent,
+        parameters.reference,
+        parameters.from,
+        parameters.to,
+        parameters.direction,
+      ],
+      ["appointments", reference, "+15550100000", "+15550100444", "outbound-api"],
+    );
+    // Twilio opens the stream with the call's SID; its `start` carries the parameters.
+    const client = await h.call({ start: false, callSid });
+    client.start(parameters);
+    const session = await h.fake.session();
+    const update = await session.events.waitFor((e) => e.type === "session.update", {
+      what: "session.update",
+    });
+    const instructions = String((update.session as { instructions: string }).instructions);
+    assert.match(instructions, /Bright Smile Dental/);
+    assert.match(instructions, /The caller is probably\s+Grace Hopper\./);
+    assert.match(instructions, /caller's number is \+15550100000/);
+    const call = h.service.services.registry.list()[0] as RealtimeCall;
+    assert.equal(call.callSid, callSid);
+    assert.deepEqual(call.context?.call.params, { customerName: "Grace Hopper" });
+    assert.equal(call.context?.call.direction, "outbound-api");
+    assert.equal(h.logs("call.reference_unknown").length, 0);
+    assert.equal(session.errors.items.length, 0, JSON.stringify(session.errors.items));
   } finally {
     await h.close();
   }

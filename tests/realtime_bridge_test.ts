@@ -28,6 +28,14 @@ async function heardAtLeast(client: MediaStreamsClient, fromBytes: number, ms: n
   });
 }
 
+/** 20 ms of µ-law unique to `n` (below 65536), unlike {@link callerFrame}'s, which repeat. */
+function numberedFrame(n: number): string {
+  const bytes = new Uint8Array(160).fill(0xff);
+  bytes[0] = n >> 8;
+  bytes[1] = n & 0xff;
+  return btoa(String.fromCharCode(...bytes));
+}
+
 /** Triggers a barge-in and checks `audio_end_ms` against what the emulated caller heard. */
 async function bargeIn(h: RealtimeHarness, client: MediaStreamsClient, itemStartBytes: number) {
   const session = await h.fake.session(h.fake.sessions.items.length - 1);
@@ -133,6 +141,40 @@ Deno.test("no greeting when REALTIME_GREETING is empty; caller audio passes byte
     const update = session.events.items.findIndex((e) => e.type === "session.update");
     assert.ok(update >= 0 && update < firstAppend, "session.update before any audio");
     assert.ok(!session.events.items.some((e) => e.type === "response.create"), "no greeting");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("caller audio held while the upstream connects: at most 15 s, oldest kept", async () => {
+  const h = await startRealtime({ env: { REALTIME_GREETING: "" } });
+  try {
+    h.fake.holdUpgrades = true;
+    const client = await h.call();
+    // 15 s at 50 frames a second are held, and the 10 frames past them are dropped.
+    const held = 750;
+    const frames = Array.from({ length: held + 10 }, (_, i) => numberedFrame(i));
+    for (const frame of frames) client.media(frame);
+    await waitUntil(() => bridgeOf(h).stats.framesIn === frames.length, {
+      what: "every frame at the bridge",
+    });
+    const dropped = h.logs("realtime.frame_dropped").filter((l) =>
+      l.error === "caller audio buffer full"
+    );
+    assert.equal(dropped.length, 10, "each frame over the cap is counted as dropped");
+    assert.equal(h.fake.sessions.items.length, 0, "upstream still connecting");
+    h.fake.releaseUpgrades();
+    const session = await h.fake.session();
+    await waitUntil(() => h.logs("realtime.ready").length === 1, { what: "session ready" });
+    assert.equal(h.logs("realtime.ready")[0].flushedFrames, held);
+    // One more frame, now that the session is ready: once it is there, so is everything before it.
+    const after = numberedFrame(9999);
+    client.media(after);
+    await waitUntil(() => session.appended.includes(after), { what: "the frame sent after" });
+    assert.equal(session.appended.length, held + 1);
+    assert.ok(session.appended.slice(0, held).every((a, i) => a === frames[i]), "in order");
+    assert.equal(session.appended[held], after);
+    assert.equal(session.errors.items.length, 0, JSON.stringify(session.errors.items));
   } finally {
     await h.close();
   }

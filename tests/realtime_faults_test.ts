@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
 import { waitUntil } from "./fakes/event_log.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
@@ -15,6 +16,11 @@ const FAST = { audioMs: 200, deltaMs: 100, speed: 8 };
 
 function limitHits(h: RealtimeHarness, limit: string): number {
   return h.logs("limit.hit").filter((l) => l.limit === limit).length;
+}
+
+/** The call the service has live (the only one). */
+function callOf(h: RealtimeHarness): RealtimeCall {
+  return h.service.services.registry.list()[0] as RealtimeCall;
 }
 
 /** The error events recorded for the call with `callSid`, once its record is final. */
@@ -68,12 +74,53 @@ Deno.test("a Twilio stream that goes silent is closed after the idle timeout", a
     const upstream = await h.fake.session();
     // Time moves only once the session is ready (its connect timeout runs on this clock too).
     await waitUntil(() => h.logs("realtime.ready").length === 1, { what: "session ready" });
-    for (let s = 0; s < 29; s++) clock.tick(1000);
-    assert.ok(client.open, "still open after 29 s");
-    clock.tick(2000);
+    const call = callOf(h);
+    // The ticks run the watchdog synchronously (and in one go, so that no frame of the silence
+    // reminder's reply reaches the service in between): its verdict is readable right after.
+    for (let s = 0; s < 30; s++) clock.tick(1000);
+    assert.equal(limitHits(h, "idle_timeout"), 0, "30 s of silence is not yet over the limit");
+    assert.equal(call.endReason, null);
+    assert.equal(h.service.services.registry.size, 1);
+    clock.tick(1000);
+    assert.equal(limitHits(h, "idle_timeout"), 1, "over the limit at the next check");
+    assert.equal(call.endReason, "idle-timeout");
     await client.closed;
-    assert.equal(limitHits(h, "idle_timeout"), 1);
     await upstream.closed;
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("stall watchdog: the call fails once OPENAI_TIMEOUT_MS pass, answer owed", async () => {
+  const clock = new FakeClock();
+  const h = await startRealtime({
+    clock,
+    env: { OPENAI_TIMEOUT_MS: "10000", REALTIME_GREETING: "" },
+    fake: { reply: FAST },
+  });
+  try {
+    const client = await h.call();
+    const session = await h.fake.session();
+    await waitUntil(() => h.logs("realtime.ready").length === 1, { what: "session ready" });
+    const call = callOf(h);
+    h.fake.stallReplies = true;
+    session.speechStarted();
+    session.speechStopped("is anyone there?");
+    // The transcription is the last frame the fake sends: every frame before it was handled, at
+    // this clock time, which is when OpenAI was last heard from.
+    await waitUntil(
+      () => call.transcript.some((e) => e.role === "caller" && e.text === "is anyone there?"),
+      { what: "the caller's turn handled" },
+    );
+    for (let s = 0; s < 10; s++) clock.tick(1000);
+    assert.equal(h.logs("realtime.stalled").length, 0, "10 s without a word is not yet a stall");
+    assert.equal(call.endReason, null);
+    clock.tick(1000);
+    assert.equal(h.logs("realtime.stalled").length, 1, "a stall at the next check");
+    assert.equal(call.endReason, "upstream-stalled");
+    const update = await h.twilioApi.updates.waitFor(() => true, { what: "fallback redirect" });
+    assert.match(update.twiml, /<Say>Sorry, something went wrong/);
+    await client.closed;
   } finally {
     await h.close();
   }

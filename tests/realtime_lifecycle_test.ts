@@ -319,6 +319,36 @@ Deno.test("a session that goes away with an answer asked for: the new session is
   }
 });
 
+Deno.test("reconnects are capped: sessions gone before ready end in the fallback", async () => {
+  const h = await startRealtime({ fake: { reply: { audioMs: 200, deltaMs: 100, speed: 8 } } });
+  try {
+    const client = await h.call();
+    const first = await h.fake.session(0);
+    await first.events.waitFor((e) => e.type === "response.create", { what: "greeting" });
+    // Sessions that reach their limit after they were ready: the call goes on, however many.
+    for (let i = 0; i < 4; i++) {
+      await waitUntil(() => h.logs("realtime.ready").length === i + 1, { what: `ready ${i}` });
+      (await h.fake.session(i)).close(1001, "going away");
+    }
+    // Each new session now goes away (1001) before it takes its configuration.
+    for (let i = 4; i <= 6; i++) (await h.fake.session(i)).goAwayOn = "session.update";
+    const update = await h.twilioApi.updates.waitFor(() => true, { what: "fallback redirect" });
+    assert.match(update.twiml, /<Say>Sorry, something went wrong.*<\/Say><Hangup\/>/);
+    await assertStreamClosed(h, client);
+    // The count of reconnects starts again once a session is ready; the third in a row that
+    // fails is the last: no eighth session.
+    assert.deepEqual(h.logs("realtime.reconnect").map((l) => l.reconnects), [1, 1, 1, 1, 2, 3]);
+    assert.equal(h.fake.upgrades.items.length, 7);
+    assert.deepEqual(
+      h.fake.sessions.items.map((s) => s.configured),
+      [true, true, true, true, false, false, false],
+    );
+    assert.equal(h.logs("call.closed")[0].reason, "upstream-refused");
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("session_expired: the close that follows reconnects whatever its code", async () => {
   const h = await startRealtime({ fake: { reply: { audioMs: 200, deltaMs: 100, speed: 8 } } });
   try {

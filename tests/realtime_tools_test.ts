@@ -9,7 +9,7 @@ import { Buffer } from "node:buffer";
 import { dtmfMulaw } from "../lib/protocols/dtmf_tones.ts";
 import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
 import { waitUntil } from "./fakes/event_log.ts";
-import type { ClientEvent } from "./fakes/fake_realtime.ts";
+import { type ClientEvent, replyAudio } from "./fakes/fake_realtime.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
 
@@ -164,10 +164,22 @@ Deno.test("realtime: end_call hangs up through the REST API once the goodbye has
   const h = await startRealtime();
   try {
     const { client, session } = await callTools(h, [{ name: "end_call", arguments: "{}" }]);
+    const bridge = bridgeOf(h);
     h.fake.replies.push({ ...FAST, audioMs: 400, transcript: "Goodbye!" });
     await waitUntil(() => outputs(session.events.items).length === 1, { what: "output" });
     const update = await h.twilioApi.updates.waitFor(() => true, { what: "hang-up" });
     assert.match(update.twiml, /<Response><Hangup\/><\/Response>/);
+    // The model was asked for the goodbye once it had the tool's output …
+    const types = session.events.items.map((e) => e.type);
+    const output = session.events.items.findIndex((e) => outputs([e]).length === 1);
+    assert.ok(output > 0 && types.indexOf("response.create", output) > output, types.join(", "));
+    // … and the goodbye was said (after the end_call) and heard before the hang-up: no audio can
+    // come once the stream is left, so what was received by the hang-up is all of it.
+    const said = bridge.transcript.filter((e) => e.role === "agent").map((e) => e.text);
+    assert.equal(said.at(-1), "Goodbye!", JSON.stringify(said));
+    const goodbye = replyAudio(h.fake.replySeeds.at(-1)!, 400 * 8);
+    const heard = Buffer.concat(client.audio.map((p) => Buffer.from(p, "base64")));
+    assert.ok(heard.subarray(-goodbye.length).equals(goodbye), "the goodbye's audio, all of it");
     // Every byte of the goodbye had been played (its marks echoed) before the hang-up.
     assert.equal(client.playedBytes(), client.receivedBytes);
     assert.deepEqual(h.logs("call.end").map((l) => l.reason), ["agent-ended"]);

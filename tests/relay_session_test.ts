@@ -329,6 +329,43 @@ Deno.test("LLM broken stream, in-band error and stall each give an apology", asy
   }
 });
 
+Deno.test("LLM idle timeout: re-armed by every event; only a quiet stream fails", async () => {
+  for (const api of ["chat", "responses"]) {
+    const h = await relayHarness({
+      OPENAI_API: api,
+      WELCOME_GREETING: "",
+      OPENAI_TIMEOUT_MS: "400",
+    });
+    try {
+      const slow = ["T1 ", "T2 ", "T3 ", "T4 ", "T5"];
+      h.fake.script(
+        // A token every 250 ms (under the timeout), for 1.25 s in all (three timeouts' worth).
+        { tokens: slow, tokenDelayMs: 250 },
+        // One token, then nothing: quiet for longer than the timeout.
+        { tokens: ["Q1 ", "Q2 "], stallAfter: 1 },
+      );
+      const call = await h.call();
+      const started = performance.now();
+      call.prompt("take your time");
+      const turn = await call.turn();
+      const took = performance.now() - started;
+      assert.equal(turn.text, slow.join(""), `${api}: the slow reply in full, no apology`);
+      assert.ok(took >= 1250, `${api}: the reply lasted longer than the timeout (${took} ms)`);
+      await h.fake.requests[0].finished;
+      assert.equal(h.fake.requests[0].abortedAt, null, `${api}: the slow stream was not cut`);
+      call.prompt("and now?");
+      const quiet = await call.turn();
+      assert.deepEqual([quiet.tokens[0], quiet.tokens.at(-1)], ["Q1 ", APOLOGY], `${api}: quiet`);
+      await within(h.fake.requests[1].aborted, 2000, "quiet request closed by the timeout");
+      const outcomes = liveSession(h).turns.map((t) => t.outcome);
+      assert.deepEqual(outcomes.slice(-2).map((o) => o === "failed"), [false, true], api);
+      assert.ok(h.svc.logs.some((l) => l.event === "llm.failed" && /no data/.test(`${l.error}`)));
+    } finally {
+      await h.close();
+    }
+  }
+});
+
 Deno.test("LLM refused connection: apology; repeated failures end the call with a reason", async () => {
   const h = await relayHarness({
     OPENAI_BASE_URL: `${refusedUrl()}/v1`,

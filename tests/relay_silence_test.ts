@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { RelaySession } from "../lib/relay/relay_session.ts";
 import type { RelayClient } from "./fakes/relay_client.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { type RelayHarness, relayHarness, until } from "./helpers/relay_harness.ts";
@@ -29,6 +30,18 @@ async function synced(h: RelayHarness, call: RelayClient): Promise<void> {
   );
 }
 
+/** The (only) live call's session. */
+function sessionOf(h: RelayHarness): RelaySession {
+  const [session] = h.svc.services.registry.list();
+  assert.ok(session, "a live session");
+  return session as RelaySession;
+}
+
+/** What the agent has said on the live call, as its session recorded it. */
+function agentLines(h: RelayHarness): string[] {
+  return sessionOf(h).transcript.filter((t) => t.role === "agent").map((t) => t.text);
+}
+
 Deno.test("silence: two reminders, then the call ends as unresponsive", async () => {
   const clock = new FakeClock();
   const h = await relayHarness({ WELCOME_GREETING: "Hello!" }, { clock });
@@ -36,9 +49,11 @@ Deno.test("silence: two reminders, then the call ends as unresponsive", async ()
     const call = await h.call();
     heard(call); // the greeting
     await synced(h, call);
+    // `tick` runs the due timers synchronously: what the session said is in its transcript now.
     clock.tick(SILENCE_MS - 1);
-    assert.ok(!call.received.some((m) => m.type === "text"), "nothing before 10 s");
+    assert.deepEqual(agentLines(h), ["Hello!"], "nothing before 10 s");
     clock.tick(1);
+    assert.deepEqual(agentLines(h), ["Hello!", "Are you still there?"], "the reminder at 10 s");
     assert.equal((await call.turn()).text, "Are you still there?");
     heard(call);
     await synced(h, call);
@@ -48,7 +63,7 @@ Deno.test("silence: two reminders, then the call ends as unresponsive", async ()
     await synced(h, call);
     clock.tick(SILENCE_MS);
     assert.match((await call.turn()).text, /I'll end the call now/);
-    assert.ok(!call.received.some((m) => m.type === "end"), "not before the goodbye is heard");
+    assert.equal(sessionOf(h).endReason, null, "not before the goodbye is heard");
     heard(call);
     const end = await call.next((m) => m.type === "end");
     assert.equal(JSON.parse(String(end.handoffData)).reason, "unresponsive");
@@ -87,10 +102,12 @@ Deno.test("silence: caller speech and key presses reset the reminders", async ()
     // Silence does not count while the agent is speaking.
     call.speaking("agent", true);
     await synced(h, call);
+    const said = agentLines(h);
     clock.tick(SILENCE_MS * 5);
+    assert.deepEqual(agentLines(h), said, "no reminder while the agent speaks");
     call.prompt("still here");
     assert.equal((await call.turn()).text, "You said: still here");
-    assert.ok(!call.received.some((m) => m.type === "end"));
+    assert.equal(sessionOf(h).endReason, null);
     const history = h.fake.requests[1].body.messages as { role: string; content: string }[];
     assert.deepEqual(history.slice(1, 4).map((m) => m.role), ["assistant", "user", "assistant"]);
   } finally {
@@ -104,8 +121,15 @@ Deno.test("silence: without speaker events, the estimated end of speech starts t
   try {
     const call = await h.call();
     await synced(h, call);
-    clock.tick(1500 + 70 * "Hi".length); // the greeting is taken as heard
-    clock.tick(SILENCE_MS);
+    const speechMs = 1500 + 70 * "Hi".length;
+    clock.tick(speechMs - 1);
+    assert.equal(clock.scheduledFor(SILENCE_MS), 0, "the greeting is not yet taken as heard");
+    clock.tick(1); // the greeting is taken as heard: the silence starts counting
+    assert.equal(clock.scheduledFor(SILENCE_MS), 1, "heard after the estimated speech time");
+    clock.tick(SILENCE_MS - 1);
+    assert.deepEqual(agentLines(h), ["Hi"], "no reminder before 10 s after that");
+    clock.tick(1);
+    assert.deepEqual(agentLines(h), ["Hi", "Are you still there?"]);
     assert.equal((await call.turn()).text, "Are you still there?");
   } finally {
     await h.close();

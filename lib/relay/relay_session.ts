@@ -56,6 +56,8 @@ export interface RelayDeps extends CallDeps {
   maxFailures: number;
   /** A tool slower than this makes the caller hear a filler sentence. */
   toolFillerMs: number;
+  /** The history's token budget (see {@link HeardHistory}). */
+  historyMaxTokens: number;
 }
 
 /** Options of {@link RelaySession}. */
@@ -73,7 +75,7 @@ export class RelaySession implements LiveCall {
   setup: SetupMessage | null = null;
   context: CallContext | null = null;
   /** The conversation as given to the model, kept to what the caller heard. */
-  readonly history = new HeardHistory();
+  readonly history: HeardHistory;
   readonly transcript: TranscriptEntry[] = [];
   readonly toolEvents: ToolEvent[] = [];
   /** The agent's replies, one in flight at a time. */
@@ -108,6 +110,7 @@ export class RelaySession implements LiveCall {
     this.#deps = deps;
     this.#trusted = options.trusted ?? false;
     this.startedAt = deps.clock.now();
+    this.history = new HeardHistory({ maxTokens: deps.historyMaxTokens });
     this.#sms = deps.sendSms ? callSms(deps.sendSms) : null;
     this.#log = deps.log.child({ sessionId: this.id, mode: "relay" });
     this.#badFrames = new BadFrames(() => this.#log, "relay.frame_dropped");

@@ -4,10 +4,20 @@
  *
  * It validates requests the way the real service does (auth, body shape, unknown parameters),
  * streams replies in the exact SSE wire format, records every request body and detects when the
- * client closes a stream early.
+ * client closes a stream early. A reply can also fail the way the real API fails in-band (an
+ * `error` event, or the Responses API's `response.failed` as OpenAI's docs show it, kept in
+ * `tests/fixtures/openai_responses_stream.json`), or write its tokens in a burst that is already
+ * on the wire when the client aborts.
  */
 
+import responsesStream from "../fixtures/openai_responses_stream.json" with { type: "json" };
 import type { TlsCert } from "../helpers/test_ca.ts";
+
+/** The Responses API's streaming events as OpenAI's docs show them. */
+const RESPONSES_EVENTS = responsesStream.events as unknown as Record<
+  "response.failed",
+  { type: string; response: Record<string, unknown> }
+>;
 
 /** How the fake answers one request. Requests with no script left get an echo reply. */
 export interface ScriptedReply {
@@ -27,6 +37,18 @@ export interface ScriptedReply {
   stallAfter?: number;
   /** After the tokens, report an error in-band instead of completing. */
   errorEvent?: boolean;
+  /**
+   * Responses API: after the tokens the response fails, `response.failed` (the docs' example,
+   * with this response's id and model), and the stream ends. Chat Completions has no such event:
+   * there it is the in-band error of {@link errorEvent}.
+   */
+  responseFailed?: boolean;
+  /**
+   * Emit this many tokens, wait for `release()`, then write every token left in one write, with
+   * no wait between them: they are on the wire whatever the client does meanwhile (tokens already
+   * in flight when it aborts). The reply then completes, unless the client went away.
+   */
+  burstAfter?: number;
   /** After the tokens, send a frame that is not JSON (a broken proxy, a truncated write). */
   garbage?: boolean;
 }
@@ -218,7 +240,8 @@ export class FakeOpenAI {
     if (!header || !header.startsWith("Bearer ")) {
       throw new HttpError(
         401,
-        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        "You didn't provide an API key. You need to provide your API key in an Authorization " +
+          "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
       );
     }
     if (header.slice(7) !== this.apiKey) {
@@ -286,6 +309,17 @@ export class FakeOpenAI {
           }
           for (let i = 0; i < tokens.length && !done; i++) {
             if (script.holdAfter === i) await hold;
+            if (script.burstAfter === i) {
+              await hold;
+              if (done) return;
+              const burst = tokens.slice(i);
+              burst.forEach((token, j) => {
+                record.tokensSent.push(token);
+                this.onToken?.(record, token, i + j);
+              });
+              write(burst.map((token) => format.delta(token)).join(""));
+              break;
+            }
             if (script.stallAfter === i) {
               await hold; // never released by the script: the client's timeout must act
               return;
@@ -307,6 +341,7 @@ export class FakeOpenAI {
           if (script.holdAfter === tokens.length) await hold;
           if (done) return;
           if (script.errorEvent) write(format.error());
+          else if (script.responseFailed) write(format.failed());
           else if (script.garbage) write('data: {"id": "chatcmpl-x", "choices": [\n\n');
           else {
             for (const event of format.end(tokens.join(""), toolCalls)) write(event);
@@ -452,7 +487,8 @@ function checkChatToolPairs(messages: Json[]): void {
       if (!pending.includes(id)) {
         throw new HttpError(
           400,
-          "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+          "Invalid parameter: messages with role 'tool' must be a response to a preceeding " +
+            "message with 'tool_calls'.",
           `messages.[${i}].role`,
         );
       }
@@ -471,9 +507,9 @@ function checkChatToolPairs(messages: Json[]): void {
 function unanswered(ids: string[]): HttpError {
   return new HttpError(
     400,
-    `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${
-      ids.join(", ")
-    }`,
+    "An assistant message with 'tool_calls' must be followed by tool messages responding to " +
+      "each 'tool_call_id'. The following tool_call_ids did not have response messages: " +
+      ids.join(", "),
     "messages",
   );
 }
@@ -517,7 +553,8 @@ function checkTools(tools: unknown, fn: (t: Json) => Json, param: string): void 
     if (parameters && parameters.type !== "object") {
       throw new HttpError(
         400,
-        `Invalid schema for function '${f.name}': schema must be a JSON Schema of 'type: "object"'.`,
+        `Invalid schema for function '${f.name}': ` +
+          `schema must be a JSON Schema of 'type: "object"'.`,
         `${param}[${i}].parameters`,
       );
     }
@@ -609,6 +646,10 @@ class ChatFormat {
     }
     out.push("data: [DONE]\n\n");
     return out;
+  }
+  /** Chat Completions has no `response.failed`: a failure in-band is its error chunk. */
+  failed(): string {
+    return this.error();
   }
   error(): string {
     return sse({
@@ -781,6 +822,20 @@ class ResponsesFormat {
         ),
       }),
     ];
+  }
+  /** `response.failed` as the docs' example shows it, for this response. */
+  failed(): string {
+    const example = RESPONSES_EVENTS["response.failed"];
+    return this.#event("response.failed", {
+      response: {
+        ...example.response,
+        id: this.id,
+        created_at: this.createdAt,
+        instructions: this.body.instructions ?? null,
+        model: this.body.model,
+        store: this.body.store ?? true,
+      },
+    });
   }
   error(): string {
     return this.#event("error", {

@@ -3,12 +3,17 @@
  *
  * It speaks only the GA protocol and rejects what the real service rejects (beta shapes, unknown
  * events, a missing `Authorization`, `g711_ulaw`, audio sent before the session is configured,
- * a truncate past the item's audio, a cancel with no response in progress). Scripted replies are
- * paced on timers; `speech_started`/`speech_stopped` come on demand; every client event is
- * recorded. In echo mode every appended audio chunk comes straight back as an audio delta.
+ * tool declarations and `tool_choice` values the API refuses, a truncate past the item's audio,
+ * a cancel with no response in progress), with the real `error` event's shape
+ * (`invalid_request_error`, a code, and a `param` naming the field). Scripted replies are paced
+ * on timers; `speech_started`/`speech_stopped` come on demand; every client event is recorded.
+ * Like the real API, it can still send a few deltas of a response after it was cancelled (they
+ * were on their way), before its `response.done`. In echo mode every appended audio chunk comes
+ * straight back as an audio delta.
  */
 
 import { Buffer } from "node:buffer";
+import { Ajv } from "ajv";
 import { REALTIME_VOICES } from "../../lib/platform/config.ts";
 import { type JsonObject, jsonObject } from "../../lib/protocols/json_fields.ts";
 import { base64ByteLength } from "../../lib/protocols/media_streams.ts";
@@ -45,8 +50,23 @@ export type ClientEvent = Record<string, unknown> & { type: string };
 export interface SentError {
   code: string;
   message: string;
+  /** The field at fault, as the real API names it (e.g. `session.tools[0].type`), if any. */
+  param: string | null;
   cause: string;
 }
+
+/** Why a client event is refused: the error's code, message and param. */
+interface Problem {
+  code: string;
+  message: string;
+  param: string | null;
+}
+
+const problem = (code: string, message: string, param: string | null = null): Problem => ({
+  code,
+  message,
+  param,
+});
 
 /** What happened to one upgrade request. */
 export interface UpgradeRecord {
@@ -80,6 +100,181 @@ const SESSION_KEYS = [
   "prompt",
   "include",
 ];
+/** The fields a function tool may have (`strict` is not one: the API answers unknown_parameter). */
+const FUNCTION_TOOL_KEYS = ["type", "name", "description", "parameters"];
+/** Function names: as the Chat Completions and Responses APIs define them. */
+const FUNCTION_NAME = /^[a-zA-Z0-9_-]+$/;
+const FUNCTION_NAME_MAX = 64;
+const TOOL_CHOICE_OPTIONS = ["none", "auto", "required"];
+/** Checks a declaration's `parameters` against the JSON Schema meta-schema. */
+const schemaChecker = new Ajv({ strict: false });
+
+/** The JSON type of `value`, as the API's messages name it. */
+function jsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "number") return Number.isInteger(value) ? "an integer" : "a number";
+  if (typeof value === "object") return "an object";
+  return `a ${typeof value}`;
+}
+
+/**
+ * What the Realtime API refuses in `session.tools` and `session.tool_choice` (the function tool
+ * shape of the SDK's `RealtimeFunctionTool`; messages and codes as the live API words them where
+ * known, see `tests/fixtures/openai_realtime_errors.json`).
+ */
+export function toolsProblem(tools: unknown, toolChoice: unknown): Problem | null {
+  const names: string[] = [];
+  if (tools !== undefined) {
+    if (!Array.isArray(tools)) {
+      return problem(
+        "invalid_type",
+        `Invalid type for 'session.tools': expected an array, but got ${jsonType(tools)} instead.`,
+        "session.tools",
+      );
+    }
+    for (const [i, tool] of tools.entries()) {
+      const at = `session.tools[${i}]`;
+      const found = toolProblem(tool, at);
+      if (found) return found;
+      if ((tool as Json).type === "function") names.push(String((tool as Json).name));
+    }
+  }
+  return toolChoiceProblem(toolChoice, names);
+}
+
+function toolProblem(tool: unknown, at: string): Problem | null {
+  const t = jsonObject(tool);
+  if (!t) {
+    return problem(
+      "invalid_type",
+      `Invalid type for '${at}': expected an object, but got ${jsonType(tool)} instead.`,
+      at,
+    );
+  }
+  if (t.type === undefined) {
+    return problem(
+      "missing_required_parameter",
+      `Missing required parameter: '${at}.type'.`,
+      `${at}.type`,
+    );
+  }
+  if (t.type === "mcp") return null;
+  if (t.type !== "function") {
+    return problem(
+      "invalid_value",
+      `Invalid value: '${String(t.type)}'. Supported values are: 'function' and 'mcp'.`,
+      `${at}.type`,
+    );
+  }
+  // A required field is missed before an unknown one is noticed: the live API answers a
+  // Chat Completions-shaped declaration (`function: {name, …}`) with the missing name.
+  const name = t.name;
+  if (name === undefined) {
+    return problem(
+      "missing_required_parameter",
+      `Missing required parameter: '${at}.name'.`,
+      `${at}.name`,
+    );
+  }
+  for (const key of Object.keys(t)) {
+    if (!FUNCTION_TOOL_KEYS.includes(key)) {
+      return problem("unknown_parameter", `Unknown parameter: '${at}.${key}'.`, `${at}.${key}`);
+    }
+  }
+  if (typeof name !== "string") {
+    return problem(
+      "invalid_type",
+      `Invalid type for '${at}.name': expected a string, but got ${jsonType(name)} instead.`,
+      `${at}.name`,
+    );
+  }
+  if (name.length > FUNCTION_NAME_MAX) {
+    return problem(
+      "string_above_max_length",
+      `Invalid '${at}.name': string too long. Expected a string with maximum length ` +
+        `${FUNCTION_NAME_MAX}, but got a string with length ${name.length} instead.`,
+      `${at}.name`,
+    );
+  }
+  if (!FUNCTION_NAME.test(name)) {
+    return problem(
+      "invalid_value",
+      `Invalid '${at}.name': string does not match pattern. Expected a string that matches ` +
+        `the pattern '${FUNCTION_NAME.source}'.`,
+      `${at}.name`,
+    );
+  }
+  if (t.description !== undefined && typeof t.description !== "string") {
+    return problem(
+      "invalid_type",
+      `Invalid type for '${at}.description': expected a string, but got ${
+        jsonType(t.description)
+      } instead.`,
+      `${at}.description`,
+    );
+  }
+  if (t.parameters !== undefined) {
+    const parameters = jsonObject(t.parameters);
+    const invalid = (why: string) =>
+      problem(
+        "invalid_function_parameters",
+        `Invalid schema for function '${name}': ${why}`,
+        `${at}.parameters`,
+      );
+    if (!parameters) return invalid(`${jsonType(t.parameters)} is not of type 'object'.`);
+    if (!schemaChecker.validateSchema(parameters)) {
+      return invalid(schemaChecker.errorsText(schemaChecker.errors, { dataVar: "schema" }));
+    }
+    if (parameters.type !== "object") {
+      return invalid(
+        `schema must be a JSON Schema of 'type: "object"', got 'type: "${
+          String(parameters.type)
+        }"'.`,
+      );
+    }
+  }
+  return null;
+}
+
+function toolChoiceProblem(choice: unknown, functions: string[]): Problem | null {
+  if (choice === undefined) return null;
+  const param = "session.tool_choice";
+  if (typeof choice === "string") {
+    if (TOOL_CHOICE_OPTIONS.includes(choice)) return null;
+    return problem(
+      "invalid_value",
+      `Invalid value: '${choice}'. Supported values are: 'none', 'auto', and 'required'.`,
+      param,
+    );
+  }
+  const c = jsonObject(choice);
+  if (c?.type === "function") {
+    if (typeof c.name !== "string") {
+      return problem(
+        "missing_required_parameter",
+        `Missing required parameter: '${param}.name'.`,
+        `${param}.name`,
+      );
+    }
+    if (!functions.includes(c.name)) {
+      return problem(
+        "invalid_value",
+        `Tool choice 'function' with name '${c.name}' is not one of the session's tools.`,
+        `${param}.name`,
+      );
+    }
+    return null;
+  }
+  if (c?.type === "mcp" && typeof c.server_label === "string") return null;
+  return problem(
+    "invalid_value",
+    `Invalid value for '${param}': expected 'none', 'auto', 'required', or a function or ` +
+      "mcp choice.",
+    param,
+  );
+}
+
 const CLIENT_TYPES = new Set([
   "session.update",
   "input_audio_buffer.append",
@@ -117,6 +312,8 @@ export class FakeRealtimeSession {
   readonly sent: string[] = [];
   configured = false;
   interruptResponse = true;
+  /** Deltas of a cut-off response sent after its cut (`lateDeltas`, `cancelLateDeltas`). */
+  lateDeltasSent = 0;
   /** The session's instructions, as the last `session.update` that set them left them. */
   instructions = "";
   /**
@@ -173,7 +370,10 @@ export class FakeRealtimeSession {
     const active = this.#active;
     if (!this.interruptResponse || !active) return;
     // Deltas already on the wire when the server noticed the caller.
-    for (let i = 0; i < this.#fake.lateDeltas; i++) active.sendNext?.();
+    for (let i = 0; i < this.#fake.lateDeltas && this.#active === active; i++) {
+      active.sendNext?.();
+      this.lateDeltasSent++;
+    }
     if (this.#active === active) this.#finishActive("cancelled");
   }
 
@@ -239,11 +439,23 @@ export class FakeRealtimeSession {
     this.#socket.send(JSON.stringify({ event_id: this.#id("event"), ...event }));
   }
 
-  #reject(code: string, message: string, cause: string): void {
-    this.errors.push({ code, message, cause });
+  #reject(
+    code: string,
+    message: string,
+    cause: string,
+    param: string | null = null,
+    eventId: unknown = null,
+  ): void {
+    this.errors.push({ code, message, param, cause });
     this.#send({
       type: "error",
-      error: { type: "invalid_request_error", code, message, param: null, event_id: null },
+      error: {
+        type: "invalid_request_error",
+        code,
+        message,
+        param,
+        event_id: typeof eventId === "string" ? eventId : null,
+      },
     });
   }
 
@@ -291,7 +503,7 @@ export class FakeRealtimeSession {
     }
     switch (type) {
       case "session.update":
-        return this.#onSessionUpdate(jsonObject(event.session));
+        return this.#onSessionUpdate(jsonObject(event.session), event.event_id);
       case "response.create": {
         const own = jsonObject(event.response)?.instructions;
         if (typeof own === "string" && !own.includes(this.instructions)) {
@@ -306,15 +518,23 @@ export class FakeRealtimeSession {
         }
         return this.#startReply();
       }
-      case "response.cancel":
-        if (!this.#active) {
+      case "response.cancel": {
+        const active = this.#active;
+        if (!active) {
           return this.#reject(
             "response_cancel_not_active",
             "Cancellation failed: no active response found",
             type,
           );
         }
-        return this.#finishActive("cancelled");
+        // Deltas already on their way when the server got the cancel.
+        for (let i = 0; i < this.#fake.cancelLateDeltas && this.#active === active; i++) {
+          active.sendNext?.();
+          this.lateDeltasSent++;
+        }
+        if (this.#active === active) this.#finishActive("cancelled");
+        return;
+      }
       case "conversation.item.truncate":
         return this.#onTruncate(event);
       case "conversation.item.create":
@@ -322,9 +542,11 @@ export class FakeRealtimeSession {
     }
   }
 
-  #onSessionUpdate(session: Json | null): void {
-    const problem = this.#sessionProblem(session);
-    if (problem) return this.#reject("invalid_value", problem, "session.update");
+  #onSessionUpdate(session: Json | null, eventId: unknown): void {
+    const found = this.#sessionProblem(session);
+    if (found) {
+      return this.#reject(found.code, found.message, "session.update", found.param, eventId);
+    }
     this.configured = true;
     if (typeof session!.instructions === "string") this.instructions = session!.instructions;
     const td = jsonObject(jsonObject(jsonObject(session!.audio)?.input)?.turn_detection);
@@ -332,28 +554,52 @@ export class FakeRealtimeSession {
     this.#send({ type: "session.updated", session });
   }
 
-  #sessionProblem(session: Json | null): string | null {
-    if (!session) return "Missing required parameter: 'session'.";
-    for (const key of Object.keys(session)) {
-      if (!SESSION_KEYS.includes(key)) return `Unknown parameter: 'session.${key}'.`;
+  #sessionProblem(session: Json | null): Problem | null {
+    if (!session) {
+      return problem(
+        "missing_required_parameter",
+        "Missing required parameter: 'session'.",
+        "session",
+      );
     }
-    if (session.type !== "realtime") return "Missing required parameter: 'session.type'.";
+    for (const key of Object.keys(session)) {
+      if (!SESSION_KEYS.includes(key)) {
+        return problem(
+          "unknown_parameter",
+          `Unknown parameter: 'session.${key}'.`,
+          `session.${key}`,
+        );
+      }
+    }
+    if (session.type !== "realtime") {
+      return problem(
+        "missing_required_parameter",
+        "Missing required parameter: 'session.type'.",
+        "session.type",
+      );
+    }
     const audio = jsonObject(session.audio);
     const input = jsonObject(audio?.input);
     const output = jsonObject(audio?.output);
     for (const [name, side] of [["input", input], ["output", output]] as const) {
       const format = jsonObject(side?.format);
       if (side?.format !== undefined && !FORMATS.includes(String(format?.type))) {
-        return `Invalid value: '${String(format?.type)}'. Supported values are: ${
-          FORMATS.join(", ")
-        } (session.audio.${name}.format.type).`;
+        return problem(
+          "invalid_value",
+          `Invalid value: '${String(format?.type)}'. Supported values are: ${FORMATS.join(", ")}.`,
+          `session.audio.${name}.format.type`,
+        );
       }
     }
     if (
       output?.voice !== undefined &&
       !(REALTIME_VOICES as readonly string[]).includes(String(output.voice))
     ) {
-      return `Invalid value: '${String(output.voice)}' (session.audio.output.voice).`;
+      return problem(
+        "invalid_value",
+        `Invalid value: '${String(output.voice)}'.`,
+        "session.audio.output.voice",
+      );
     }
     const td = jsonObject(input?.turn_detection);
     if (td) {
@@ -362,22 +608,34 @@ export class FakeRealtimeSession {
         : td.type === "semantic_vad"
         ? SEMANTIC_VAD_KEYS
         : null;
-      if (!keys) return `Invalid value: '${String(td.type)}' (turn_detection.type).`;
+      const at = "session.audio.input.turn_detection";
+      if (!keys) {
+        return problem("invalid_value", `Invalid value: '${String(td.type)}'.`, `${at}.type`);
+      }
       for (const key of Object.keys(td)) {
-        if (!keys.includes(key)) return `Unknown parameter: 'turn_detection.${key}'.`;
+        if (!keys.includes(key)) {
+          return problem("unknown_parameter", `Unknown parameter: '${at}.${key}'.`, `${at}.${key}`);
+        }
       }
     }
     const transcription = input?.transcription;
     if (
       transcription !== undefined && transcription !== null && !jsonObject(transcription)?.model
     ) {
-      return "Missing required parameter: 'session.audio.input.transcription.model'.";
+      const at = "session.audio.input.transcription.model";
+      return problem("missing_required_parameter", `Missing required parameter: '${at}'.`, at);
     }
     const modalities = session.output_modalities;
     if (modalities !== undefined && !Array.isArray(modalities)) {
-      return "Invalid type for 'session.output_modalities'.";
+      return problem(
+        "invalid_type",
+        `Invalid type for 'session.output_modalities': expected an array, but got ${
+          jsonType(modalities)
+        } instead.`,
+        "session.output_modalities",
+      );
     }
-    return null;
+    return toolsProblem(session.tools, session.tool_choice);
   }
 
   #onAppend(type: string, audio: unknown): void {
@@ -637,6 +895,11 @@ export class FakeRealtime {
   refuseStatus: number | null = null;
   /** Deltas of the interrupted reply still sent after `speech_started` (they are in flight). */
   lateDeltas = 0;
+  /**
+   * Deltas of a cancelled reply still sent after `response.cancel`, before its `response.done`
+   * (status `cancelled`): they were on their way when the server got the cancel.
+   */
+  cancelLateDeltas = 0;
   /** Called with the audio and arrival time of every accepted append. */
   onAppend: ((audio: string, at: number) => void) | null = null;
   /** Called with the type and arrival time of every client event but audio appends. */

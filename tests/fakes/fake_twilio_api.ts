@@ -2,18 +2,36 @@
  * A fake Twilio REST API on 127.0.0.1, to use as `TWILIO_API_BASE_URL` with the real `twilio`
  * SDK. It checks the account's Basic auth and the parameters the real API requires, records
  * calls.create, calls(sid).update, messages.create and phone-number updates, and answers with
- * the real resources' JSON shape.
+ * the real resources' JSON shape, errors included (`{code, message, more_info, status}`, see
+ * `tests/fixtures/twilio_rest_errors.json`).
+ *
+ * It knows only the calls Twilio has (`TWILIO_CALLS`: the fake call legs and the calls it
+ * placed): calls(sid).update and calls(sid).fetch of any other SID get 404 with code 20404. It
+ * can also be told to fail the next update (e.g. 500) or to hold updates unanswered until
+ * released, as a slow or failing Twilio would.
  */
 
+import restErrors from "../fixtures/twilio_rest_errors.json" with { type: "json" };
 import type { TlsCert } from "../helpers/test_ca.ts";
 import { EventLog } from "./event_log.ts";
+import { TWILIO_CALLS } from "./twilio_calls.ts";
 
-/** One recorded call update. */
+/** One recorded call update (every calls(sid).update request the fake received). */
 export interface CallUpdate {
   callSid: string;
   twiml: string;
   authorization: string | null;
+  /** The HTTP status it was answered with; null while it is held. */
+  status: number | null;
 }
+
+/** Twilio's error codes (with their message) for the statuses an update can be failed with. */
+const UPDATE_FAILURES: Record<number, { code: number; message: string }> = {
+  400: { code: 21220, message: "Call is not in-progress. Cannot redirect." },
+  429: { code: 20429, message: "Too Many Requests" },
+  500: { code: 20500, message: "An internal server error has occurred" },
+  503: { code: 20503, message: "Service Unavailable" },
+};
 
 /** One recorded calls.create. */
 export interface CallCreate {
@@ -53,6 +71,11 @@ export class FakeTwilioApi {
   readonly numbers: OwnedNumber[] = [];
   /** Answer the next calls.create with this error status (e.g. 400 for an unverified number). */
   failNextCall: number | null = null;
+  /** Answer the next calls(sid).update with this error status (400, 429, 500 or 503). */
+  failNextUpdate: number | null = null;
+  /** Hold calls(sid).update requests unanswered until {@link releaseUpdates}. */
+  holdUpdates = false;
+  #held: (() => void)[] = [];
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
 
   constructor(
@@ -69,8 +92,15 @@ export class FakeTwilioApi {
     return `${options.tls ? "https" : "http"}://127.0.0.1:${this.#server.addr.port}`;
   }
 
-  /** Stops the server. */
+  /** Answers the held updates (and holds no more). */
+  releaseUpdates(): void {
+    this.holdUpdates = false;
+    for (const release of this.#held.splice(0)) release();
+  }
+
+  /** Stops the server (answering any held update first). */
   async close(): Promise<void> {
+    this.releaseUpdates();
     await this.#server?.shutdown();
   }
 
@@ -89,13 +119,12 @@ export class FakeTwilioApi {
       : new URLSearchParams();
     const [resource, sid] = match[2].split("/");
     if (resource === "Calls" && !sid && req.method === "POST") return this.#createCall(form);
-    if (resource === "Calls" && sid && req.method === "POST") {
-      this.updates.push({
-        callSid: sid,
-        twiml: form.get("Twiml") ?? "",
-        authorization: req.headers.get("authorization"),
-      });
+    if (resource === "Calls" && sid && req.method === "GET") {
+      if (!TWILIO_CALLS.has(sid)) return notFound(url.pathname);
       return Response.json(callJson(sid, this.accountSid, "in-progress", "", ""));
+    }
+    if (resource === "Calls" && sid && req.method === "POST") {
+      return this.#updateCall(sid, form, req);
     }
     if (resource === "Messages" && req.method === "POST") return this.#createMessage(form);
     if (resource === "IncomingPhoneNumbers" && !sid && req.method === "GET") {
@@ -125,6 +154,37 @@ export class FakeTwilioApi {
       return Response.json(numberJson(number, this.accountSid));
     }
     return error(405, 20004, "Method not allowed");
+  }
+
+  /** calls(sid).update: 404 for a call Twilio does not have, else as told (fail, hold, answer). */
+  async #updateCall(sid: string, form: URLSearchParams, req: Request): Promise<Response> {
+    const update: CallUpdate = {
+      callSid: sid,
+      twiml: form.get("Twiml") ?? "",
+      authorization: req.headers.get("authorization"),
+      status: null,
+    };
+    const answer = (response: Response) => {
+      update.status = response.status;
+      return response;
+    };
+    if (!TWILIO_CALLS.has(sid)) {
+      this.updates.push(update);
+      return answer(notFound(new URL(req.url).pathname));
+    }
+    if (this.failNextUpdate) {
+      const status = this.failNextUpdate;
+      this.failNextUpdate = null;
+      const failure = UPDATE_FAILURES[status] ?? UPDATE_FAILURES[500];
+      this.updates.push(update);
+      return answer(error(status, failure.code, failure.message));
+    }
+    this.updates.push(update);
+    if (this.holdUpdates) {
+      // Answered on release (or when the fake closes), whatever the client does meanwhile.
+      await new Promise<void>((resolve) => this.#held.push(resolve));
+    }
+    return answer(Response.json(callJson(sid, this.accountSid, "in-progress", "", "")));
   }
 
   /** `accounts(sid).fetch()`: the account, for credential checks. */
@@ -157,6 +217,7 @@ export class FakeTwilioApi {
       return error(status, 21219, `The number ${to} is unverified.`);
     }
     const sid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+    TWILIO_CALLS.add(sid);
     this.calls.push({
       sid,
       to,
@@ -194,6 +255,11 @@ export class FakeTwilioApi {
       uri: `/2010-04-01/Accounts/${this.accountSid}/Messages/${sid}.json`,
     }, { status: 201 });
   }
+}
+
+/** Twilio's 404 for a resource it does not have, as the fixture's example words it. */
+function notFound(path: string): Response {
+  return error(404, 20404, restErrors.notFound.message.replace(/\/2010-04-01\S*\.json/, path));
 }
 
 function error(status: number, code: number, message: string): Response {

@@ -1,16 +1,25 @@
 /**
  * A Twilio Media Streams client for tests and the benchmark: signs the upgrade like Twilio, sends
  * `connected`/`start`/`media`/`dtmf`/`mark`/`stop` exactly as Twilio's docs show them (built from
- * the verbatim examples in `tests/fixtures/`, field order included), and emulates Twilio's playout of the audio it gets
- * back (over a socket with Nagle off, as a real media server would): 160 bytes per 20 ms, played in order; a mark is echoed once the audio queued before it has
- * played; `clear` drops the queue and echoes every pending mark at once.
+ * the verbatim examples in `tests/fixtures/`, field order included), and emulates Twilio's
+ * playout of the audio it gets back (over a socket with Nagle off, as a real media server
+ * would): 160 bytes per 20 ms, played in order; a mark is echoed once the audio queued before it
+ * has played; `clear` drops the queue and echoes every pending mark at once.
+ *
+ * Like Twilio, it checks every message the service sends (`checkStreamMessage`: `media`, `mark`
+ * or `clear`, the documented fields and no others, this stream's SID, base64 audio): an invalid
+ * one is not acted upon (no audio queued, no mark echoed, nothing cleared) and is recorded in
+ * `invalid` (Twilio's warning 31951, 31950 for a binary frame); the stream goes on. `close`
+ * fails if any was seen.
  */
 
 import twilio from "twilio";
 import { base64ByteLength } from "../../lib/protocols/media_streams.ts";
 import { NoDelayWebSocket } from "../../lib/platform/ws_client.ts";
 import { EventLog } from "./event_log.ts";
+import { TWILIO_CALLS } from "./twilio_calls.ts";
 import { hotFrameBuilders, MEDIA_STREAMS, twilioFrame } from "./twilio_frames.ts";
+import { checkStreamMessage } from "./twilio_validation.ts";
 
 /** A message received from the service (parsed). */
 export type Received = Record<string, unknown> & { event: string };
@@ -21,6 +30,13 @@ export interface ClearRecord {
   /** Total assistant audio played before the clear, in bytes. */
   playedBytes: number;
   droppedBytes: number;
+}
+
+/** A message Twilio would not have acted upon (warning 31951 or 31950). */
+export interface InvalidStreamMessage {
+  /** The frame as received (a binary frame as a placeholder). */
+  raw: string;
+  problem: string;
 }
 
 /** Options of {@link MediaStreamsClient.connect}. */
@@ -46,12 +62,19 @@ const ACCOUNT_SID = "AC00000000000000000000000000000000";
 
 /** A mark as the service writes it, with a name that needs no JSON escape. */
 const PLAIN_MARK =
-  /^\{"event":"mark","streamSid":"[A-Za-z0-9]+","mark":\{"name":"([ !#-\[\]-\uffff]+)"\}\}$/;
+  /^\{"event":"mark","streamSid":"([A-Za-z0-9]+)","mark":\{"name":"([ !#-\[\]-\uffff]+)"\}\}$/;
+/** A media frame as the service writes it: its stream SID and its payload (base64 if whole). */
+const PLAIN_MEDIA = new RegExp(
+  String.raw`^\{"event":"media","streamSid":"([A-Za-z0-9]+)",` +
+    String.raw`"media":\{"payload":"([A-Za-z0-9+/]+={0,2})"\}\}$`,
+);
 
 /** One emulated Twilio call leg. */
 export class MediaStreamsClient {
   readonly received = new EventLog<Received>();
   readonly clears = new EventLog<ClearRecord>();
+  /** Every message Twilio would not have acted upon, in order. */
+  readonly invalid = new EventLog<InvalidStreamMessage>();
   /** Every media payload received, in order (with `keepAudio`). */
   readonly audio: string[] = [];
   readonly streamSid = `MZ${(++streams).toString(16).padStart(32, "0")}`;
@@ -76,6 +99,7 @@ export class MediaStreamsClient {
 
   private constructor(ws: NoDelayWebSocket, options: MediaStreamsClientOptions) {
     this.callSid = options.callSid ?? `CA${crypto.randomUUID().replaceAll("-", "")}`;
+    TWILIO_CALLS.add(this.callSid);
     this.#ws = ws;
     this.#options = options;
     this.closed = new Promise((resolve) => {
@@ -199,42 +223,61 @@ export class MediaStreamsClient {
     }
   }
 
-  /** Closes the socket and waits for it to be closed. */
+  /**
+   * Closes the socket and waits for it to be closed; then fails if the service sent any message
+   * Twilio would not have acted upon.
+   */
   async close(): Promise<void> {
+    await this.disconnect();
+    this.assertNoInvalid();
+  }
+
+  /** Closes the socket and waits for it to be closed. */
+  async disconnect(): Promise<void> {
     if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) {
       this.#ws.close(1000);
     }
     await this.closed;
   }
 
+  /** Throws if the service sent any message Twilio would not have acted upon. */
+  assertNoInvalid(): void {
+    const invalid = this.invalid.items;
+    if (invalid.length === 0) return;
+    const list = invalid.slice(0, 5).map((m) => `${m.problem}: ${m.raw.slice(0, 200)}`);
+    throw new Error(
+      `stream ${this.streamSid}: the service sent ${invalid.length} message(s) Twilio would ` +
+        `not act upon (warning 31951):\n  ${list.join("\n  ")}`,
+    );
+  }
+
   #onMessage(data: unknown): void {
     const now = performance.now();
-    if (typeof data !== "string") return;
-    // Media is the hot path: read the payload without a full parse.
-    if (data.startsWith('{"event":"media"')) {
-      const start = data.indexOf('"payload":"') + 11;
-      const payload = data.slice(start, data.indexOf('"', start));
-      const bytes = base64ByteLength(payload);
-      this.receivedBytes += bytes;
-      this.#busyUntil = Math.max(now, this.#busyUntil) + bytes / 8;
-      if (this.#options.keepAudio) this.audio.push(payload);
-      this.#options.onMedia?.(payload, now);
-      if (!this.#options.onMedia) this.received.push({ event: "media", bytes });
-      return;
+    if (typeof data !== "string") {
+      return void this.invalid.push({ raw: "(binary frame)", problem: "a binary frame" });
     }
-    // So are marks (one after each media): their usual shape is read without a parse.
+    // Media is the hot path: its usual shape is checked and read without a parse.
+    const media = PLAIN_MEDIA.exec(data);
+    if (media && media[1] === this.streamSid && media[2].length % 4 === 0) {
+      return this.#media(media[2], now);
+    }
+    // So are marks (one after each media).
     const plain = PLAIN_MARK.exec(data);
-    const message = plain ? null : JSON.parse(data) as Received;
-    if (message || !this.#options.onMark) {
-      this.received.push(message ?? { event: "mark", mark: { name: plain![1] } });
+    if (plain && plain[1] === this.streamSid) return this.#mark(plain[2], now, null);
+    // Anything else is parsed and checked in full, as Twilio would.
+    const checked = checkStreamMessage(data, this.streamSid);
+    if ("problem" in checked) {
+      return void this.invalid.push({ raw: data, problem: checked.problem });
     }
-    if (plain || message?.event === "mark") {
-      const name = plain ? plain[1] : (message!.mark as { name?: unknown } | undefined)?.name;
-      if (typeof name !== "string" || !name) throw new Error("service sent a nameless mark");
-      this.#marks.push({ name, due: Math.max(now, this.#busyUntil) });
-      this.#options.onMark?.(name, now);
-      this.#schedule(now);
-    } else if (message?.event === "clear") {
+    const message = checked.message as Received;
+    if (message.event === "media") {
+      return this.#media((message.media as { payload: string }).payload, now);
+    }
+    if (message.event === "mark") {
+      return this.#mark((message.mark as { name: string }).name, now, message);
+    }
+    this.received.push(message);
+    if (message.event === "clear") {
       const played = this.playedBytes(now);
       const dropped = this.receivedBytes - this.droppedBytes - played;
       this.droppedBytes += dropped;
@@ -246,6 +289,26 @@ export class MediaStreamsClient {
       this.#timer = undefined;
       for (const mark of this.#marks.splice(0)) this.#echo(mark.name);
     }
+  }
+
+  /** A valid media payload: queued for playout. */
+  #media(payload: string, now: number): void {
+    const bytes = base64ByteLength(payload);
+    this.receivedBytes += bytes;
+    this.#busyUntil = Math.max(now, this.#busyUntil) + bytes / 8;
+    if (this.#options.keepAudio) this.audio.push(payload);
+    this.#options.onMedia?.(payload, now);
+    if (!this.#options.onMedia) this.received.push({ event: "media", bytes });
+  }
+
+  /** A valid mark (`message` if it was parsed): echoed once the audio before it has played. */
+  #mark(name: string, now: number, message: Received | null): void {
+    if (message || !this.#options.onMark) {
+      this.received.push(message ?? { event: "mark", mark: { name } });
+    }
+    this.#marks.push({ name, due: Math.max(now, this.#busyUntil) });
+    this.#options.onMark?.(name, now);
+    this.#schedule(now);
   }
 
   #schedule(now: number): void {

@@ -3,15 +3,33 @@
  * the protocol with messages built from the verbatim examples of Twilio's docs (field order
  * included, see `tests/fixtures/`) and lets a test wait for what the service sends back.
  *
- * Like Twilio, it closes the socket (1000) when it receives `end`.
+ * Like Twilio, it checks every message the service sends against the rules of Twilio's docs
+ * (`checkRelayMessage`): an invalid one is dropped (not acted upon, not in `received`), recorded
+ * in `invalid` and answered with an `error` message, as Twilio answers with error 64107; ten
+ * invalid messages in a row close the socket with 1007. `hangUp` fails if any was seen, so a
+ * test cannot pass while the service sends what Twilio would refuse. Like Twilio, it closes the
+ * socket (1000) when it receives `end`.
  */
 
 import twilio from "twilio";
 import { NoDelayWebSocket } from "../../lib/platform/ws_client.ts";
+import { EventLog } from "./event_log.ts";
+import { TWILIO_CALLS } from "./twilio_calls.ts";
 import { CONVERSATION_RELAY, twilioFrame } from "./twilio_frames.ts";
+import { checkRelayMessage } from "./twilio_validation.ts";
 
 /** A message the service sent, as parsed JSON. */
 export type Received = Record<string, unknown> & { type: string };
+
+/** A message Twilio would have refused (error 64107), as the fake received it. */
+export interface InvalidMessage {
+  /** The frame as received (a binary frame as a placeholder). */
+  raw: string;
+  problem: string;
+}
+
+/** After this many invalid messages in a row, Twilio closes the socket (1007). */
+export const MALFORMED_IN_A_ROW = 10;
 
 /** Options of {@link RelayClient.connect}. */
 export interface RelayClientOptions {
@@ -38,7 +56,7 @@ export function newCallSid(): string {
 interface ClientSocket {
   readonly readyState: number;
   send(data: string | Uint8Array<ArrayBuffer>): void;
-  close(code?: number): void;
+  close(code?: number, reason?: string): void;
   addEventListener(type: "message", cb: (ev: { data: unknown }) => void): void;
   addEventListener(type: "close", cb: (ev: CloseEvent) => void): void;
   addEventListener(type: "open" | "error", cb: () => void): void;
@@ -50,6 +68,8 @@ type HeaderWebSocket = new (url: string, options: { headers: HeadersInit }) => C
 /** One fake Twilio call on the ConversationRelay socket. */
 export class RelayClient {
   readonly received: Received[] = [];
+  /** Every message Twilio would have refused, in order. */
+  readonly invalid = new EventLog<InvalidMessage>();
   /** Arrival time (`performance.now()`) of each received message. */
   readonly arrivals: number[] = [];
   readonly callSid: string;
@@ -59,18 +79,49 @@ export class RelayClient {
   readonly closed: Promise<CloseEvent>;
   #cursor = 0;
   #wake: (() => void) | null = null;
+  /** Invalid messages since the last valid one. */
+  #malformedInARow = 0;
 
   private constructor(readonly socket: ClientSocket, callSid?: string) {
     this.callSid = callSid ?? newCallSid();
+    TWILIO_CALLS.add(this.callSid);
     this.closed = new Promise((resolve) => socket.addEventListener("close", resolve));
     socket.addEventListener("message", (ev) => {
-      const msg = JSON.parse(String(ev.data)) as Received;
+      const checked = checkRelayMessage(ev.data);
+      if ("problem" in checked) return this.#refuse(ev.data, checked.problem);
+      this.#malformedInARow = 0;
+      const msg = checked.message as Received;
       this.received.push(msg);
       this.arrivals.push(performance.now());
       if (msg.type === "end") socket.close(1000);
       this.#wake?.();
     });
     socket.addEventListener("close", () => this.#wake?.());
+  }
+
+  /**
+   * What Twilio does with an invalid message: it is not processed, the app gets an `error`
+   * (error 64107), and the tenth in a row closes the socket with 1007.
+   */
+  #refuse(data: unknown, problem: string): void {
+    const raw = typeof data === "string" ? data : "(binary frame)";
+    this.invalid.push({ raw, problem });
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    this.error(`Invalid message received: ${raw.slice(0, 500)}`);
+    if (++this.#malformedInARow >= MALFORMED_IN_A_ROW) {
+      this.socket.close(1007, "Too many consecutive malformed messages.");
+    }
+  }
+
+  /** Throws if the service sent any message Twilio would have refused. */
+  assertNoInvalid(): void {
+    const invalid = this.invalid.items;
+    if (invalid.length === 0) return;
+    const list = invalid.slice(0, 5).map((m) => `${m.problem}: ${m.raw.slice(0, 200)}`);
+    throw new Error(
+      `call ${this.callSid}: the service sent ${invalid.length} message(s) Twilio would ` +
+        `refuse (error 64107):\n  ${list.join("\n  ")}`,
+    );
   }
 
   /** Opens the socket at `serviceUrl` (http://127.0.0.1:PORT), signed like Twilio signs it. */
@@ -191,8 +242,17 @@ export class RelayClient {
     }
   }
 
-  /** Closes like a caller hanging up (1000) and waits for the close to complete. */
+  /**
+   * Closes like a caller hanging up (1000) and waits for the close to complete; then fails if
+   * the service sent any message Twilio would have refused.
+   */
   async hangUp(): Promise<void> {
+    await this.disconnect();
+    this.assertNoInvalid();
+  }
+
+  /** Closes like a caller hanging up (1000) and waits for the close to complete. */
+  async disconnect(): Promise<void> {
     if (this.socket.readyState !== WebSocket.CLOSED) this.socket.close(1000);
     await this.closed;
   }

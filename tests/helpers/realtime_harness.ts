@@ -40,6 +40,11 @@ export interface RealtimeHarness {
    * action>` URL (signed, with the call's parameters) and runs the TwiML it answers.
    */
   afterStream(client: MediaStreamsClient, callStatus?: string): Promise<string>;
+  /**
+   * Closes every stream and stops everything; then fails if the service sent a stream a message
+   * Twilio would not act upon (see {@link MediaStreamsClient.invalid}), or a `session.update`
+   * the Realtime API would reject (e.g. a tool declaration it refuses).
+   */
   close(): Promise<void>;
 }
 
@@ -104,10 +109,26 @@ export async function startRealtime(
       return await res.text();
     },
     async close() {
-      await Promise.all(clients.map((c) => c.close()));
+      await Promise.all(clients.map((c) => c.disconnect()));
       await service.close();
       await fake.close();
       await twilioApi.close();
+      for (const client of clients) client.assertNoInvalid();
+      const unknown = twilioApi.updates.filter((u) => u.status === 404);
+      if (unknown.length > 0) {
+        const sids = unknown.map((u) => u.callSid).join(", ");
+        throw new Error(`the service updated calls Twilio does not have (404): ${sids}`);
+      }
+      const refused = fake.sessions.items.flatMap((s) =>
+        s.errors.filter((e) => e.cause === "session.update")
+      );
+      if (refused.length > 0) {
+        throw new Error(
+          `the Realtime API would reject the service's session.update: ${
+            refused.map((e) => `${e.param ?? "?"}: ${e.message}`).join("; ")
+          }`,
+        );
+      }
     },
   };
   return harness;

@@ -23,6 +23,10 @@ export interface RelayHarness {
    * the signed socket and sends `setup` with the TwiML's `<Parameter>`s (and any others given).
    */
   call(customParameters?: Record<string, string>): Promise<RelayClient>;
+  /**
+   * Hangs up every call and stops everything; then fails if the service sent any call a
+   * message Twilio would have refused (see {@link RelayClient.invalid}).
+   */
   close(): Promise<void>;
 }
 
@@ -64,10 +68,16 @@ export async function relayHarness(
       return client;
     },
     async close() {
-      await Promise.all(clients.map((c) => c.hangUp()));
+      await Promise.all(clients.map((c) => c.disconnect()));
       await svc.close();
       await fake.close();
       await twilioApi.close();
+      for (const client of clients) client.assertNoInvalid();
+      const unknown = twilioApi.updates.filter((u) => u.status === 404);
+      if (unknown.length > 0) {
+        const sids = unknown.map((u) => u.callSid).join(", ");
+        throw new Error(`the service updated calls Twilio does not have (404): ${sids}`);
+      }
     },
   };
 }
