@@ -22,6 +22,7 @@
  * | GET       | `/metrics`                        | `routes/metrics.ts`                           |
  * | GET       | `/health` (public)                | `routes/health/index.ts`                      |
  * | GET       | `/health/ready` (public)          | `routes/health/ready.ts`                      |
+ * | GET       | `/favicon.ico` (public)           | `routes/favicon.ico.ts`                       |
  * | POST      | `/api/calls` (bearer token)       | `routes/api/calls.ts`                         |
  * | POST      | `/twilio/voice` (signed)          | `routes/twilio/voice.ts`                      |
  * | POST      | `/twilio/voice/relay` (signed)    | `routes/twilio/voice.ts`                      |
@@ -60,6 +61,7 @@ import { simulatorPageHandler } from "./routes/simulator/index.tsx";
 import { simulatorTokenHandler } from "./routes/simulator/token.ts";
 import { liveEventsHandler } from "./routes/live/events.ts";
 import { metricsHandler } from "./routes/metrics.ts";
+import { faviconHandler } from "./routes/favicon.ico.ts";
 import { healthHandler } from "./routes/health/index.ts";
 import { readyHandler } from "./routes/health/ready.ts";
 import { createCallHandler } from "./routes/api/calls.ts";
@@ -74,11 +76,12 @@ import { statusCallbackHandler } from "./routes/twilio/status.ts";
  * The paths the admin guard lets through; every other path, routes added later included, is
  * admin-only. Each has a check of its own or needs none: liveness and readiness for load
  * balancers, the pages' static files, Twilio's signature on `/twilio/*`, the bearer token on
- * `/api/*`.
+ * `/api/*`, and the favicon.
  */
 export const PUBLIC_PATHS: readonly string[] = [
   "/health",
   "/health/ready",
+  "/favicon.ico",
   "/static/*",
   "/twilio/*",
   "/api/*",
@@ -111,6 +114,7 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
 
   app.get("/health", healthHandler(services));
   app.get("/health/ready", readyHandler(services));
+  app.get("/favicon.ico", faviconHandler());
   app.use("/static/*", serveStatic({ root: APP_DIR }));
 
   const limitBody = bodyLimit({
@@ -129,6 +133,7 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
       publicUrl: config.publicUrl,
       log,
       simulator: simulatorTokens,
+      rejections: services.rejections,
     }),
   );
   app.post("/twilio/voice", voiceHandler(services, null));

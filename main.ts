@@ -8,6 +8,7 @@
 import { createApp } from "./app.ts";
 import { ConfigError, loadConfig } from "./lib/platform/config.ts";
 import { withTimeout } from "./lib/platform/deadline.ts";
+import { listenProblem, startupProblem } from "./lib/platform/startup_error.ts";
 import { configWarnings, createServices, type Services } from "./lib/services.ts";
 
 /** How long calls ended at the drain deadline get to leave their sockets before the exit. */
@@ -18,22 +19,23 @@ async function main(): Promise<void> {
   try {
     services = await createServices(loadConfig());
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      Deno.exit(1);
-    }
-    throw err;
+    fail(err instanceof ConfigError ? err.message : startupProblem(err), err);
   }
   const { config, log } = services;
   for (const warning of configWarnings(config)) log.warn("config.warning", { warning });
   const app = createApp(services);
   const controller = new AbortController();
-  const server = Deno.serve({
-    port: config.port,
-    hostname: config.hostname,
-    signal: controller.signal,
-    onListen: ({ hostname, port }) => log.info("server.listening", { hostname, port }),
-  }, app.fetch);
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      port: config.port,
+      hostname: config.hostname,
+      signal: controller.signal,
+      onListen: ({ hostname, port }) => log.info("server.listening", { hostname, port }),
+    }, app.fetch);
+  } catch (err) {
+    fail(listenProblem(err, config), err);
+  }
   // KV's expireIn is best effort: purge records past retention now and then.
   const purge = setInterval(() => {
     services.records.store.purgeExpired().then(
@@ -52,6 +54,16 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
   await server.finished;
+}
+
+/**
+ * Exits 1 after printing `problem`: one line per problem, no stack trace (that one only with
+ * `LOG_LEVEL=debug`, for a bug in the service itself).
+ */
+function fail(problem: string, err: unknown): never {
+  console.error(problem);
+  if (Deno.env.get("LOG_LEVEL") === "debug" && err instanceof Error) console.error(err.stack);
+  Deno.exit(1);
 }
 
 /** First signal: stop taking calls, flush, let live calls finish, then stop. */

@@ -4,7 +4,7 @@
  * and summarises samples.
  */
 
-import { taskFlags } from "../tests/helpers/main_process.ts";
+import { isEnvFileFlag, taskFlags } from "../tests/helpers/main_process.ts";
 
 /** A service process under benchmark. */
 export interface ServiceProcess {
@@ -40,7 +40,7 @@ export async function startServiceProcess(
     args: [
       "run",
       ...(Deno.env.get("BENCH_SERVICE_FLAGS")?.split(" ").filter(Boolean) ?? []),
-      ...await taskFlags("start"),
+      ...(await taskFlags("start")).filter((flag) => !isEnvFileFlag(flag)),
       options.entry ?? "main.ts",
     ],
     env: { KV_PATH: kvPath, ...env, PORT: String(port), HOSTNAME: "127.0.0.1", PUBLIC_URL: url },

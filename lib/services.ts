@@ -15,6 +15,7 @@ import { type Clock, systemClock } from "./platform/clock.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { Lifecycle } from "./platform/lifecycle.ts";
 import { LiveFeed } from "./records/live_feed.ts";
+import { RejectedRequests } from "./admin/rejected_requests.ts";
 import { createLlm, type Llm } from "./relay/llm.ts";
 import { Logger, type LogSink } from "./platform/log.ts";
 import { Metrics } from "./records/metrics.ts";
@@ -57,6 +58,8 @@ export interface Services {
   streamEndings: StreamEndings;
   /** Per-call tokens in the TwiML, checked on the call's socket. */
   callTokens: CallTokens;
+  /** The last few `/twilio/*` requests this instance refused, for `/config`. */
+  rejections: RejectedRequests;
   /** What each relay call gets (and nothing more). */
   relayDeps: RelayDeps;
   /** What each realtime call gets (and nothing more). */
@@ -139,6 +142,7 @@ export async function createServices(
     liveFeed,
     streamEndings,
     callTokens,
+    rejections: new RejectedRequests(),
     relayDeps: {
       ...calls,
       llm,

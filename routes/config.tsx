@@ -7,6 +7,7 @@
 
 import type { Handler } from "hono";
 import { Layout } from "../components/layout.tsx";
+import { RejectedRequestsTable } from "../components/rejected_requests_table.tsx";
 import { renderPage } from "../components/render.ts";
 import { runConfigChecks } from "../lib/admin/config_checks.ts";
 import { configRows, webhookUrls } from "../lib/admin/config_view.ts";
@@ -36,6 +37,7 @@ export function configPageHandler(services: Services): Handler {
             </div>
           ))}
         </section>
+        <RejectedRequestsTable requests={services.rejections.list()} />
         <section>
           <h2>Twilio console</h2>
           {config.publicUrl ? null : (

@@ -1,6 +1,7 @@
 /**
  * `deno task setup-number --number +15550100 [--agent NAME] [--mode relay|realtime] [--dry-run]`:
- * points an owned Twilio number's voice webhook and status callback at `PUBLIC_URL`.
+ * points an owned Twilio number's voice webhook and status callback at `PUBLIC_URL`; `--help`
+ * says so.
  * Exits 0 on success and 1 on any problem, which is printed naming the flag or variable.
  */
 
@@ -10,13 +11,19 @@ import {
   describeSetup,
   NumberSetupError,
   parseSetupArgs,
+  SETUP_HELP,
   SETUP_USAGE,
   setupNumber,
+  wantsHelp,
 } from "../lib/outbound/number_setup.ts";
 import { createTwilioApi } from "../lib/platform/twilio_api.ts";
 
 /** Runs the set-up for `args` with `env`; returns the exit code. */
 async function main(args: string[], env: Record<string, string>): Promise<number> {
+  if (wantsHelp(args)) {
+    console.log(SETUP_HELP);
+    return 0;
+  }
   try {
     const options = parseSetupArgs(args);
     const config = loadConfig(env);

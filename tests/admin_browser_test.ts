@@ -2,7 +2,7 @@
  * The admin pages in a real browser (headless Chromium through puppeteer-core), against the real
  * service with a fake OpenAI: the dashboard's live list follows a call, the call's page shows its
  * transcript and latency chart, an agent edit applies to the next call, the config page flags a
- * missing key, and the simulator holds a conversation with an interrupt and key presses.
+ * missing key (and its icon and files all load), and the simulator holds a conversation with an interrupt and key presses.
  *
  * One browser for the file. Skipped, with a message, where Chromium is not installed
  * (`apt-get install -y chromium`; `.ci/run` does it). `UPDATE_SCREENSHOTS=1` also writes the
@@ -118,8 +118,17 @@ Deno.test({
 
       await t.step("the config page flags a missing OpenAI key with a fix", async () => {
         const bare = await startService();
+        const failed: string[] = [];
+        const onResponse = (r: { status(): number; url(): string }) => {
+          if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+        };
+        page.on("response", onResponse);
         try {
+          // The browser asks for the page's icon after the page: wait for that answer.
+          const icon = page.waitForResponse((r) => r.url().includes("favicon"));
           await page.goto(`${bare.url}/config`);
+          assert.equal((await icon).status(), 200);
+          assert.deepEqual(failed, [], "no request of the page failed");
           const check = await page.$eval(
             '[data-check="OpenAI key accepted"]',
             (el) => ({ text: el.textContent ?? "", bad: el.classList.contains("bad") }),
@@ -128,6 +137,7 @@ Deno.test({
           assert.match(check.text, /OPENAI_API_KEY is not set/);
           assert.match(check.text, /Fix: Create a key/);
         } finally {
+          page.off("response", onResponse);
           await page.goto("about:blank");
           await bare.close();
         }

@@ -135,6 +135,14 @@ Deno.test("admin access: a deployed service without a password says to set one",
     const health = await app.request("/health");
     assert.equal(health.status, 200, "liveness stays public");
     await health.body?.cancel();
+    // The icon browsers ask for is public too, so no page load logs a 401/404 for it.
+    const icon = await app.request("/favicon.ico");
+    assert.equal(icon.status, 200);
+    assert.equal(icon.headers.get("content-type"), "image/svg+xml");
+    assert.deepEqual(
+      new Uint8Array(await icon.arrayBuffer()),
+      await Deno.readFile(new URL("../static/favicon.svg", import.meta.url)),
+    );
   } finally {
     await svc.close();
   }

@@ -71,6 +71,30 @@ Deno.test("every wrong variable is named with what is wrong, all at once", () =>
   assert.match(text, /OPENAI_VOICE must be one of/);
 });
 
+Deno.test("HOSTNAME: an IP literal or localhost to listen on; a machine name is refused", () => {
+  const host = (value: string) => loadConfig({ HOSTNAME: value, PUBLIC_URL: "https://a.example" });
+  assert.equal(host("0.0.0.0").hostname, "0.0.0.0");
+  assert.equal(host("localhost").hostname, "localhost");
+  assert.equal(host("::").hostname, "::");
+  assert.equal(host("[::1]").hostname, "::1");
+  assert.equal(host(" 10.0.0.7 ").hostname, "10.0.0.7");
+  for (const name of ["vm", "my-laptop.local", "[vm]", "300.1.1.1"]) {
+    assert.throws(() => host(name), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems.length, 1);
+      assert.ok(
+        err.problems[0].startsWith(`HOSTNAME must be an IP address to listen on`) &&
+          err.problems[0].includes(`(got "${name}";`),
+        err.problems[0],
+      );
+      return true;
+    });
+  }
+  // Deno Deploy picks the address itself: its machine-name HOSTNAME is not an error there.
+  const deploy = { DENO_DEPLOYMENT_ID: "d1", HOSTNAME: "vm", PUBLIC_URL: "https://a.example" };
+  assert.equal(loadConfig(deploy).hostname, "vm");
+});
+
 Deno.test("a malformed secret is reported without echoing it", () => {
   // Only pattern-checked secrets can be wrong; none of their values may appear in the message.
   const err = (() => {

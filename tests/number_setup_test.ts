@@ -86,6 +86,7 @@ Deno.test("setup points the number's voice webhook (POST) and status callback at
       sid: ownedNumber().sid,
       phoneNumber: NUMBER,
       applied: true,
+      lookedUp: true,
       changes: [
         { field: "voiceUrl", before: "https://old.example.com/voice", after: voiceUrl },
         { field: "voiceMethod", before: "GET", after: "POST" },
@@ -233,4 +234,44 @@ Deno.test("the real script: exit 0 and before → after lines; exit 1 naming the
     assert.match(missing.stderr, /--number \+15550100999 is not a phone number of Twilio account/);
     assert.match(missing.stderr, /usage: deno task setup-number/);
   });
+});
+
+Deno.test("--help prints what the task sets and exits 0, whatever else is missing", async () => {
+  for (const flag of ["--help", "-h"]) {
+    const help = await runTask({}, [flag]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.ok(help.stdout.startsWith("usage: deno task setup-number --number"), help.stdout);
+    assert.match(help.stdout, /voiceUrl {8}PUBLIC_URL\/twilio\/voice\[\/<mode>\]\?agent=NAME/);
+    assert.match(help.stdout, /statusCallback {2}PUBLIC_URL\/twilio\/status \(HTTP POST\)/);
+    assert.match(help.stdout, /--dry-run .*works without Twilio credentials/);
+    assert.equal(help.stderr.includes("error"), false, help.stderr);
+  }
+});
+
+Deno.test("--dry-run without credentials prints every value it would set and exits 0", async () => {
+  const dry = await runTask({ PUBLIC_URL, AGENTS_DIR }, [
+    "--number",
+    NUMBER,
+    "--agent",
+    "appointments",
+    "--dry-run",
+  ]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(dry.stdout.trimEnd().split("\n"), [
+    `${NUMBER} (not looked up: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set)`,
+    `  voiceUrl: → ${PUBLIC_URL}/twilio/voice?agent=appointments`,
+    "  voiceMethod: → POST",
+    `  statusCallback: → ${PUBLIC_URL}/twilio/status`,
+    "  statusCallbackMethod: → POST",
+    "dry run: nothing was changed",
+  ]);
+  // Without --dry-run the missing credentials are an error, as before.
+  const real = await runTask({ PUBLIC_URL, AGENTS_DIR }, ["--number", NUMBER]);
+  assert.equal(real.code, 1);
+  assert.match(real.stderr, /TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set/);
+  // A dry run still checks what it can: PUBLIC_URL and the number.
+  const bad = await runTask({ AGENTS_DIR }, ["--number", "555", "--dry-run"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /PUBLIC_URL must be set/);
+  assert.match(bad.stderr, /--number must be an E\.164 number/);
 });

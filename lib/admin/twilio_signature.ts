@@ -7,11 +7,12 @@
  * @module
  */
 
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import twilio from "twilio";
 import { formParams } from "../platform/form_params.ts";
 import type { Logger } from "../platform/log.ts";
 import { publicBaseUrl, toWebSocketUrl } from "../platform/public_url.ts";
+import type { RejectedRequests } from "./rejected_requests.ts";
 import { simulatorTokenOf } from "./simulator_token.ts";
 
 /** Options of {@link twilioSignature}. */
@@ -25,6 +26,15 @@ export interface TwilioSignatureOptions {
    * origin, offering a valid, unused one as a WebSocket subprotocol needs no Twilio signature.
    */
   simulator?: { verify(token: string): Promise<boolean> } | null;
+  /** Where refusals are kept for the `/config` page (this instance's last few). */
+  rejections?: Pick<RejectedRequests, "add"> | null;
+}
+
+/** What a mismatch most likely means, for the log line and the `/config` page. */
+export function mismatchHint(publicUrl: string | null): string {
+  return publicUrl
+    ? "check PUBLIC_URL: it must be the base of the exact URL set on the Twilio number"
+    : "check PUBLIC_URL: it is not set, so the URL was rebuilt from the Host header";
 }
 
 /** The URL Twilio signed for `request`: `wss://` for upgrades, the public https URL otherwise. */
@@ -41,6 +51,24 @@ function isUpgrade(request: Request): boolean {
 
 /** Middleware factory: rejects requests whose Twilio signature is missing or wrong. */
 export function twilioSignature(options: TwilioSignatureOptions): MiddlewareHandler {
+  const reject = (c: Context, why: string, extra: { expectedUrl?: string; hint?: string } = {}) => {
+    const { expectedUrl = null, hint = null } = extra;
+    options.log.warn("twilio.signature_rejected", {
+      path: c.req.path,
+      why,
+      ...(expectedUrl ? { expectedUrl } : {}),
+      ...(hint ? { hint } : {}),
+    });
+    options.rejections?.add({
+      at: Date.now(),
+      method: c.req.method,
+      path: c.req.path,
+      why,
+      expectedUrl,
+      hint,
+    });
+    return c.text("Forbidden", 403);
+  };
   return async (c, next) => {
     if (!options.enabled) return await next();
     if (options.simulator && c.req.path === "/twilio/relay" && isUpgrade(c.req.raw)) {
@@ -50,37 +78,21 @@ export function twilioSignature(options: TwilioSignatureOptions): MiddlewareHand
         const origin = c.req.header("origin");
         const ours = new URL(publicBaseUrl(options.publicUrl, c.req.raw)).origin;
         if (origin !== ours && origin !== new URL(c.req.url).origin) {
-          options.log.warn("twilio.signature_rejected", {
-            path: c.req.path,
-            why: "simulator token from another origin",
-          });
-          return c.text("Forbidden", 403);
+          return reject(c, "simulator token from another origin");
         }
         if (await options.simulator.verify(token)) return await next();
-        options.log.warn("twilio.signature_rejected", {
-          path: c.req.path,
-          why: "simulator token invalid, expired or used",
-        });
-        return c.text("Forbidden", 403);
+        return reject(c, "simulator token invalid, expired or used");
       }
     }
     const signature = c.req.header("x-twilio-signature");
     if (!options.authToken) {
-      options.log.warn("twilio.signature_rejected", {
-        path: c.req.path,
-        why: "TWILIO_AUTH_TOKEN is not set, so no signature can be checked",
-      });
-      return c.text("Forbidden", 403);
+      return reject(c, "TWILIO_AUTH_TOKEN is not set, so no signature can be checked");
     }
-    if (!signature) {
-      options.log.warn("twilio.signature_rejected", { path: c.req.path, why: "missing" });
-      return c.text("Forbidden", 403);
-    }
+    if (!signature) return reject(c, "missing");
     const params = c.req.method === "POST" ? await formParams(c) : {};
     const url = signedUrl(options.publicUrl, c.req.raw);
     if (!twilio.validateRequest(options.authToken, signature, url, params)) {
-      options.log.warn("twilio.signature_rejected", { path: c.req.path, why: "mismatch" });
-      return c.text("Forbidden", 403);
+      return reject(c, "mismatch", { expectedUrl: url, hint: mismatchHint(options.publicUrl) });
     }
     await next();
   };

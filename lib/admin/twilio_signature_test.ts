@@ -11,7 +11,13 @@ import { Hono } from "hono";
 import twilio from "twilio";
 import { Logger } from "../platform/log.ts";
 import { SIMULATOR_PROTOCOL } from "./simulator_token.ts";
-import { signedUrl, twilioSignature, type TwilioSignatureOptions } from "./twilio_signature.ts";
+import { RejectedRequests } from "./rejected_requests.ts";
+import {
+  mismatchHint,
+  signedUrl,
+  twilioSignature,
+  type TwilioSignatureOptions,
+} from "./twilio_signature.ts";
 
 const AUTH_TOKEN = "0123456789abcdef0123456789abcdef";
 const PUBLIC_URL = "https://calls.example.com";
@@ -95,6 +101,11 @@ function offering(token: string, origin: string | null): Record<string, string> 
 
 function rejected(path: string, why: string): Line {
   return { level: "warn", event: "twilio.signature_rejected", path, why };
+}
+
+/** The warning of a mismatch: the URL the service checked against and the PUBLIC_URL hint. */
+function mismatch(path: string, expectedUrl: string, publicUrl: string | null = PUBLIC_URL): Line {
+  return { ...rejected(path, "mismatch"), expectedUrl, hint: mismatchHint(publicUrl) };
 }
 
 async function assertForbidden(res: Response): Promise<void> {
@@ -195,9 +206,9 @@ Deno.test("a signature over anything but this request is 403, logged as a mismat
   await assertForbidden(await post(app, `${LOCAL}/twilio/status?agent=sales`, CALL, good));
   await assertForbidden(await post(app, `${LOCAL}/twilio/voice?agent=other`, CALL, good));
   assert.deepEqual(lines, [
-    ...attempts.map(() => rejected("/twilio/voice", "mismatch")),
-    rejected("/twilio/status", "mismatch"),
-    rejected("/twilio/voice", "mismatch"),
+    ...attempts.map(() => mismatch("/twilio/voice", url)),
+    mismatch("/twilio/status", `${PUBLIC_URL}/twilio/status?agent=sales`),
+    mismatch("/twilio/voice", `${PUBLIC_URL}/twilio/voice?agent=other`),
   ]);
 });
 
@@ -213,7 +224,7 @@ Deno.test("without PUBLIC_URL the URL signed is the one the Host header names", 
   await assertForbidden(
     await post(app, `${LOCAL}/twilio/voice`, CALL, sign(`${LOCAL}/twilio/voice`, CALL), headers),
   );
-  assert.deepEqual(lines, [rejected("/twilio/voice", "mismatch")]);
+  assert.deepEqual(lines, [mismatch("/twilio/voice", "https://abc.ngrok.app/twilio/voice", null)]);
 });
 
 Deno.test("only a POST's form fields are signed: another method's body is not", async () => {
@@ -230,7 +241,7 @@ Deno.test("only a POST's form fields are signed: another method's body is not", 
     });
   await assertHandled(await put(sign(url)), "PUT /twilio/status");
   await assertForbidden(await put(sign(url, CALL)));
-  assert.deepEqual(lines, [rejected("/twilio/status", "mismatch")]);
+  assert.deepEqual(lines, [mismatch("/twilio/status", url)]);
 });
 
 Deno.test("an upgrade signed over the wss:// URL passes; over https:// it does not", async () => {
@@ -252,8 +263,8 @@ Deno.test("an upgrade signed over the wss:// URL passes; over https:// it does n
   });
   await assertHandled(get, "GET /twilio/stream");
   assert.deepEqual(lines, [
-    rejected("/twilio/stream", "mismatch"),
-    rejected("/twilio/relay", "mismatch"),
+    mismatch("/twilio/stream", "wss://calls.example.com/twilio/stream?agent=sales"),
+    mismatch("/twilio/relay", "wss://calls.example.com/twilio/relay?agent=sales"),
   ]);
 });
 
@@ -379,4 +390,38 @@ Deno.test("without a simulator checker a token is ignored and the signature deci
   };
   await assertHandled(await upgrade(app, `${LOCAL}/twilio/relay`, signed), "GET /twilio/relay");
   assert.deepEqual(lines, [rejected("/twilio/relay", "missing")]);
+});
+
+Deno.test("refusals are kept for /config, newest first, the last few only", async () => {
+  const rejections = new RejectedRequests(2);
+  const { app } = harness({ rejections });
+  await assertForbidden(await post(app, `${LOCAL}/twilio/voice`, CALL, null));
+  const wrong = sign(`${LOCAL}/twilio/status`, CALL);
+  await assertForbidden(await post(app, `${LOCAL}/twilio/status`, CALL, wrong));
+  assert.deepEqual(rejections.list().map(({ at: _, ...rest }) => rest), [
+    {
+      method: "POST",
+      path: "/twilio/status",
+      why: "mismatch",
+      expectedUrl: `${PUBLIC_URL}/twilio/status`,
+      hint: mismatchHint(PUBLIC_URL),
+    },
+    { method: "POST", path: "/twilio/voice", why: "missing", expectedUrl: null, hint: null },
+  ]);
+  await assertForbidden(await upgrade(app, `${LOCAL}/twilio/relay`, {}));
+  assert.deepEqual(rejections.list().map((r) => `${r.method} ${r.path} ${r.why}`), [
+    "GET /twilio/relay missing",
+    "POST /twilio/status mismatch",
+  ]);
+  // A request that passes is not kept.
+  await assertHandled(
+    await post(app, `${LOCAL}/twilio/voice`, CALL, sign(`${PUBLIC_URL}/twilio/voice`, CALL)),
+    "POST /twilio/voice",
+  );
+  assert.equal(rejections.list().length, 2);
+});
+
+Deno.test("the hint names PUBLIC_URL, and says when it is not set", () => {
+  assert.match(mismatchHint(PUBLIC_URL), /^check PUBLIC_URL: it must be the base/);
+  assert.match(mismatchHint(null), /^check PUBLIC_URL: it is not set/);
 });

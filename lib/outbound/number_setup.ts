@@ -32,12 +32,18 @@ export interface NumberFieldChange {
 
 /** What the set-up found and did. */
 export interface NumberSetupResult {
+  /** "" when the number was not looked up (a dry run without Twilio credentials). */
   sid: string;
   phoneNumber: string;
   /** Only the fields whose value differs; empty when the number was already set up. */
   changes: NumberFieldChange[];
   /** Whether Twilio was updated (false on a dry run or when nothing changes). */
   applied: boolean;
+  /**
+   * Whether the number's current values were read from Twilio. A dry run without credentials
+   * does not: then `changes` lists every field with what it would be set to, `before` "".
+   */
+  lookedUp: boolean;
 }
 
 /** Wrong flags or configuration; each problem names the flag or variable. */
@@ -52,6 +58,30 @@ export class NumberSetupError extends Error {
 export const SETUP_USAGE =
   "usage: deno task setup-number --number +15550100 [--agent NAME] [--mode relay|realtime] [--dry-run]";
 
+/** `--help`: what the task sets, its flags and the variables it reads. */
+export const SETUP_HELP = `${SETUP_USAGE}
+
+Points one of your Twilio numbers at this service, through Twilio's REST API:
+  voiceUrl        PUBLIC_URL/twilio/voice[/<mode>]?agent=NAME (HTTP POST)
+  statusCallback  PUBLIC_URL/twilio/status (HTTP POST), so call records get Twilio's final status
+Only the fields whose value differs are changed; each change is printed as before → after.
+
+Flags:
+  --number E164   the number, e.g. +15550100123 (required)
+  --agent NAME    the agent profile it answers with (default: default)
+  --mode MODE     relay or realtime: pins the call path (default: the agent's own mode)
+  --dry-run       print what would be set and change nothing; works without Twilio credentials
+  -h, --help      this text
+
+Variables (from the environment or .env): PUBLIC_URL (https://), TWILIO_ACCOUNT_SID,
+TWILIO_AUTH_TOKEN, AGENTS_DIR.`;
+
+/** Whether `args` ask for {@link SETUP_HELP} (then nothing else is checked). */
+export function wantsHelp(args: string[]): boolean {
+  return args.some((arg) => arg === "--help" || arg === "-h");
+}
+
+const FIELDS = ["voiceUrl", "voiceMethod", "statusCallback", "statusCallbackMethod"] as const;
 const E164 = /^\+[1-9]\d{6,14}$/;
 const MODES: readonly VoiceMode[] = ["relay", "realtime"];
 
@@ -107,13 +137,26 @@ export async function setupNumber(
   } else if (!config.publicUrl.startsWith("https://")) {
     problems.push(`PUBLIC_URL must start with https:// (got "${config.publicUrl}")`);
   }
-  if (!client) problems.push("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set");
+  // A dry run without credentials still says what it would set.
+  if (!client && !options.dryRun) {
+    problems.push("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set");
+  }
   if (!E164.test(options.number)) {
     problems.push(`--number must be an E.164 number like +15550100 (got "${options.number}")`);
   }
   problems.push(...await agentProblems(config.agentsDir, options.agent));
-  if (problems.length > 0 || !client) throw new NumberSetupError(problems);
-
+  if (problems.length > 0) throw new NumberSetupError(problems);
+  const wanted = {
+    voiceUrl: voiceWebhookUrl(config.publicUrl!, options),
+    voiceMethod: "POST",
+    statusCallback: `${config.publicUrl}/twilio/status`,
+    // `/twilio/status` takes POSTs only.
+    statusCallbackMethod: "POST",
+  };
+  if (!client) {
+    const changes = FIELDS.map((field) => ({ field, before: "", after: wanted[field] }));
+    return { sid: "", phoneNumber: options.number, changes, applied: false, lookedUp: false };
+  }
   const [owned] = await twilioRequest(
     () => client.incomingPhoneNumbers.list({ phoneNumber: options.number, limit: 1 }),
   );
@@ -122,23 +165,14 @@ export async function setupNumber(
       `--number ${options.number} is not a phone number of Twilio account ${config.twilio.accountSid}`,
     ]);
   }
-  const wanted = {
-    voiceUrl: voiceWebhookUrl(config.publicUrl!, options),
-    voiceMethod: "POST",
-    statusCallback: `${config.publicUrl}/twilio/status`,
-    // `/twilio/status` takes POSTs only.
-    statusCallbackMethod: "POST",
-  };
   const changes: NumberFieldChange[] = [];
-  for (
-    const field of ["voiceUrl", "voiceMethod", "statusCallback", "statusCallbackMethod"] as const
-  ) {
+  for (const field of FIELDS) {
     const before = owned[field] ?? "";
     if (before !== wanted[field]) changes.push({ field, before, after: wanted[field] });
   }
   const applied = changes.length > 0 && !options.dryRun;
   if (applied) await twilioRequest(() => client.incomingPhoneNumbers(owned.sid).update(wanted));
-  return { sid: owned.sid, phoneNumber: owned.phoneNumber, changes, applied };
+  return { sid: owned.sid, phoneNumber: owned.phoneNumber, changes, applied, lookedUp: true };
 }
 
 /** The voice webhook a number gets: `/twilio/voice[/<mode>]?agent=NAME`. */
@@ -152,6 +186,13 @@ export function voiceWebhookUrl(
 
 /** The report printed for `result`: one `before → after` line per changed field. */
 export function describeSetup(result: NumberSetupResult): string {
+  if (!result.lookedUp) {
+    return [
+      `${result.phoneNumber} (not looked up: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set)`,
+      ...result.changes.map(({ field, after }) => `  ${field}: → ${after}`),
+      "dry run: nothing was changed",
+    ].join("\n");
+  }
   const lines = [`${result.phoneNumber} (${result.sid})`];
   for (const { field, before, after } of result.changes) {
     lines.push(`  ${field}: ${before || "(none)"} → ${after}`);

@@ -38,6 +38,11 @@ export function permissionFlags(flags: string[]): string[] {
   return flags.filter((flag) => /^(-P|--permission-set|--allow-|--deny-|-A$)/.test(flag));
 }
 
+/** Whether `flag` loads a `.env` file (`--env-file`, `--env-file=PATH`). */
+export function isEnvFileFlag(flag: string): boolean {
+  return flag === "--env-file" || flag.startsWith("--env-file=");
+}
+
 /** A running `main.ts`. */
 export interface MainProcess {
   /** `http://127.0.0.1:PORT`. */
@@ -65,12 +70,17 @@ export interface MainProcess {
 
 /** Options of {@link startMain}. */
 export interface MainOptions {
-  /** Permission flags to run with instead of the `start` task's (a test of the flags themselves). */
+  /**
+   * Flags to run with instead of the `start` task's (which lose `--env-file`: a test gives the
+   * whole environment); a test of the flags themselves, or of another task's.
+   */
   flags?: string[];
   /** The program to run (default `main.ts`). */
   entry?: string;
   /** Where the process's own stdout/stderr go besides being parsed: nowhere (default) or here. */
   echo?: boolean;
+  /** The folder to run in, ending in "/" (default {@link PROJECT_DIR}; a copy, to edit files). */
+  projectDir?: string;
 }
 
 /** Variables the child needs to run Deno at all; nothing else leaks in from the test's shell. */
@@ -84,10 +94,13 @@ export async function startMain(
   env: Record<string, string>,
   options: MainOptions = {},
 ): Promise<MainProcess> {
-  const flags = options.flags ?? await taskFlags("start");
+  // Not the developer's .env: a test gives the process its whole environment.
+  const flags = options.flags ??
+    (await taskFlags("start")).filter((flag) => !isEnvFileFlag(flag));
+  const project = options.projectDir ?? PROJECT_DIR;
   // Inside data/, the one folder the shipped permissions let the service write to.
-  await Deno.mkdir(`${PROJECT_DIR}data`, { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: `${PROJECT_DIR}data`, prefix: "test-" });
+  await Deno.mkdir(`${project}data`, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: `${project}data`, prefix: "test-" });
   const kvPath = `${dir}/callbridge.kv`;
   // A free port, so PUBLIC_URL can name it before the service starts (as a deployment would).
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -101,7 +114,7 @@ export async function startMain(
   }
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...flags, options.entry ?? "main.ts"],
-    cwd: PROJECT_DIR,
+    cwd: project,
     clearEnv: true,
     env: {
       ...inherited,
