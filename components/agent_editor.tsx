@@ -123,6 +123,29 @@ export async function renderAgentEditor(
           </select>
           <Problems list={problems.realtimeVoice} field="realtimeVoice" />
         </div>
+        <h2>Model</h2>
+        <div class="grid2">
+          {field("model", "Model (relay)", "e.g. gpt-4.1-mini; empty = OPENAI_MODEL.")}
+          {choice("api", "API (relay)", "Chat Completions or Responses; default = OPENAI_API.", [
+            "chat",
+            "responses",
+          ])}
+          {field(
+            "realtimeModel",
+            "Model (realtime)",
+            "e.g. gpt-realtime; empty = OPENAI_REALTIME_MODEL.",
+          )}
+          {field(
+            "temperature",
+            "Temperature (relay)",
+            "0–2; empty = the API's default. Not for reasoning models; Realtime has none.",
+          )}
+          {field(
+            "maxOutputTokens",
+            "Max output tokens",
+            "16–4096 or inf; empty = the model's maximum.",
+          )}
+        </div>
         <h2>Silence</h2>
         <div class="grid2">
           {field("reminderAfterSeconds", "Remind after (seconds)", "0 = never.", "number")}

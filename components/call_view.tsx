@@ -120,6 +120,16 @@ export function CallView(
           <dd>{record.errors}</dd>
           <dt>Latency p50 / max</dt>
           <dd>{`${formatMs(record.latencyP50Ms)} / ${formatMs(record.latencyMaxMs)}`}</dd>
+          <dt>Model</dt>
+          <dd class="model">{record.model?.model ?? "—"}</dd>
+          <dt>API</dt>
+          <dd class="api">
+            {record.model?.api ?? (record.mode === "realtime" ? "realtime" : "—")}
+          </dd>
+          <dt>Temperature</dt>
+          <dd class="temperature">{record.model?.temperature ?? "default"}</dd>
+          <dt>Max output tokens</dt>
+          <dd class="max-output-tokens">{record.model?.maxOutputTokens ?? "default"}</dd>
           <dt>Tokens in / out</dt>
           <dd>{`${record.inputTokens} / ${record.outputTokens}`}</dd>
           <dt>Estimated cost</dt>

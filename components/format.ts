@@ -1,5 +1,7 @@
 /** Small formatters for the admin pages (server-only). */
 
+import { formatUsd } from "../lib/platform/model_prices.ts";
+
 /** `2025-01-31 14:05:09` in UTC. */
 export function formatTime(ms: number | null): string {
   if (ms === null) return "—";
@@ -13,9 +15,9 @@ export function formatDuration(ms: number | null): string {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-/** `$0.0123`. */
-export function formatCost(usd: number): string {
-  return `$${usd.toFixed(4)}`;
+/** Dollars to four significant digits (`$0.0008184`); a dash when the model has no price. */
+export function formatCost(usd: number | null): string {
+  return formatUsd(usd);
 }
 
 /** `420 ms`, or a dash. */

@@ -91,7 +91,11 @@ export async function createServices(
   const profiles = new ProfileStore(shipped, { kv, dir: config.agentsDir, log });
   await profiles.refresh();
   const registry = new CallRegistry();
-  const records = new CallRecords(new CallStore(kv, config.recordsRetentionDays), clock, log);
+  const records = new CallRecords(new CallStore(kv, config.recordsRetentionDays), {
+    clock,
+    log,
+    prices: config.openai.prices,
+  });
   const lifecycle = new Lifecycle();
   const limitHits = new Map<string, number>();
   const metrics = new Metrics({

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { REALTIME_VOICES, TurnDetection, VoiceMode } from "../platform/config.ts";
+import type { OpenAiApi, REALTIME_VOICES, TurnDetection, VoiceMode } from "../platform/config.ts";
 import { agentJsonProblems, toolsJsonProblems } from "./profile_schema.ts";
 import type { ProfileLanguage, RelayOptions } from "../protocols/twiml.ts";
 
@@ -83,6 +83,16 @@ export interface AgentProfile {
   greeting: string | null;
   /** null = the configured default (`VOICE_MODE`). */
   mode: VoiceMode | null;
+  /** The relay path's model; null = `OPENAI_MODEL`. */
+  model: string | null;
+  /** The relay path's API; null = `OPENAI_API`. */
+  api: OpenAiApi | null;
+  /** The realtime path's model; null = `OPENAI_REALTIME_MODEL`. */
+  realtimeModel: string | null;
+  /** Sampling temperature of the relay path (the GA Realtime API has none); null = the API's. */
+  temperature: number | null;
+  /** Longest reply in tokens, or "inf"; null = the model's maximum. */
+  maxOutputTokens: number | "inf" | null;
   language: string | null;
   languages: ProfileLanguage[];
   ttsProvider: string | null;
@@ -133,6 +143,11 @@ interface AgentFile {
   description?: string;
   greeting?: string;
   mode?: VoiceMode;
+  model?: string;
+  api?: OpenAiApi;
+  realtimeModel?: string;
+  temperature?: number;
+  maxOutputTokens?: number | "inf";
   language?: string;
   languages?: ProfileLanguage[];
   ttsProvider?: string;
@@ -233,6 +248,11 @@ function profileOf(source: ProfileSource, agent: AgentFile, tools: ToolEntry[]):
     instructions: source.instructions,
     greeting: agent.greeting ?? null,
     mode: agent.mode ?? null,
+    model: agent.model ?? null,
+    api: agent.api ?? null,
+    realtimeModel: agent.realtimeModel ?? null,
+    temperature: agent.temperature ?? null,
+    maxOutputTokens: agent.maxOutputTokens ?? null,
     language: agent.language ?? null,
     languages: (agent.languages ?? []).map(languageOf),
     ttsProvider: agent.ttsProvider ?? null,

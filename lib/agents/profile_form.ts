@@ -1,7 +1,8 @@
 /**
- * The agent editor's form: the fields an operator edits (instructions, greeting, voice, tools,
- * silence, ConversationRelay options) read from and merged back into a profile's files, and validation problems placed next
- * to the field they are about. Fields the form does not show are kept as they were.
+ * The agent editor's form: the fields an operator edits (instructions, greeting, voice, models,
+ * tools, silence, ConversationRelay options) read from and merged back into a profile's files,
+ * and validation problems placed next to the field they are about. Fields the form does not
+ * show are kept as they were.
  *
  * @module
  */
@@ -16,6 +17,12 @@ export interface ProfileForm {
   ttsProvider: string;
   voice: string;
   realtimeVoice: string;
+  /** Model settings, as typed ("" = the configured default). */
+  model: string;
+  api: string;
+  realtimeModel: string;
+  temperature: string;
+  maxOutputTokens: string;
   reminderAfterSeconds: string;
   maxReminders: string;
   reminder: string;
@@ -30,6 +37,9 @@ export interface ProfileForm {
   toolsJson: string;
 }
 
+/** The model settings' fields, kept at the top level of agent.json. */
+const MODEL_FIELDS = ["model", "api", "realtimeModel", "temperature", "maxOutputTokens"] as const;
+
 /** Form field names, in order. */
 export const PROFILE_FORM_FIELDS: readonly (keyof ProfileForm)[] = [
   "instructions",
@@ -37,6 +47,7 @@ export const PROFILE_FORM_FIELDS: readonly (keyof ProfileForm)[] = [
   "ttsProvider",
   "voice",
   "realtimeVoice",
+  ...MODEL_FIELDS,
   "reminderAfterSeconds",
   "maxReminders",
   "reminder",
@@ -47,7 +58,12 @@ export const PROFILE_FORM_FIELDS: readonly (keyof ProfileForm)[] = [
 
 const AGENT_FIELDS = ["greeting", "ttsProvider", "voice", "realtimeVoice"] as const;
 const SILENCE_FIELDS = ["reminderAfterSeconds", "maxReminders", "reminder", "goodbye"] as const;
-const NUMBER_FIELDS = new Set(["reminderAfterSeconds", "maxReminders"]);
+const NUMBER_FIELDS = new Set([
+  "reminderAfterSeconds",
+  "maxReminders",
+  "temperature",
+  "maxOutputTokens",
+]);
 const BOOLEAN_FIELDS = new Set(["ignorebackchannel", "backgroundnoisereduction", "partialPrompts"]);
 
 type Json = Record<string, unknown>;
@@ -68,6 +84,11 @@ export function formFromFiles(files: ProfileFiles): ProfileForm {
     ttsProvider: text(agent.ttsProvider),
     voice: text(agent.voice),
     realtimeVoice: text(agent.realtimeVoice),
+    model: text(agent.model),
+    api: text(agent.api),
+    realtimeModel: text(agent.realtimeModel),
+    temperature: text(agent.temperature),
+    maxOutputTokens: text(agent.maxOutputTokens),
     reminderAfterSeconds: text(silence.reminderAfterSeconds),
     maxReminders: text(silence.maxReminders),
     reminder: text(silence.reminder),
@@ -98,6 +119,14 @@ export function filesFromForm(current: ProfileFiles, form: ProfileForm): Profile
   for (const field of AGENT_FIELDS) {
     if (form[field].trim()) agent[field] = form[field].trim();
     else delete agent[field];
+  }
+  for (const field of MODEL_FIELDS) {
+    const value = form[field].trim();
+    // A number field keeps a non-number (and "inf") as text, so validation names it.
+    if (!value) delete agent[field];
+    else if (NUMBER_FIELDS.has(field) && /^-?\d+(\.\d+)?$/.test(value)) {
+      agent[field] = Number(value);
+    } else agent[field] = value;
   }
   const silence: Json = {};
   for (const field of SILENCE_FIELDS) {
@@ -156,6 +185,7 @@ function fieldOf(problem: string): string {
   if (head === "conversationRelay") {
     return (RELAY_OPTIONS as readonly string[]).includes(sub) ? sub : "general";
   }
+  if ((MODEL_FIELDS as readonly string[]).includes(head)) return head;
   return (AGENT_FIELDS as readonly string[]).includes(head) ? head : "general";
 }
 

@@ -383,7 +383,8 @@ Deno.test("more kinds of schema error, each worded for its field", () => {
     [
       "unknown key at the top: the known fields, without $schema",
       agent({ colour: "blue" }),
-      "colour is not a known field (known: description, greeting, mode, language, languages, " +
+      "colour is not a known field (known: description, greeting, mode, model, api, " +
+      "realtimeModel, temperature, maxOutputTokens, language, languages, " +
       "ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, " +
       "handoffNumber, sms, allowPrivateNetwork)",
     ],
@@ -474,16 +475,18 @@ Deno.test("the schemas compile in ajv's strict mode without a warning in the log
   assert.deepEqual(problems, [
     'F: conversationRelay.speechtimeout must be "auto" or a whole number (got true)',
   ]);
-  // The union types (speechtimeout, hints) are why: strict ajv would warn of each otherwise.
+  // The union types (maxOutputTokens, speechtimeout, hints) are why: strict ajv would warn of
+  // each otherwise.
   const strict = await consoleOf(async () => {
     const ajv = new Ajv({ allErrors: true, verbose: true });
     ajv.addKeyword("errorMessage");
     ajv.addKeyword("patternErrorMessage");
     ajv.compile(await publishedSchema("agent.schema.json"));
   });
-  assert.equal(strict.length, 2, strict.join("\n"));
-  assert.match(strict[0], /allowUnionTypes.*speechtimeout/);
-  assert.match(strict[1], /allowUnionTypes.*hints/);
+  assert.equal(strict.length, 3, strict.join("\n"));
+  assert.match(strict[0], /allowUnionTypes.*maxOutputTokens/);
+  assert.match(strict[1], /allowUnionTypes.*speechtimeout/);
+  assert.match(strict[2], /allowUnionTypes.*hints/);
 });
 
 Deno.test("a JSON syntax error in one file hides no other file's problems", () => {

@@ -8,6 +8,7 @@
  */
 
 import { EnvReader } from "./env_reader.ts";
+import { loadPriceTable, type PriceTable } from "./model_prices.ts";
 
 /** Which OpenAI text API the ConversationRelay path streams from. */
 export type OpenAiApi = "chat" | "responses";
@@ -56,6 +57,8 @@ export interface Config {
     realtimeSessionSeconds: number;
     /** A session is renewed at a quiet moment once this close to its limit. */
     realtimeRenewSeconds: number;
+    /** USD per 1M tokens by model (`MODEL_PRICES` / `MODEL_PRICES_FILE` over the built-in). */
+    prices: PriceTable;
   };
   twilio: {
     accountSid: string | null;
@@ -218,6 +221,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
         max: 3600,
       }),
       realtimeRenewSeconds: r.int("OPENAI_REALTIME_RENEW_SECONDS", 300, { min: 0, max: 3600 }),
+      prices: loadPriceTable(env, r.problems),
     },
     twilio: {
       accountSid: r.optional("TWILIO_ACCOUNT_SID", /^AC[0-9a-fA-F]{32}$/, "AC followed by 32 hex"),

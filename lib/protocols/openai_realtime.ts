@@ -21,6 +21,7 @@ import type {
   SessionUpdateEvent,
 } from "openai/resources/realtime/realtime";
 import type { TurnDetection } from "../platform/config.ts";
+import type { TokenUsage } from "../platform/model_prices.ts";
 
 import { isBase64 } from "./media_streams.ts";
 import { type JsonObject, jsonObject, parseJsonFrame } from "./json_fields.ts";
@@ -44,6 +45,8 @@ export interface SessionOptions {
   transcriptionModel: string;
   /** Functions the model may call. */
   tools?: readonly FunctionDeclaration[];
+  /** Longest response in tokens (1 to 4096) or "inf"; unset = the API's default ("inf"). */
+  maxOutputTokens?: number | "inf" | null;
 }
 
 /** The GA `turn_detection` object for the configured VAD. */
@@ -88,6 +91,7 @@ export function sessionUpdate(options: SessionOptions): string {
           output: { format: { type: "audio/pcmu" }, voice: options.voice },
         },
         ...tools,
+        ...(options.maxOutputTokens != null ? { max_output_tokens: options.maxOutputTokens } : {}),
       },
     } satisfies SessionUpdateEvent,
   );
@@ -173,6 +177,8 @@ export interface Usage {
   inputTokens: number;
   outputTokens: number;
   totalTokens: number;
+  /** Text and audio, cached or not, when the server broke the tokens down (it does). */
+  details?: TokenUsage;
 }
 
 /** The server events the bridge acts on; everything else known is `other`. */
@@ -267,11 +273,25 @@ function usage(value: unknown): Usage | null {
   if (!u) return null;
   const inputTokens = num(u, "input_tokens");
   const outputTokens = num(u, "output_tokens");
-  return {
+  const result: Usage = {
     inputTokens,
     outputTokens,
     totalTokens: num(u, "total_tokens") || inputTokens + outputTokens,
   };
+  const input = jsonObject(u.input_token_details);
+  const output = jsonObject(u.output_token_details);
+  if (input || output) {
+    const cached = jsonObject(input?.cached_tokens_details);
+    result.details = {
+      input: num(input, "text_tokens"),
+      cachedInput: num(cached, "text_tokens"),
+      output: num(output, "text_tokens"),
+      audioInput: num(input, "audio_tokens"),
+      cachedAudioInput: num(cached, "audio_tokens"),
+      audioOutput: num(output, "audio_tokens"),
+    };
+  }
+  return result;
 }
 
 /**

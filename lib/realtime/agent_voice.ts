@@ -124,6 +124,7 @@ export class AgentVoice {
         latencyMs: turn.latencyMs === null ? null : Math.round(turn.latencyMs),
         inputTokens: usage?.inputTokens ?? 0,
         outputTokens: usage?.outputTokens ?? 0,
+        ...(usage?.details ? { usage: usage.details } : {}),
         outcome: status,
         at: turn.startedAt,
       });

@@ -33,6 +33,7 @@ import {
   ToolRuns,
 } from "./realtime_tools.ts";
 import { sessionFrames } from "./session_config.ts";
+import { realtimeModelOf } from "../agents/model_settings.ts";
 import type { TwilioStream } from "./twilio_stream.ts";
 import { type UpstreamFailure, UpstreamSession } from "./upstream_session.ts";
 
@@ -165,6 +166,9 @@ export class RealtimeConversation {
   begin(context: CallContext): void {
     this.context = context;
     this.#instructions = context.instructions;
+    const settings = realtimeModelOf(context.profile, this.deps.openai);
+    this.parts.record()?.setModel({ ...settings, api: null, temperature: null });
+    this.upstream.useModel(settings.model);
     this.upstream.configure();
   }
 

@@ -11,6 +11,7 @@ import type { TranscriptEntry } from "../calls/call_types.ts";
 import type { Config } from "../platform/config.ts";
 import { sessionUpdate } from "../protocols/openai_realtime.ts";
 import { reseedItems } from "./upstream_session.ts";
+import { realtimeModelOf } from "../agents/model_settings.ts";
 
 /** What the frames are made from. */
 export interface SessionSources {
@@ -25,8 +26,11 @@ export interface SessionSources {
 export function sessionFrames(session: number, sources: SessionSources): string[] {
   const { context, openai } = sources;
   const profile = context.profile;
+  const settings = realtimeModelOf(profile, openai);
   const update = sessionUpdate({
-    model: openai.realtimeModel,
+    // The socket was opened for this model (a session's model cannot change; see conversation.ts).
+    model: settings.model,
+    maxOutputTokens: settings.maxOutputTokens,
     voice: profile.realtimeVoice ?? openai.voice,
     instructions: sources.instructions,
     turnDetection: profile.turnDetection ?? openai.turnDetection,

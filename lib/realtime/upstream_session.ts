@@ -76,9 +76,31 @@ export class UpstreamSession {
   #expired = false;
   #connectTimer: TimerId | undefined;
   #closed = false;
+  /** The model sessions are opened for (in the URL: a session's model cannot change). */
+  #model: string;
 
   constructor(private readonly options: UpstreamOptions, private readonly events: UpstreamEvents) {
     this.lastEventAt = options.clock.now();
+    this.#model = options.model;
+  }
+
+  /** The model the sessions are opened for. */
+  get model(): string {
+    return this.#model;
+  }
+
+  /**
+   * The call's agent wants `model`. The API fixes a session's model when its socket opens (from
+   * the URL), so a socket opened for another model (before the agent was known) is replaced by one
+   * for this model; the caller's audio held meanwhile is kept.
+   */
+  useModel(model: string): void {
+    if (model === this.#model) return;
+    this.#model = model;
+    if (this.#closed || !this.#ws) return;
+    this.options.log().info("realtime.model_switch", { model });
+    this.#drop();
+    this.connect();
   }
 
   /** The session is configured: audio and events flow. */
@@ -91,7 +113,7 @@ export class UpstreamSession {
     if (this.#closed) return;
     const { options } = this;
     const url = `${toWebSocketUrl(options.baseUrl)}/realtime?model=${
-      encodeURIComponent(options.model)
+      encodeURIComponent(this.#model)
     }`;
     const session = ++this.session;
     this.#expired = false;

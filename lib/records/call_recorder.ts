@@ -10,7 +10,7 @@
 import type { Clock, TimerId } from "../platform/clock.ts";
 import {
   type CallEventRecord,
-  type CallMode,
+  type CallModel,
   type CallRecord,
   type CallStore,
   newCallRecord,
@@ -18,22 +18,18 @@ import {
   type TurnLatency,
 } from "./call_store.ts";
 import { errorMessage, type Logger } from "../platform/log.ts";
+import {
+  addUsage,
+  BUILTIN_PRICES,
+  costUsd,
+  NO_USAGE,
+  type PriceTable,
+  type TokenUsage,
+} from "../platform/model_prices.ts";
 
 /** Longest time a recorded item waits before it is written. */
 export const FLUSH_MS = 1000;
 const MAX_RETRY_MS = 30_000;
-
-/**
- * Estimated US dollars per million tokens (input, output), by call path: the relay path's text
- * model and the Realtime model's audio tokens (the larger part of a voice call).
- */
-const PRICES: Record<CallMode, [number, number]> = { relay: [0.4, 1.6], realtime: [32, 64] };
-
-/** The estimated cost of `input` and `output` tokens on `mode`. */
-export function estimateCostUsd(mode: CallMode, input: number, output: number): number {
-  const [i, o] = PRICES[mode];
-  return Math.round((input * i + output * o) / 1e4) / 100;
-}
 
 /** A transcript line as a session keeps it; the same object may be saved again as it changes. */
 export interface TranscriptSource {
@@ -62,11 +58,18 @@ export class CallRecords {
   readonly #open = new Set<CallRecorder>();
   readonly #observers: CallObserver[] = [];
 
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #prices: PriceTable;
+
   constructor(
     readonly store: CallStore,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-  ) {}
+    options: { clock: Clock; log: Logger; prices?: PriceTable },
+  ) {
+    this.#clock = options.clock;
+    this.#log = options.log;
+    this.#prices = options.prices ?? BUILTIN_PRICES;
+  }
 
   /** Adds an observer of every call opened from now on. */
   observe(observer: CallObserver): void {
@@ -76,8 +79,9 @@ export class CallRecords {
   /** Starts recording a call (its summary is written now). */
   open(fields: Parameters<typeof newCallRecord>[0]): CallRecorder {
     const recorder = new CallRecorder(this.store, newCallRecord(fields), {
-      clock: this.clock,
-      log: this.log.child({ callId: fields.id, callSid: fields.callSid ?? undefined }),
+      clock: this.#clock,
+      log: this.#log.child({ callId: fields.id, callSid: fields.callSid ?? undefined }),
+      prices: this.#prices,
       onClosed: (r) => this.#open.delete(r),
       observers: this.#observers,
     });
@@ -127,6 +131,8 @@ export class CallRecorder {
   #writing: Promise<void> | null = null;
   #failures = 0;
   #ended = false;
+  /** Every turn's tokens, by kind (the record keeps only the totals). */
+  #usage: TokenUsage = NO_USAGE;
 
   constructor(
     private readonly store: CallStore,
@@ -136,6 +142,8 @@ export class CallRecorder {
       log: Logger;
       onClosed: (recorder: CallRecorder) => void;
       observers?: readonly CallObserver[];
+      /** Model prices (the built-in table when unset). */
+      prices?: PriceTable;
     },
   ) {
     this.record = record;
@@ -158,6 +166,20 @@ export class CallRecorder {
   setCallSid(callSid: string): void {
     this.record.callSid = callSid;
     this.#dirty();
+  }
+
+  /** The call's agent is known: the model settings it runs with (and is priced by). */
+  setModel(model: CallModel): void {
+    this.record.model = { ...model };
+    this.#price();
+    this.#dirty();
+  }
+
+  #price(): void {
+    const model = this.record.model?.model;
+    this.record.costUsd = model
+      ? costUsd(this.options.prices ?? BUILTIN_PRICES, model, this.#usage)
+      : null;
   }
 
   /** Saves (or saves again, after it changed) a transcript line. */
@@ -194,15 +216,25 @@ export class CallRecorder {
     this.#notify((o) => o.event?.(this.record, type));
   }
 
-  /** Records one assistant turn's latency and token usage. */
-  latency(turn: Omit<TurnLatency, "seq" | "at"> & { at?: number }): void {
+  /**
+   * Records one assistant turn's latency and token usage (`usage` by kind, for the price; else
+   * all text, none cached).
+   */
+  latency(
+    turn: Omit<TurnLatency, "seq" | "at"> & { at?: number; usage?: Partial<TokenUsage> },
+  ): void {
     if (this.#ended) return;
-    const latency = { seq: ++this.#seq, at: turn.at ?? Date.now(), ...turn };
+    const { usage, ...fields } = turn;
+    const latency = { seq: ++this.#seq, at: turn.at ?? Date.now(), ...fields };
     this.#latencies.push(latency);
     const r = this.record;
     r.inputTokens += turn.inputTokens;
     r.outputTokens += turn.outputTokens;
-    r.costUsd = estimateCostUsd(r.mode, r.inputTokens, r.outputTokens);
+    this.#usage = addUsage(
+      this.#usage,
+      usage ?? { input: turn.inputTokens, output: turn.outputTokens },
+    );
+    this.#price();
     if (turn.latencyMs !== null) {
       this.#latencyValues.push(turn.latencyMs);
       const sorted = [...this.#latencyValues].sort((a, b) => a - b);

@@ -12,8 +12,22 @@
  * @module
  */
 
+import type { OpenAiApi } from "../platform/config.ts";
+
 /** The call path. */
 export type CallMode = "relay" | "realtime";
+
+/** The model settings a call ran with (the agent's, else the configured defaults). */
+export interface CallModel {
+  /** The relay path's text model or the realtime path's Realtime model. */
+  model: string;
+  /** Chat Completions or Responses (relay); null on the realtime path. */
+  api: OpenAiApi | null;
+  /** null = the API's default (and always on the realtime path: the GA API has none). */
+  temperature: number | null;
+  /** null = the model's maximum. */
+  maxOutputTokens: number | "inf" | null;
+}
 
 /** One call's summary. */
 export interface CallRecord {
@@ -37,8 +51,10 @@ export interface CallRecord {
   errors: number;
   inputTokens: number;
   outputTokens: number;
-  /** Estimated cost in US dollars. */
-  costUsd: number;
+  /** Estimated cost in US dollars, from the model's prices; null = the model has none. */
+  costUsd: number | null;
+  /** What the call's agent ran on; null until its profile is known (or from before). */
+  model?: CallModel | null;
   /** Median and worst per-turn latency, ms. */
   latencyP50Ms: number | null;
   latencyMaxMs: number | null;
@@ -280,6 +296,7 @@ export function newCallRecord(
     inputTokens: 0,
     outputTokens: 0,
     costUsd: 0,
+    model: null,
     latencyP50Ms: null,
     latencyMaxMs: null,
     ...fields,

@@ -2,6 +2,11 @@
  * Streaming text replies from an OpenAI-compatible server through the `openai` SDK, with either
  * Chat Completions or the Responses API behind one interface.
  *
+ * Each request may name its own model, API, temperature and token limit (the agent's, see
+ * `agents/model_settings.ts`); what it leaves out is the configuration's. Only what the API
+ * takes is sent: `max_completion_tokens` (Chat) or `max_output_tokens` (Responses), and no
+ * temperature or limit at all when unset.
+ *
  * Aborting the signal closes the HTTP stream at once; a server that goes quiet for longer than the
  * timeout fails the turn with {@link LlmTimeoutError}.
  *
@@ -11,6 +16,7 @@
 import OpenAI from "openai";
 import type { Config, OpenAiApi } from "../platform/config.ts";
 import type { ToolDeclaration } from "../agents/tools.ts";
+import type { TextModel } from "../agents/model_settings.ts";
 
 /** A function call the model asked for. */
 export interface ToolCallRequest {
@@ -29,7 +35,14 @@ export type ChatTurn =
 export type LlmEvent =
   | { type: "token"; text: string }
   | { type: "tool_call"; call: ToolCallRequest }
-  | { type: "usage"; inputTokens: number; outputTokens: number };
+  | {
+    type: "usage";
+    /** Input tokens, the cached ones included. */
+    inputTokens: number;
+    outputTokens: number;
+    /** Input tokens read from the prompt cache (billed lower). */
+    cachedInputTokens?: number;
+  };
 
 /** A request for one streamed reply. */
 export interface LlmRequest {
@@ -37,11 +50,14 @@ export interface LlmRequest {
   history: readonly ChatTurn[];
   tools?: readonly ToolDeclaration[];
   signal: AbortSignal;
+  /** The model, API, temperature and limit of this request; unset = the configured defaults. */
+  model?: TextModel;
 }
 
 /** Streams replies; one instance serves every call. */
 export interface Llm {
-  readonly api: OpenAiApi;
+  /** The configured model and API (`OPENAI_MODEL`, `OPENAI_API`). */
+  readonly defaults: { model: string; api: OpenAiApi };
   stream(request: LlmRequest): AsyncIterable<LlmEvent>;
 }
 
@@ -71,14 +87,13 @@ export function createLlm(openai: Config["openai"]): Llm | null {
     maxRetries: 0,
     timeout: openai.timeoutMs,
   });
-  return new OpenAiLlm(client, openai.model, openai.api, openai.timeoutMs);
+  return new OpenAiLlm(client, { model: openai.model, api: openai.api }, openai.timeoutMs);
 }
 
 class OpenAiLlm implements Llm {
   constructor(
     private readonly client: OpenAI,
-    private readonly model: string,
-    readonly api: OpenAiApi,
+    readonly defaults: { model: string; api: OpenAiApi },
     private readonly timeoutMs: number,
   ) {}
 
@@ -99,9 +114,11 @@ class OpenAiLlm implements Llm {
     };
     arm();
     try {
-      const events = this.api === "chat"
-        ? this.#chat(request, controller.signal)
-        : this.#responses(request, controller.signal);
+      const model = request.model ??
+        { ...this.defaults, temperature: null, maxOutputTokens: null };
+      const events = model.api === "chat"
+        ? this.#chat(request, model, controller.signal)
+        : this.#responses(request, model, controller.signal);
       for await (const event of events) {
         arm();
         yield event;
@@ -120,7 +137,11 @@ class OpenAiLlm implements Llm {
     }
   }
 
-  async *#chat(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmEvent> {
+  async *#chat(
+    request: LlmRequest,
+    model: TextModel,
+    signal: AbortSignal,
+  ): AsyncIterable<LlmEvent> {
     const tools = request.tools?.length
       ? {
         tools: request.tools.map((t) => ({ type: "function" as const, function: { ...t } })),
@@ -128,7 +149,11 @@ class OpenAiLlm implements Llm {
       }
       : {};
     const stream = await this.client.chat.completions.create({
-      model: this.model,
+      model: model.model,
+      ...(model.temperature !== null ? { temperature: model.temperature } : {}),
+      ...(typeof model.maxOutputTokens === "number"
+        ? { max_completion_tokens: model.maxOutputTokens }
+        : {}),
       messages: [
         { role: "system", content: request.instructions },
         ...request.history.map(toChatMessage),
@@ -153,15 +178,24 @@ class OpenAiLlm implements Llm {
           type: "usage",
           inputTokens: chunk.usage.prompt_tokens,
           outputTokens: chunk.usage.completion_tokens,
+          cachedInputTokens: chunk.usage.prompt_tokens_details?.cached_tokens ?? 0,
         };
       }
     }
     for (const call of calls) if (call) yield { type: "tool_call", call };
   }
 
-  async *#responses(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmEvent> {
+  async *#responses(
+    request: LlmRequest,
+    model: TextModel,
+    signal: AbortSignal,
+  ): AsyncIterable<LlmEvent> {
     const stream = await this.client.responses.create({
-      model: this.model,
+      model: model.model,
+      ...(model.temperature !== null ? { temperature: model.temperature } : {}),
+      ...(typeof model.maxOutputTokens === "number"
+        ? { max_output_tokens: model.maxOutputTokens }
+        : {}),
       instructions: request.instructions,
       input: request.history.flatMap(toResponsesInput),
       stream: true,
@@ -190,6 +224,7 @@ class OpenAiLlm implements Llm {
               type: "usage",
               inputTokens: event.response.usage.input_tokens,
               outputTokens: event.response.usage.output_tokens,
+              cachedInputTokens: event.response.usage.input_tokens_details?.cached_tokens ?? 0,
             };
           }
           break;

@@ -34,6 +34,7 @@ import { HeardHistory } from "./heard_history.ts";
 import { Replies, type TurnMetrics } from "./replies.ts";
 import { relayControls } from "./relay_controls.ts";
 import type { Llm } from "./llm.ts";
+import { textModelOf } from "../agents/model_settings.ts";
 
 /** Messages that arrive before the session is ready are kept (not lost), up to this many. */
 const MAX_EARLY_MESSAGES = 64;
@@ -274,6 +275,7 @@ export class RelaySession implements LiveCall {
       this.end("not-configured");
       return;
     }
+    this.#record?.setModel(textModelOf(context.profile, this.#deps.llm.defaults));
     this.#ready = true;
     const queued = this.#queue;
     this.#queue = [];

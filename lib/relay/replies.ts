@@ -19,6 +19,7 @@ import type { CallRecorder } from "../records/call_recorder.ts";
 import type { HeardHistory, ToolTurn } from "./heard_history.ts";
 import type { Llm, ToolCallRequest } from "./llm.ts";
 import { runTurnLoop } from "./turn_loop.ts";
+import { textModelOf } from "../agents/model_settings.ts";
 
 /** Latency and usage of one assistant turn, for call records. */
 export interface TurnMetrics {
@@ -28,6 +29,7 @@ export interface TurnMetrics {
   outcome: "completed" | "interrupted" | "superseded" | "failed" | "closed";
   inputTokens?: number;
   outputTokens?: number;
+  cachedInputTokens?: number;
 }
 
 /** The reply in flight. */
@@ -120,6 +122,7 @@ export class Replies {
     try {
       const end = await runTurnLoop({
         llm,
+        model: textModelOf(context.profile, llm.defaults),
         instructions: context.instructions,
         tools: context.tools.declarations(),
         history: host.history,
@@ -133,7 +136,10 @@ export class Replies {
           host.transcript[host.transcript.length - 1].text += token;
           host.send({ type: "text", token, last: false });
         },
-        onUsage: (input, output) => {
+        onUsage: (input, output, cached) => {
+          if (cached) {
+            reply.metrics.cachedInputTokens = (reply.metrics.cachedInputTokens ?? 0) + cached;
+          }
           reply.metrics.inputTokens = (reply.metrics.inputTokens ?? 0) + input;
           reply.metrics.outputTokens = (reply.metrics.outputTokens ?? 0) + output;
         },
@@ -194,6 +200,11 @@ export class Replies {
       latencyMs: metrics.firstTokenMs === null ? null : Math.round(metrics.firstTokenMs),
       inputTokens: metrics.inputTokens ?? 0,
       outputTokens: metrics.outputTokens ?? 0,
+      usage: {
+        input: metrics.inputTokens ?? 0,
+        cachedInput: metrics.cachedInputTokens ?? 0,
+        output: metrics.outputTokens ?? 0,
+      },
       outcome: metrics.outcome,
       at: metrics.startedAt,
     });

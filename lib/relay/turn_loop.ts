@@ -9,6 +9,7 @@
 import type { ToolDeclaration } from "../agents/tools.ts";
 import type { AssistantTurn, HeardHistory, ToolTurn } from "./heard_history.ts";
 import type { Llm, ToolCallRequest } from "./llm.ts";
+import type { TextModel } from "../agents/model_settings.ts";
 
 /**
  * Requests to the model in one reply: a reply that still asks for tools in its last allowed
@@ -19,6 +20,8 @@ export const MAX_TOOL_ROUNDS = 5;
 /** What one reply runs with and reports to. */
 export interface TurnLoop {
   llm: Llm;
+  /** The agent's model settings (unset: the configured defaults). */
+  model?: TextModel;
   instructions: string;
   tools: readonly ToolDeclaration[];
   history: HeardHistory;
@@ -28,8 +31,8 @@ export interface TurnLoop {
   onTextStart(message: AssistantTurn): void;
   /** One token (already added to its history entry). */
   onText(token: string): void;
-  /** Token usage of one round. */
-  onUsage(inputTokens: number, outputTokens: number): void;
+  /** Token usage of one round (input includes the cached tokens). */
+  onUsage(inputTokens: number, outputTokens: number, cachedInputTokens: number): void;
   /** Runs one round's tool calls; their outputs go in `outputs` (already in the history). */
   runTools(calls: ToolCallRequest[], outputs: ToolTurn[]): Promise<void>;
 }
@@ -49,6 +52,7 @@ export async function runTurnLoop(turn: TurnLoop): Promise<TurnEnd> {
     const calls: ToolCallRequest[] = [];
     let message: AssistantTurn | null = null;
     const events = turn.llm.stream({
+      ...(turn.model ? { model: turn.model } : {}),
       instructions: turn.instructions,
       history: turn.history.snapshot(),
       tools: turn.tools,
@@ -56,8 +60,9 @@ export async function runTurnLoop(turn: TurnLoop): Promise<TurnEnd> {
     });
     for await (const event of events) {
       if (turn.signal.aborted) return { aborted: true };
-      if (event.type === "usage") turn.onUsage(event.inputTokens, event.outputTokens);
-      else if (event.type === "tool_call") calls.push(event.call);
+      if (event.type === "usage") {
+        turn.onUsage(event.inputTokens, event.outputTokens, event.cachedInputTokens ?? 0);
+      } else if (event.type === "tool_call") calls.push(event.call);
       else {
         if (!message) {
           message = turn.history.agentText();

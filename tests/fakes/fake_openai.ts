@@ -386,12 +386,65 @@ function echoTokens(api: "chat" | "responses", body: Json): string[] {
   return words.map((w, i) => (i < words.length - 1 ? `${w} ` : w));
 }
 
+/** Reasoning models (o-series, gpt-5 but its chat variants): they refuse a temperature. */
+const REASONING_MODEL = /^(o[1-9]|gpt-5(?!.*-chat))/;
+
+/**
+ * The sampling and length parameters as the API checks them: temperature from 0 to 2 (none for
+ * a reasoning model), and a whole token limit of at least `minTokens`.
+ */
+function checkSampling(body: Json, limit: string, minTokens: number): void {
+  const t = body.temperature;
+  if (t !== undefined) {
+    if (typeof t !== "number") {
+      throw new HttpError(
+        400,
+        "Invalid type for 'temperature': expected a decimal.",
+        "temperature",
+      );
+    }
+    if (t < 0 || t > 2) {
+      throw new HttpError(
+        400,
+        `Invalid 'temperature': decimal ${
+          t > 2
+            ? "above maximum value. Expected a value <= 2"
+            : "below minimum value. Expected a value >= 0"
+        }, but got ${t} instead.`,
+        "temperature",
+      );
+    }
+    if (REASONING_MODEL.test(String(body.model))) {
+      throw new HttpError(
+        400,
+        "Unsupported parameter: 'temperature' is not supported with this model.",
+        "temperature",
+      );
+    }
+  }
+  const n = body[limit];
+  if (n !== undefined) {
+    if (typeof n !== "number" || !Number.isInteger(n)) {
+      throw new HttpError(400, `Invalid type for '${limit}': expected an integer.`, limit);
+    }
+    if (n < minTokens) {
+      throw new HttpError(
+        400,
+        `Invalid '${limit}': integer below minimum value. ` +
+          `Expected a value >= ${minTokens}, but got ${n} instead.`,
+        limit,
+      );
+    }
+  }
+}
+
 function validateChat(body: Json): void {
   for (const key of Object.keys(body)) {
     if (!CHAT_PARAMS.has(key)) {
       throw new HttpError(400, `Unrecognized request argument supplied: ${key}`, key);
     }
   }
+  checkSampling(body, "max_completion_tokens", 1);
   if (typeof body.model !== "string" || !body.model) {
     throw new HttpError(400, "you must provide a model parameter", "model");
   }
@@ -434,6 +487,7 @@ function validateResponses(body: Json): void {
   for (const key of Object.keys(body)) {
     if (!RESPONSES_PARAMS.has(key)) throw new HttpError(400, `Unknown parameter: '${key}'.`, key);
   }
+  checkSampling(body, "max_output_tokens", 16);
   if (typeof body.model !== "string" || !body.model) {
     throw new HttpError(400, "Missing required parameter: 'model'.", "model");
   }

@@ -335,9 +335,13 @@ export class FakeRealtimeSession {
   #echoEnder: ReturnType<typeof setInterval> | undefined;
   #speechItem: string | null = null;
 
-  constructor(socket: WebSocket, fake: FakeRealtime) {
+  /** The model of the socket's URL: a session's model, fixed when it opens. */
+  readonly model: string;
+
+  constructor(socket: WebSocket, fake: FakeRealtime, model = "gpt-realtime") {
     this.#socket = socket;
     this.#fake = fake;
+    this.model = model;
     this.closed = new Promise((resolve) => {
       socket.addEventListener("close", (ev) => {
         this.#stopActive();
@@ -348,7 +352,7 @@ export class FakeRealtimeSession {
     socket.addEventListener("open", () => {
       this.#send({
         type: "session.created",
-        session: { type: "realtime", model: "gpt-realtime", id: this.#id("sess") },
+        session: { type: "realtime", model: this.model, id: this.#id("sess") },
       });
     });
     socket.addEventListener("message", (ev) => this.#onMessage(ev.data));
@@ -576,6 +580,29 @@ export class FakeRealtimeSession {
         "missing_required_parameter",
         "Missing required parameter: 'session.type'.",
         "session.type",
+      );
+    }
+    if (session.model !== undefined && session.model !== this.model) {
+      // The model is fixed when the socket opens (its URL): an update may not change it.
+      return problem(
+        "invalid_value",
+        `Cannot update a session's model (opened for '${this.model}', got '${
+          String(session.model)
+        }').`,
+        "session.model",
+      );
+    }
+    const limit = session.max_output_tokens;
+    if (
+      limit !== undefined && limit !== "inf" &&
+      !(Number.isInteger(limit) && (limit as number) >= 1 && (limit as number) <= 4096)
+    ) {
+      return problem(
+        "invalid_value",
+        `Invalid 'session.max_output_tokens': expected an integer from 1 to 4096 or 'inf', got ${
+          JSON.stringify(limit)
+        }.`,
+        "session.max_output_tokens",
       );
     }
     const audio = jsonObject(session.audio);
@@ -852,7 +879,19 @@ export class FakeRealtimeSession {
       response: {
         id: active.id,
         status,
-        usage: { input_tokens: 120, output_tokens: 40, total_tokens: 160 },
+        // Broken down as the API does (text and audio, cached or not).
+        usage: {
+          input_tokens: 120,
+          output_tokens: 40,
+          total_tokens: 160,
+          input_token_details: {
+            text_tokens: 20,
+            audio_tokens: 100,
+            cached_tokens: 60,
+            cached_tokens_details: { text_tokens: 10, audio_tokens: 50 },
+          },
+          output_token_details: { text_tokens: 10, audio_tokens: 30 },
+        },
       },
     });
   }
@@ -980,7 +1019,8 @@ export class FakeRealtime {
     }
     const { socket, response } = Deno.upgradeWebSocket(req);
     record("accepted");
-    this.sessions.push(new FakeRealtimeSession(socket, this));
+    const model = url.searchParams.get("model")!;
+    this.sessions.push(new FakeRealtimeSession(socket, this, model));
     return response;
   }
 }

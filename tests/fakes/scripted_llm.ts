@@ -30,7 +30,7 @@ export async function* play(events: LlmEvent[]): AsyncIterable<LlmEvent> {
 
 /** Streams one scripted round per request and keeps a copy of each request as it was made. */
 export class ScriptedLlm implements Llm {
-  readonly api = "chat" as const;
+  readonly defaults = { model: "scripted", api: "chat" as const };
   readonly requests: (Omit<LlmRequest, "history"> & { history: ChatTurn[] })[] = [];
 
   constructor(private readonly rounds: Round[]) {}
