@@ -58,7 +58,7 @@ export function configPageHandler(services: Services): Handler {
               <div key={name} data-agent={name}>
                 <h3>
                   <a href={`/agents/${name}`}>{name}</a>
-                  {status.profile ? null : <span class="bad">{" "}— disabled</span>}
+                  {status.profile ? null : <span class="bad mark">— disabled</span>}
                 </h3>
                 <AgentProblems status={status} />
                 <AgentWarnings warnings={warnings} />

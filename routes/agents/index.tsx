@@ -45,7 +45,7 @@ export function agentsHandler(services: Services): Handler {
                 <tr key={name} data-agent={name} data-disabled={String(!status.profile)}>
                   <td>
                     <a href={`/agents/${name}`}>{name}</a>
-                    {status.profile ? null : <strong class="bad">{" "}disabled</strong>}
+                    {status.profile ? null : <strong class="bad mark">disabled</strong>}
                   </td>
                   <td>{status.profile?.description || "—"}</td>
                   <td>{status.profile?.mode ?? services.config.voiceMode}</td>
@@ -54,7 +54,7 @@ export function agentsHandler(services: Services): Handler {
                       ? "the files"
                       : `edit v${status.version} (${formatTime(status.savedAt)} UTC)`}
                     {status.filesChanged
-                      ? <strong class="bad">{" "}— the files changed since</strong>
+                      ? <strong class="bad mark">— the files changed since</strong>
                       : null}
                   </td>
                   <td>
