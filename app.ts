@@ -14,7 +14,10 @@
  * | GET       | `/agents`                         | `routes/agents/index.tsx`                     |
  * | GET, POST | `/agents/:name`                   | `routes/agents/[name]/index.tsx`              |
  * | POST      | `/agents/:name/restore`           | `routes/agents/[name]/restore.ts`             |
+ * | POST      | `/agents/:name/follow`            | `routes/agents/[name]/follow.ts`              |
+ * | GET       | `/agents/:name/diff`              | `routes/agents/[name]/diff.tsx`               |
  * | GET       | `/agents/:name/versions/:version` | `routes/agents/[name]/versions/[version].tsx` |
+ * | GET       | `/agents/:name/export/:version`   | `routes/agents/[name]/export/[version].ts`    |
  * | GET       | `/config`                         | `routes/config.tsx`                           |
  * | GET       | `/simulator`                      | `routes/simulator/index.tsx`                  |
  * | POST      | `/simulator/token`                | `routes/simulator/token.ts`                   |
@@ -56,6 +59,9 @@ import { agentsHandler } from "./routes/agents/index.tsx";
 import { agentPageHandler, agentSaveHandler } from "./routes/agents/[name]/index.tsx";
 import { agentRestoreHandler } from "./routes/agents/[name]/restore.ts";
 import { agentVersionHandler } from "./routes/agents/[name]/versions/[version].tsx";
+import { agentFollowHandler } from "./routes/agents/[name]/follow.ts";
+import { agentDiffHandler } from "./routes/agents/[name]/diff.tsx";
+import { agentExportHandler } from "./routes/agents/[name]/export/[version].ts";
 import { configPageHandler } from "./routes/config.tsx";
 import { simulatorPageHandler } from "./routes/simulator/index.tsx";
 import { simulatorTokenHandler } from "./routes/simulator/token.ts";
@@ -156,7 +162,10 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.get("/agents/:name", agentPageHandler(services));
   app.post("/agents/:name", agentSaveHandler(services));
   app.post("/agents/:name/restore", agentRestoreHandler(services));
+  app.post("/agents/:name/follow", agentFollowHandler(services));
+  app.get("/agents/:name/diff", agentDiffHandler(services));
   app.get("/agents/:name/versions/:version", agentVersionHandler(services));
+  app.get("/agents/:name/export/:version", agentExportHandler(services));
   app.get("/config", configPageHandler(services));
   app.get("/simulator", simulatorPageHandler(services));
   app.post("/simulator/token", simulatorTokenHandler(services, simulatorTokens));

@@ -1,16 +1,27 @@
 /**
- * The agent editor page and its parts (server-only), shared by the `/agents/:name` routes: the
- * form with each validation problem next to its field, the versions table, the restore button
- * and the agent's 404 page.
+ * The agent editor page and its parts (server-only), shared by the `/agents/:name` routes: what
+ * the agent runs (the files or an edit) and, when the files changed under an edit, the
+ * difference and the "follow the files" button; the form with each validation problem next to
+ * its field, the versions table (diff, export, restore) and the agent's 404 page.
  *
  * @module
  */
 
 import type { Context } from "hono";
 import { REALTIME_VOICES } from "../lib/platform/config.ts";
+import { profileWarnings } from "../lib/agents/agent_profile.ts";
+import { filesDiffer, profileDiff } from "../lib/agents/profile_diff.ts";
 import type { ProfileForm } from "../lib/agents/profile_form.ts";
 import { type ProfileVersion, SHIPPED_VERSION } from "../lib/agents/profile_store.ts";
 import type { Services } from "../lib/services.ts";
+import {
+  AgentProblems,
+  AgentSource,
+  AgentWarnings,
+  DiffView,
+  FILES_NOTE,
+  FollowButton,
+} from "./agent_status.tsx";
 import { formatTime } from "./format.ts";
 import { Layout } from "./layout.tsx";
 import { renderPage } from "./render.ts";
@@ -40,6 +51,11 @@ export async function renderAgentEditor(
 ): Promise<Response> {
   const { name, form } = state;
   const versions = await services.profiles.versions(name, 50);
+  const status = await services.profiles.status(name);
+  const dir = services.config.agentsDir;
+  const running = await services.profiles.versionFiles(name, status.version);
+  const files = await services.profiles.versionFiles(name, SHIPPED_VERSION);
+  const differs = status.source === "edit" && running && files && filesDiffer(running, files);
   const problems = state.problems ?? {};
   const field = (
     key: keyof ProfileForm,
@@ -83,13 +99,42 @@ export async function renderAgentEditor(
     c,
     <Layout title={`Agent ${name}`} active="/agents">
       <h1>{`Agent ${name}`}</h1>
+      <AgentSource status={status} dir={`${dir}/${name}`} />
       <p class="muted">
-        {state.version === SHIPPED_VERSION
-          ? "Running the shipped files (never edited)."
-          : `Running version ${state.version}.`}{" "}
-        Saving makes a new version; the next call on any instance uses it.
+        Saving makes a new version; the next call on any instance uses it.{" "}
+        <a href={`/agents/${name}/export/${status.version}`} data-action="export">
+          Export to files
+        </a>{" "}
+        (a zip of agent.json, instructions.md and tools.json, to commit).
       </p>
       {state.notice ? <p class="notice">{state.notice}</p> : null}
+      <AgentProblems status={status} />
+      <AgentWarnings warnings={status.profile ? profileWarnings(status.profile, dir) : []} />
+      {status.source === "edit"
+        ? (
+          <section
+            class={status.filesChanged ? "warning" : undefined}
+            data-files-changed={String(status.filesChanged)}
+          >
+            <strong>
+              {status.filesChanged
+                ? "The files changed since this edit was saved: the changes are ignored while " +
+                  "the edit runs."
+                : "The files are ignored while this edit runs."}
+            </strong>
+            <FollowButton name={name} />
+            <p class="hint">{FILES_NOTE}</p>
+            {differs
+              ? (
+                <details open={status.filesChanged}>
+                  <summary>{`Difference from v${status.version} (running) to the files`}</summary>
+                  <DiffView diffs={profileDiff(running, files)} />
+                </details>
+              )
+              : <p class="muted">The running edit and the files are the same.</p>}
+          </section>
+        )
+        : null}
       {problems.general
         ? (
           <section class="problems">
@@ -205,21 +250,23 @@ export async function renderAgentEditor(
               <th>Saved (UTC)</th>
               <th>Note</th>
               <th></th>
+              <th></th>
             </tr>
           </thead>
           <tbody>
             {versions.map((v) => (
               <VersionRow key={v.version} name={name} v={v} current={state.version} />
             ))}
-            <tr>
+            <tr data-version="0">
               <td>
-                <a href={`/agents/${name}/versions/0`}>shipped files</a>
+                <a href={`/agents/${name}/versions/0`}>the files</a>
               </td>
               <td>—</td>
-              <td>{`${services.config.agentsDir}/${name}`}</td>
+              <td>{`${services.config.agentsDir}/${name}, as this instance read them`}</td>
               <td>
-                <RestoreButton name={name} version={SHIPPED_VERSION} />
+                <a href={`/agents/${name}/diff?from=${status.version}&to=0`}>diff with running</a>
               </td>
+              <td>{status.source === "files" ? null : <FollowButton name={name} />}</td>
             </tr>
           </tbody>
         </table>
@@ -238,9 +285,16 @@ function VersionRow({ name, v, current }: { name: string; v: ProfileVersion; cur
       </td>
       <td>{formatTime(v.savedAt)}</td>
       <td>
-        {v.restoredFrom === null
+        {v.followsFiles
+          ? "follows the files"
+          : v.restoredFrom === null
           ? "edited"
           : `restored from ${v.restoredFrom === 0 ? "the shipped files" : `v${v.restoredFrom}`}`}
+      </td>
+      <td>
+        {v.version > 1
+          ? <a href={`/agents/${name}/diff?from=${v.version - 1}&to=${v.version}`}>diff</a>
+          : null} <a href={`/agents/${name}/export/${v.version}`}>export</a>
       </td>
       <td>{v.version === current ? null : <RestoreButton name={name} version={v.version} />}</td>
     </tr>

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type LoadedProfile, loadProfileFiles, ProfileError } from "./agents/agent_profile.ts";
+import { ProfileError } from "./agents/agent_profile.ts";
+import { type ProfileFolder, readProfileFolders } from "./agents/profile_folders.ts";
 import { AgentToolSets } from "./agents/agent_tools.ts";
 import { CallRecords } from "./records/call_recorder.ts";
 import { CallRegistry } from "./calls/call_registry.ts";
@@ -77,9 +78,10 @@ export async function createServices(
   config: Config,
   options: ServiceOptions = {},
 ): Promise<Services> {
-  let shipped: Map<string, LoadedProfile>;
+  // Read at start-up: a restart (and `deno task dev`'s reload) reads the files again.
+  let folders: Map<string, ProfileFolder>;
   try {
-    shipped = await loadProfileFiles(config.agentsDir);
+    folders = await readProfileFolders(config.agentsDir);
   } catch (err) {
     if (err instanceof ProfileError) throw new ConfigError(err.problems);
     throw err;
@@ -87,8 +89,14 @@ export async function createServices(
   const log = new Logger(config.logLevel, {}, options.sink);
   const kv = await openKv(config.kvPath);
   const clock = options.clock ?? systemClock;
-  // Versions saved from the admin pages override the shipped files.
-  const profiles = new ProfileStore(shipped, { kv, dir: config.agentsDir, log });
+  // A bad profile disables its agent only; the others keep answering.
+  for (const [name, folder] of folders) {
+    if (folder.problems.length) {
+      log.error("profile.disabled", { agent: name, problems: folder.problems });
+    }
+  }
+  // A version saved from the admin pages replaces the files until the agent follows them again.
+  const profiles = new ProfileStore(folders, { kv, dir: config.agentsDir, log });
   await profiles.refresh();
   const registry = new CallRegistry();
   const records = new CallRecords(new CallStore(kv, config.recordsRetentionDays), {

@@ -1,6 +1,7 @@
 /**
- * `GET /config`: live checks with a fix for each failing one, the webhook URLs for the Twilio
- * console and the effective configuration with secrets masked.
+ * `GET /config`: live checks with a fix for each failing one, the agents disabled by their
+ * profiles' problems (and template warnings), numbers whose webhook names an unknown agent, the
+ * webhook URLs for the Twilio console and the effective configuration with secrets masked.
  *
  * @module
  */
@@ -13,6 +14,10 @@ import { runConfigChecks } from "../lib/admin/config_checks.ts";
 import { configRows, webhookUrls } from "../lib/admin/config_view.ts";
 import { publicBaseUrl } from "../lib/platform/public_url.ts";
 import type { Services } from "../lib/services.ts";
+import { AgentProblems, AgentWarnings } from "../components/agent_status.tsx";
+import { formatTime } from "../components/format.ts";
+import { profileWarnings } from "../lib/agents/agent_profile.ts";
+import { recentUnknownAgents } from "../lib/records/unknown_agents.ts";
 
 /** Renders the page (the checks run on every load). */
 export function configPageHandler(services: Services): Handler {
@@ -20,6 +25,15 @@ export function configPageHandler(services: Services): Handler {
     const { config } = services;
     const checks = await runConfigChecks(config, services.twilio);
     const base = publicBaseUrl(config.publicUrl, c.req.raw);
+    const agents = await Promise.all(
+      services.profiles.names().map(async (name) => {
+        const status = await services.profiles.status(name);
+        const warnings = status.profile ? profileWarnings(status.profile, config.agentsDir) : [];
+        return { name, status, warnings };
+      }),
+    );
+    const findings = agents.filter((a) => a.status.problems.length || a.warnings.length);
+    const unknown = await recentUnknownAgents(services.kv, { limit: 10 });
     return renderPage(
       c,
       <Layout title="Configuration" active="/config">
@@ -36,6 +50,54 @@ export function configPageHandler(services: Services): Handler {
               {check.fix ? <span class="fix">{`Fix: ${check.fix}`}</span> : null}
             </div>
           ))}
+        </section>
+        <section data-section="agents">
+          <h2>Agents</h2>
+          {findings.length === 0
+            ? <p class="ok">{`✓ ${agents.length} agent profiles, no problems.`}</p>
+            : findings.map(({ name, status, warnings }) => (
+              <div key={name} data-agent={name}>
+                <h3>
+                  <a href={`/agents/${name}`}>{name}</a>
+                  {status.profile ? null : <span class="bad mark">— disabled</span>}
+                </h3>
+                <AgentProblems status={status} />
+                <AgentWarnings warnings={warnings} />
+              </div>
+            ))}
+        </section>
+        <section data-section="misconfigured-numbers">
+          <h2>Misconfigured numbers</h2>
+          {unknown.length === 0
+            ? <p class="muted">No webhook named an unknown agent in the last week.</p>
+            : (
+              <>
+                <p class="bad">
+                  These numbers' voice webhooks name an agent that does not exist, so the default
+                  agent answered them. Fix the webhook URL in the Twilio console (?agent=…).
+                </p>
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Number</th>
+                      <th>Agent asked for</th>
+                      <th>Last call (UTC)</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {unknown.map((u) => (
+                      <tr key={u.to} data-number={u.to}>
+                        <td>{u.to || "(none)"}</td>
+                        <td>
+                          <code>{u.agent}</code>
+                        </td>
+                        <td>{formatTime(u.at)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </>
+            )}
         </section>
         <RejectedRequestsTable requests={services.rejections.list()} />
         <section>

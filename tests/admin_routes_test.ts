@@ -39,6 +39,7 @@ const METRIC_FAMILIES = [
   "callbridge_tool_calls_total",
   "callbridge_realtime_frames_total",
   "callbridge_turn_latency_seconds",
+  "callbridge_disabled_agent_calls_total",
   "callbridge_limit_hits_total",
   "callbridge_draining",
 ];
@@ -365,7 +366,7 @@ Deno.test("admin form posts with a password: credentials first, then the CSRF ch
     assert.equal(ok.status, 303, "the password, from the pages' own origin");
     await ok.body?.cancel();
     assert.equal(
-      (await locked.services.profiles.load("default")).instructions,
+      (await locked.services.profiles.load("default"))!.instructions,
       fields.instructions,
     );
     assert.equal((await locked.services.profiles.versions("default")).length, 1);
@@ -408,7 +409,7 @@ Deno.test("CSRF: a cross-origin form post is refused; the same origin's is taken
     const ok = await postForm(svc, "/agents/default", { instructions: "Real instructions." });
     assert.equal(ok.status, 303);
     await ok.body?.cancel();
-    assert.equal((await svc.services.profiles.load("default")).instructions, "Real instructions.");
+    assert.equal((await svc.services.profiles.load("default"))!.instructions, "Real instructions.");
   } finally {
     await svc.close();
   }
@@ -584,7 +585,7 @@ Deno.test("agent edits: problems next to their fields, versions, restore, on rea
         assert.equal(res.headers.get("location"), `/agents/default?saved=${i + 1}`);
         await res.body?.cancel();
       }
-      const loaded = await profiles.load("default");
+      const loaded = (await profiles.load("default"))!;
       assert.equal(loaded.instructions, "Second edit.");
       assert.equal(loaded.greeting, "Hello 2");
       assert.equal(loaded.silence.reminderAfterSeconds, 8);
@@ -604,7 +605,7 @@ Deno.test("agent edits: problems next to their fields, versions, restore, on rea
       assert.equal(v2.instructions, "Second edit.", "earlier versions stay");
       assert.equal(v3.instructions, v1.instructions);
       assert.equal(v3.agentJson, v1.agentJson);
-      assert.equal((await profiles.load("default")).instructions, "First edit.");
+      assert.equal((await profiles.load("default"))!.instructions, "First edit.");
       const back = await postForm(svc, "/agents/default/restore", { version: "0" });
       assert.equal(back.status, 303);
       await back.body?.cancel();
@@ -647,7 +648,7 @@ Deno.test("agent editor: ConversationRelay options are shown, saved, validated a
     const saved = await postForm(svc, "/agents/appointments", fields);
     assert.equal(saved.status, 303);
     await saved.body?.cancel();
-    const profile = await svc.services.profiles.load("appointments");
+    const profile = (await svc.services.profiles.load("appointments"))!;
     assert.deepEqual(profile.conversationRelay, {
       ignorebackchannel: true,
       partialPrompts: false,

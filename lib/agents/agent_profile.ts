@@ -5,8 +5,9 @@
  * languages, turn detection, silence), `instructions.md` (a template over the call's data) and an
  * optional `tools.json` manifest. The JSON files are validated against the schemas published
  * next to them (see `profile_schema.ts`), then given their defaults. Every problem is reported
- * with the file, the field and what is wrong, so a bad profile stops the service at start-up
- * instead of failing a call.
+ * with the file, the field and what is wrong — every problem of every file at once, a JSON
+ * syntax error with its line and column. A bad profile does not stop the service: it is
+ * disabled with its problems (`profile_folders.ts`), and the other agents keep answering.
  *
  * @module
  */
@@ -14,6 +15,8 @@
 import type { OpenAiApi, REALTIME_VOICES, TurnDetection, VoiceMode } from "../platform/config.ts";
 import { agentJsonProblems, toolsJsonProblems } from "./profile_schema.ts";
 import type { ProfileLanguage, RelayOptions } from "../protocols/twiml.ts";
+import { CALL_VARIABLES, templateCheck } from "./template.ts";
+import { parse as parseJsonc, type ParseError } from "jsonc-parser";
 
 /** A Realtime voice name. */
 export type RealtimeVoice = typeof REALTIME_VOICES[number];
@@ -110,6 +113,8 @@ export interface AgentProfile {
   allowPrivateNetwork: boolean;
   builtinTools: BuiltinToolName[];
   httpTools: HttpToolSpec[];
+  /** Outbound params the templates may name besides the call variables. */
+  outboundParams: string[];
 }
 
 /** The raw files of one profile, as read from disk (or from the store). */
@@ -162,6 +167,7 @@ interface AgentFile {
   handoffNumber?: string;
   sms?: Partial<SmsSettings>;
   allowPrivateNetwork?: boolean;
+  outboundParams?: string[];
 }
 
 /** Every field of either kind of turn detection. */
@@ -178,37 +184,124 @@ type ToolEntry =
     parameters?: Json;
   };
 
-/** `text` parsed, or undefined with the problem added to `problems`. */
+/** `text` parsed, or undefined with the problem (and where it is) added to `problems`. */
 function parseJson(text: string, file: string, problems: string[]): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    problems.push(`${file}: is not valid JSON (${(err as Error).message})`);
+    problems.push(`${file}: ${jsonSyntaxProblem(text, (err as Error).message)}`);
     return undefined;
   }
 }
 
 /**
+ * A JSON syntax error as `is not valid JSON at line L, column C (what)`. The runtime's message
+ * says what is wrong but not always where (V8 names no position for an unexpected token), so the
+ * place is the parser's position when it gives one, else jsonc-parser's (strict: no comments,
+ * no trailing commas) first error.
+ */
+export function jsonSyntaxProblem(text: string, message: string): string {
+  const what = message
+    .replace(/, ".*" is not valid JSON$/s, "")
+    .replace(/ (in JSON )?at position \d+.*$/s, "")
+    .replace(/ after JSON$/, " after the JSON value");
+  const given = message.match(/at position (\d+)/);
+  const errors: ParseError[] = [];
+  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false });
+  const at = given ? Number(given[1]) : errors[0]?.offset;
+  if (at === undefined) return `is not valid JSON (${what})`;
+  const before = text.slice(0, at).split("\n");
+  return `is not valid JSON at line ${before.length}, column ${
+    before.at(-1)!.length + 1
+  } (${what})`;
+}
+
+/** A profile's files as read from a folder: agent.json or instructions.md may be missing. */
+export type FolderSource = Omit<ProfileSource, "agentJson" | "instructions"> & {
+  agentJson: string | null;
+  instructions: string | null;
+};
+
+/** What {@link checkProfile} found: the profile (null when there are problems) and why not. */
+export interface ProfileCheck {
+  profile: AgentProfile | null;
+  /** Every problem of every file, each naming the file, the field and what is wrong. */
+  problems: string[];
+}
+
+/**
  * Validates one profile's files against the published schemas (and what a schema cannot say:
- * the folder name, each tool name once, URLs that parse, non-empty instructions), then fills in
- * the defaults;
- * throws {@link ProfileError} listing every problem of every file.
+ * the folder name, each tool name once, URLs that parse, non-empty instructions, templates whose
+ * sections are closed), then fills in the defaults; throws {@link ProfileError} listing every
+ * problem of every file.
  */
 export function parseProfile(source: ProfileSource, dir = "assets/agents"): AgentProfile {
+  const { profile, problems } = checkProfile(source, dir);
+  if (!profile) throw new ProfileError(problems);
+  return profile;
+}
+
+/** {@link parseProfile} without throwing: a missing file is one problem among the others. */
+export function checkProfile(source: FolderSource, dir = "assets/agents"): ProfileCheck {
   const base = `${dir}/${source.name}`;
   const problems: string[] = [];
   if (!NAME.test(source.name)) {
     problems.push(`${base}: the folder name must be lower-case letters, digits, - or _`);
   }
   const agentFile = `${base}/agent.json`;
-  const agent = parseJson(source.agentJson, agentFile, problems);
-  if (agent !== undefined) problems.push(...agentJsonProblems(agent, agentFile));
+  const agent = source.agentJson === null
+    ? (problems.push(`${agentFile}: is missing`), undefined)
+    : parseJson(source.agentJson, agentFile, problems);
+  const agentOk = agent !== undefined && agentJsonProblems(agent, agentFile);
+  if (agentOk) problems.push(...agentOk);
   const toolsFile = `${base}/tools.json`;
   const tools = source.toolsJson === null ? [] : parseJson(source.toolsJson, toolsFile, problems);
   if (tools !== undefined) problems.push(...toolsFileProblems(tools, toolsFile));
-  if (!source.instructions.trim()) problems.push(`${base}/instructions.md: must not be empty`);
-  if (problems.length > 0) throw new ProfileError(problems);
-  return profileOf(source, agent as AgentFile, tools as ToolEntry[]);
+  const instructionsFile = `${base}/instructions.md`;
+  if (source.instructions === null) problems.push(`${instructionsFile}: is missing`);
+  else if (!source.instructions.trim()) problems.push(`${instructionsFile}: must not be empty`);
+  const file = (agentOk && agentOk.length === 0 ? agent : {}) as AgentFile;
+  const templates = templateFindings(
+    { instructions: source.instructions ?? "", greeting: file.greeting ?? null },
+    file.outboundParams ?? [],
+    base,
+  );
+  problems.push(...templates.errors);
+  if (problems.length > 0) return { profile: null, problems };
+  const files = { ...source, agentJson: source.agentJson!, instructions: source.instructions! };
+  return { profile: profileOf(files, agent as AgentFile, tools as ToolEntry[]), problems };
+}
+
+/**
+ * Warnings about a valid profile: template names that are neither call variables nor declared
+ * `outboundParams` (they render as nothing), each naming the file.
+ */
+export function profileWarnings(profile: AgentProfile, dir = "assets/agents"): string[] {
+  return templateFindings(profile, profile.outboundParams, `${dir}/${profile.name}`).warnings;
+}
+
+/** The template errors and warnings of the instructions and the greeting, with their files. */
+function templateFindings(
+  texts: { instructions: string; greeting: string | null },
+  params: string[],
+  base: string,
+): { errors: string[]; warnings: string[] } {
+  const known = [...CALL_VARIABLES, ...params];
+  const instructions = templateCheck(texts.instructions, known);
+  const greeting = templateCheck(texts.greeting ?? "", known);
+  const name = (file: string) => (text: string) => `${base}/${file}: ${text}`;
+  return {
+    errors: [
+      ...instructions.errors.map(name("instructions.md")),
+      ...greeting.errors.map(name("agent.json")).map((p) => p.replace(": line", ": greeting line")),
+    ],
+    warnings: [
+      ...instructions.warnings.map(name("instructions.md")),
+      ...greeting.warnings.map(name("agent.json")).map((p) =>
+        p.replace(": line", ": greeting line")
+      ),
+    ],
+  };
 }
 
 /** tools.json's schema problems, then duplicate names and URLs that do not parse. */
@@ -266,6 +359,7 @@ function profileOf(source: ProfileSource, agent: AgentFile, tools: ToolEntry[]):
     allowPrivateNetwork: agent.allowPrivateNetwork ?? false,
     builtinTools: tools.filter((t): t is BuiltinToolName => typeof t === "string"),
     httpTools: tools.flatMap((t) => typeof t === "string" ? [] : [httpToolOf(t)]),
+    outboundParams: [...(agent.outboundParams ?? [])],
   };
 }
 
@@ -322,55 +416,4 @@ function httpToolOf(entry: Exclude<ToolEntry, string>): HttpToolSpec {
 export interface LoadedProfile {
   source: ProfileSource;
   profile: AgentProfile;
-}
-
-/** Reads and validates every profile under `dir`; there must be a `default` one. */
-export async function loadProfiles(dir: string): Promise<Map<string, AgentProfile>> {
-  const loaded = await loadProfileFiles(dir);
-  return new Map([...loaded].map(([name, { profile }]) => [name, profile]));
-}
-
-/** {@link loadProfiles}, keeping each profile's files too. */
-export async function loadProfileFiles(dir: string): Promise<Map<string, LoadedProfile>> {
-  const profiles = new Map<string, LoadedProfile>();
-  const problems: string[] = [];
-  let entries: Deno.DirEntry[];
-  try {
-    entries = await Array.fromAsync(Deno.readDir(dir));
-  } catch (err) {
-    throw new ProfileError([`${dir}: cannot read the agents folder (${(err as Error).name})`]);
-  }
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (!entry.isDirectory) continue;
-    const read = async (file: string) => {
-      try {
-        return await Deno.readTextFile(`${dir}/${entry.name}/${file}`);
-      } catch (err) {
-        if (err instanceof Deno.errors.NotFound) return null;
-        throw err;
-      }
-    };
-    const agentJson = await read("agent.json");
-    const instructions = await read("instructions.md");
-    if (agentJson === null) problems.push(`${dir}/${entry.name}/agent.json: is missing`);
-    if (instructions === null) problems.push(`${dir}/${entry.name}/instructions.md: is missing`);
-    if (agentJson === null || instructions === null) continue;
-    try {
-      const source = {
-        name: entry.name,
-        agentJson,
-        instructions,
-        toolsJson: await read("tools.json"),
-      };
-      profiles.set(entry.name, { source, profile: parseProfile(source, dir) });
-    } catch (err) {
-      if (err instanceof ProfileError) problems.push(...err.problems);
-      else throw err;
-    }
-  }
-  if (!profiles.has("default") && !problems.some((p) => p.startsWith(`${dir}/default/`))) {
-    problems.push(`${dir}/default: a "default" profile is required`);
-  }
-  if (problems.length > 0) throw new ProfileError(problems);
-  return profiles;
 }

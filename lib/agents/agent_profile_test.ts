@@ -8,11 +8,12 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import {
   type AgentProfile,
-  loadProfiles,
   parseProfile,
   ProfileError,
   type ProfileSource,
+  profileWarnings,
 } from "./agent_profile.ts";
+import { loadProfiles, readProfileFolders } from "./profile_folders.ts";
 import { callTemplateValues, renderTemplate } from "./template.ts";
 import type { ToolCallInfo } from "./tools.ts";
 
@@ -181,7 +182,10 @@ Deno.test("a valid profile gets defaults for what it leaves out", () => {
 
 Deno.test("agent.json: invalid JSON, not an object, unknown field", async () => {
   const [invalid, ...rest] = await profileProblems({ agentJson: '{"greeting": "hi",}' });
-  assert.match(invalid, new RegExp(`^${AGENT}: is not valid JSON \\(.+\\)$`));
+  assert.equal(
+    invalid,
+    `${AGENT}: is not valid JSON at line 1, column 19 (Expected double-quoted property name)`,
+  );
   assert.deepEqual(rest, []);
   assert.deepEqual(await profileProblems({ agentJson: "[]" }), [
     `${AGENT}: (top level) must be a JSON object`,
@@ -312,7 +316,7 @@ Deno.test("every problem of a profile is reported at once", async () => {
     instructions: "",
   });
   assert.deepEqual(problems, [
-    `${AGENT}: colour is not a known field (known: description, greeting, mode, model, api, realtimeModel, temperature, maxOutputTokens, language, languages, ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, handoffNumber, sms, allowPrivateNetwork)`,
+    `${AGENT}: colour is not a known field (known: description, greeting, mode, model, api, realtimeModel, temperature, maxOutputTokens, language, languages, ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, handoffNumber, sms, allowPrivateNetwork, outboundParams)`,
     `${AGENT}: mode must be one of relay, realtime (got "sip")`,
     `${AGENT}: silence.reminderAfterSeconds must be a number from 0 to 600 (got 9999)`,
     `${TOOLS}: [0] must be one of end_call, transfer_to_human, send_dtmf, send_sms, switch_language (got "hang_up")`,
@@ -463,4 +467,64 @@ Deno.test("conversationRelay options are validated, each problem named with its 
     speechtimeout: "auto",
     hints: "Ada, Lovelace",
   });
+});
+
+Deno.test("a missing instructions.md hides no JSON syntax error: every file's problems at once", async () => {
+  await withAgentsDir({
+    ...validProfile("default"),
+    "sales/agent.json": '{\n  "greeting": "Hi"\n  "mode": "relay"\n}\n',
+    "sales/tools.json": '["end_call", "end_call"]',
+  }, async (dir) => {
+    const folders = await readProfileFolders(dir);
+    assert.ok(folders.get("default")!.profile, "the good profile loads");
+    const sales = folders.get("sales")!;
+    assert.equal(sales.profile, null, "the bad one is disabled");
+    assert.deepEqual(sales.problems, [
+      `${dir}/sales/agent.json: is not valid JSON at line 3, column 3 ` +
+      "(Expected ',' or '}' after property value)",
+      `${dir}/sales/tools.json: [1] "end_call" is listed twice`,
+      `${dir}/sales/instructions.md: is missing`,
+    ]);
+  });
+});
+
+Deno.test("JSON syntax errors name the line and column, an empty file its end", async () => {
+  assert.deepEqual(await profileProblems({ agentJson: "" }), [
+    `${AGENT}: is not valid JSON at line 1, column 1 (Unexpected end of JSON input)`,
+  ]);
+  assert.deepEqual(await profileProblems({ toolsJson: '[\n  "end_call",\n  ]' }), [
+    `${TOOLS}: is not valid JSON at line 3, column 3 (Unexpected token ']')`,
+  ]);
+});
+
+Deno.test("template errors refuse a profile; unknown names are warnings", async () => {
+  assert.deepEqual(
+    await profileProblems({
+      ...agentJson({ greeting: "Hi {{#from}}there" }),
+      instructions: "Help.\n{{#customerName}}Dear {{customerName}}.",
+    }),
+    [
+      "assets/agents/sales/instructions.md: line 2: {{#customerName}} is never closed with " +
+      "{{/customerName}}",
+      `${AGENT}: greeting line 1: {{#from}} is never closed with {{/from}}`,
+    ],
+  );
+  const profile = parseProfile({
+    name: "sales",
+    agentJson: JSON.stringify({ outboundParams: ["customerName"], greeting: "Hi {{nmae}}" }),
+    instructions: "Dear {{customerName}}, from {{form}}.",
+    toolsJson: null,
+  });
+  assert.deepEqual(profileWarnings(profile), [
+    "assets/agents/sales/instructions.md: line 1: {{form}} is not a call variable (from, to, " +
+    "callSid, direction, agent) nor declared in agent.json's outboundParams, so it renders as nothing",
+    `${AGENT}: greeting line 1: {{nmae}} is not a call variable (from, to, callSid, direction, ` +
+    "agent) nor declared in agent.json's outboundParams, so it renders as nothing",
+  ]);
+});
+
+Deno.test("the shipped profiles have no template warnings", async () => {
+  for (const profile of (await loadProfiles(AGENTS_DIR)).values()) {
+    assert.deepEqual(profileWarnings(profile, AGENTS_DIR), [], profile.name);
+  }
 });

@@ -1,8 +1,14 @@
 /**
- * The agent profiles this process serves: the shipped files under `AGENTS_DIR`, overlaid by the
- * versions saved from the admin pages. Saved versions live in Deno KV, so whichever instance
- * takes the next call reads the edit ({@link ProfileStore.load}); every save is a new version and
- * earlier ones stay, so any of them (or the shipped files) can be restored.
+ * The agent profiles this process serves: either **the files** under `AGENTS_DIR` or **an edit**
+ * saved from the admin pages. Saved versions live in Deno KV, so whichever instance takes the
+ * next call reads the newest ({@link ProfileStore.load}); every save is a new version and earlier
+ * ones stay, so any of them can be restored.
+ *
+ * Following the files is itself a version ({@link ProfileStore.follow}): from it on, each
+ * instance runs its own copy of the files, read at its start-up — the same files when every
+ * instance runs the same deployment. An edit records a fingerprint of the saving instance's
+ * files, so a later change of the files is seen ({@link ProfileStore.status}) instead of being
+ * silently ignored.
  *
  * KV keys:
  * - `["agent_profile", name, version]` → {@link ProfileVersion}, never overwritten
@@ -13,11 +19,11 @@
 
 import {
   type AgentProfile,
-  type LoadedProfile,
   parseProfile,
   ProfileError,
   type ProfileSource,
 } from "./agent_profile.ts";
+import type { ProfileFolder } from "./profile_folders.ts";
 import { errorMessage, type Logger } from "../platform/log.ts";
 
 /** The files of a profile without its name. */
@@ -27,116 +33,145 @@ export type ProfileFiles = Omit<ProfileSource, "name">;
 export interface ProfileVersion extends ProfileFiles {
   version: number;
   savedAt: number;
-  /** The version this one restored (0 = the shipped files), or null for an edit. */
+  /** The version this one restored (0 = the files), or null for an edit. */
   restoredFrom: number | null;
+  /**
+   * true: this version follows the files (each instance's own); its files are only a record of
+   * the saving instance's files at `savedAt`. Absent in versions saved before there was this.
+   */
+  followsFiles?: boolean;
+  /** {@link filesFingerprint} of the saving instance's files at `savedAt`. */
+  filesFingerprint?: string;
 }
 
 /** What a save did: the new version, or every problem found (nothing was saved). */
 export type SaveResult = { ok: true; version: number } | { ok: false; problems: string[] };
 
+/** What an agent runs now, as this instance sees it. */
+export interface ProfileStatus {
+  /** The version running (0 = the files, never edited). */
+  version: number;
+  /** `files`: this instance's files; `edit`: a version saved from the admin pages. */
+  source: "files" | "edit";
+  /** When the running version was saved; null for the files never edited. */
+  savedAt: number | null;
+  /** null: the agent is disabled, for {@link problems}. */
+  profile: AgentProfile | null;
+  /** Why the agent is disabled (or why a saved version could not be used). */
+  problems: string[];
+  /**
+   * An edit runs and this instance's files are not those it was saved over: the files changed
+   * since (or the edit predates fingerprints and differs from them). Always false for `files`.
+   */
+  filesChanged: boolean;
+}
+
 /** Options of {@link ProfileStore}. */
 export interface ProfileStoreOptions {
-  /** Where edits are kept; without it profiles are read-only (the shipped files). */
+  /** Where edits are kept; without it profiles are read-only (the files). */
   kv?: Deno.Kv | null;
   /** The agents folder, for problem messages. */
   dir?: string;
   log?: Logger;
 }
 
-/** Version number of the shipped files. */
+/** Version number of the files never edited. */
 export const SHIPPED_VERSION = 0;
 /** A saved version must fit one KV value (64 KiB) with room to spare. */
 const MAX_VERSION_BYTES = 60_000;
 const VERSIONS = "agent_profile";
 const HEAD = "agent_profile_head";
 
-/** Profiles by name: shipped files overlaid by the newest saved version of each. */
+/** Profiles by name: this instance's files, or the version saved in KV that replaces them. */
 export class ProfileStore {
-  readonly #shipped: ReadonlyMap<string, LoadedProfile>;
-  /** The newest version this process has seen of each profile. */
-  readonly #current = new Map<string, { version: number; profile: AgentProfile }>();
+  readonly #folders: ReadonlyMap<string, ProfileFolder>;
+  /** What each agent ran when this process last looked. */
+  readonly #current = new Map<string, ProfileStatus>();
   readonly #kv: Deno.Kv | null;
   readonly #dir: string;
   readonly #log: Logger | null;
 
-  constructor(shipped: ReadonlyMap<string, LoadedProfile>, options: ProfileStoreOptions = {}) {
-    this.#shipped = shipped;
+  constructor(folders: ReadonlyMap<string, ProfileFolder>, options: ProfileStoreOptions = {}) {
+    this.#folders = folders;
     this.#kv = options.kv ?? null;
     this.#dir = options.dir ?? "assets/agents";
     this.#log = options.log ?? null;
-    for (const [name, { profile }] of shipped) {
-      this.#current.set(name, { version: SHIPPED_VERSION, profile });
-    }
+    for (const name of folders.keys()) this.#current.set(name, this.#filesStatus(name, 0, null));
   }
 
-  /** The named profile as last loaded, or null. */
+  /** The named profile as last loaded, or null (no such agent, or disabled). */
   get(name: string): AgentProfile | null {
     return this.#current.get(name)?.profile ?? null;
   }
 
+  /** Whether there is a folder of that name (the agent may still be disabled). */
   has(name: string): boolean {
-    return this.#shipped.has(name);
+    return this.#folders.has(name);
   }
 
   names(): string[] {
-    return [...this.#shipped.keys()];
+    return [...this.#folders.keys()];
   }
 
   /**
-   * The named profile (`default` when the name is empty or unknown) as last loaded: sync, for
-   * the TwiML webhooks, which {@link load} the agent just before.
+   * The named profile (`default` when the name is empty or unknown) as last loaded, or null when
+   * it is disabled: sync, for the TwiML webhooks, which {@link load} the agent just before.
    */
-  resolve(name: string | undefined | null): AgentProfile {
-    return this.get(this.#known(name))!;
+  resolve(name: string | undefined | null): AgentProfile | null {
+    return this.get(this.#known(name));
   }
 
-  /** The newest version of the named profile (else `default`), read from KV now. */
-  async load(name: string | undefined | null): Promise<AgentProfile> {
+  /** The newest version of the named profile (else `default`), read from KV now; null: disabled. */
+  async load(name: string | undefined | null): Promise<AgentProfile | null> {
+    return (await this.status(this.#known(name))).profile;
+  }
+
+  /** What the named agent (else `default`) runs now, read from KV now. */
+  async status(name: string | undefined | null): Promise<ProfileStatus> {
     const known = this.#known(name);
     const cached = this.#current.get(known)!;
-    if (!this.#kv) return cached.profile;
+    if (!this.#kv) return cached;
     const head = (await this.#kv.get<number>([HEAD, known])).value ?? SHIPPED_VERSION;
-    if (head === cached.version) return cached.profile;
+    if (head === cached.version) return cached;
     const saved = head === SHIPPED_VERSION ? null : await this.#version(known, head);
-    let profile = this.#shipped.get(known)!.profile;
-    if (saved) {
-      try {
-        profile = parseProfile({ name: known, ...saved }, this.#dir);
-      } catch (err) {
-        // Saved versions were valid when saved; a stricter validator must not break calls.
-        this.#log?.error("profile.invalid_version", {
-          agent: known,
-          version: head,
-          error: errorMessage(err),
-        });
-      }
-    }
-    this.#current.set(known, { version: head, profile });
-    return profile;
+    const status = saved && !saved.followsFiles
+      ? this.#editStatus(known, saved)
+      : this.#filesStatus(known, head, saved?.savedAt ?? null);
+    this.#current.set(known, status);
+    return status;
   }
 
   /** Loads the newest version of every profile (start-up, so the sync cache is current). */
   async refresh(): Promise<void> {
-    await Promise.all(this.names().map((name) => this.load(name)));
+    const names = this.names();
+    const statuses = await Promise.all(names.map((name) => this.status(name)));
+    statuses.forEach((status, i) => {
+      if (!status.filesChanged) return;
+      this.#log?.warn("profile.files_ignored", {
+        agent: names[i],
+        version: status.version,
+        hint: "an edit runs; the agent page shows the difference and can follow the files",
+      });
+    });
   }
 
-  /** The shipped files of a profile, or null. */
+  /** This instance's files of a profile (as read at start-up), or null. */
   shipped(name: string): ProfileSource | null {
-    return this.#shipped.get(name)?.source ?? null;
+    return this.#folders.get(name)?.source ?? null;
   }
 
-  /** The files of the newest version (the shipped ones when never edited) and its number. */
+  /** The files of the running version (this instance's files when following them). */
   async files(name: string): Promise<{ version: number; files: ProfileFiles } | null> {
     const shipped = this.shipped(name);
     if (!shipped) return null;
-    const [newest] = await this.versions(name, 1);
-    if (newest) return { version: newest.version, files: filesOf(newest) };
-    return { version: SHIPPED_VERSION, files: filesOf(shipped) };
+    const status = await this.status(name);
+    const saved = status.source === "edit" ? await this.#version(name, status.version) : null;
+    return { version: status.version, files: filesOf(saved ?? shipped) };
   }
 
   /** Saved versions of a profile, newest first. */
   async versions(name: string, limit = 100): Promise<ProfileVersion[]> {
-    if (!this.#kv || !this.#shipped.has(name)) return [];
+    if (!this.#kv || !this.#folders.has(name)) return [];
     const out: ProfileVersion[] = [];
     const entries = this.#kv.list<ProfileVersion>({ prefix: [VERSIONS, name] }, {
       reverse: true,
@@ -146,39 +181,70 @@ export class ProfileStore {
     return out;
   }
 
-  /** One version's files (0 = the shipped files), or null. */
+  /**
+   * One version's files, or null: 0 is this instance's files, as is a version that follows them
+   * (what it runs); an edit is its saved files.
+   */
   async versionFiles(name: string, version: number): Promise<ProfileFiles | null> {
-    if (!this.#shipped.has(name) || !Number.isSafeInteger(version) || version < 0) return null;
-    if (version === SHIPPED_VERSION) {
-      const shipped = this.shipped(name);
-      return shipped ? filesOf(shipped) : null;
-    }
-    const saved = await this.#version(name, version);
-    return saved ? filesOf(saved) : null;
+    if (!this.#folders.has(name) || !Number.isSafeInteger(version) || version < 0) return null;
+    const saved = version === SHIPPED_VERSION ? null : await this.#version(name, version);
+    if (version !== SHIPPED_VERSION && !saved) return null;
+    return filesOf(saved && !saved.followsFiles ? saved : this.shipped(name)!);
   }
 
-  /** Validates and saves `files` as the profile's next version. */
+  /** Validates and saves `files` as the profile's next version: an edit. */
   async save(
     name: string,
     files: ProfileFiles,
     options: { restoredFrom?: number } = {},
   ): Promise<SaveResult> {
-    const kv = this.#kv;
     if (!this.has(name)) return { ok: false, problems: [`there is no agent "${name}"`] };
-    if (!kv) return { ok: false, problems: ["profiles are read-only: Deno KV is not available"] };
-    let profile: AgentProfile;
     try {
-      profile = parseProfile({ name, ...files }, this.#dir);
+      parseProfile({ name, ...files }, this.#dir);
     } catch (err) {
       if (err instanceof ProfileError) return { ok: false, problems: err.problems };
       throw err;
     }
+    return await this.#append(name, files, { restoredFrom: options.restoredFrom ?? null });
+  }
+
+  /**
+   * Makes the agent follow the files again, as a new version: from the next call each instance
+   * runs its own files, and later changes to them apply (after that instance restarts). Refused
+   * while this instance's files have problems, so following cannot disable a working agent.
+   */
+  async follow(name: string): Promise<SaveResult> {
+    const folder = this.#folders.get(name);
+    if (!folder) return { ok: false, problems: [`there is no agent "${name}"`] };
+    if (!folder.profile) return { ok: false, problems: folder.problems };
+    return await this.#append(name, folder.source, { restoredFrom: 0, followsFiles: true });
+  }
+
+  /** Saves an earlier version again as the newest one; 0, or a version that followed, follows. */
+  async restore(name: string, version: number): Promise<SaveResult> {
+    const saved = version === SHIPPED_VERSION ? null : await this.#savedVersion(name, version);
+    if (version !== SHIPPED_VERSION && !saved) {
+      return { ok: false, problems: [`agent "${name}" has no version ${version}`] };
+    }
+    if (!saved || saved.followsFiles) return await this.follow(name);
+    return await this.save(name, filesOf(saved), { restoredFrom: version });
+  }
+
+  async #append(
+    name: string,
+    files: ProfileFiles,
+    marks: { restoredFrom: number | null; followsFiles?: boolean },
+  ): Promise<SaveResult> {
+    const kv = this.#kv;
+    if (!kv) return { ok: false, problems: ["profiles are read-only: Deno KV is not available"] };
     const draft: ProfileVersion = {
       version: 0,
       savedAt: Date.now(),
-      restoredFrom: options.restoredFrom ?? null,
+      ...marks,
+      filesFingerprint: filesFingerprint(this.shipped(name)!),
       ...filesOf(files),
     };
+    if (!marks.followsFiles) delete draft.followsFiles;
     const bytes = new TextEncoder().encode(JSON.stringify(draft)).length;
     if (bytes > MAX_VERSION_BYTES) {
       return {
@@ -193,23 +259,79 @@ export class ProfileStore {
     for (;;) {
       const head = await kv.get<number>([HEAD, name]);
       const version = (head.value ?? SHIPPED_VERSION) + 1;
+      const saved = { ...draft, version };
       const result = await kv.atomic()
         .check(head)
         .set([HEAD, name], version)
-        .set([VERSIONS, name, version], { ...draft, version })
+        .set([VERSIONS, name, version], saved)
         .commit();
       if (!result.ok) continue; // another save took this number: take the next
-      this.#current.set(name, { version, profile });
-      this.#log?.info("profile.saved", { agent: name, version, restoredFrom: draft.restoredFrom });
+      this.#current.set(
+        name,
+        saved.followsFiles
+          ? this.#filesStatus(name, version, saved.savedAt)
+          : this.#editStatus(name, saved),
+      );
+      this.#log?.info("profile.saved", {
+        agent: name,
+        version,
+        restoredFrom: draft.restoredFrom,
+        followsFiles: saved.followsFiles ?? false,
+      });
       return { ok: true, version };
     }
   }
 
-  /** Saves an earlier version (0 = the shipped files) again as the newest one. */
-  async restore(name: string, version: number): Promise<SaveResult> {
-    const files = await this.versionFiles(name, version);
-    if (!files) return { ok: false, problems: [`agent "${name}" has no version ${version}`] };
-    return await this.save(name, files, { restoredFrom: version });
+  #filesStatus(name: string, version: number, savedAt: number | null): ProfileStatus {
+    const folder = this.#folders.get(name)!;
+    return {
+      version,
+      source: "files",
+      savedAt,
+      profile: folder.profile,
+      problems: folder.problems,
+      filesChanged: false,
+    };
+  }
+
+  #editStatus(name: string, saved: ProfileVersion): ProfileStatus {
+    const shipped = this.shipped(name)!;
+    const filesChanged = saved.filesFingerprint
+      ? saved.filesFingerprint !== filesFingerprint(shipped)
+      : filesFingerprint(saved) !== filesFingerprint(shipped);
+    try {
+      const profile = parseProfile({ name, ...filesOf(saved) }, this.#dir);
+      return {
+        ...this.#filesStatus(name, saved.version, saved.savedAt),
+        source: "edit",
+        profile,
+        problems: [],
+        filesChanged,
+      };
+    } catch (err) {
+      // Saved versions were valid when saved; a stricter validator must not break calls: the
+      // agent runs its files instead, and says why.
+      this.#log?.error("profile.invalid_version", {
+        agent: name,
+        version: saved.version,
+        error: errorMessage(err),
+      });
+      const problems = err instanceof ProfileError ? err.problems : [errorMessage(err)];
+      const files = this.#filesStatus(name, saved.version, saved.savedAt);
+      return {
+        ...files,
+        problems: [
+          `version ${saved.version} no longer passes validation, so the files run instead:`,
+          ...problems,
+          ...files.problems,
+        ],
+      };
+    }
+  }
+
+  async #savedVersion(name: string, version: number): Promise<ProfileVersion | null> {
+    if (!this.#kv || !this.#folders.has(name) || !Number.isSafeInteger(version)) return null;
+    return version > 0 ? await this.#version(name, version) : null;
   }
 
   async #version(name: string, version: number): Promise<ProfileVersion | null> {
@@ -217,8 +339,25 @@ export class ProfileStore {
   }
 
   #known(name: string | undefined | null): string {
-    return name && this.#shipped.has(name) ? name : "default";
+    return name && this.#folders.has(name) ? name : "default";
   }
+}
+
+/**
+ * A short fingerprint of a profile's files (53-bit cyrb53, hex): equal files, equal prints. Not
+ * for security: only to tell that the files changed since an edit was saved over them.
+ */
+export function filesFingerprint(files: ProfileFiles): string {
+  const text = JSON.stringify([files.agentJson, files.instructions, files.toolsJson]);
+  let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16);
 }
 
 function filesOf(source: ProfileFiles): ProfileFiles {

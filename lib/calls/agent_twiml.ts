@@ -8,7 +8,7 @@
 
 import { CALL_TOKEN_PARAMETER } from "./call_token.ts";
 import type { VoiceMode } from "../platform/config.ts";
-import { NOT_CONFIGURED, RECONNECTING } from "./phrases.ts";
+import { AGENT_UNAVAILABLE, NOT_CONFIGURED, RECONNECTING } from "./phrases.ts";
 import type { ProfileStore } from "../agents/profile_store.ts";
 import type { Config } from "../platform/config.ts";
 import type { CallTokens } from "./call_token.ts";
@@ -43,8 +43,8 @@ export interface AgentTwimlOptions {
 }
 
 /**
- * TwiML connecting a call to `options.agent` (or an apology when OpenAI is not configured), with
- * the call's token among its `<Parameter>`s.
+ * TwiML connecting a call to `options.agent` (or an apology when OpenAI is not configured or the
+ * agent is disabled), with the call's token among its `<Parameter>`s.
  */
 export async function agentTwiml(
   services: TwimlSources,
@@ -53,6 +53,7 @@ export async function agentTwiml(
   if (!services.llm) return sayAndHangUpTwiml(NOT_CONFIGURED);
   const { config } = services;
   const profile = services.profiles.resolve(options.agent);
+  if (!profile) return sayAndHangUpTwiml(AGENT_UNAVAILABLE);
   const parameters: Record<string, string> = { agent: profile.name };
   if (options.reference) parameters.reference = options.reference;
   parameters[CALL_TOKEN_PARAMETER] = await services.callTokens.issue({

@@ -59,6 +59,8 @@ export async function resolveCallContext(
     services.log.warn("call.unknown_agent", { callSid: start.callSid, agent: agent.slice(0, 64) });
   }
   const profile = await services.profiles.load(agent);
+  // The webhook answered with an apology; only a profile disabled since then gets here.
+  if (!profile) throw new Error(`agent "${agent ?? "default"}" is disabled by its problems`);
   const call: ToolCallInfo = {
     callSid: start.callSid,
     from: start.from,

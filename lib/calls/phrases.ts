@@ -10,6 +10,9 @@ export const APOLOGY = "Sorry, I'm having trouble answering right now. Could you
 /** Before the call is ended after repeated model failures. */
 export const FINAL_APOLOGY =
   "I'm sorry, I'm having technical difficulties and can't continue this call. Goodbye.";
+/** The call's agent is disabled: its profile has problems (listed on /agents and /config). */
+export const AGENT_UNAVAILABLE =
+  "Sorry, this line isn't available right now. Please try again later. Goodbye.";
 /** No OpenAI key is configured. */
 export const NOT_CONFIGURED =
   "Sorry, this assistant isn't set up yet. Please try again later. Goodbye.";

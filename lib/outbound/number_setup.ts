@@ -8,7 +8,8 @@
 
 import { parseArgs } from "node:util";
 import type twilio from "twilio";
-import { loadProfiles, ProfileError } from "../agents/agent_profile.ts";
+import { ProfileError } from "../agents/agent_profile.ts";
+import { loadProfiles } from "../agents/profile_folders.ts";
 import type { Config, VoiceMode } from "../platform/config.ts";
 
 /** What to set up. */

@@ -38,7 +38,7 @@ export interface OutboundRequest {
 
 /** A failure with the HTTP status it answers with. */
 export class OutboundError extends Error {
-  constructor(readonly status: 400 | 413 | 422 | 429 | 502 | 503, message: string) {
+  constructor(readonly status: 400 | 409 | 413 | 422 | 429 | 502 | 503, message: string) {
     super(message);
     this.name = "OutboundError";
   }
@@ -125,6 +125,13 @@ export async function placeOutboundCall(
       "PUBLIC_URL is not set: Twilio needs it to reach the call's socket.",
     );
   }
+  // The newest saved version, for the TwiML; a disabled agent places no call.
+  if (!await services.profiles.load(request.agent)) {
+    throw new OutboundError(
+      409,
+      `agent "${request.agent}" is disabled: its profile has problems (see /agents)`,
+    );
+  }
   const reference = crypto.randomUUID();
   const record = {
     reference,
@@ -134,7 +141,6 @@ export async function placeOutboundCall(
     createdAt: Date.now(),
   };
   await saveOutbound(services.kv, record);
-  await services.profiles.load(request.agent); // the newest saved version, for the TwiML
   const twiml = await agentTwiml(services, {
     base: config.publicUrl,
     agent: request.agent,

@@ -50,6 +50,7 @@ export class Metrics implements CallObserver {
   readonly #tools: Counter<"mode">;
   readonly #frames: Counter<"direction">;
   readonly #latency: Histogram<"mode">;
+  readonly #disabled: Counter<"agent">;
 
   constructor(options: MetricsOptions) {
     this.#agents = new Set(options.agents);
@@ -115,6 +116,12 @@ export class Metrics implements CallObserver {
       buckets: [...LATENCY_BUCKETS],
       registers,
     });
+    this.#disabled = new Counter({
+      name: "callbridge_disabled_agent_calls_total",
+      help: "Calls for an agent disabled by its profile's problems, answered with an apology.",
+      labelNames: ["agent"],
+      registers,
+    });
     if (limitHits) {
       new Counter({
         name: "callbridge_limit_hits_total",
@@ -171,6 +178,11 @@ export class Metrics implements CallObserver {
       agent: this.#agent(record.agent),
       outcome: word(record.outcome),
     });
+  }
+
+  /** A call for a disabled agent heard the apology instead of the agent. */
+  disabledAgentCall(agent: string): void {
+    this.#inc(this.#disabled, { agent: this.#agent(agent) });
   }
 
   /** Counts on `counter`, folding a label set past the {@link MAX_SERIES}th into `other`. */

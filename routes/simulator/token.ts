@@ -18,6 +18,9 @@ export function simulatorTokenHandler(services: Services, tokens: SimulatorToken
       ? body.agent
       : "default";
     const profile = await services.profiles.load(agent);
+    if (!profile) {
+      return c.json({ error: `agent "${agent}" is disabled: its profile has problems` }, 409);
+    }
     const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
     // Twilio speaks the greeting itself: the page shows it as the session records it.
     const greeting = renderTemplate(

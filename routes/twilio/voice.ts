@@ -11,6 +11,9 @@
 
 import type { Handler } from "hono";
 import { busyTwiml, limitHit, refuseCall } from "../../lib/calls/admission.ts";
+import { AGENT_UNAVAILABLE } from "../../lib/calls/phrases.ts";
+import { sayAndHangUpTwiml } from "../../lib/protocols/twiml.ts";
+import { recordUnknownAgent } from "../../lib/records/unknown_agents.ts";
 import { agentTwiml, webhookCall } from "../../lib/calls/agent_twiml.ts";
 import type { VoiceMode } from "../../lib/platform/config.ts";
 import { publicBaseUrl } from "../../lib/platform/public_url.ts";
@@ -26,15 +29,26 @@ export function voiceHandler(services: Services, mode: VoiceMode | null): Handle
       return c.body(busyTwiml(), 200, { "content-type": "text/xml; charset=utf-8" });
     }
     const agent = c.req.query("agent") || "default";
+    const call = webhookCall(await formParams(c));
     if (!services.profiles.has(agent)) {
-      services.log.warn("voice.unknown_agent", { agent: agent.slice(0, 64) });
+      // A number pointed at a mistyped agent: answered by `default`, and listed on /config.
+      services.log.warn("voice.unknown_agent", { agent: agent.slice(0, 64), to: call.to });
+      await recordUnknownAgent(services.kv, { agent, to: call.to, at: Date.now() });
     }
-    await services.profiles.load(agent); // the newest saved version, for the greeting and voice
+    // The newest saved version, for the greeting and voice.
+    const status = await services.profiles.status(agent);
+    if (!status.profile) {
+      const name = services.profiles.has(agent) ? agent : "default";
+      services.log.warn("voice.agent_disabled", { agent: name, problems: status.problems.length });
+      services.metrics.disabledAgentCall(name);
+      const apology = sayAndHangUpTwiml(AGENT_UNAVAILABLE);
+      return c.body(apology, 200, { "content-type": "text/xml; charset=utf-8" });
+    }
     const twiml = await agentTwiml(services, {
       base: publicBaseUrl(services.config.publicUrl, c.req.raw),
       agent,
       mode,
-      call: webhookCall(await formParams(c)),
+      call,
     });
     return c.body(twiml, 200, { "content-type": "text/xml; charset=utf-8" });
   };

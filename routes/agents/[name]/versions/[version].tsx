@@ -1,12 +1,13 @@
 /**
- * `GET /agents/:name/versions/:version`: one saved version of a profile (0 = the shipped files),
- * read-only, with a button that restores it.
+ * `GET /agents/:name/versions/:version`: one saved version of a profile (0 = this instance's
+ * files), read-only, with a button that restores it (or follows the files) and its export.
  *
  * @module
  */
 
 import type { Handler } from "hono";
 import { agentNotFound, RestoreButton } from "../../../../components/agent_editor.tsx";
+import { FollowButton } from "../../../../components/agent_status.tsx";
 import { Layout } from "../../../../components/layout.tsx";
 import { renderPage } from "../../../../components/render.ts";
 import { SHIPPED_VERSION } from "../../../../lib/agents/profile_store.ts";
@@ -21,14 +22,19 @@ export function agentVersionHandler(services: Services): Handler {
       ? await services.profiles.versionFiles(name, version)
       : null;
     if (!files) return agentNotFound(c, `${name} version ${c.req.param("version")}`);
-    const label = version === SHIPPED_VERSION ? "shipped files" : `version ${version}`;
+    const label = version === SHIPPED_VERSION ? "the files" : `version ${version}`;
     return renderPage(
       c,
       <Layout title={`${name}: ${label}`} active="/agents">
         <h1>
           <a href={`/agents/${name}`}>{name}</a>: {label}
         </h1>
-        <RestoreButton name={name} version={version} />
+        {version === SHIPPED_VERSION
+          ? <FollowButton name={name} />
+          : <RestoreButton name={name} version={version} />}
+        <p>
+          <a href={`/agents/${name}/export/${version}`}>Export to files</a>
+        </p>
         <section>
           <h2>agent.json</h2>
           <pre>{files.agentJson}</pre>
