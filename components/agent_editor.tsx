@@ -14,6 +14,7 @@ import type { Services } from "../lib/services.ts";
 import { formatTime } from "./format.ts";
 import { Layout } from "./layout.tsx";
 import { renderPage } from "./render.ts";
+import { ToolTester } from "./tool_tester.tsx";
 
 /** What {@link renderAgentEditor} shows: the form's values, the running version, problems. */
 export interface AgentEditorState {
@@ -41,6 +42,7 @@ export async function renderAgentEditor(
   const { name, form } = state;
   const versions = await services.profiles.versions(name, 50);
   const problems = state.problems ?? {};
+  const testable = services.toolSets.for(await services.profiles.load(name)).declarations();
   const field = (
     key: keyof ProfileForm,
     label: string,
@@ -173,6 +175,7 @@ export async function renderAgentEditor(
         )}
         <button type="submit">Save as a new version</button>
       </form>
+      <ToolTester name={name} tools={testable} />
       <section>
         <h2>Versions</h2>
         <table class="versions">

@@ -50,7 +50,11 @@ export interface TranscriptSource {
  */
 export interface CallObserver {
   opened?(record: Readonly<CallRecord>): void;
-  event?(record: Readonly<CallRecord>, type: CallEventRecord["type"]): void;
+  event?(
+    record: Readonly<CallRecord>,
+    type: CallEventRecord["type"],
+    data?: Readonly<Record<string, unknown>>,
+  ): void;
   latency?(record: Readonly<CallRecord>, latency: TurnLatency): void;
   /** Media Streams frames relayed by a realtime call (in from Twilio, out to Twilio). */
   frames?(record: Readonly<CallRecord>, framesIn: number, framesOut: number): void;
@@ -191,7 +195,7 @@ export class CallRecorder {
     if (type === "tool") this.record.toolCalls++;
     if (type === "error") this.record.errors++;
     this.#dirty();
-    this.#notify((o) => o.event?.(this.record, type));
+    this.#notify((o) => o.event?.(this.record, type, data));
   }
 
   /** Records one assistant turn's latency and token usage. */
