@@ -20,7 +20,12 @@
  * | GET       | `/agents/:name/export/:version`   | `routes/agents/[name]/export/[version].ts`    |
  * | GET       | `/config`                         | `routes/config.tsx`                           |
  * | GET       | `/simulator`                      | `routes/simulator/index.tsx`                  |
+ * | POST      | `/agents/:name/tools/:tool/test`  | `routes/agents/[name]/tools/[tool]/test.tsx`  |
  * | POST      | `/simulator/token`                | `routes/simulator/token.ts`                   |
+ * | GET       | `/simulator/events/:sid`          | `routes/simulator/events/[sid].ts`            |
+ * | POST      | `/demo/booking/slots` (demo)      | `routes/demo/booking/slots.ts`                |
+ * | POST      | `/demo/booking/book` (demo)       | `routes/demo/booking/book.ts`                 |
+ * | POST      | `/demo/booking/cancel` (demo)     | `routes/demo/booking/cancel.ts`               |
  * | GET       | `/live/events`                    | `routes/live/events.ts`                       |
  * | GET       | `/metrics`                        | `routes/metrics.ts`                           |
  * | GET       | `/health` (public)                | `routes/health/index.ts`                      |
@@ -37,7 +42,9 @@
  * | POST      | `/twilio/status` (signed)         | `routes/twilio/status.ts`                     |
  *
  * `routes/twilio/voice.ts` serves its two sub-paths too: they differ only in the call path the
- * one handler factory is given. `/static/*` is `static/`, served as files (public).
+ * one handler factory is given. `/static/*` is `static/`, served as files (public). The demo
+ * booking service (`/demo/booking/*`, `DEMO_BOOKING`) is admin-only too, except to a request
+ * signed as the agents' HTTP tools sign theirs (`lib/demo/demo_access.ts`).
  *
  * @module
  */
@@ -52,6 +59,8 @@ import { adminGuard } from "./lib/admin/admin_access.ts";
 import { limitHit } from "./lib/calls/admission.ts";
 import { SimulatorTokens } from "./lib/admin/simulator_token.ts";
 import { twilioSignature } from "./lib/admin/twilio_signature.ts";
+import { demoOrAdmin } from "./lib/demo/demo_access.ts";
+import { DemoBooking } from "./lib/demo/demo_booking.ts";
 import type { Services } from "./lib/services.ts";
 import { dashboardHandler } from "./routes/index.tsx";
 import { callDetailHandler } from "./routes/calls/[sid].tsx";
@@ -65,6 +74,11 @@ import { agentExportHandler } from "./routes/agents/[name]/export/[version].ts";
 import { configPageHandler } from "./routes/config.tsx";
 import { simulatorPageHandler } from "./routes/simulator/index.tsx";
 import { simulatorTokenHandler } from "./routes/simulator/token.ts";
+import { simulatorEventsHandler } from "./routes/simulator/events/[sid].ts";
+import { toolTestHandler } from "./routes/agents/[name]/tools/[tool]/test.tsx";
+import { demoSlotsHandler } from "./routes/demo/booking/slots.ts";
+import { demoBookHandler } from "./routes/demo/booking/book.ts";
+import { demoCancelHandler } from "./routes/demo/booking/cancel.ts";
 import { liveEventsHandler } from "./routes/live/events.ts";
 import { metricsHandler } from "./routes/metrics.ts";
 import { faviconHandler } from "./routes/favicon.ico.ts";
@@ -116,7 +130,7 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
     log,
     publicUrl: config.publicUrl,
   });
-  app.use("*", except([...PUBLIC_PATHS], admin));
+  app.use("*", except([...PUBLIC_PATHS], demoOrAdmin(config.tools.signingSecret, admin)));
 
   app.get("/health", healthHandler(services));
   app.get("/health/ready", readyHandler(services));
@@ -168,7 +182,15 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.get("/agents/:name/export/:version", agentExportHandler(services));
   app.get("/config", configPageHandler(services));
   app.get("/simulator", simulatorPageHandler(services));
+  app.post("/agents/:name/tools/:tool/test", toolTestHandler(services));
   app.post("/simulator/token", simulatorTokenHandler(services, simulatorTokens));
+  app.get("/simulator/events/:sid", simulatorEventsHandler(services));
+  if (config.demoBooking) {
+    const booking = new DemoBooking(services.kv);
+    app.post("/demo/booking/slots", demoSlotsHandler(booking));
+    app.post("/demo/booking/book", demoBookHandler(booking));
+    app.post("/demo/booking/cancel", demoCancelHandler(booking));
+  }
   app.get("/metrics", metricsHandler(services));
 
   app.onError((err, c) => {

@@ -96,6 +96,7 @@ async function drain(services: Services, signal: string, server: AbortController
   }
   await records.close();
   services.liveFeed.close(); // the dashboards' event streams
+  services.toolFeed.close(); // the simulators' event streams
   server.abort();
   log.info("server.stopped", { drained: finished });
 }

@@ -25,6 +25,7 @@ import {
 import { formatTime } from "./format.ts";
 import { Layout } from "./layout.tsx";
 import { renderPage } from "./render.ts";
+import { ToolTester } from "./tool_tester.tsx";
 
 /** What {@link renderAgentEditor} shows: the form's values, the running version, problems. */
 export interface AgentEditorState {
@@ -57,6 +58,9 @@ export async function renderAgentEditor(
   const files = await services.profiles.versionFiles(name, SHIPPED_VERSION);
   const differs = status.source === "edit" && running && files && filesDiffer(running, files);
   const problems = state.problems ?? {};
+  // A disabled agent (its profile has problems) has no tools to try until it is fixed.
+  const runningProfile = await services.profiles.load(name);
+  const testable = runningProfile ? services.toolSets.for(runningProfile).declarations() : [];
   const field = (
     key: keyof ProfileForm,
     label: string,
@@ -241,6 +245,7 @@ export async function renderAgentEditor(
         )}
         <button type="submit">Save as a new version</button>
       </form>
+      <ToolTester name={name} tools={testable} />
       <section>
         <h2>Versions</h2>
         <table class="versions">

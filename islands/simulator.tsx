@@ -1,7 +1,10 @@
 /**
  * Island: talk with an agent by typing. The page plays Twilio's side of ConversationRelay over
  * the real `/twilio/relay` socket, opened with a short-lived simulator token the server issues
- * to this admin session (browsers cannot sign a WebSocket like Twilio does).
+ * to this admin session (browsers cannot sign a WebSocket like Twilio does). The caller's number
+ * and outbound-style params are sent with the token request, so templates render as on a real
+ * call; the call's tool calls arrive live on `/simulator/events/:sid` (server-sent events), so
+ * the socket carries only what Twilio's would.
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -14,7 +17,9 @@ export interface SimulatorProps {
 
 /** One line of the conversation. */
 interface Line {
-  role: "caller" | "agent" | "note";
+  role: "caller" | "agent" | "note" | "tool";
+  /** A tool call that failed. */
+  failed?: boolean;
   text: string;
   /** The agent's turn is still streaming. */
   open?: boolean;
@@ -27,6 +32,19 @@ interface TokenAnswer {
   protocol: string;
   callSid: string;
   greeting: string;
+  /** The caller's number, as the server checked it. */
+  from: string;
+  /** Where the call's params are stored ("" = none). */
+  reference: string;
+}
+
+/** A finished tool call, as `/simulator/events/:sid` sends it. */
+interface ToolItem {
+  name: string;
+  arguments: string;
+  ok: boolean;
+  output: string;
+  durationMs: number;
 }
 
 type Status = "idle" | "connecting" | "live" | "ended";
@@ -35,19 +53,27 @@ const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 
 /** The simulator: agent choice, conversation, input, Interrupt and a DTMF pad. */
 export function Simulator({ agents }: SimulatorProps) {
-  const [agent, setAgent] = useState(agents[0] ?? "default");
+  const [agent, setAgent] = useState(
+    agents.includes("default") ? "default" : agents[0] ?? "default",
+  );
+  const [from, setFrom] = useState("+15550100123");
+  const [params, setParams] = useState("");
   const [status, setStatus] = useState<Status>("idle");
   const [lines, setLines] = useState<Line[]>([]);
   const [text, setText] = useState("");
   const [callSid, setCallSid] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const socket = useRef<WebSocket | null>(null);
+  const events = useRef<EventSource | null>(null);
   /** The agent turn streaming now: what was shown of it, and since when. */
   const streaming = useRef<{ text: string; since: number } | null>(null);
   /** After a cut, the rest of that turn (up to its `last`) is not shown. */
   const skipRest = useRef(false);
 
-  useEffect(() => () => socket.current?.close(1000), []);
+  useEffect(() => () => {
+    socket.current?.close(1000);
+    events.current?.close();
+  }, []);
 
   const add = (line: Line) => setLines((prev) => [...prev, line]);
 
@@ -71,7 +97,10 @@ export function Simulator({ agents }: SimulatorProps) {
         return [...prev, { role: "agent", text: token, open: !last }];
       });
     } else if (m.type === "end") {
+      // Twilio hangs up at once: nothing more can be said or pressed.
       add({ role: "note", text: "The agent ended the call." });
+      setStatus("ended");
+      socket.current?.close(1000);
     } else if (m.type === "sendDigits") {
       add({ role: "note", text: `The agent sent the keys ${String(m.digits)}.` });
     } else if (m.type === "language") {
@@ -86,14 +115,16 @@ export function Simulator({ agents }: SimulatorProps) {
     const res = await fetch("/simulator/token", {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ agent }),
+      body: new URLSearchParams({ agent, from, params }),
     });
     if (!res.ok) {
       setStatus("idle");
-      setError(`The server refused a simulator token (${res.status}).`);
+      const why = await res.json().then((b) => String(b.error ?? "")).catch(() => "");
+      setError(`The server refused a simulator token (${res.status})${why ? `: ${why}` : "."}`);
       return;
     }
     const answer = await res.json() as TokenAnswer;
+    await watchTools(answer.callSid);
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/twilio/relay`, [
       answer.protocol,
@@ -101,7 +132,7 @@ export function Simulator({ agents }: SimulatorProps) {
     ]);
     socket.current = ws;
     ws.addEventListener("open", () => {
-      ws.send(JSON.stringify(setupMessage(answer.callSid, agent)));
+      ws.send(JSON.stringify(setupMessage(answer, agent)));
       setCallSid(answer.callSid);
       setStatus("live");
       if (answer.greeting) add({ role: "agent", text: answer.greeting });
@@ -110,9 +141,33 @@ export function Simulator({ agents }: SimulatorProps) {
     ws.addEventListener("close", () => {
       socket.current = null;
       streaming.current = null;
+      events.current?.close();
+      events.current = null;
       setStatus((s) => (s === "connecting" ? "idle" : "ended"));
     });
     ws.addEventListener("error", () => setError("The call's socket failed."));
+  }
+
+  /** Subscribes to the call's tool calls; resolves once subscribed (or when that failed). */
+  function watchTools(callSid: string): Promise<void> {
+    const source = new EventSource(`/simulator/events/${callSid}`);
+    events.current = source;
+    source.addEventListener("tool", (ev) => {
+      const item = JSON.parse((ev as MessageEvent).data) as ToolItem;
+      add({
+        role: "tool",
+        text: `${item.name}(${item.arguments}) → ${item.output} · ${item.durationMs} ms`,
+        failed: !item.ok,
+      });
+    });
+    return new Promise((resolve) => {
+      source.addEventListener("ready", () => resolve(), { once: true });
+      source.addEventListener("error", () => {
+        source.close();
+        add({ role: "note", text: "Tool calls cannot be shown live (the event stream failed)." });
+        resolve();
+      }, { once: true });
+    });
   }
 
   function send(message: Record<string, unknown>): void {
@@ -170,8 +225,21 @@ export function Simulator({ agents }: SimulatorProps) {
             disabled={live}
             onChange={(e) => setAgent((e.target as HTMLSelectElement).value)}
           >
-            {agents.map((a) => <option key={a} value={a}>{a}</option>)}
+            {agents.map((a) => (
+              // `selected` too: the server's HTML must start on the same agent as the island.
+              <option key={a} value={a} selected={a === agent}>{a}</option>
+            ))}
           </select>
+        </label>
+        <label>
+          Caller{" "}
+          <input
+            id="sim-from"
+            value={from}
+            size={16}
+            disabled={live || status === "connecting"}
+            onInput={(e) => setFrom((e.target as HTMLInputElement).value)}
+          />
         </label>
         {live
           ? (
@@ -200,6 +268,18 @@ export function Simulator({ agents }: SimulatorProps) {
             : null}
         </span>
       </div>
+      <label class="params">
+        Params (JSON, as <code>POST /api/calls</code> takes them; the call then runs as outbound)
+        {" "}
+        <textarea
+          id="sim-params"
+          rows={2}
+          placeholder='{"customerName": "Ada"}'
+          value={params}
+          disabled={live || status === "connecting"}
+          onInput={(e) => setParams((e.target as HTMLTextAreaElement).value)}
+        />
+      </label>
       {error ? <p class="problem">{error}</p> : null}
       <ol class="conversation" id="sim-lines">
         {lines.map((line, i) => (
@@ -207,7 +287,7 @@ export function Simulator({ agents }: SimulatorProps) {
             key={i}
             class={`line ${line.role}${line.open ? " streaming" : ""}${
               line.interrupted ? " interrupted" : ""
-            }`}
+            }${line.failed ? " failed" : ""}`}
           >
             {line.text}
             {line.interrupted ? <span class="tag">interrupted</span> : null}
@@ -236,22 +316,23 @@ export function Simulator({ agents }: SimulatorProps) {
   );
 }
 
-/** The `setup` message Twilio sends first, for a simulated inbound call. */
-function setupMessage(callSid: string, agent: string): Record<string, unknown> {
+/** The `setup` message Twilio sends first, for the simulated call `answer` describes. */
+function setupMessage(answer: TokenAnswer, agent: string): Record<string, unknown> {
+  const { callSid, from, reference } = answer;
   return {
     type: "setup",
     sessionId: `VXsim${crypto.randomUUID().replaceAll("-", "")}`,
     accountSid: "",
     parentCallSid: "",
     callSid,
-    from: "client:simulator",
+    from,
     to: "client:callbridge",
     forwardedFrom: "",
-    callType: "CLIENT",
+    callType: from.startsWith("client:") ? "CLIENT" : "PSTN",
     callerName: "Simulator",
     direction: "inbound",
     callStatus: "IN-PROGRESS",
-    customParameters: { agent },
+    customParameters: reference ? { agent, reference } : { agent },
   };
 }
 

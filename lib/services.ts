@@ -17,6 +17,7 @@ import { type Config, ConfigError } from "./platform/config.ts";
 import { Lifecycle } from "./platform/lifecycle.ts";
 import { LiveFeed } from "./records/live_feed.ts";
 import { RejectedRequests } from "./admin/rejected_requests.ts";
+import { ToolFeed } from "./records/tool_feed.ts";
 import { createLlm, type Llm } from "./relay/llm.ts";
 import { Logger, type LogSink } from "./platform/log.ts";
 import { Metrics } from "./records/metrics.ts";
@@ -55,6 +56,8 @@ export interface Services {
   metrics: Metrics;
   /** The live calls of this process, as an event feed for the dashboard. */
   liveFeed: LiveFeed;
+  /** Each live call's tool calls as they finish, for the simulator. */
+  toolFeed: ToolFeed;
   /** How each Media Stream ended, for the `<Connect action>` that follows it. */
   streamEndings: StreamEndings;
   /** Per-call tokens in the TwiML, checked on the call's socket. */
@@ -115,9 +118,12 @@ export async function createServices(
   const liveFeed = new LiveFeed(registry, records);
   records.observe(metrics);
   records.observe(liveFeed);
+  const toolFeed = new ToolFeed();
+  records.observe(toolFeed);
   const toolSets = new AgentToolSets({
     signingSecret: config.tools.signingSecret,
     timeoutMs: config.tools.timeoutMs,
+    baseUrl: ownBaseUrl(config),
   });
   const twilio = createTwilioApi(config);
   const llm = createLlm(config.openai);
@@ -152,6 +158,7 @@ export async function createServices(
     limitHits,
     metrics,
     liveFeed,
+    toolFeed,
     streamEndings,
     callTokens,
     rejections: new RejectedRequests(),
@@ -171,6 +178,15 @@ export async function createServices(
       streamEndings,
     },
   };
+}
+
+/** Where this service reaches itself: `PUBLIC_URL`, else the address it listens on. */
+export function ownBaseUrl(config: Pick<Config, "publicUrl" | "hostname" | "port">): string {
+  if (config.publicUrl) return config.publicUrl;
+  const host = config.hostname.includes(":") && !config.hostname.startsWith("[")
+    ? `[${config.hostname}]`
+    : config.hostname;
+  return `http://${host}:${config.port}`;
 }
 
 /** Opens KV at `path`, creating the folder of a local file. */
@@ -215,6 +231,14 @@ export function configWarnings(config: Config): string[] {
         ? "ADMIN_PASSWORD is not set: the admin pages, /metrics and the simulator are off in production"
         : "ADMIN_PASSWORD is not set: the admin pages answer only to a browser on this machine",
     );
+  }
+  if (config.demoBooking && (config.adminPassword || config.production)) {
+    if (!config.tools.signingSecret) {
+      warnings.push(
+        "DEMO_BOOKING is on with ADMIN_PASSWORD or in production but TOOLS_SIGNING_SECRET is not set: " +
+          "the example's tools cannot reach /demo/booking/* (401)",
+      );
+    }
   }
   return warnings;
 }

@@ -2,7 +2,8 @@
  * The admin pages in a real browser (headless Chromium through puppeteer-core), against the real
  * service with a fake OpenAI: the dashboard's live list follows a call, the call's page shows its
  * transcript and latency chart, an agent edit applies to the next call, the config page flags a
- * missing key (and its icon and files all load), and the simulator holds a conversation with an interrupt and key presses.
+ * missing key (and its icon and files all load), and the simulator holds a conversation with an interrupt and key presses, and
+ * plays a call from a number with params, showing its tool calls live.
  *
  * One browser for the file. Skipped, with a message, where Chromium is not installed
  * (`apt-get install -y chromium`; `.ci/run` does it). `UPDATE_SCREENSHOTS=1` also writes the
@@ -199,6 +200,61 @@ Deno.test({
         assert.equal(cut?.text, "Let me check");
         assert.equal(detail.events.filter((e) => e.type === "interrupt").length, 1);
       });
+      await t.step(
+        "the simulator: caller, params, tool calls live, input off at the end",
+        async () => {
+          await page.goto(`${h.svc.url}/simulator`);
+          assert.equal(
+            await page.$eval("#sim-agent", (el) => (el as HTMLSelectElement).value),
+            "default",
+          );
+          await page.select("#sim-agent", "appointments");
+          await page.click("#sim-from", { clickCount: 3 });
+          await page.type("#sim-from", "+15550100777");
+          await page.type("#sim-params", '{"customerName": "Ada"}');
+          h.fake.script(
+            { toolCalls: [{ name: "find_slots", arguments: '{"date":"2030-03-04"}' }] },
+            { tokens: ["Nine ", "is free."] },
+          );
+          const before = h.fake.requests.length;
+          await page.click("#sim-start");
+          await page.waitForSelector('section.simulator[data-status="live"]');
+          await page.type("#sim-text", "Anything on March the fourth?");
+          await page.click("#sim-send");
+          await page.waitForSelector("#sim-lines li.tool");
+          const tool = await page.$eval("#sim-lines li.tool", (el) => el.textContent ?? "");
+          assert.match(
+            tool,
+            /^find_slots\(\{"date":"2030-03-04"\}\) → \{"date":"2030-03-04","slots":\["2030-03-04T09:00",/,
+          );
+          await page.waitForFunction(() => {
+            const agent = [...document.querySelectorAll("#sim-lines li.agent")].at(-1);
+            return agent?.textContent === "Nine is free." && !agent.classList.contains("streaming");
+          });
+          // The caller's number and the params reached the call as a real call's do.
+          const system = (h.fake.requests[before].body.messages as Msg[])[0].content;
+          assert.match(system, /The caller's number is \+15550100777\./);
+          assert.match(system, /The caller is probably\s+Ada\./);
+          h.fake.script({
+            tokens: ["Goodbye!"],
+            toolCalls: [{ name: "end_call", arguments: '{"reason":"done"}' }],
+          });
+          await page.type("#sim-text", "That's all, bye.");
+          await page.click("#sim-send");
+          await page.waitForSelector('section.simulator[data-status="ended"]');
+          const disabled = await page.$$eval(
+            "#sim-text, #sim-send, #sim-interrupt, .dtmf button",
+            (els) => els.map((el) => (el as HTMLInputElement).disabled),
+          );
+          assert.equal(disabled.length, 15);
+          assert.ok(disabled.every(Boolean), "nothing can be said or pressed after the end");
+          const notes = await page.$$eval(
+            "#sim-lines li.note",
+            (els) => els.map((el) => el.textContent),
+          );
+          assert.ok(notes.includes("The agent ended the call."));
+        },
+      );
       assert.deepEqual(errors, [], "no script error on any page");
     } finally {
       await browser.close();

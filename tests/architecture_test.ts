@@ -18,7 +18,7 @@ const LAYERS: string[][] = [
   ["realtime", "relay", "outbound"],
   ["calls"],
   ["agents", "admin"],
-  ["protocols", "records"],
+  ["protocols", "records", "demo"],
   ["platform"],
 ];
 const MAX_LINES = 460;

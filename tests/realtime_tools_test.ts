@@ -76,6 +76,7 @@ Deno.test("realtime: the agent profile shapes session.update (instructions, voic
       "switch_language",
       "find_slots",
       "book_appointment",
+      "cancel_appointment",
     ]);
     assert.equal(s.tool_choice, "auto");
     // The profile's greeting is what the model is asked to say first.

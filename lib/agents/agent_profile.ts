@@ -326,7 +326,12 @@ function toolsFileProblems(raw: unknown, file: string): string[] {
       if (seen.has(name)) fail(`[${i}].name`, `"${name}" is used twice`);
       seen.add(name);
     }
-    if (typeof url === "string" && !URL.parse(url)) {
+    if (typeof url === "string" && url.startsWith("/")) {
+      // This service's own demo endpoints (see http_tool.ts); nothing else of it.
+      if (!/^\/demo\/[\w\-/]+$/.test(url) || url.includes("..")) {
+        fail(`[${i}].url`, `a relative URL must name a demo endpoint, /demo/… (got ${url})`);
+      }
+    } else if (typeof url === "string" && !URL.parse(url)) {
       fail(`[${i}].url`, `must be an http(s) URL (got ${JSON.stringify(url)})`);
     }
   });

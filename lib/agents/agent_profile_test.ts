@@ -132,13 +132,19 @@ Deno.test("the shipped profiles load: default and appointments with their fields
     [
       {
         name: "find_slots",
-        url: "https://booking.example.com/api/slots",
+        url: "/demo/booking/slots",
         method: "POST",
         timeoutMs: 4000,
       },
       {
         name: "book_appointment",
-        url: "https://booking.example.com/api/book",
+        url: "/demo/booking/book",
+        method: "POST",
+        timeoutMs: 4000,
+      },
+      {
+        name: "cancel_appointment",
+        url: "/demo/booking/cancel",
         method: "POST",
         timeoutMs: 4000,
       },
@@ -288,6 +294,12 @@ Deno.test("tools.json: unknown built-in, duplicate names, incomplete HTTP tools"
       ['[0].parameters.type must be "object" (got "string")'],
     ],
     [[42], ["[0] must be a built-in tool name or an HTTP tool object (got 42)"]],
+    [[{ name: "own", description: "Mine.", url: "/agents/default" }], [
+      '[0].url must be an http(s) URL (got "/agents/default")',
+    ]],
+    [[{ name: "own", description: "Mine.", url: "/demo/../agents" }], [
+      '[0].url must be an http(s) URL (got "/demo/../agents")',
+    ]],
   ];
   for (const [entries, problems] of cases) {
     assert.deepEqual(

@@ -17,6 +17,8 @@ export interface AgentToolOptions {
   signingSecret: string | null;
   /** Default per-tool timeout (`TOOL_TIMEOUT_MS`). */
   timeoutMs: number;
+  /** This service's base URL, for tools of its own `/demo/…` endpoints. */
+  baseUrl?: string | null;
 }
 
 /** Builds the {@link ToolSet} of `profile`. */
@@ -26,7 +28,10 @@ export function agentToolSet(profile: AgentProfile, options: AgentToolOptions): 
       name === "send_sms" ? sendSmsTool(profile.sms) : BUILTINS[name]
     ),
     ...profile.httpTools.map((spec) =>
-      httpTool(spec, options.signingSecret, { allowPrivateNetwork: profile.allowPrivateNetwork })
+      httpTool(spec, options.signingSecret, {
+        allowPrivateNetwork: profile.allowPrivateNetwork,
+        baseUrl: options.baseUrl,
+      })
     ),
   ], options.timeoutMs);
 }

@@ -4,7 +4,12 @@
  *
  * The arguments go as JSON (query string for GET), signed with
  * `X-Callbridge-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` and `X-Callbridge-Timestamp`,
- * so the endpoint can check the request came from this service and is fresh.
+ * so the endpoint can check the request came from this service and is fresh (the demo booking
+ * service checks it so: `lib/demo/demo_access.ts`).
+ *
+ * A URL starting with `/demo/` names one of this service's own demo endpoints: it is resolved
+ * against the service's base URL (`PUBLIC_URL`, or the listening address) and, being the
+ * service itself, is not refused as a private address.
  *
  * @module
  */
@@ -28,10 +33,53 @@ export async function hmacHex(secret: string, message: string): Promise<string> 
   return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** Where a URL of this service's own demo endpoints starts (see the module doc). */
+export const OWN_URL_PREFIX = "/demo/";
+
 /** Options of {@link httpTool}. */
 export interface HttpToolOptions {
   /** The endpoint may be a loopback, link-local or private address (the profile allows it). */
   allowPrivateNetwork?: boolean;
+  /** This service's base URL, which `/demo/…` URLs are resolved against. */
+  baseUrl?: string | null;
+}
+
+/** The HTTP request one call of a tool makes. */
+export interface HttpToolRequest {
+  method: string;
+  url: URL;
+  /** The JSON body (undefined for GET and DELETE, whose arguments go in the query). */
+  body: string | undefined;
+  /** The service's own endpoint (a `/demo/…` URL). */
+  own: boolean;
+}
+
+/**
+ * The request `spec` makes for `args`: query parameters fixed in the manifest's URL win over
+ * the model's arguments. Throws a {@link ToolError} for an own URL without a base URL.
+ */
+export function httpToolRequest(
+  spec: HttpToolSpec,
+  args: Record<string, unknown>,
+  baseUrl: string | null = null,
+): HttpToolRequest {
+  const inQuery = spec.method === "GET" || spec.method === "DELETE";
+  const own = spec.url.startsWith(OWN_URL_PREFIX);
+  if (own && !baseUrl) {
+    throw new ToolError("The tool names this service's own endpoint, but its URL is not known.");
+  }
+  const url = new URL(own ? `${baseUrl}${spec.url}` : spec.url);
+  // "/demo/../agents" would leave the demo endpoints once resolved: refused.
+  if (own && !url.pathname.startsWith(`${new URL(baseUrl!).pathname.replace(/\/$/, "")}/demo/`)) {
+    throw new ToolError("The tool's URL leaves this service's demo endpoints.");
+  }
+  if (inQuery) {
+    const fixed = new Set(url.searchParams.keys());
+    for (const [k, v] of Object.entries(args)) {
+      if (!fixed.has(k)) url.searchParams.set(k, typeof v === "string" ? v : JSON.stringify(v));
+    }
+  }
+  return { method: spec.method, url, body: inQuery ? undefined : JSON.stringify(args), own };
 }
 
 /**
@@ -45,22 +93,14 @@ export function httpTool(
   secret: string | null,
   options: HttpToolOptions = {},
 ): Tool {
-  const inQuery = spec.method === "GET" || spec.method === "DELETE";
   return {
     name: spec.name,
     description: spec.description,
     parameters: spec.parameters,
     timeoutMs: spec.timeoutMs,
     async run(args, ctx) {
-      const body = JSON.stringify(args);
-      const url = new URL(spec.url);
-      if (inQuery) {
-        const fixed = new Set(url.searchParams.keys());
-        for (const [k, v] of Object.entries(args)) {
-          if (!fixed.has(k)) url.searchParams.set(k, typeof v === "string" ? v : JSON.stringify(v));
-        }
-      }
-      if (!options.allowPrivateNetwork) {
+      const { url, body, own } = httpToolRequest(spec, args, options.baseUrl ?? null);
+      if (!options.allowPrivateNetwork && !own) {
         const internal = await internalTarget(url);
         if (internal) {
           throw new ToolError(
@@ -69,7 +109,7 @@ export function httpTool(
         }
       }
       const timestamp = String(Math.floor(Date.now() / 1000));
-      const signed = inQuery ? url.search : body;
+      const signed = body ?? url.search;
       const headers: Record<string, string> = {
         "content-type": "application/json",
         "accept": "application/json",
@@ -86,7 +126,7 @@ export function httpTool(
       const response = await fetch(url, {
         method: spec.method,
         headers,
-        body: inQuery ? undefined : body,
+        body,
         signal: ctx.signal,
         redirect: "manual",
       });

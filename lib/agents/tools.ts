@@ -131,6 +131,36 @@ export class ToolSet {
     }));
   }
 
+  /** The tool named `name`, or undefined. */
+  tool(name: string): Tool | undefined {
+    return this.#tools.get(name)?.tool;
+  }
+
+  /**
+   * Parses `argumentsJson` and validates it against the schema of tool `name`: the arguments,
+   * or what is wrong, worded for the model (and the admin page's "test this tool").
+   */
+  check(
+    name: string,
+    argumentsJson: string,
+  ): { ok: true; args: Record<string, unknown> } | { ok: false; error: string } {
+    const entry = this.#tools.get(name);
+    if (!entry) return { ok: false, error: `There is no tool named "${name}".` };
+    let args: unknown;
+    try {
+      args = argumentsJson.trim() ? JSON.parse(argumentsJson) : {};
+    } catch {
+      return { ok: false, error: "The arguments are not valid JSON." };
+    }
+    if (!entry.validate(args)) {
+      const problems = (entry.validate.errors ?? [])
+        .map((e) => `${e.instancePath || "arguments"} ${e.message}`)
+        .join("; ");
+      return { ok: false, error: `Invalid arguments: ${problems}` };
+    }
+    return { ok: true, args: args as Record<string, unknown> };
+  }
+
   /** Validates and runs one call from the model. Never throws. */
   async call(name: string, argumentsJson: string, context: ToolContext): Promise<ToolResult> {
     const started = performance.now();
@@ -140,20 +170,10 @@ export class ToolSet {
       output: JSON.stringify(ok ? value ?? { ok: true } : { error: value }),
       durationMs: Math.round(performance.now() - started),
     });
-    const entry = this.#tools.get(name);
-    if (!entry) return done(false, `There is no tool named "${name}".`);
-    let args: unknown;
-    try {
-      args = argumentsJson.trim() ? JSON.parse(argumentsJson) : {};
-    } catch {
-      return done(false, "The arguments are not valid JSON.");
-    }
-    if (!entry.validate(args)) {
-      const problems = (entry.validate.errors ?? [])
-        .map((e) => `${e.instancePath || "arguments"} ${e.message}`)
-        .join("; ");
-      return done(false, `Invalid arguments: ${problems}`);
-    }
+    const checked = this.check(name, argumentsJson);
+    if (!checked.ok) return done(false, checked.error);
+    const { args } = checked;
+    const entry = this.#tools.get(name)!;
     // An "abort" listener never fires for a signal that is already aborted.
     if (context.signal.aborted) return done(false, "The call moved on before the tool finished.");
     const timeoutMs = entry.tool.timeoutMs ?? this.defaultTimeoutMs;
@@ -162,7 +182,7 @@ export class ToolSet {
     const signal = AbortSignal.any([context.signal, timeout]);
     try {
       const value = await Promise.race([
-        entry.tool.run(args as Record<string, unknown>, { ...context, signal }),
+        entry.tool.run(args, { ...context, signal }),
         new Promise<never>((_, reject) => {
           signal.addEventListener("abort", () => {
             reject(

@@ -130,6 +130,11 @@ export interface Config {
   };
   /** Basic-auth password of the admin pages and `/metrics`; null = loopback clients only. */
   adminPassword: string | null;
+  /**
+   * Serve the demo booking service (`/demo/booking/*`, for the `appointments` example):
+   * `DEMO_BOOKING`, on by default except in production; always behind the admin guard.
+   */
+  demoBooking: boolean;
   tools: {
     /** HMAC secret HTTP tools sign their requests with. */
     signingSecret: string | null;
@@ -280,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       deniedPrefixes: r.prefixes("OUTBOUND_DENIED_PREFIXES", DENIED_PREFIXES),
     },
     adminPassword: r.optional("ADMIN_PASSWORD"),
+    demoBooking: false,
     recordsRetentionDays: r.int("RECORDS_RETENTION_DAYS", 30, { min: 1, max: 3650 }),
     limits: {
       maxConcurrentCalls: r.int("MAX_CONCURRENT_CALLS", 200, { min: 1, max: 100000 }),
@@ -298,6 +304,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     },
   };
   config.production = Boolean(env.DENO_DEPLOYMENT_ID) || !isLoopbackHost(config.hostname);
+  config.demoBooking = r.bool("DEMO_BOOKING", !config.production);
   if (
     config.production && !config.publicUrl && !r.problems.some((p) => p.startsWith("PUBLIC_URL"))
   ) {

@@ -46,7 +46,11 @@ export interface TranscriptSource {
  */
 export interface CallObserver {
   opened?(record: Readonly<CallRecord>): void;
-  event?(record: Readonly<CallRecord>, type: CallEventRecord["type"]): void;
+  event?(
+    record: Readonly<CallRecord>,
+    type: CallEventRecord["type"],
+    data?: Readonly<Record<string, unknown>>,
+  ): void;
   latency?(record: Readonly<CallRecord>, latency: TurnLatency): void;
   /** Media Streams frames relayed by a realtime call (in from Twilio, out to Twilio). */
   frames?(record: Readonly<CallRecord>, framesIn: number, framesOut: number): void;
@@ -213,7 +217,7 @@ export class CallRecorder {
     if (type === "tool") this.record.toolCalls++;
     if (type === "error") this.record.errors++;
     this.#dirty();
-    this.#notify((o) => o.event?.(this.record, type));
+    this.#notify((o) => o.event?.(this.record, type, data));
   }
 
   /**

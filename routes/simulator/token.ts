@@ -1,6 +1,12 @@
 /**
  * `POST /simulator/token`: a short-lived token that opens the ConversationRelay socket for this
- * admin session (a browser cannot sign a WebSocket upgrade the way Twilio does).
+ * admin session (a browser cannot sign a WebSocket upgrade the way Twilio does), for a call from
+ * the caller's number typed on the page and, optionally, with outbound-style params.
+ *
+ * The params reach the call the way `POST /api/calls`'s do: stored in KV under a reference the
+ * page's `setup` carries, which the call's context reads (`lib/calls/call_context.ts`); so
+ * `{{from}}` and `{{customerName}}` render as they would on a real call. A real call cannot name
+ * such a reference: its call token covers the reference the TwiML gave it.
  *
  * @module
  */
@@ -9,31 +15,93 @@ import type { Handler } from "hono";
 import type { Services } from "../../lib/services.ts";
 import { SIMULATOR_PROTOCOL, type SimulatorTokens } from "../../lib/admin/simulator_token.ts";
 import { callTemplateValues, renderTemplate } from "../../lib/agents/template.ts";
+import { saveOutbound } from "../../lib/records/outbound_store.ts";
 
-/** Answers `{ token, protocol, callSid, greeting }` for a simulated call to `agent`. */
+/** The caller the simulator is when the page names none. */
+export const SIMULATOR_CALLER = "client:simulator";
+const MAX_PARAMS = 20;
+const MAX_PARAMS_CHARS = 4000;
+
+/** The caller typed on the page, or what is wrong with it. */
+function callerOf(raw: unknown): { from: string } | { error: string } {
+  const from = typeof raw === "string" && raw.trim() ? raw.trim() : SIMULATOR_CALLER;
+  if (/^\+[1-9]\d{6,14}$/.test(from) || /^client:[\w.-]{1,64}$/.test(from)) return { from };
+  return { error: "from must be an E.164 number like +15550100123, or client:<name>" };
+}
+
+/** The params typed on the page (a JSON object of short values), or what is wrong with them. */
+function paramsOf(raw: unknown): { params: Record<string, unknown> } | { error: string } {
+  const text = typeof raw === "string" ? raw.trim() : "";
+  if (!text) return { params: {} };
+  const problem = {
+    error: `params must be a JSON object of at most ${MAX_PARAMS} names (letters, digits, _ . -) ` +
+      `with string, number or true/false values, at most ${MAX_PARAMS_CHARS} characters`,
+  };
+  if (text.length > MAX_PARAMS_CHARS) return problem;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return problem;
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) return problem;
+  const entries = Object.entries(value);
+  const fine = entries.length <= MAX_PARAMS &&
+    entries.every(([k, v]) =>
+      /^[\w.-]{1,64}$/.test(k) && ["string", "number", "boolean"].includes(typeof v)
+    );
+  return fine ? { params: Object.fromEntries(entries) } : problem;
+}
+
+/** Answers `{ token, protocol, callSid, greeting, from, reference }` for a simulated call. */
 export function simulatorTokenHandler(services: Services, tokens: SimulatorTokens): Handler {
   return async (c) => {
     const body = await c.req.parseBody();
     const agent = typeof body.agent === "string" && services.profiles.has(body.agent)
       ? body.agent
       : "default";
+    const caller = callerOf(body.from);
+    const given = paramsOf(body.params);
+    if ("error" in caller) return c.json({ error: caller.error }, 400);
+    if ("error" in given) return c.json({ error: given.error }, 400);
+    const { from } = caller;
+    const { params } = given;
     const profile = await services.profiles.load(agent);
     if (!profile) {
       return c.json({ error: `agent "${agent}" is disabled: its profile has problems` }, 409);
     }
     const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+    const outbound = Object.keys(params).length > 0;
+    let reference = "";
+    if (outbound) {
+      reference = `sim-${crypto.randomUUID()}`;
+      await saveOutbound(services.kv, {
+        reference,
+        agent,
+        to: from,
+        params,
+        createdAt: Date.now(),
+      });
+    }
     // Twilio speaks the greeting itself: the page shows it as the session records it.
     const greeting = renderTemplate(
       profile.greeting ?? services.config.relay.welcomeGreeting,
       callTemplateValues({
         callSid,
-        from: "client:simulator",
+        from,
         to: "client:callbridge",
-        direction: "inbound",
+        direction: outbound ? "outbound-api" : "inbound",
         agent,
-      }),
+      }, params),
     );
-    services.log.info("simulator.token", { agent, callSid });
-    return c.json({ token: await tokens.issue(), protocol: SIMULATOR_PROTOCOL, callSid, greeting });
+    services.log.info("simulator.token", { agent, callSid, params: Object.keys(params).length });
+    return c.json({
+      token: await tokens.issue(),
+      protocol: SIMULATOR_PROTOCOL,
+      callSid,
+      greeting,
+      from,
+      reference,
+    });
   };
 }

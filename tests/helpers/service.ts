@@ -59,6 +59,7 @@ export async function startService(
     async close() {
       for (const call of services.registry.list()) call.end("test-shutdown");
       services.liveFeed.close(); // ends open event streams, which would hold the shutdown
+      services.toolFeed.close();
       await server.shutdown();
       await services.records.close();
       services.kv.close();

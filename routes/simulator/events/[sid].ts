@@ -1,0 +1,53 @@
+/**
+ * `GET /simulator/events/:sid`: the simulated call's tool calls as server-sent events
+ * (`event: tool`, one per finished call), so the simulator shows them live without adding
+ * anything to what the ConversationRelay socket carries. Ends when the client goes away.
+ *
+ * @module
+ */
+
+import type { Handler } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { ToolFeedItem } from "../../../lib/records/tool_feed.ts";
+import type { Services } from "../../../lib/services.ts";
+
+const KEEPALIVE_MS = 25_000;
+
+/** Streams the tool calls of call `:sid` (a call SID) until the client leaves. */
+export function simulatorEventsHandler(services: Services): Handler {
+  return (c) => {
+    const sid = c.req.param("sid") ?? "";
+    if (!/^CA[0-9a-f]{32}$/.test(sid)) return c.json({ error: "not a call SID" }, 400);
+    return streamSSE(c, async (stream) => {
+      const pending: ToolFeedItem[] = [];
+      let open = true;
+      let wake = () => {};
+      const unsubscribe = services.toolFeed.subscribe(sid, (item) => {
+        if (item) pending.push(item);
+        else open = false;
+        wake();
+      });
+      stream.onAbort(() => wake());
+      try {
+        // Tells the page it is subscribed: tool calls from now on reach it.
+        await stream.writeSSE({ event: "ready", data: sid });
+        while (open && !stream.aborted) {
+          const item = pending.shift();
+          if (item) {
+            await stream.writeSSE({ event: "tool", data: JSON.stringify(item) });
+            continue;
+          }
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const keepalive = await new Promise<boolean>((resolve) => {
+            wake = () => resolve(false);
+            timer = setTimeout(() => resolve(true), KEEPALIVE_MS);
+          });
+          clearTimeout(timer);
+          if (keepalive && open && !stream.aborted) await stream.write(": keepalive\n\n");
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  };
+}
