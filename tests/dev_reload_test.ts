@@ -1,7 +1,8 @@
 /**
  * `deno task dev` as a developer uses it, with the task's own flags from deno.json, in a copy of
  * the project: editing an agent's file under `assets/agents/` or `.env` restarts the service,
- * and the restarted service serves the edited files (its agents come from the files at start-up).
+ * and the restarted service serves the edited files (its agents come from the files at start-up);
+ * a profile broken meanwhile disables only its agent, and fixing it restarts the service again.
  */
 
 import assert from "node:assert/strict";
@@ -58,6 +59,22 @@ Deno.test("task dev restarts on an agent file or .env change and serves the new 
     const config = await page("/config");
     assert.match(config, /Hello from the edited env file\./);
     assert.doesNotMatch(config, /Hello from the first env file\./);
+
+    // A profile broken while the service runs: it restarts with that agent disabled (the others
+    // answer), and fixing the file restarts it again with the agent back.
+    const agentJson = `${dir}assets/agents/appointments/agent.json`;
+    const good = await Deno.readTextFile(agentJson);
+    const broken = restarts();
+    await Deno.writeTextFile(agentJson, good.replace(/\}\s*$/, ",}"));
+    await main.logged("server.listening", { where: () => restarts() > broken });
+    const disabled = await page("/agents");
+    assert.match(disabled, /data-agent="appointments" data-disabled="true"/);
+    assert.match(disabled, /data-agent="default" data-disabled="false"/);
+    assert.match(await page("/agents/appointments"), /is not valid JSON at line \d+, column \d+/);
+    const fixed = restarts();
+    await Deno.writeTextFile(agentJson, good);
+    await main.logged("server.listening", { where: () => restarts() > fixed });
+    assert.match(await page("/agents"), /data-agent="appointments" data-disabled="false"/);
   } finally {
     await main.close();
     await Deno.remove(dir, { recursive: true });
