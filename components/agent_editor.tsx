@@ -12,7 +12,11 @@ import { REALTIME_VOICES } from "../lib/platform/config.ts";
 import { profileWarnings } from "../lib/agents/agent_profile.ts";
 import { filesDiffer, profileDiff } from "../lib/agents/profile_diff.ts";
 import type { ProfileForm } from "../lib/agents/profile_form.ts";
-import { type ProfileVersion, SHIPPED_VERSION } from "../lib/agents/profile_store.ts";
+import {
+  type ProfileFiles,
+  type ProfileVersion,
+  SHIPPED_VERSION,
+} from "../lib/agents/profile_store.ts";
 import type { Services } from "../lib/services.ts";
 import {
   AgentProblems,
@@ -319,6 +323,20 @@ export function RestoreButton({ name, version }: { name: string; version: number
 function Problems({ list, field }: { list?: string[]; field: string }) {
   if (!list?.length) return null;
   return <>{list.map((p) => <p key={p} class="problem" data-field={field}>{p}</p>)}</>;
+}
+
+/** The files of the version named by the route's `:name` and `:version`, or its 404 page. */
+export async function versionOr404(
+  services: Services,
+  c: Context,
+): Promise<{ name: string; version: number; files: ProfileFiles } | Response> {
+  const name = c.req.param("name") ?? "";
+  const version = Number(c.req.param("version"));
+  const files = Number.isInteger(version)
+    ? await services.profiles.versionFiles(name, version)
+    : null;
+  if (!files) return agentNotFound(c, `${name} version ${c.req.param("version")}`);
+  return { name, version, files };
 }
 
 /** The 404 page of an agent (or an agent's version) named `what`. */

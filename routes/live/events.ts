@@ -9,6 +9,7 @@ import type { Handler } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { LiveCallView } from "../../lib/records/live_feed.ts";
 import type { Services } from "../../lib/services.ts";
+import { Wakeup } from "../../lib/platform/wakeup.ts";
 
 const KEEPALIVE_MS = 25_000;
 
@@ -18,20 +19,20 @@ export function liveEventsHandler(services: Services): Handler {
     streamSSE(c, async (stream) => {
       let latest: LiveCallView[] | null = services.liveFeed.snapshot();
       let open = true;
-      let wake = () => {};
+      const wakeup = new Wakeup();
       const unsubscribe = services.liveFeed.subscribe({
         update(calls) {
           latest = calls;
-          wake();
+          wakeup.wake();
         },
         close() {
           open = false;
-          wake();
+          wakeup.wake();
         },
       });
       stream.onAbort(() => {
         open = false;
-        wake();
+        wakeup.wake();
       });
       try {
         while (open && !stream.aborted) {
@@ -40,12 +41,7 @@ export function liveEventsHandler(services: Services): Handler {
             latest = null;
             continue;
           }
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const keepalive = await new Promise<boolean>((resolve) => {
-            wake = () => resolve(false);
-            timer = setTimeout(() => resolve(true), KEEPALIVE_MS);
-          });
-          clearTimeout(timer);
+          const keepalive = await wakeup.wait(KEEPALIVE_MS);
           if (keepalive && open) await stream.write(": keepalive\n\n");
         }
       } finally {

@@ -10,6 +10,7 @@ import type { Handler } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { ToolFeedItem } from "../../../lib/records/tool_feed.ts";
 import type { Services } from "../../../lib/services.ts";
+import { Wakeup } from "../../../lib/platform/wakeup.ts";
 
 const KEEPALIVE_MS = 25_000;
 
@@ -21,13 +22,13 @@ export function simulatorEventsHandler(services: Services): Handler {
     return streamSSE(c, async (stream) => {
       const pending: ToolFeedItem[] = [];
       let open = true;
-      let wake = () => {};
+      const wakeup = new Wakeup();
       const unsubscribe = services.toolFeed.subscribe(sid, (item) => {
         if (item) pending.push(item);
         else open = false;
-        wake();
+        wakeup.wake();
       });
-      stream.onAbort(() => wake());
+      stream.onAbort(() => wakeup.wake());
       try {
         // Tells the page it is subscribed: tool calls from now on reach it.
         await stream.writeSSE({ event: "ready", data: sid });
@@ -37,12 +38,7 @@ export function simulatorEventsHandler(services: Services): Handler {
             await stream.writeSSE({ event: "tool", data: JSON.stringify(item) });
             continue;
           }
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const keepalive = await new Promise<boolean>((resolve) => {
-            wake = () => resolve(false);
-            timer = setTimeout(() => resolve(true), KEEPALIVE_MS);
-          });
-          clearTimeout(timer);
+          const keepalive = await wakeup.wait(KEEPALIVE_MS);
           if (keepalive && open && !stream.aborted) await stream.write(": keepalive\n\n");
         }
       } finally {

@@ -7,19 +7,16 @@
  */
 
 import type { Handler } from "hono";
-import { agentNotFound } from "../../../../components/agent_editor.tsx";
+import { versionOr404 } from "../../../../components/agent_editor.tsx";
 import { exportZip } from "../../../../lib/agents/profile_export.ts";
 import type { Services } from "../../../../lib/services.ts";
 
 /** `GET /agents/:name/export/:version`: the version's files as a zip download. */
 export function agentExportHandler(services: Services): Handler {
   return async (c) => {
-    const name = c.req.param("name") ?? "";
-    const version = Number(c.req.param("version"));
-    const files = Number.isInteger(version)
-      ? await services.profiles.versionFiles(name, version)
-      : null;
-    if (!files) return agentNotFound(c, `${name} version ${c.req.param("version")}`);
+    const found = await versionOr404(services, c);
+    if (found instanceof Response) return found;
+    const { name, version, files } = found;
     const zip = exportZip(name, files);
     return c.body(zip.slice().buffer, 200, {
       "content-type": "application/zip",

@@ -6,7 +6,7 @@
  */
 
 import type { Handler } from "hono";
-import { agentNotFound, RestoreButton } from "../../../../components/agent_editor.tsx";
+import { RestoreButton, versionOr404 } from "../../../../components/agent_editor.tsx";
 import { FollowButton } from "../../../../components/agent_status.tsx";
 import { Layout } from "../../../../components/layout.tsx";
 import { renderPage } from "../../../../components/render.ts";
@@ -16,12 +16,9 @@ import type { Services } from "../../../../lib/services.ts";
 /** `GET /agents/:name/versions/:version`: one version's files, read-only. */
 export function agentVersionHandler(services: Services): Handler {
   return async (c) => {
-    const name = c.req.param("name") ?? "";
-    const version = Number(c.req.param("version"));
-    const files = Number.isInteger(version)
-      ? await services.profiles.versionFiles(name, version)
-      : null;
-    if (!files) return agentNotFound(c, `${name} version ${c.req.param("version")}`);
+    const found = await versionOr404(services, c);
+    if (found instanceof Response) return found;
+    const { name, version, files } = found;
     const label = version === SHIPPED_VERSION ? "the files" : `version ${version}`;
     return renderPage(
       c,
