@@ -10,7 +10,10 @@ import { taskFlags } from "../tests/helpers/main_process.ts";
 export interface ServiceProcess {
   url: string;
   pid: number;
-  /** Its KV file: a fresh one under data/ (the user's own `data/callbridge.kv` is left alone). */
+  /**
+   * Its KV file, in a fresh temporary folder outside the project (the user's own
+   * `data/callbridge.kv` is never opened); the process may write there and nowhere else new.
+   */
   kvPath: string;
   /** Stops the process and removes its KV file (unless `keepKv`: then {@link removeKv} does). */
   stop(options?: { keepKv?: boolean }): Promise<void>;
@@ -32,15 +35,15 @@ export async function startServiceProcess(
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
   const url = `http://127.0.0.1:${port}`;
-  // Under data/, the one folder the shipped permissions let the service write to.
-  await Deno.mkdir("data", { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: "data", prefix: "bench-" });
+  const dir = await Deno.makeTempDir({ prefix: "callbridge-bench-kv-" });
   const kvPath = `${dir}/callbridge.kv`;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...(Deno.env.get("BENCH_SERVICE_FLAGS")?.split(" ").filter(Boolean) ?? []),
       ...await taskFlags("start"),
+      // The shipped permissions write only to data/: the temporary KV folder is added.
+      `--allow-write=${dir}`,
       options.entry ?? "main.ts",
     ],
     env: { KV_PATH: kvPath, ...env, PORT: String(port), HOSTNAME: "127.0.0.1", PUBLIC_URL: url },
