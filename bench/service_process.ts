@@ -15,6 +15,8 @@ export interface ServiceProcess {
    * `data/callbridge.kv` is never opened); the process may write there and nowhere else new.
    */
   kvPath: string;
+  /** The temporary folder of its KV file (removed with it); the process may write there. */
+  dir: string;
   /** Stops the process and removes its KV file (unless `keepKv`: then {@link removeKv} does). */
   stop(options?: { keepKv?: boolean }): Promise<void>;
   removeKv(): Promise<void>;
@@ -24,6 +26,8 @@ export interface ServiceProcess {
 export interface ServiceProcessOptions {
   /** The program to run instead of `main.ts` (e.g. the benchmark's floor, `bench/null_bridge.ts`). */
   entry?: string;
+  /** More `deno run` flags (e.g. `--cpu-prof`), before the shipped permission flags. */
+  flags?: string[];
 }
 
 /** Starts `main.ts` on a free loopback port with `env` and a fresh KV; resolves once /health answers. */
@@ -41,6 +45,7 @@ export async function startServiceProcess(
     args: [
       "run",
       ...(Deno.env.get("BENCH_SERVICE_FLAGS")?.split(" ").filter(Boolean) ?? []),
+      ...(options.flags ?? []),
       ...await taskFlags("start"),
       // The shipped permissions write only to data/: the temporary KV folder is added.
       `--allow-write=${dir}`,
@@ -67,6 +72,7 @@ export async function startServiceProcess(
     url,
     pid: child.pid,
     kvPath,
+    dir,
     async stop(options = {}) {
       child.kill("SIGTERM");
       await child.status;
