@@ -58,7 +58,9 @@ const API_KEY = "sk-bench";
 /** Longer deltas, as real servers send them (one delta is often 100–200 ms and more). */
 const LONG_DELTAS_MS = [100, 200];
 
-type Kind = "service" | "reference" | "floor";
+type Kind = "service" | "service, KV in memory" | "service, variant" | "reference" | "floor";
+/** `deno run` flags of an extra row, "service, variant" (e.g. a V8 flag under trial). */
+const VARIANT_FLAGS = Deno.env.get("BENCH_VARIANT_FLAGS")?.split(" ").filter(Boolean) ?? [];
 
 const fake = new FakeRealtime({ mode: "echo" });
 const baseUrl = fake.start();
@@ -66,18 +68,30 @@ const agentsDir = await quietAgentsDir();
 
 /** Starts a bridge of `kind` as its own process, on a fresh KV. */
 async function startBridge(kind: Kind) {
-  const entry = { service: undefined, reference: "reference_bridge.ts", floor: "null_bridge.ts" };
+  const entry = {
+    service: undefined,
+    "service, KV in memory": undefined,
+    "service, variant": undefined,
+    reference: "reference_bridge.ts",
+    floor: "null_bridge.ts",
+  };
+  const service = serviceEnv(baseUrl, agentsDir, Math.max(CALLS, BIG_CALLS) + 10);
   const process = await startServiceProcess(
-    kind === "service"
-      ? serviceEnv(baseUrl, agentsDir, Math.max(CALLS, BIG_CALLS) + 10)
+    kind === "service" || kind === "service, variant"
+      ? service
+      : kind === "service, KV in memory"
+      ? { ...service, KV_PATH: ":memory:" }
       : { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl },
-    { entry: entry[kind] && new URL(entry[kind], import.meta.url).pathname },
+    {
+      entry: entry[kind] && new URL(entry[kind], import.meta.url).pathname,
+      flags: kind === "service, variant" ? VARIANT_FLAGS : [],
+    },
   );
   const bridge: Bridge = {
     name: kind,
     url: process.url,
     pid: process.pid,
-    signed: kind === "service",
+    signed: kind.startsWith("service"),
   };
   return { bridge, stop: () => process.stop() };
 }
@@ -110,9 +124,14 @@ function log(line: string): void {
     // Let about 200 ms of the new echo item reach the caller first.
     const target = single.frames.receivedCount + 10;
     await settle(() => single.frames.receivedCount >= target, 2000);
-    const b = await bargeIn(single);
-    clearMs.push(b.clearMs);
-    endErr.push(b.endErrorMs);
+    try {
+      const b = await bargeIn(single);
+      clearMs.push(b.clearMs);
+      endErr.push(b.endErrorMs);
+    } catch (err) {
+      // No clear: the echo item had drained at that instant (a stalled, busy machine).
+      console.error(`one call: barge-in without clear (${(err as Error).message})`);
+    }
   }
   // Upstream socket: a key press makes the bridge write response.cancel,
   // conversation.item.create and response.create back to back.
@@ -197,7 +216,9 @@ async function directRun(calls: number, seconds: number) {
 }
 
 const results: LoadResult[] = [];
-for (const kind of ["service", "reference", "floor"] as const) {
+const kinds: Kind[] = ["service", "reference", "floor", "service, KV in memory"];
+if (VARIANT_FLAGS.length > 0) kinds.push("service, variant");
+for (const kind of kinds) {
   results.push(
     await loadRun(fake, await startBridge(kind), CALLS, {
       seconds: SECONDS,
@@ -239,13 +260,14 @@ row([
   "p50",
   "p99 round trip",
   "p99 ÷ direct",
+  "RSS per idle call",
   "peak RSS growth per call",
   "CPU (one core)",
   "frames lost",
   "barge-in, 1st answer",
   "barge-in, 2nd answer",
 ]);
-row(Array(9).fill("---"));
+row(Array(10).fill("---"));
 for (const r of results) {
   const p99 = percentile(r.latencies, 99);
   row([
@@ -253,6 +275,7 @@ for (const r of results) {
     ms(percentile(r.latencies, 50)),
     ms(p99),
     `${(p99 / directP99).toFixed(2)} ×`,
+    `${r.idlePerCallKb.toFixed(0)} KB`,
     `${r.peakPerCallKb.toFixed(0)} KB`,
     `${r.cpu.servicePct.toFixed(1)} %`,
     `${r.lost} of ${r.sent}`,
@@ -265,6 +288,7 @@ row([
   ms(percentile(direct.latencies, 50)),
   ms(directP99),
   "1 ×",
+  "–",
   "–",
   "–",
   String(direct.lost),
@@ -284,7 +308,7 @@ for (const deltaMs of BARGE_CALLS > 0 ? LONG_DELTAS_MS : []) {
   fake.echoDeltaMs = deltaMs;
   for (const kind of ["service", "reference"] as const) {
     const r = await loadRun(fake, await startBridge(kind), BARGE_CALLS, {
-      seconds: Math.max(4, SECONDS / 2),
+      seconds: Math.max(3, SECONDS / 2),
       bargeCalls: BARGE_CALLS,
     });
     longBarges.push({ deltaMs, kind, barges: r.barges });
@@ -315,6 +339,7 @@ if (BIG_CALLS > 0) {
 
 // ---- Targets. ------------------------------------------------------------------------------
 const reference = results[1];
+if (VARIANT_FLAGS.length > 0) log(`  service, variant: ${VARIANT_FLAGS.join(" ")}`);
 const serviceP99 = percentile(service.latencies, 99);
 const second = bargeSummary(service.barges[1]);
 const longSecond = longBarges.filter((b) => b.kind === "service").map((b) =>

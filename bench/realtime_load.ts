@@ -282,8 +282,6 @@ export function serviceEnv(baseUrl: string, agentsDir: string, maxCalls: number)
     TWILIO_IDLE_TIMEOUT_SECONDS: "300",
     AGENTS_DIR: agentsDir,
     MAX_CONCURRENT_CALLS: String(maxCalls),
-    // BENCH_KV_PATH=:memory: runs the service on an in-memory KV (the default: a temporary file).
-    ...(Deno.env.get("BENCH_KV_PATH") ? { KV_PATH: Deno.env.get("BENCH_KV_PATH")! } : {}),
   };
 }
 

@@ -96,18 +96,16 @@ const service = await startServiceProcess(
   },
 );
 const bridge: Bridge = { name: "service", url: service.url, pid: service.pid, signed: true };
-// Warm up (one call), then the fresh snapshot.
+// Warm up (one call), then the readings: RSS before any snapshot (writing one grows RSS).
 const warm = await openBridgedCall(fake, bridge, 0);
 await drive([(seq) => sendBridged(warm, seq)], 1);
 await warm.client.close();
 const fresh = await processStats(service.pid);
-const before = await heapByConstructor(await snapshot(service.pid, kvDir, 0));
 const calls: BridgedCall[] = [];
 for (let i = 0; i < options.calls; i++) calls.push(await openBridgedCall(fake, bridge, i + 1));
 await drive(calls.map((call) => (seq: number) => sendBridged(call, seq)), 0.5);
 await settle(() => calls.every((c) => c.frames.done), 2000);
 const idle = await processStats(service.pid);
-const after = await heapByConstructor(await snapshot(service.pid, kvDir, 1));
 let peakKb = 0;
 const sampler = setInterval(async () => {
   peakKb = Math.max(peakKb, (await processStats(service.pid)).rssKb);
@@ -116,7 +114,11 @@ await drive(calls.map((call) => (seq: number) => sendBridged(call, seq)), option
 clearInterval(sampler);
 await settle(() => calls.every((c) => c.frames.done), 2000);
 const latencies = calls.flatMap((c) => c.frames.latencies);
+// The JS heap of the open calls: a snapshot with them open, less one once they have all ended.
+const after = await heapByConstructor(await snapshot(service.pid, kvDir, 0));
 await Promise.all(calls.map((c) => c.client.close()));
+await new Promise((resolve) => setTimeout(resolve, 2000));
+const before = await heapByConstructor(await snapshot(service.pid, kvDir, 1));
 await service.stop({ keepKv: true });
 await fake.close();
 
@@ -127,7 +129,9 @@ const heapDiff = [...after].map(([key, [size, count]]) => {
 }).sort((a, b) => b.perCall - a.perCall);
 const heapPerCall = heapDiff.reduce((s, d) => s + d.perCall, 0);
 console.log(
-  `${n} calls open (idle), JS heap retained per call: ${(heapPerCall / 1024).toFixed(1)} KB`,
+  `${n} calls open, JS heap retained per call (open less ended): ${
+    (heapPerCall / 1024).toFixed(1)
+  } KB`,
 );
 console.log(
   `RSS per call: ${((idle.rssKb - fresh.rssKb) / n).toFixed(0)} KB idle, ${

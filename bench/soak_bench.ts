@@ -18,7 +18,7 @@ import { benchOptions } from "./bench_options.ts";
 
 const options = benchOptions({
   calls: { full: 200, quick: 40 },
-  minutes: { full: 10, quick: 0.5 },
+  minutes: { full: 10, quick: 0.3 },
 });
 const CALLS = options.calls;
 const DURATION_MS = options.minutes * 60_000;

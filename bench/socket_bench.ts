@@ -17,7 +17,7 @@ import { percentile, startServiceProcess } from "./service_process.ts";
 
 const options = benchOptions({
   calls: { full: 200, quick: 50 },
-  seconds: { full: 10, quick: 4 },
+  seconds: { full: 10, quick: 3 },
 });
 
 const fake = new FakeRealtime({ mode: "echo" });
