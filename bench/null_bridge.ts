@@ -17,7 +17,7 @@ import http from "node:http";
 import * as ws from "ws";
 import { NoDelayWebSocket } from "../lib/platform/ws_client.ts";
 
-/** The least `session.update` a bridge sends: µ-law both ways (the benchmark's direct calls too). */
+/** The least `session.update` a bridge sends: µ-law both ways (the direct calls' too). */
 export const PCMU_SESSION_UPDATE = JSON.stringify({
   type: "session.update",
   session: {

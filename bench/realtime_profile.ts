@@ -1,10 +1,11 @@
 /**
  * Where the realtime path's memory and CPU go: the service (as `bench/profiled_main.ts`, i.e.
  * `main.ts` with heap snapshots on SIGUSR2) under the realtime benchmark's load, with `--cpu-prof`
- * and optionally `--v8-flags=--trace-gc`. It prints the JS heap retained per open call by
- * constructor (snapshot with the calls open and idle, less the fresh one), the RSS per call
- * inside and outside the JS heap, and the functions with the most CPU self time under traffic.
- * Usage: deno run -A bench/realtime_profile.ts [--quick] [--calls 200] [--seconds 10]
+ * and `--v8-flags=--trace-gc` when `TRACE_GC=1`. It prints the JS heap retained per open call by
+ * constructor (a snapshot with the calls open, less one of the same process once they ended),
+ * the RSS per call inside and outside the JS heap (read before any snapshot: writing one grows
+ * RSS), and the functions with the most CPU self time over the run.
+ * Usage: [TRACE_GC=1] deno run -A bench/realtime_profile.ts [--quick] [--calls 200] [--seconds 10]
  *
  * @module
  */

@@ -24,13 +24,13 @@ export interface ServiceProcess {
 
 /** Options of {@link startServiceProcess}. */
 export interface ServiceProcessOptions {
-  /** The program to run instead of `main.ts` (e.g. the benchmark's floor, `bench/null_bridge.ts`). */
+  /** The program to run instead of `main.ts` (e.g. the floor, `bench/null_bridge.ts`). */
   entry?: string;
   /** More `deno run` flags (e.g. `--cpu-prof`), before the shipped permission flags. */
   flags?: string[];
 }
 
-/** Starts `main.ts` on a free loopback port with `env` and a fresh KV; resolves once /health answers. */
+/** Starts `main.ts` on a free loopback port with `env` and a fresh KV; resolves once /health is up. */
 export async function startServiceProcess(
   env: Record<string, string>,
   options: ServiceProcessOptions = {},
