@@ -14,7 +14,8 @@ import { configWarnings, createServices, type Services } from "./lib/services.ts
 /** How long calls ended at the drain deadline get to leave their sockets before the exit. */
 const END_GRACE_MS = 1000;
 
-async function main(): Promise<void> {
+/** Runs the service until it is stopped (bench/profiled_main.ts runs it too). */
+export async function main(): Promise<void> {
   let services: Services;
   try {
     services = await createServices(loadConfig());

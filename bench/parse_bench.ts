@@ -3,22 +3,19 @@
  * field order Twilio writes, read without building the JSON object) against the full parser (the
  * same frame with its fields in another order, which is what every real frame cost before the
  * fast path matched Twilio's order).
- * Usage: deno run bench/parse_bench.ts [--frames 200000] [--rounds 5]
+ * Usage: deno run bench/parse_bench.ts [--quick] [--frames 200000] [--rounds 5]
  */
 
-import { parseArgs } from "node:util";
 import { parseMediaStreamMessage } from "../lib/protocols/media_streams.ts";
 import { hotFrameBuilders } from "../tests/fakes/twilio_frames.ts";
+import { benchOptions } from "./bench_options.ts";
 
-const { values } = parseArgs({
-  options: {
-    frames: { type: "string", default: "200000" },
-    rounds: { type: "string", default: "5" },
-    quick: { type: "boolean", default: false },
-  },
+const options = benchOptions({
+  frames: { full: 200_000, quick: 20_000 },
+  rounds: { full: 5, quick: 2 },
 });
-const FRAMES = values.quick ? 20_000 : Number(values.frames);
-const ROUNDS = values.quick ? 2 : Number(values.rounds);
+const FRAMES = options.frames;
+const ROUNDS = options.rounds;
 
 const payload = btoa(String.fromCharCode(...Array.from({ length: 160 }, (_, i) => i & 0xff)));
 const build = hotFrameBuilders("MZ00000000000000000000000000000001").media;

@@ -1,298 +1,120 @@
 /**
- * Realtime (Media Streams ↔ OpenAI Realtime) benchmark: frame round trip through the bridge vs
- * straight to the fake, CPU and memory of the bridge, frames lost, speech_started → clear, the
- * accuracy of `audio_end_ms`, and a Nagle check on both sockets of the bridge.
+ * Realtime (Media Streams ↔ OpenAI Realtime) benchmark. In one run, against one fake Realtime
+ * server (echo mode) and the same load (N calls, a 20 ms frame each way every 20 ms, in Twilio's
+ * field order), it measures three bridges, each as its own process: the service (`main.ts`), the
+ * reference bridge (`bench/reference_bridge.ts`: the common Node sample's shape, on `node:http`
+ * and npm `ws`) and the floor (`bench/null_bridge.ts`: forwards only), and the same load straight
+ * to the fake. For each: frame round trip (p50, p99, p99 ÷ direct), peak RSS growth per call with
+ * every call open, CPU of one core, frames lost, and (service and reference) barge-ins on some
+ * calls' first and second answers: speech_started → `clear`, and `audio_end_ms` against what the
+ * emulated caller had heard. Then barge-ins again with the longer audio deltas real servers send,
+ * and the service alone at a larger number of calls. Before all that, one call through the
+ * service: `clear` latency and Nagle probes on both of its sockets.
  *
- * The service runs as its own process (`main.ts`); the fake Realtime server (echo mode) and the
- * emulated Twilio calls run here, so one clock times every frame. This process is the load
- * generator: its own CPU, and what else kept the machine busy, are reported with each phase, since
- * a saturated load generator (or a busy machine) shows up as latency that is not the bridge's.
- * RSS per call is (RSS with N calls open − RSS of the fresh service) / N, read once the service's
- * heap has settled after the traffic (V8 gives memory back only after some seconds of quiet).
- * Last, the same load goes through `bench/null_bridge.ts`, a bridge that only forwards over the
- * same sockets: the floor any bridge on this runtime and machine starts from.
- * Usage: deno run -A bench/realtime_bench.ts [--calls 200] [--seconds 10] [--settle 45]
+ * This process is the load generator: its own CPU, and what else kept the machine busy, are shown
+ * with each phase, since a saturated load generator (or a busy machine) shows up as latency that
+ * is not the bridge's. Compare bridges within one run, never across runs.
+ * Usage: deno run -A bench/realtime_bench.ts [--quick] [--calls 200] [--seconds 20]
+ *   [--settle 30] [--barge-calls 20] [--big-calls 400]
  */
 
-import { parseArgs } from "node:util";
-import { FakeRealtime, type FakeRealtimeSession } from "../tests/fakes/fake_realtime.ts";
-import { MediaStreamsClient } from "../tests/fakes/media_streams_client.ts";
+import { FakeRealtime } from "../tests/fakes/fake_realtime.ts";
 import { NoDelayWebSocket } from "../lib/platform/ws_client.ts";
-import { twilioParameters } from "../tests/helpers/service.ts";
+import { benchOptions } from "./bench_options.ts";
 import { PCMU_SESSION_UPDATE } from "./null_bridge.ts";
-import { machineStats, percentile, processStats, startServiceProcess } from "./service_process.ts";
+import {
+  type BargeIn,
+  bargeIn,
+  type Bridge,
+  cpuLine,
+  cpuWindow,
+  drive,
+  frame,
+  FRAME_MS,
+  FrameClock,
+  type LoadResult,
+  loadRun,
+  ms,
+  openBridgedCall,
+  quietAgentsDir,
+  sendBridged,
+  serviceEnv,
+  settle,
+} from "./realtime_load.ts";
+import { percentile, startServiceProcess } from "./service_process.ts";
 
-const { values } = parseArgs({
-  options: {
-    calls: { type: "string", default: "200" },
-    seconds: { type: "string", default: "10" },
-    settle: { type: "string", default: "45" },
-  },
+const options = benchOptions({
+  calls: { full: 200, quick: 50 },
+  seconds: { full: 20, quick: 5 },
+  settle: { full: 30, quick: 0 },
+  "barge-calls": { full: 20, quick: 10 },
+  "big-calls": { full: 400, quick: 0 },
 });
-const CALLS = Number(values.calls);
-const SECONDS = Number(values.seconds);
-const SETTLE_SECONDS = Number(values.settle);
-const AUTH_TOKEN = "bench-auth-token";
+const CALLS = options.calls;
+const SECONDS = options.seconds;
+const BARGE_CALLS = Math.min(options["barge-calls"], CALLS);
+const BIG_CALLS = options["big-calls"];
 const API_KEY = "sk-bench";
-const FRAME_MS = 20;
+/** Longer deltas, as real servers send them (one delta is often 100–200 ms and more). */
+const LONG_DELTAS_MS = [100, 200];
 
-/** Base64 of the last 154 bytes of every frame (0xff, µ-law silence). */
-const FRAME_TAIL = btoa("\xff".repeat(154));
-
-/**
- * A unique 160-byte frame: call and sequence numbers in the first 6 bytes, which are the first 8
- * base64 characters, so building one (and reading its sequence number back) is cheap.
- */
-function frame(call: number, seq: number): string {
-  return btoa(
-    String.fromCharCode(call & 0xff, call >> 8, seq & 0xff, (seq >> 8) & 0xff, seq >> 16, 0xff),
-  ) + FRAME_TAIL;
-}
-
-/** The sequence number `frame()` put in `payload`, or -1 if it is not such a frame. */
-function frameSeq(payload: string): number {
-  if (payload.length !== 216 || !payload.endsWith(FRAME_TAIL)) return -1;
-  const head = atob(payload.slice(0, 8));
-  return head.charCodeAt(2) | (head.charCodeAt(3) << 8) | (head.charCodeAt(4) << 16);
-}
-
-/** Send times of one call's frames by sequence number; each is counted once when echoed. */
-class FrameClock {
-  readonly latencies: number[] = [];
-  sentCount = 0;
-  receivedCount = 0;
-  #sentAt: number[] = [];
-
-  sent(seq: number): void {
-    this.#sentAt[seq] = performance.now();
-    this.sentCount++;
-  }
-
-  received(payload: string, at: number): void {
-    const seq = frameSeq(payload);
-    const t0 = seq < 0 ? undefined : this.#sentAt[seq];
-    if (t0 === undefined || Number.isNaN(t0)) return;
-    this.#sentAt[seq] = NaN;
-    this.latencies.push(at - t0);
-    this.receivedCount++;
-  }
-
-  get done(): boolean {
-    return this.receivedCount === this.sentCount;
-  }
-}
-
-/** CPU use over a phase: the service, this process (the load generator), and everything else. */
-async function cpuWindow(pid: number) {
-  const [service, self, machine] = await Promise.all([
-    processStats(pid),
-    processStats(Deno.pid),
-    machineStats(),
-  ]);
-  const t0 = performance.now();
-  return async () => {
-    const [service1, self1, machine1] = await Promise.all([
-      processStats(pid),
-      processStats(Deno.pid),
-      machineStats(),
-    ]);
-    const pct = (ms: number) => (ms / (performance.now() - t0)) * 100;
-    const servicePct = pct(service1.cpuMs - service.cpuMs);
-    const benchPct = pct(self1.cpuMs - self.cpuMs);
-    return {
-      servicePct,
-      benchPct,
-      otherPct: Math.max(0, pct(machine1.busyMs - machine.busyMs) - servicePct - benchPct),
-      cores: machine.cores,
-      rssKb: service1.rssKb,
-    };
-  };
-}
-
-function cpuLine(cpu: { servicePct: number; benchPct: number; otherPct: number; cores: number }) {
-  const busy = cpu.otherPct > 20 ? "  ← the machine was busy with other work: rerun" : "";
-  return `  load generator (this process) ${
-    cpu.benchPct.toFixed(1)
-  } % of one core, other processes ` +
-    `${cpu.otherPct.toFixed(1)} % (of ${cpu.cores} cores)${busy}`;
-}
-
-function ms(value: number): string {
-  return Number.isFinite(value) ? `${value.toFixed(2)} ms` : "n/a";
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/**
- * Sends a frame every 20 ms from each sender (phases spread over the 20 ms) for `seconds`. One
- * 1 ms ticker sends every frame that is due, rather than a timer per sender and frame (10,000
- * timers a second for 200 calls, which loaded the load generator).
- */
-function drive(senders: ((seq: number) => void)[], seconds: number): Promise<void> {
-  const frames = Math.round((seconds * 1000) / FRAME_MS);
-  const start = performance.now() + 50;
-  const due = senders.map((_, i) => start + (i * FRAME_MS) / senders.length);
-  const sent = senders.map(() => 0);
-  let unfinished = senders.length;
-  return new Promise((resolve) => {
-    const ticker = setInterval(() => {
-      const now = performance.now();
-      for (let i = 0; i < senders.length; i++) {
-        while (sent[i] < frames && due[i] <= now) {
-          senders[i](sent[i]++);
-          due[i] += FRAME_MS;
-          if (sent[i] === frames) unfinished--;
-        }
-      }
-      if (unfinished === 0) {
-        clearInterval(ticker);
-        resolve();
-      }
-    }, 1);
-  });
-}
-
-/**
- * A copy of the shipped agents whose default agent never reminds a silent caller: the silence
- * policy would otherwise end the calls that stay quiet while the heap settles.
- */
-async function quietAgentsDir(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "callbridge-bench-agents-" });
-  const shipped = new URL("../assets/agents/default/", import.meta.url);
-  await Deno.mkdir(`${dir}/default`);
-  for await (const entry of Deno.readDir(shipped)) {
-    await Deno.copyFile(new URL(entry.name, shipped), `${dir}/default/${entry.name}`);
-  }
-  const agent = JSON.parse(await Deno.readTextFile(`${dir}/default/agent.json`));
-  agent.silence = { ...agent.silence, reminderAfterSeconds: 0 };
-  await Deno.writeTextFile(`${dir}/default/agent.json`, JSON.stringify(agent));
-  return dir;
-}
-
-/** Waits (bounded) until `done()` or `timeoutMs` passes. */
-async function settle(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done() && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+type Kind = "service" | "service, KV in memory" | "service, variant" | "reference" | "floor";
+/** `deno run` flags of an extra row, "service, variant" (e.g. a V8 flag under trial). */
+const VARIANT_FLAGS = Deno.env.get("BENCH_VARIANT_FLAGS")?.split(" ").filter(Boolean) ?? [];
 
 const fake = new FakeRealtime({ mode: "echo" });
 const baseUrl = fake.start();
 const agentsDir = await quietAgentsDir();
-const service = await startServiceProcess({
-  OPENAI_API_KEY: API_KEY,
-  OPENAI_BASE_URL: baseUrl,
-  TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-  TWILIO_ACCOUNT_SID: "",
-  REALTIME_GREETING: "",
-  DTMF_DEBOUNCE_MS: "1000",
-  LOG_LEVEL: "warn",
-  // The calls stay open, silent, while the heap settles for the memory reading.
-  TWILIO_IDLE_TIMEOUT_SECONDS: "300",
-  AGENTS_DIR: agentsDir,
-});
-const fresh = await processStats(service.pid);
 
-interface BridgedCall {
-  client: MediaStreamsClient;
-  session: FakeRealtimeSession;
-  frames: FrameClock;
-  /** Played bytes when each new echo item started (after a clear the queue is empty). */
-  itemStart: number;
-  /** Media → its mark arrival at the client (written back to back by the bridge). */
-  markGaps: number[];
-  lastMediaAt: number;
-}
-
-/** A call through the bridge at `url` (the service, or the floor), started and configured. */
-async function openBridgedCall(url: string, _index: number) {
-  const sessionsBefore = fake.sessions.items.length;
-  const call = {
-    frames: new FrameClock(),
-    itemStart: 0,
-    markGaps: [] as number[],
-    lastMediaAt: 0,
-  } as BridgedCall;
-  // The service wants what Twilio would send: the webhook's TwiML parameters (the call's token);
-  // the floor forwards anything.
-  const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
-  const parameters = url === service.url
-    ? await twilioParameters(url, {
-      callSid,
-      authToken: AUTH_TOKEN,
-      path: "/twilio/voice/realtime",
-    })
-    : { agent: "default" };
-  call.client = await MediaStreamsClient.connect(url, {
-    callSid,
-    authToken: AUTH_TOKEN,
-    onMark: (_name, at) => call.markGaps.push(at - call.lastMediaAt),
-    onMedia: (payload, at) => {
-      call.lastMediaAt = at;
-      call.frames.received(payload, at);
+/** Starts a bridge of `kind` as its own process, on a fresh KV. */
+async function startBridge(kind: Kind) {
+  const entry = {
+    service: undefined,
+    "service, KV in memory": undefined,
+    "service, variant": undefined,
+    reference: "reference_bridge.ts",
+    floor: "null_bridge.ts",
+  };
+  const service = serviceEnv(baseUrl, agentsDir, Math.max(CALLS, BIG_CALLS) + 10);
+  const process = await startServiceProcess(
+    kind === "service" || kind === "service, variant"
+      ? service
+      : kind === "service, KV in memory"
+      ? { ...service, KV_PATH: ":memory:" }
+      : { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl },
+    {
+      entry: entry[kind] && new URL(entry[kind], import.meta.url).pathname,
+      flags: kind === "service, variant" ? VARIANT_FLAGS : [],
     },
-  });
-  call.client.start(parameters);
-  call.session = await fake.sessions.waitFor(() => true, {
-    what: "a session",
-    from: sessionsBefore,
-    timeoutMs: 30000,
-  });
-  await call.session.events.waitFor((e) => e.type === "session.update", {
-    what: "session.update",
-    timeoutMs: 30000,
-  });
-  return call;
-}
-
-function sendBridged(call: BridgedCall, callIndex: number, seq: number): void {
-  const payload = frame(callIndex, seq);
-  call.frames.sent(seq);
-  call.client.media(payload);
-}
-
-/** Barge-in on `call`: returns speech_started → clear (ms) and the audio_end_ms error (ms). */
-async function bargeIn(call: BridgedCall): Promise<{ clearMs: number; endErrorMs: number }> {
-  const truncates = call.session.truncates.items.length;
-  const clears = call.client.clears.items.length;
-  const t0 = performance.now();
-  call.session.speechStarted();
-  const clear = await call.client.clears.waitFor(() => true, {
-    what: "clear",
-    from: clears,
-    timeoutMs: 10000,
-  });
-  const truncate = await call.session.truncates.waitFor(() => true, {
-    what: "truncate",
-    from: truncates,
-    timeoutMs: 10000,
-  });
-  const heardMs = (clear.playedBytes - call.itemStart) / 8;
-  call.itemStart = clear.playedBytes;
-  return { clearMs: clear.at - t0, endErrorMs: truncate.audioEndMs - heardMs };
+  );
+  const bridge: Bridge = {
+    name: kind,
+    url: process.url,
+    pid: process.pid,
+    signed: kind.startsWith("service"),
+  };
+  return { bridge, stop: () => process.stop() };
 }
 
 const report: string[] = [];
-const log = (line: string) => {
+function log(line: string): void {
   report.push(line);
   console.log(line);
-};
+}
 
-// ---- 1. One call: speech_started → clear, audio_end_ms accuracy, Nagle probes. --------------
-const single = await openBridgedCall(service.url, 0);
-const singleClear: number[] = [];
-const singleEndErr: number[] = [];
+// ---- 1. One call through the service: clear, audio_end_ms, Nagle probes. ------------------
 {
+  const { bridge, stop } = await startBridge("service");
+  const single = await openBridgedCall(fake, bridge, 0);
+  const clearMs: number[] = [];
+  const endErr: number[] = [];
   // Keep audio flowing so something is always playing when the caller barges in.
   let seq = 0;
   let running = true;
   const pump = (async () => {
     const start = performance.now();
     while (running) {
-      sendBridged(single, 0, seq++);
+      sendBridged(single, seq++);
       const due = start + seq * FRAME_MS;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
     }
@@ -302,11 +124,16 @@ const singleEndErr: number[] = [];
     // Let about 200 ms of the new echo item reach the caller first.
     const target = single.frames.receivedCount + 10;
     await settle(() => single.frames.receivedCount >= target, 2000);
-    const { clearMs, endErrorMs } = await bargeIn(single);
-    singleClear.push(clearMs);
-    singleEndErr.push(endErrorMs);
+    try {
+      const b = await bargeIn(single);
+      clearMs.push(b.clearMs);
+      endErr.push(b.endErrorMs);
+    } catch (err) {
+      // No clear: the echo item had drained at that instant (a stalled, busy machine).
+      console.error(`one call: barge-in without clear (${(err as Error).message})`);
+    }
   }
-  // Nagle probe, upstream socket: a key press makes the bridge write response.cancel,
+  // Upstream socket: a key press makes the bridge write response.cancel,
   // conversation.item.create and response.create back to back.
   const arrivals: { type: string; at: number }[] = [];
   fake.onClientEvent = (type, at) => arrivals.push({ type, at });
@@ -318,239 +145,230 @@ const singleEndErr: number[] = [];
     const first = arrivals[0]?.at ?? NaN;
     const last = arrivals.find((a) => a.type === "response.create")?.at ?? NaN;
     upstreamGaps.push(last - first);
-    await settle(() => single.frames.receivedCount > 0 && single.client.playedBytes() > 0, 100);
   }
   fake.onClientEvent = null;
   running = false;
   await pump;
-  log(`One call (${singleClear.length} barge-ins over echoed audio):`);
+  await single.client.close();
+  await stop();
+  log(`One call through the service (${clearMs.length} barge-ins over echoed audio):`);
   log(
     `  Nagle probe, bridge → Twilio (media then its mark, back to back): gap p50 ${
       ms(percentile(single.markGaps, 50))
-    }, p99 ${ms(percentile(single.markGaps, 99))}, max ${ms(Math.max(...single.markGaps))}`,
+    }, p99 ${ms(percentile(single.markGaps, 99))}`,
   );
   log(
-    `  speech_started → clear at the client: p50 ${ms(percentile(singleClear, 50))}, max ${
-      ms(Math.max(...singleClear))
-    }   (target ≤ 2 ms)`,
+    `  speech_started → clear: p50 ${ms(percentile(clearMs, 50))}, max ${
+      ms(Math.max(...clearMs))
+    }; audio_end_ms − heard: min ${ms(Math.min(...endErr))}, max ${ms(Math.max(...endErr))}`,
   );
   log(
-    `  audio_end_ms − heard: min ${ms(Math.min(...singleEndErr))}, max ${
-      ms(Math.max(...singleEndErr))
-    }   (target within ±20 ms)`,
-  );
-  log(
-    `  Nagle probe, bridge → OpenAI (cancel, item.create, response.create written back to back):` +
+    `  Nagle probe, bridge → OpenAI (cancel, item.create, response.create back to back):` +
       ` spread p50 ${ms(percentile(upstreamGaps, 50))}, max ${ms(Math.max(...upstreamGaps))}`,
   );
 }
-await single.client.close();
 
-// ---- 2. N calls through the bridge. -------------------------------------------------------
-const calls: BridgedCall[] = [];
-const clearUnderLoad: number[] = [];
-/** audio_end_ms − heard of each call's first and second interrupted answer. */
-const endErrUnderLoad: number[][] = [[], []];
-// One at a time, so each call is paired with its own upstream session.
-for (let i = 0; i < CALLS; i++) calls.push(await openBridgedCall(service.url, i + 1));
-await nextTurn();
-const bridgedCpu = await cpuWindow(service.pid);
-/**
- * Each call is interrupted twice (its first answer, then its second), at moments spread over two
- * windows of the run; a call's second barge-in waits for its first to be over.
- */
-async function bargeInTwice(index: number, at: number[]): Promise<void> {
-  for (const [pass, due] of at.entries()) {
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
-    try {
-      const { clearMs, endErrorMs } = await bargeIn(calls[index]);
-      clearUnderLoad.push(clearMs);
-      endErrUnderLoad[pass].push(endErrorMs);
-    } catch (err) {
-      // No clear is right when the echo queue had drained at that instant.
-      console.error(`barge-in without clear (${(err as Error).message})`);
-    }
+// ---- 2. The same load through each bridge, and straight to the fake. -----------------------
+/** The same load straight to the fake, from the same client code: the direct baseline. */
+async function directRun(calls: number, seconds: number) {
+  const url = `${baseUrl.replace(/^http/, "ws")}/realtime?model=gpt-realtime`;
+  const open: { ws: NoDelayWebSocket; frames: FrameClock }[] = [];
+  for (let i = 0; i < calls; i++) {
+    const ws = new NoDelayWebSocket(url, { headers: { Authorization: `Bearer ${API_KEY}` } });
+    const call = { ws, frames: new FrameClock() };
+    const ready = new Promise<void>((resolve, reject) => {
+      ws.addEventListener("error", () => reject(new Error("direct socket failed")));
+      ws.addEventListener("message", (ev) => {
+        const data = ev.data as string;
+        const at = performance.now();
+        if (data.startsWith('{"type":"response.output_audio.delta"')) {
+          const start = data.indexOf('"delta":"') + 9;
+          call.frames.received(data.slice(start, data.indexOf('"', start)), at);
+        } else if (data.includes('"type":"session.updated"')) resolve();
+      });
+    });
+    await new Promise<void>((resolve) => ws.addEventListener("open", () => resolve()));
+    ws.send(PCMU_SESSION_UPDATE);
+    await ready;
+    open.push(call);
+  }
+  const cpu = await cpuWindow(Deno.pid);
+  await drive(
+    open.map((call, i) => (seq: number) => {
+      call.frames.sent(seq);
+      call.ws.send('{"type":"input_audio_buffer.append","audio":"' + frame(i + 1, seq) + '"}');
+    }),
+    seconds,
+  );
+  const cpuUse = await cpu();
+  await settle(() => open.every((c) => c.frames.done), 2000);
+  await Promise.all(open.map((c) =>
+    new Promise<void>((resolve) => {
+      c.ws.addEventListener("close", () => resolve());
+      c.ws.close();
+    })
+  ));
+  return {
+    latencies: open.flatMap((c) => c.frames.latencies),
+    lost: open.reduce((n, c) => n + c.frames.sentCount - c.frames.receivedCount, 0),
+    cpu: cpuUse,
+  };
+}
+
+const results: LoadResult[] = [];
+// The in-memory KV row runs between the service and the reference, not last, so that a busier
+// end of the run is not read as the cost of the KV.
+const kinds: Kind[] = ["service", "service, KV in memory", "reference", "floor"];
+if (VARIANT_FLAGS.length > 0) kinds.push("service, variant");
+for (const kind of kinds) {
+  results.push(
+    await loadRun(fake, await startBridge(kind), CALLS, {
+      seconds: SECONDS,
+      bargeCalls: kind === "floor" ? 0 : BARGE_CALLS,
+      settleSeconds: kind === "service" ? options.settle : 0,
+    }),
+  );
+}
+const direct = await directRun(CALLS, SECONDS);
+const directP99 = percentile(direct.latencies, 99);
+
+/** |audio_end_ms − heard|, largest, and how many truncates were missing or refused. */
+function bargeSummary(barges: BargeIn[]) {
+  const errors = barges.map((b) => Math.abs(b.endErrorMs));
+  return {
+    clearP95: percentile(barges.map((b) => b.clearMs), 95),
+    worstError: errors.some(Number.isNaN) ? NaN : Math.max(...errors),
+    missing: barges.filter((b) => Number.isNaN(b.endErrorMs)).length,
+    rejected: barges.filter((b) => b.rejected).length,
+  };
+}
+
+function bargeCell(barges: BargeIn[]): string {
+  if (barges.length === 0) return "–";
+  const s = bargeSummary(barges);
+  const worst = Number.isNaN(s.worstError)
+    ? `${s.missing} of ${barges.length} without truncate (${s.rejected} refused)`
+    : `audio_end_ms − heard within ±${s.worstError.toFixed(1)} ms`;
+  return `clear p95 ${s.clearP95.toFixed(1)} ms, ${worst}`;
+}
+
+const row = (cells: string[]) => log(`| ${cells.join(" | ")} |`);
+log(
+  `\n${CALLS} calls, 50 frames/s each way, ${SECONDS} s, one fake (echo); ` +
+    `barge-ins on ${BARGE_CALLS} calls (20 ms deltas):`,
+);
+row([
+  "bridge",
+  "p50",
+  "p99 round trip",
+  "p99 ÷ direct",
+  "RSS per idle call",
+  "peak RSS growth per call",
+  "CPU (one core)",
+  "frames lost",
+  "barge-in, 1st answer",
+  "barge-in, 2nd answer",
+]);
+row(Array(10).fill("---"));
+for (const r of results) {
+  const p99 = percentile(r.latencies, 99);
+  row([
+    r.name,
+    ms(percentile(r.latencies, 50)),
+    ms(p99),
+    `${(p99 / directP99).toFixed(2)} ×`,
+    `${r.idlePerCallKb.toFixed(0)} KB`,
+    `${r.peakPerCallKb.toFixed(0)} KB`,
+    `${r.cpu.servicePct.toFixed(1)} %`,
+    `${r.lost} of ${r.sent}`,
+    bargeCell(r.barges[0]),
+    bargeCell(r.barges[1]),
+  ]);
+}
+row([
+  "direct",
+  ms(percentile(direct.latencies, 50)),
+  ms(directP99),
+  "1 ×",
+  "–",
+  "–",
+  "–",
+  String(direct.lost),
+  "–",
+  "–",
+]);
+for (const r of results) log(`  ${r.name}:${cpuLine(r.cpu)}`);
+log(`  direct:${cpuLine(direct.cpu)}`);
+const service = results[0];
+if (service.settledPerCallKb !== null) {
+  log(`  service RSS per call once the heap settled: ${service.settledPerCallKb.toFixed(0)} KB`);
+}
+
+// ---- 3. Barge-ins with the longer deltas real servers send. --------------------------------
+const longBarges: { deltaMs: number; kind: Kind; barges: BargeIn[][] }[] = [];
+for (const deltaMs of BARGE_CALLS > 0 ? LONG_DELTAS_MS : []) {
+  fake.echoDeltaMs = deltaMs;
+  for (const kind of ["service", "reference"] as const) {
+    const r = await loadRun(fake, await startBridge(kind), BARGE_CALLS, {
+      seconds: Math.max(3, SECONDS / 2),
+      bargeCalls: BARGE_CALLS,
+    });
+    longBarges.push({ deltaMs, kind, barges: r.barges });
   }
 }
-const runStart = performance.now();
-const windows = [[0.15, 0.45], [0.5, 0.8]].map(([from, to]) => {
-  const order = calls.map((_, i) => i).sort(() => Math.random() - 0.5);
-  const at: number[] = [];
-  order.forEach((index, k) => {
-    at[index] = runStart + (from + ((to - from) * k) / calls.length) * SECONDS * 1000;
-  });
-  return at;
-});
-const bargeIns = Promise.all(calls.map((_, i) => bargeInTwice(i, windows.map((at) => at[i]))));
-await drive(calls.map((call, i) => (seq: number) => sendBridged(call, i + 1, seq)), SECONDS);
-const bridgedUse = await bridgedCpu();
-await bargeIns;
-await settle(() => calls.every((c) => c.frames.done), 2000);
-const mediaSeen = calls.reduce((n, c) => n + c.frames.receivedCount, 0);
-const sentTotal = calls.reduce((n, c) => n + c.frames.sentCount, 0);
-const bridged = calls.flatMap((c) => c.frames.latencies);
-const fakeErrors = fake.sessions.items.reduce((n, s) => n + s.errors.items.length, 0);
-// Memory: with every call still open and quiet, wait for the heap to shrink back and settle.
-const settleStart = performance.now();
-const rssSamples: number[] = [bridgedUse.rssKb];
-let settled = false;
-while (!settled && performance.now() - settleStart < SETTLE_SECONDS * 1000) {
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  rssSamples.push((await processStats(service.pid)).rssKb);
-  // Settled: V8 has given memory back (RSS ≥ 10 % below its peak) and it is steady for 5 s
-  // (the memory reducer often shrinks the heap in two steps a second or two apart).
-  const last = rssSamples.slice(-10);
-  const dropped = Math.min(...rssSamples) < 0.9 * Math.max(...rssSamples);
-  settled = dropped && last.length === 10 && Math.max(...last) - Math.min(...last) < 512;
+fake.echoDeltaMs = 0;
+log(`\nBarge-ins on ${BARGE_CALLS} calls with longer deltas:`);
+row(["deltas", "bridge", "barge-in, 1st answer", "barge-in, 2nd answer"]);
+row(Array(4).fill("---"));
+for (const b of longBarges) {
+  row([`${b.deltaMs} ms`, b.kind, bargeCell(b.barges[0]), bargeCell(b.barges[1])]);
 }
-const settledRss = rssSamples.at(-1)!;
-// The reading only counts if every call is still open (none ended by a policy meanwhile).
-const openAtReading = calls.filter((c) => c.client.open).length;
-const settledAfter = (performance.now() - settleStart) / 1000;
-const rssPerCall = (settledRss - fresh.rssKb) / CALLS;
-await Promise.all(calls.map((c) => c.client.close()));
 
-const lost = sentTotal - mediaSeen;
-const gaps = calls.flatMap((c) => c.markGaps);
-log(`\n${CALLS} calls through the bridge, 50 frames/s each, ${SECONDS} s:`);
-log(
-  `  round trip p50 ${ms(percentile(bridged, 50))}, p99 ${ms(percentile(bridged, 99))}, max ${
-    ms(Math.max(...bridged))
-  }`,
-);
-log(
-  `  frames sent ${sentTotal}, echoed back ${mediaSeen}, lost ${lost}; media → mark gap p99 ${
-    ms(percentile(gaps, 99))
-  }`,
-);
-log(
-  `  bridge process CPU ${bridgedUse.servicePct.toFixed(1)} % of one core (target ≤ 35 %)`,
-);
-log(
-  `  RSS ${(settledRss / 1024).toFixed(1)} MB with ${openAtReading} of ${CALLS} calls open${
-    openAtReading < CALLS ? " (← calls ended early: the reading is not per open call)" : ""
-  }, ${settled ? "settled" : "NOT settled (heap slack still counted)"} after ${
-    settledAfter.toFixed(1)
-  } s (fresh service ${(fresh.rssKb / 1024).toFixed(1)} MB): ` +
-    `${rssPerCall.toFixed(1)} KB per call (target ≤ 120 KB); during the traffic ` +
-    `${(bridgedUse.rssKb / 1024).toFixed(1)} MB`,
-);
-log(cpuLine(bridgedUse));
-log(
-  `  speech_started → clear (${clearUnderLoad.length} barge-ins): p50 ${
-    ms(percentile(clearUnderLoad, 50))
-  }, p95 ${ms(percentile(clearUnderLoad, 95))} (target ≤ 10 ms)`,
-);
-for (const [pass, errors] of endErrUnderLoad.entries()) {
+// ---- 4. The service alone at more calls. ---------------------------------------------------
+let big: LoadResult | null = null;
+if (BIG_CALLS > 0) {
+  big = await loadRun(fake, await startBridge("service"), BIG_CALLS, {
+    seconds: SECONDS,
+    bargeCalls: 0,
+  });
   log(
-    `  audio_end_ms − heard, ${
-      pass === 0 ? "first" : "second"
-    } answer of each call (${errors.length}): min ${ms(Math.min(...errors))}, max ${
-      ms(Math.max(...errors))
-    } (target within ±20 ms)`,
+    `\nService at ${BIG_CALLS} calls: p99 ${ms(percentile(big.latencies, 99))} (target ≤ 40 ms), ` +
+      `frames lost ${big.lost} of ${big.sent}, CPU ${big.cpu.servicePct.toFixed(1)} %, ` +
+      `peak RSS growth ${big.peakPerCallKb.toFixed(0)} KB per call`,
   );
-}
-log(`  fake Realtime errors: ${fakeErrors}`);
-
-// ---- 3. The same load straight to the fake (no bridge). -----------------------------------
-interface DirectCall {
-  ws: NoDelayWebSocket;
-  frames: FrameClock;
+  log(`  ${cpuLine(big.cpu)}`);
 }
 
-async function openDirect(): Promise<DirectCall> {
-  const url = `${baseUrl.replace(/^http/, "ws")}/realtime?model=gpt-realtime`;
-  const ws = new NoDelayWebSocket(url, { headers: { Authorization: `Bearer ${API_KEY}` } });
-  const call: DirectCall = { ws, frames: new FrameClock() };
-  const ready = new Promise<void>((resolve, reject) => {
-    ws.addEventListener("error", () => reject(new Error("direct socket failed")));
-    ws.addEventListener("message", (ev) => {
-      const data = ev.data as string;
-      const at = performance.now();
-      if (data.startsWith('{"type":"response.output_audio.delta"')) {
-        const start = data.indexOf('"delta":"') + 9;
-        call.frames.received(data.slice(start, data.indexOf('"', start)), at);
-      } else if (data.includes('"type":"session.updated"')) resolve();
-    });
-  });
-  await new Promise<void>((resolve) => ws.addEventListener("open", () => resolve()));
-  ws.send(PCMU_SESSION_UPDATE);
-  await ready;
-  return call;
+// ---- Targets. ------------------------------------------------------------------------------
+const reference = results[2];
+if (VARIANT_FLAGS.length > 0) log(`  service, variant: ${VARIANT_FLAGS.join(" ")}`);
+const serviceP99 = percentile(service.latencies, 99);
+const second = bargeSummary(service.barges[1]);
+const longSecond = longBarges.filter((b) => b.kind === "service").map((b) =>
+  bargeSummary(b.barges[1])
+);
+const targets: [string, boolean][] = [
+  [
+    "p99 ≤ the reference's p99",
+    serviceP99 <= percentile(reference.latencies, 99),
+  ],
+  ["p99 ≤ 2.5 × direct", serviceP99 <= 2.5 * directP99],
+  ["peak RSS growth ≤ 150 KB per call", service.peakPerCallKb <= 150],
+  ["CPU ≤ the reference's", service.cpu.servicePct <= reference.cpu.servicePct],
+  ["0 frames lost", service.lost === 0],
+  [
+    "2nd-answer barge-ins: clear p95 ≤ 10 ms, |audio_end_ms − heard| ≤ 20 ms (all delta sizes)",
+    [second, ...longSecond].every((s) => s.clearP95 <= 10 && s.worstError <= 20),
+  ],
+];
+if (big) {
+  targets.push([
+    `${BIG_CALLS} calls: 0 frames lost, p99 ≤ 40 ms`,
+    big.lost === 0 && percentile(big.latencies, 99) <= 40,
+  ]);
 }
-
-const directs: DirectCall[] = [];
-for (let i = 0; i < CALLS; i += 20) {
-  directs.push(
-    ...await Promise.all(Array.from({ length: Math.min(20, CALLS - i) }, () => openDirect())),
-  );
-}
-const directCpu = await cpuWindow(service.pid);
-await drive(
-  directs.map((call, i) => (seq: number) => {
-    const payload = frame(i + 1, seq);
-    call.frames.sent(seq);
-    call.ws.send('{"type":"input_audio_buffer.append","audio":"' + payload + '"}');
-  }),
-  SECONDS,
-);
-const directUse = await directCpu();
-await settle(() => directs.every((c) => c.frames.done), 2000);
-const direct = directs.flatMap((c) => c.frames.latencies);
-const directLost = directs.reduce((n, c) => n + c.frames.sentCount - c.frames.receivedCount, 0);
-await Promise.all(directs.map((c) =>
-  new Promise<void>((resolve) => {
-    c.ws.addEventListener("close", () => resolve());
-    c.ws.close();
-  })
-));
-log(`\n${CALLS} calls straight to the fake (same client, same load):`);
-log(
-  `  round trip p50 ${ms(percentile(direct, 50))}, p99 ${ms(percentile(direct, 99))}, max ${
-    ms(Math.max(...direct))
-  }, frames lost ${directLost}`,
-);
-log(cpuLine(directUse));
-const ratio = percentile(bridged, 99) / percentile(direct, 99);
-log(`\nBridge p99 / direct p99 = ${ratio.toFixed(2)} (target ≤ 2)`);
-await service.stop();
-
-// ---- 4. The same load through the floor: a bridge that only forwards. ---------------------
-const floor = await startServiceProcess(
-  { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl },
-  { entry: new URL("null_bridge.ts", import.meta.url).pathname },
-);
-const floorCalls: BridgedCall[] = [];
-for (let i = 0; i < CALLS; i++) floorCalls.push(await openBridgedCall(floor.url, i + 1));
-await nextTurn();
-const floorCpu = await cpuWindow(floor.pid);
-await drive(floorCalls.map((call, i) => (seq: number) => sendBridged(call, i + 1, seq)), SECONDS);
-const floorUse = await floorCpu();
-await settle(() => floorCalls.every((c) => c.frames.done), 2000);
-const floorLatencies = floorCalls.flatMap((c) => c.frames.latencies);
-const floorLost = floorCalls.reduce((n, c) => n + c.frames.sentCount - c.frames.receivedCount, 0);
-await Promise.all(floorCalls.map((c) => c.client.close()));
-await floor.stop();
-log(
-  `\n${CALLS} calls through the floor (bench/null_bridge.ts: forwards frames and marks, nothing ` +
-    `else; same sockets, same load):`,
-);
-log(
-  `  round trip p50 ${ms(percentile(floorLatencies, 50))}, p99 ${
-    ms(percentile(floorLatencies, 99))
-  }, max ${ms(Math.max(...floorLatencies))}, frames lost ${floorLost}`,
-);
-log(`  floor process CPU ${floorUse.servicePct.toFixed(1)} % of one core`);
-log(cpuLine(floorUse));
-log(
-  `\nBridge over the floor: CPU +${
-    (bridgedUse.servicePct - floorUse.servicePct).toFixed(1)
-  } points of one core; p99 ${ms(percentile(bridged, 99))} vs ${
-    ms(percentile(floorLatencies, 99))
-  } (floor p99 / direct p99 = ${
-    (percentile(floorLatencies, 99) / percentile(direct, 99)).toFixed(2)
-  })`,
-);
+log("\nTargets:");
+for (const [what, met] of targets) log(`  ${met ? "met   " : "MISSED"} ${what}`);
 
 await fake.close();
 await Deno.remove(agentsDir, { recursive: true });

@@ -1,30 +1,33 @@
 /**
- * ConversationRelay benchmark: token latency added by the service and interrupt → abort time.
+ * ConversationRelay benchmark: token latency added by the service (each token, the first token
+ * of a turn, the gaps between tokens, all against the same load straight to the SDK), interrupt
+ * → abort time, and what a call costs: CPU ms per call and RSS over many calls one after another.
  *
  * The service runs as its own process (`main.ts`); the fake OpenAI and the fake Twilio clients run
  * here, so one clock times a token from the fake writing it to the client receiving it.
- * Usage: deno run -A bench/relay_bench.ts [--calls 50] [--turns 6] [--tokens 40]
+ * Usage: deno run -A bench/relay_bench.ts [--quick] [--calls 50] [--turns 6] [--tokens 40]
+ *   [--sequential 500]
  */
 
-import { parseArgs } from "node:util";
 import OpenAI from "openai";
 import { FakeOpenAI } from "../tests/fakes/fake_openai.ts";
 import { RelayClient } from "../tests/fakes/relay_client.ts";
 import { twilioParameters } from "../tests/helpers/service.ts";
+import { benchOptions } from "./bench_options.ts";
 import { percentile, processStats, startServiceProcess } from "./service_process.ts";
 
-const { values } = parseArgs({
-  options: {
-    calls: { type: "string", default: "50" },
-    turns: { type: "string", default: "6" },
-    tokens: { type: "string", default: "40" },
-    "token-delay": { type: "string", default: "15" },
-  },
+const options = benchOptions({
+  calls: { full: 50, quick: 50 },
+  turns: { full: 6, quick: 2 },
+  tokens: { full: 40, quick: 20 },
+  "token-delay": { full: 15, quick: 15 },
+  sequential: { full: 500, quick: 100 },
 });
-const CALLS = Number(values.calls);
-const TURNS = Number(values.turns);
-const TOKENS = Number(values.tokens);
-const TOKEN_DELAY = Number(values["token-delay"]);
+const CALLS = options.calls;
+const TURNS = options.turns;
+const TOKENS = options.tokens;
+const TOKEN_DELAY = options["token-delay"];
+const SEQUENTIAL = options.sequential;
 const AUTH_TOKEN = "bench-auth-token";
 
 let counter = 0;
@@ -35,7 +38,13 @@ function uniqueTokens(n: number): string[] {
 const fake = new FakeOpenAI();
 fake.start();
 const emitted = new Map<string, number>();
-fake.onToken = (_req, token) => emitted.set(token, performance.now());
+/** For a reply's first token: how long the fake took from the request to writing it. */
+const fakeTtft = new Map<string, number>();
+fake.onToken = (req, token, index) => {
+  const now = performance.now();
+  emitted.set(token, now);
+  if (index === 0) fakeTtft.set(token, now - req.receivedAt);
+};
 
 const service = await startServiceProcess({
   OPENAI_API_KEY: fake.apiKey,
@@ -67,11 +76,32 @@ const parameters = await Promise.all(clients.map((client) =>
     path: "/twilio/voice/relay",
   })
 ));
+/**
+ * What the service adds to the time to first token (prompt → first token at the client, less the
+ * fake's own request → first token) and to each gap between a turn's tokens (the gap at the
+ * client less the gap at which the fake wrote them): the same load, straight, adds nothing.
+ */
+const ttft: number[] = [];
+/** The same for each call's first turn, which also waits for the call's set-up (its agent). */
+const firstTtft: number[] = [];
+const gaps: number[] = [];
 await Promise.all(clients.map(async (client, i) => {
   client.setup(parameters[i]);
   for (let t = 0; t < TURNS; t++) {
+    const from = client.arrivals.length;
+    const asked = performance.now();
     client.prompt(`question ${t}`);
     await client.turn(30000);
+    const texts = client.received.slice(from).flatMap((m, k) =>
+      m.type === "text" && emitted.has(String(m.token))
+        ? [{ at: client.arrivals[from + k], emit: emitted.get(String(m.token))!, m }]
+        : []
+    );
+    const added = texts[0].at - asked - (fakeTtft.get(String(texts[0].m.token)) ?? NaN);
+    (t === 0 ? firstTtft : ttft).push(added);
+    for (let k = 1; k < texts.length; k++) {
+      gaps.push(texts[k].at - texts[k - 1].at - (texts[k].emit - texts[k - 1].emit));
+    }
   }
 }));
 const elapsed = (performance.now() - started) / 1000;
@@ -126,6 +156,33 @@ await Promise.all(clients.map(async (client, index) => {
 }));
 
 await Promise.all(clients.map((c) => c.hangUp()));
+
+// 4. Calls one after another (one turn each): CPU per call, and RSS over the run (flat).
+const sequentialStart = await processStats(service.pid);
+const rssOverCalls: { calls: number; rssMb: number }[] = [];
+for (let i = 0; i < SEQUENTIAL; i++) {
+  fake.script({ tokens: uniqueTokens(10) });
+  const client = await RelayClient.connect(service.url, { authToken: AUTH_TOKEN });
+  client.setup(
+    await twilioParameters(service.url, {
+      callSid: client.callSid,
+      from: client.from,
+      to: client.to,
+      authToken: AUTH_TOKEN,
+      path: "/twilio/voice/relay",
+    }),
+  );
+  client.prompt("hello");
+  await client.turn(30000);
+  await client.hangUp();
+  if ((i + 1) % Math.max(1, Math.floor(SEQUENTIAL / 10)) === 0) {
+    rssOverCalls.push({
+      calls: i + 1,
+      rssMb: (await processStats(service.pid)).rssKb / 1024,
+    });
+  }
+}
+const sequentialEnd = await processStats(service.pid);
 await service.stop();
 await fake.close();
 
@@ -141,12 +198,28 @@ const report = {
   "direct p99 ms": percentile(direct, 99),
   "added p50 ms": round(percentile(added, 50) - percentile(direct, 50)),
   "added p99 ms": round(percentile(added, 99) - percentile(direct, 99)),
+  "added TTFT, first turn, p50 ms": percentile(firstTtft, 50),
+  "added TTFT, first turn, p99 ms": percentile(firstTtft, 99),
+  "added TTFT, later turns, p50 ms": percentile(ttft, 50),
+  "added TTFT, later turns, p99 ms (goal ≤ 1)": percentile(ttft, 99),
+  "added token gap p50 ms": percentile(gaps, 50),
+  "added token gap p99 ms (goal ≤ 2)": percentile(gaps, 99),
   "interrupt→abort p50 ms": percentile(abortMs, 50),
   "interrupt→abort p99 ms": percentile(abortMs, 99),
   "interrupt→abort max ms": round(Math.max(...abortMs)),
   "service CPU % of one core": Number(cpuPct.toFixed(1)),
   "service RSS MB": Number((after.rssKb / 1024).toFixed(1)),
+  "sequential calls": SEQUENTIAL,
+  "CPU ms per call (goal ≤ 10)": round((sequentialEnd.cpuMs - sequentialStart.cpuMs) / SEQUENTIAL),
+  "RSS MB before / after the sequential calls": `${(sequentialStart.rssKb / 1024).toFixed(1)} / ${
+    (sequentialEnd.rssKb / 1024).toFixed(1)
+  }`,
 };
 console.log("## ConversationRelay benchmark");
 console.table(report);
+console.log(
+  `RSS over the sequential calls (calls → MB): ${
+    rssOverCalls.map((r) => `${r.calls}:${r.rssMb.toFixed(1)}`).join(" ")
+  }`,
+);
 console.log(JSON.stringify({ bench: "relay", ...report }));

@@ -10,8 +10,13 @@ import { isEnvFileFlag, taskFlags } from "../tests/helpers/main_process.ts";
 export interface ServiceProcess {
   url: string;
   pid: number;
-  /** Its KV file: a fresh one under data/ (the user's own `data/callbridge.kv` is left alone). */
+  /**
+   * Its KV file, in a fresh temporary folder outside the project (the user's own
+   * `data/callbridge.kv` is never opened); the process may write there and nowhere else new.
+   */
   kvPath: string;
+  /** The temporary folder of its KV file (removed with it); the process may write there. */
+  dir: string;
   /** Stops the process and removes its KV file (unless `keepKv`: then {@link removeKv} does). */
   stop(options?: { keepKv?: boolean }): Promise<void>;
   removeKv(): Promise<void>;
@@ -19,11 +24,13 @@ export interface ServiceProcess {
 
 /** Options of {@link startServiceProcess}. */
 export interface ServiceProcessOptions {
-  /** The program to run instead of `main.ts` (e.g. the benchmark's floor, `bench/null_bridge.ts`). */
+  /** The program to run instead of `main.ts` (e.g. the floor, `bench/null_bridge.ts`). */
   entry?: string;
+  /** More `deno run` flags (e.g. `--cpu-prof`), before the shipped permission flags. */
+  flags?: string[];
 }
 
-/** Starts `main.ts` on a free loopback port with `env` and a fresh KV; resolves once /health answers. */
+/** Starts `main.ts` on a free loopback port with `env` and a fresh KV; resolves once /health is up. */
 export async function startServiceProcess(
   env: Record<string, string>,
   options: ServiceProcessOptions = {},
@@ -32,15 +39,16 @@ export async function startServiceProcess(
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
   const url = `http://127.0.0.1:${port}`;
-  // Under data/, the one folder the shipped permissions let the service write to.
-  await Deno.mkdir("data", { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: "data", prefix: "bench-" });
+  const dir = await Deno.makeTempDir({ prefix: "callbridge-bench-kv-" });
   const kvPath = `${dir}/callbridge.kv`;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...(Deno.env.get("BENCH_SERVICE_FLAGS")?.split(" ").filter(Boolean) ?? []),
+      ...(options.flags ?? []),
       ...(await taskFlags("start")).filter((flag) => !isEnvFileFlag(flag)),
+      // The shipped permissions write only to data/: the temporary KV folder is added.
+      `--allow-write=${dir}`,
       options.entry ?? "main.ts",
     ],
     env: { KV_PATH: kvPath, ...env, PORT: String(port), HOSTNAME: "127.0.0.1", PUBLIC_URL: url },
@@ -64,6 +72,7 @@ export async function startServiceProcess(
     url,
     pid: child.pid,
     kvPath,
+    dir,
     async stop(options = {}) {
       child.kill("SIGTERM");
       await child.status;

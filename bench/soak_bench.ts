@@ -3,10 +3,9 @@
  * fakes, each call a few turns long and replaced by a new one when it hangs up. Reports errors
  * (target 0), lost records (0) and the service's memory over time (flat).
  *
- * Usage: deno run -A bench/soak_bench.ts [--calls 200] [--minutes 10]
+ * Usage: deno run -A bench/soak_bench.ts [--quick] [--calls 200] [--minutes 10]
  */
 
-import { parseArgs } from "node:util";
 import { CallStore } from "../lib/records/call_store.ts";
 import { FakeOpenAI } from "../tests/fakes/fake_openai.ts";
 import { FakeRealtime } from "../tests/fakes/fake_realtime.ts";
@@ -15,15 +14,14 @@ import { RelayClient } from "../tests/fakes/relay_client.ts";
 import { twilioParameters } from "../tests/helpers/service.ts";
 import { callerFrame } from "../tests/helpers/realtime_harness.ts";
 import { processStats, startServiceProcess } from "./service_process.ts";
+import { benchOptions } from "./bench_options.ts";
 
-const { values } = parseArgs({
-  options: {
-    calls: { type: "string", default: "200" },
-    minutes: { type: "string", default: "10" },
-  },
+const options = benchOptions({
+  calls: { full: 200, quick: 40 },
+  minutes: { full: 10, quick: 0.3 },
 });
-const CALLS = Number(values.calls);
-const DURATION_MS = Number(values.minutes) * 60_000;
+const CALLS = options.calls;
+const DURATION_MS = options.minutes * 60_000;
 const AUTH_TOKEN = "soak-auth-token";
 
 const realtime = new FakeRealtime({ mode: "echo" });
@@ -159,7 +157,7 @@ const first = memory[Math.min(2, memory.length - 1)]?.rssMb ?? NaN;
 const last = memory.at(-1)?.rssMb ?? NaN;
 const report = {
   "concurrent calls": CALLS,
-  minutes: Number(values.minutes),
+  minutes: options.minutes,
   "calls completed": callSids.length,
   errors: errors.length,
   "lost records": lost,

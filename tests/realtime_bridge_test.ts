@@ -102,8 +102,10 @@ Deno.test("greeting: session configured in GA shape, model speaks first, audio a
       what: "greeting played in full",
     });
     assert.ok(decoded(client.audio).equals(expected));
+    // One media and one mark per upstream delta (600 ms in 100 ms deltas), not one per 20 ms.
     const marks = client.received.filter((m) => m.event === "mark");
-    assert.ok(marks.length >= 30, `a mark after every ≤ 20 ms chunk (got ${marks.length})`);
+    assert.equal(marks.length, 6, `a mark after each delta (got ${marks.length})`);
+    assert.equal(client.received.filter((m) => m.event === "media").length, 6);
     assert.equal(session.errors.items.length, 0, JSON.stringify(session.errors.items));
 
     const bridge = bridgeOf(h);

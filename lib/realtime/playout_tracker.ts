@@ -2,8 +2,8 @@
  * What the caller has heard of the assistant's audio, from the marks Twilio echoes: pure (no
  * sockets, every time passed in), so barge-in accuracy is tested exactly.
  *
- * The bridge sends each chunk of audio (≤ 20 ms) followed by a named mark; Twilio echoes a mark
- * once the audio before it has played. Everything up to the last echoed mark has been heard;
+ * The bridge sends each chunk of audio (an upstream delta, ≤ 1 s) followed by a named mark;
+ * Twilio echoes a mark once the audio before it has played. Everything up to the last echoed mark has been heard;
  * from then on Twilio plays the queued chunks back to back, none before it was sent. An echo
  * that reaches the bridge late (a congested path, a busy process) is dated back by as much as
  * the media frame before it was late, read from Twilio's own media timestamps (Twilio sends a

@@ -1,8 +1,12 @@
 /**
- * The Twilio side of a realtime call: assistant audio out as base64 µ-law chunks of at most
- * 20 ms, each followed by a named mark, and what the caller has heard of it (the playout
- * tracker, fed by Twilio's echoed marks and media timestamps). Audio passes through untouched:
- * a long delta is cut on 4-character base64 boundaries, never decoded.
+ * The Twilio side of a realtime call: assistant audio out as base64 µ-law, one `media` and one
+ * named mark per upstream delta (a delta over 1 s is cut into chunks of at most 1 s), and what
+ * the caller has heard of it (the playout tracker, fed by Twilio's echoed marks and media
+ * timestamps). Audio passes through untouched: a long delta is cut on 4-character base64
+ * boundaries, never decoded. A mark per delta rather than per 20 ms: real deltas are 100 ms and
+ * more, and cutting each into 20 ms chunks multiplied the messages either way (media and marks
+ * out, echoed marks in) by five to ten, while the tracker times the caller's ears within a chunk
+ * from when its playout began, so barge-in accuracy does not depend on the chunk length.
  *
  * @module
  */
@@ -15,10 +19,12 @@ import {
 } from "../protocols/media_streams.ts";
 import { type Heard, type MarkEcho, PlayoutTracker } from "./playout_tracker.ts";
 
-/** Deltas up to 20 ms go to Twilio as they are; longer ones are cut into base64 groups of 3 bytes. */
-const CHUNK_BYTES = 160;
-/** At most 53 groups (159 bytes ≈ 19.9 ms) per chunk, so a mark follows every ≤ 20 ms of audio. */
-const MAX_CHUNK_GROUPS = 53;
+/** Deltas up to 1 s go to Twilio as they are; longer ones are cut into base64 groups of 3 bytes. */
+const CHUNK_BYTES = 8000;
+/** At most 2666 groups (7998 bytes ≈ 1 s) per chunk, so a mark follows every ≤ 1 s of audio. */
+const MAX_CHUNK_GROUPS = 2666;
+/** Key tones go out in Twilio's own 20 ms frames. */
+const TONE_FRAME_BYTES = 160;
 
 /** An assistant item whose audio is going out. */
 export interface OutgoingItem {
@@ -69,8 +75,8 @@ export class TwilioStream {
 
   /** Plays µ-law bytes (key tones) in 20 ms frames, with no marks. */
   playRaw(mulaw: Uint8Array): void {
-    for (let i = 0; i < mulaw.length; i += CHUNK_BYTES) {
-      const frame = mulaw.subarray(i, i + CHUNK_BYTES);
+    for (let i = 0; i < mulaw.length; i += TONE_FRAME_BYTES) {
+      const frame = mulaw.subarray(i, i + TONE_FRAME_BYTES);
       this.#send(this.#writer.media(btoa(String.fromCharCode(...frame))));
     }
   }

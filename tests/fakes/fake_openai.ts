@@ -59,6 +59,8 @@ export interface RecordedRequest {
   body: Record<string, unknown>;
   headers: Headers;
   tokensSent: string[];
+  /** `performance.now()` when the request arrived (the benchmark's time to first token). */
+  receivedAt: number;
   /** Set when the client closed the stream before it ended. */
   abortedAt: number | null;
   /** Resolves when the client goes away before the end of the stream. */
@@ -260,6 +262,7 @@ export class FakeOpenAI {
       body,
       headers: req.headers,
       tokensSent: [],
+      receivedAt: performance.now(),
       abortedAt: null,
       aborted: new Promise<void>((resolve) => (markAborted = resolve)),
       finished: new Promise<void>((resolve) => (markFinished = resolve)),

@@ -332,6 +332,9 @@ export class FakeRealtimeSession {
   #active: ActiveReply | null = null;
   #replies = 0;
   #lastEchoAt = 0;
+  /** Echo audio gathered for a longer delta (with `echoDeltaMs`). */
+  #echoHeld: Uint8Array[] = [];
+  #echoHeldBytes = 0;
   #echoEnder: ReturnType<typeof setInterval> | undefined;
   #speechItem: string | null = null;
 
@@ -697,6 +700,16 @@ export class FakeRealtimeSession {
       this.#items.set(active.itemId, { role: "assistant", audioBytes: 0 });
       this.#send({ type: "response.created", response: { id: active.id, status: "in_progress" } });
     }
+    const deltaBytes = this.#fake.echoDeltaMs * 8;
+    if (deltaBytes > 0) {
+      // Real servers send longer deltas than Twilio's 20 ms frames: gather, then send as one.
+      this.#echoHeld.push(Buffer.from(audio, "base64"));
+      this.#echoHeldBytes += this.#echoHeld.at(-1)!.length;
+      if (this.#echoHeldBytes < deltaBytes) return;
+      audio = Buffer.concat(this.#echoHeld).toString("base64");
+      this.#echoHeld = [];
+      this.#echoHeldBytes = 0;
+    }
     const item = this.#items.get(active.itemId)!;
     item.audioBytes += Math.floor(base64ByteLength(audio));
     this.#socket.send(
@@ -897,6 +910,8 @@ export class FakeRealtimeSession {
   }
 
   #stopActive(): void {
+    this.#echoHeld = [];
+    this.#echoHeldBytes = 0;
     clearTimeout(this.#active?.timer);
     this.#active = null;
   }
@@ -943,6 +958,11 @@ export class FakeRealtime {
   onAppend: ((audio: string, at: number) => void) | null = null;
   /** Called with the type and arrival time of every client event but audio appends. */
   onClientEvent: ((type: string, at: number) => void) | null = null;
+  /**
+   * In echo mode, gather appended audio into deltas of at least this many ms (0: each append
+   * comes back at once as its own delta, 20 ms from Twilio).
+   */
+  echoDeltaMs = 0;
   /** Accept `response.create` (and VAD turns) but never answer: a stalled server. */
   stallReplies = false;
   /** Hold upgrade requests (no answer) until {@link releaseUpgrades}. */
