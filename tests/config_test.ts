@@ -109,11 +109,19 @@ Deno.test("a malformed secret is reported without echoing it", () => {
   assert.doesNotMatch(err.message, /secretish/);
 });
 
-/** Runs main.ts as a subprocess with exactly `env` (plus PATH/HOME for Deno). */
+/**
+ * Runs main.ts as a subprocess with exactly `env` (plus PATH/HOME for Deno, and a KV in memory:
+ * never the developer's `data/callbridge.kv`).
+ */
 function spawnMain(env: Record<string, string>): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
-    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", ...env },
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "",
+      KV_PATH: ":memory:",
+      ...env,
+    },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
