@@ -11,6 +11,7 @@
  * | --------- | --------------------------------- | --------------------------------------------- |
  * | GET       | `/`                               | `routes/index.tsx`                            |
  * | GET       | `/calls/:sid`                     | `routes/calls/[sid].tsx`                      |
+ * | POST      | `/calls/:sid/webhook`             | `routes/calls/[sid]/webhook.ts`               |
  * | GET       | `/agents`                         | `routes/agents/index.tsx`                     |
  * | GET, POST | `/agents/:name`                   | `routes/agents/[name]/index.tsx`              |
  * | POST      | `/agents/:name/restore`           | `routes/agents/[name]/restore.ts`             |
@@ -52,6 +53,7 @@ import { twilioSignature } from "./lib/admin/twilio_signature.ts";
 import type { Services } from "./lib/services.ts";
 import { dashboardHandler } from "./routes/index.tsx";
 import { callDetailHandler } from "./routes/calls/[sid].tsx";
+import { webhookResendHandler } from "./routes/calls/[sid]/webhook.ts";
 import { agentsHandler } from "./routes/agents/index.tsx";
 import { agentPageHandler, agentSaveHandler } from "./routes/agents/[name]/index.tsx";
 import { agentRestoreHandler } from "./routes/agents/[name]/restore.ts";
@@ -152,6 +154,7 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.get("/", dashboardHandler(services));
   app.get("/live/events", liveEventsHandler(services));
   app.get("/calls/:sid", callDetailHandler(services));
+  app.post("/calls/:sid/webhook", webhookResendHandler(services));
   app.get("/agents", agentsHandler(services));
   app.get("/agents/:name", agentPageHandler(services));
   app.post("/agents/:name", agentSaveHandler(services));

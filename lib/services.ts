@@ -6,6 +6,9 @@
  * @module
  */
 
+import OpenAI from "openai";
+import { AfterCall } from "./records/after_call.ts";
+import { deadLetters } from "./records/call_webhook.ts";
 import { type LoadedProfile, loadProfileFiles, ProfileError } from "./agents/agent_profile.ts";
 import { AgentToolSets } from "./agents/agent_tools.ts";
 import { CallRecords } from "./records/call_recorder.ts";
@@ -60,6 +63,8 @@ export interface Services {
   callTokens: CallTokens;
   /** The last few `/twilio/*` requests this instance refused, for `/config`. */
   rejections: RejectedRequests;
+  /** Each ended call's analysis and end-of-call webhook, through the KV queue. */
+  afterCall: AfterCall;
   /** What each relay call gets (and nothing more). */
   relayDeps: RelayDeps;
   /** What each realtime call gets (and nothing more). */
@@ -99,10 +104,14 @@ export async function createServices(
     liveCalls: () => registry.countByMode(),
     limitHits,
     draining: () => lifecycle.draining,
+    undeliveredWebhooks: async () => (await deadLetters(kv)).length,
   });
   const liveFeed = new LiveFeed(registry, records);
   records.observe(metrics);
   records.observe(liveFeed);
+  const afterCall = createAfterCall({ config, profiles, records, log, metrics });
+  records.observe(afterCall);
+  afterCall.listen().catch((err) => log.error("after_call.listen_failed", { error: String(err) }));
   const toolSets = new AgentToolSets({
     signingSecret: config.tools.signingSecret,
     timeoutMs: config.tools.timeoutMs,
@@ -143,6 +152,7 @@ export async function createServices(
     streamEndings,
     callTokens,
     rejections: new RejectedRequests(),
+    afterCall,
     relayDeps: {
       ...calls,
       llm,
@@ -159,6 +169,42 @@ export async function createServices(
       streamEndings,
     },
   };
+}
+
+/** The after-call work: each agent's analysis and webhook URL, the analysis model, metrics. */
+function createAfterCall(
+  parts: {
+    config: Config;
+    profiles: ProfileStore;
+    records: CallRecords;
+    log: Logger;
+    metrics: Metrics;
+  },
+): AfterCall {
+  const { config, profiles, records, log, metrics } = parts;
+  const { openai, callWebhook } = config;
+  const client = openai.apiKey
+    ? new OpenAI({
+      apiKey: openai.apiKey,
+      baseURL: openai.baseUrl,
+      maxRetries: 1,
+      timeout: Math.max(30_000, openai.timeoutMs),
+    })
+    : null;
+  return new AfterCall({
+    store: records.store,
+    log,
+    settingsFor: async (agent) => {
+      const profile = profiles.has(agent) ? await profiles.load(agent) : null;
+      return {
+        analysis: profile?.analysis ?? null,
+        webhookUrl: profile?.webhookUrl ?? callWebhook.url,
+      };
+    },
+    llm: { client, model: openai.model, api: openai.api },
+    webhook: { ...callWebhook, production: config.production },
+    observer: metrics,
+  });
 }
 
 /** Opens KV at `path`, creating the folder of a local file. */

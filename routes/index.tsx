@@ -41,7 +41,11 @@ export function dashboardHandler(services: Services): Handler {
         </Island>
         <section>
           <h2>Recent calls</h2>
-          <Filters form={form} agents={services.profiles.names()} />
+          <Filters
+            form={form}
+            agents={services.profiles.names()}
+            results={resultLabels(services)}
+          />
           <CallTable calls={calls} />
         </section>
       </Layout>,
@@ -49,12 +53,23 @@ export function dashboardHandler(services: Services): Handler {
   };
 }
 
-function Filters({ form, agents }: { form: CallFilterForm; agents: string[] }) {
+/** The analysis outcome labels of every agent's profile, each once. */
+function resultLabels(services: Services): string[] {
+  const labels = services.profiles.names().flatMap((name) =>
+    services.profiles.get(name)?.analysis?.outcomes.map((o) => o.label) ?? []
+  );
+  return [...new Set(labels)];
+}
+
+function Filters(
+  { form, agents, results }: { form: CallFilterForm; agents: string[]; results: string[] },
+) {
   return (
     <form class="filters" method="get" action="/">
       <Choice label="Agent" name="agent" value={form.agent} options={agents} />
       <Choice label="Path" name="mode" value={form.mode} options={["relay", "realtime"]} />
       <Choice label="Outcome" name="outcome" value={form.outcome} options={OUTCOMES} />
+      <Choice label="Result" name="result" value={form.result} options={results} />
       <label>
         From <input type="date" name="from" value={form.from} />
       </label>

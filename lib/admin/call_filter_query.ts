@@ -1,5 +1,6 @@
 /**
- * The dashboard's filter form as a {@link CallFilter}: agent, call path, outcome, a date range
+ * The dashboard's filter form as a {@link CallFilter}: agent, call path, outcome (end reason),
+ * analysis result, a date range
  * (whole UTC days) and transcript search, with anything malformed ignored rather than failing.
  *
  * @module
@@ -12,6 +13,8 @@ export interface CallFilterForm {
   agent: string;
   mode: string;
   outcome: string;
+  /** An analysis outcome label. */
+  result: string;
   /** `YYYY-MM-DD` (UTC). */
   from: string;
   to: string;
@@ -30,6 +33,7 @@ export function parseCallFilter(
     agent: clip(query.agent),
     mode: clip(query.mode),
     outcome: clip(query.outcome),
+    result: clip(query.result),
     from: clip(query.from),
     to: clip(query.to),
     q: clip(query.q, 200),
@@ -38,6 +42,7 @@ export function parseCallFilter(
   if (form.agent) filter.agent = form.agent;
   if (form.mode === "relay" || form.mode === "realtime") filter.mode = form.mode as CallMode;
   if (form.outcome) filter.outcome = form.outcome;
+  if (form.result) filter.result = form.result;
   const from = day(form.from);
   const to = day(form.to);
   if (from !== null) filter.from = from;

@@ -13,6 +13,7 @@
 
 import type { REALTIME_VOICES, TurnDetection, VoiceMode } from "../platform/config.ts";
 import { agentJsonProblems, toolsJsonProblems } from "./profile_schema.ts";
+import { afterCallOf, type AfterCallProfile, analysisProblems } from "./analysis_profile.ts";
 import type { ProfileLanguage, RelayOptions } from "../protocols/twiml.ts";
 
 /** A Realtime voice name. */
@@ -73,8 +74,8 @@ export const RELAY_OPTIONS = [
   "hints",
 ] as const satisfies readonly (keyof RelayOptions)[];
 
-/** One validated agent profile. */
-export interface AgentProfile {
+/** One validated agent profile (with its after-call settings: analysis, webhook, recording). */
+export interface AgentProfile extends AfterCallProfile {
   name: string;
   description: string;
   /** Markdown with `{{placeholders}}` for the call's data. */
@@ -188,6 +189,9 @@ export function parseProfile(source: ProfileSource, dir = "assets/agents"): Agen
   const agentFile = `${base}/agent.json`;
   const agent = parseJson(source.agentJson, agentFile, problems);
   if (agent !== undefined) problems.push(...agentJsonProblems(agent, agentFile));
+  if (agent !== undefined && problems.length === 0) {
+    problems.push(...analysisProblems(agent, agentFile));
+  }
   const toolsFile = `${base}/tools.json`;
   const tools = source.toolsJson === null ? [] : parseJson(source.toolsJson, toolsFile, problems);
   if (tools !== undefined) problems.push(...toolsFileProblems(tools, toolsFile));
@@ -246,6 +250,7 @@ function profileOf(source: ProfileSource, agent: AgentFile, tools: ToolEntry[]):
     allowPrivateNetwork: agent.allowPrivateNetwork ?? false,
     builtinTools: tools.filter((t): t is BuiltinToolName => typeof t === "string"),
     httpTools: tools.flatMap((t) => typeof t === "string" ? [] : [httpToolOf(t)]),
+    ...afterCallOf(agent as unknown as Json),
   };
 }
 

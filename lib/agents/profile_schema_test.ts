@@ -385,7 +385,7 @@ Deno.test("more kinds of schema error, each worded for its field", () => {
       agent({ colour: "blue" }),
       "colour is not a known field (known: description, greeting, mode, language, languages, " +
       "ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, " +
-      "handoffNumber, sms, allowPrivateNetwork)",
+      "handoffNumber, sms, allowPrivateNetwork, analysis, webhookUrl, record)",
     ],
     ["not an array", agent({ languages: 5 }), "languages must be an array"],
     [

@@ -42,7 +42,25 @@ export interface CallRecord {
   /** Median and worst per-turn latency, ms. */
   latencyP50Ms: number | null;
   latencyMaxMs: number | null;
+  /** The after-call analysis (absent on records written before there was one). */
+  analysis?: CallAnalysis | null;
 }
+
+/**
+ * What the model made of a call once it ended (`analysis` in the agent's profile): a summary,
+ * one of the profile's outcome labels and the fields its schema asks for; or why that failed.
+ */
+export type CallAnalysis =
+  | {
+    status: "done";
+    at: number;
+    summary: string;
+    /** One of the profile's outcome labels (null when it defines none). */
+    outcome: string | null;
+    fields: Record<string, unknown> | null;
+    model: string;
+  }
+  | { status: "failed"; at: number; error: string };
 
 /** A transcript turn as the caller experienced it. */
 export interface TranscriptTurn {
@@ -89,6 +107,8 @@ export interface CallFilter {
   mode?: CallMode;
   /** An end reason, or `live`. */
   outcome?: string;
+  /** An analysis outcome label (`analysis.outcome`). */
+  result?: string;
   /** Epoch ms range of the start time. */
   from?: number;
   to?: number;
@@ -130,6 +150,25 @@ export class CallStore {
     }
     const result = await op.commit();
     if (!result.ok) throw new Error("KV refused the write");
+  }
+
+  /**
+   * Changes a stored summary with `change` (retried if another writer got there first); returns
+   * the new summary, or null when there is no such record or `change` returns null.
+   */
+  async updateRecord(
+    id: string,
+    change: (record: CallRecord) => CallRecord | null,
+  ): Promise<CallRecord | null> {
+    for (;;) {
+      const entry = await this.kv.get<CallRecord>(["call", id]);
+      if (!entry.value) return null;
+      const next = change(entry.value);
+      if (!next) return null;
+      const result = await this.kv.atomic().check(entry)
+        .set(["call", id], next, { expireIn: this.#expireIn }).commit();
+      if (result.ok) return next;
+    }
   }
 
   /** The records of a Twilio call (one per session), oldest first. */
@@ -248,6 +287,7 @@ export class CallStore {
       if (filter.agent && record.agent !== filter.agent) continue;
       if (filter.mode && record.mode !== filter.mode) continue;
       if (filter.outcome && record.outcome !== filter.outcome) continue;
+      if (filter.result && resultOf(record) !== filter.result) continue;
       if (needle && !(await this.#transcriptIncludes(record.id, needle))) continue;
       out.push(record);
     }
@@ -260,6 +300,11 @@ export class CallStore {
     }
     return false;
   }
+}
+
+/** A record's analysis outcome label, or null (no analysis, failed, or no label). */
+export function resultOf(record: CallRecord): string | null {
+  return record.analysis?.status === "done" ? record.analysis.outcome : null;
 }
 
 /** A new, empty summary for a call that starts now. */
@@ -282,6 +327,7 @@ export function newCallRecord(
     costUsd: 0,
     latencyP50Ms: null,
     latencyMaxMs: null,
+    analysis: null,
     ...fields,
     startedAt: fields.startedAt ?? Date.now(),
   };

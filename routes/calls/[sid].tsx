@@ -7,6 +7,8 @@
 
 import type { Handler } from "hono";
 import { CallView } from "../../components/call_view.tsx";
+import { AnalysisSection, WebhookSection } from "../../components/call_results.tsx";
+import { webhookStatus } from "../../lib/records/call_webhook.ts";
 import { Layout } from "../../components/layout.tsx";
 import { renderPage } from "../../components/render.ts";
 import type { CallDetail } from "../../lib/records/call_store.ts";
@@ -37,13 +39,20 @@ export function callDetailHandler(services: Services): Handler {
         404,
       );
     }
+    const webhooks = await Promise.all(
+      details.map((d) => webhookStatus(services.kv, d.record.id)),
+    );
     const title = details[0].record.callSid ?? details[0].record.id;
     return renderPage(
       c,
       <Layout title={`Call ${title}`} active="/">
         <h1>{`Call ${title}`}</h1>
         {details.map((detail, i) => (
-          <CallView key={detail.record.id} detail={detail} index={i} count={details.length} />
+          <div key={detail.record.id}>
+            <CallView detail={detail} index={i} count={details.length} />
+            <AnalysisSection analysis={detail.record.analysis} />
+            <WebhookSection id={detail.record.id} webhook={webhooks[i]} />
+          </div>
         ))}
       </Layout>,
     );

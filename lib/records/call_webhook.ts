@@ -1,0 +1,255 @@
+/**
+ * The end-of-call webhook: a signed JSON POST of a finished call's record to the team's own
+ * system, delivered durably through the Deno KV queue.
+ *
+ * Each delivery is a queue message (`kv.enqueue` with `backoffSchedule` = `WEBHOOK_RETRY_SCHEDULE_MS`
+ * and `keysIfUndelivered` = `["webhook_dead", id]`): a non-2xx answer, a timeout or a refused
+ * connection makes the handler throw, so KV delivers the message again after the next wait, on
+ * whichever instance listens, after a restart too; once the schedule is used up KV writes the
+ * message under its dead-letter key, which the call page (with "send again") and `/metrics` read.
+ *
+ * Requests carry `X-Callbridge-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` and
+ * `X-Callbridge-Timestamp` (as HTTP tools do), and `Idempotency-Key: <record id>`: a retry of a
+ * delivery that did land has the same key.
+ *
+ * KV keys: `["webhook", id]` → {@link WebhookState}; `["webhook_dead", id]` → the dead letter.
+ *
+ * @module
+ */
+
+import { signatureHeaders } from "../platform/hmac.ts";
+import { errorMessage } from "../platform/log.ts";
+import type { CallDetail } from "./call_store.ts";
+
+/** A queued delivery. */
+export interface WebhookMessage {
+  kind: "webhook";
+  /** The call record's id. */
+  id: string;
+  url: string;
+}
+
+/** Where a call's webhook stands. */
+export interface WebhookState {
+  id: string;
+  /** The receiver (shown on the call page; a URL the operator configured). */
+  url: string;
+  status: "pending" | "delivered" | "refused";
+  attempts: number;
+  lastAttemptAt: number | null;
+  /** The last failure: `HTTP 500`, `timed out after 10000 ms`, … */
+  lastError: string | null;
+  deliveredAt: number | null;
+}
+
+/** The webhook's settings (from the configuration). */
+export interface WebhookSettings {
+  signingSecret: string | null;
+  timeoutMs: number;
+  retryScheduleMs: number[];
+  /** In production an `http:` receiver is refused. */
+  production: boolean;
+}
+
+/** KV key of a call's webhook state. */
+export function webhookKey(id: string): Deno.KvKey {
+  return ["webhook", id];
+}
+
+/** KV key where KV puts a delivery that ran out of retries. */
+export function deadLetterKey(id: string): Deno.KvKey {
+  return ["webhook_dead", id];
+}
+
+/** The JSON a receiver gets for a call. */
+export function webhookPayload(detail: CallDetail): Record<string, unknown> {
+  const { record, transcript, events } = detail;
+  return {
+    event: "call.ended",
+    id: record.id,
+    callSid: record.callSid,
+    agent: record.agent,
+    mode: record.mode,
+    direction: record.direction,
+    from: record.from,
+    to: record.to,
+    startedAt: iso(record.startedAt),
+    answeredAt: iso(record.answeredAt),
+    endedAt: iso(record.endedAt),
+    endReason: record.outcome,
+    handoff: record.handoff,
+    transcript: transcript.map((t) => ({
+      role: t.role,
+      text: t.text,
+      at: iso(t.at),
+      ...(t.interrupted ? { interrupted: t.interrupted } : {}),
+    })),
+    toolCalls: events.filter((e) => e.type === "tool").map((e) => ({
+      at: iso(e.at),
+      summary: e.summary,
+      ...(e.data ? { data: e.data } : {}),
+    })),
+    usage: {
+      turns: record.turns,
+      interruptions: record.interruptions,
+      toolCalls: record.toolCalls,
+      errors: record.errors,
+      inputTokens: record.inputTokens,
+      outputTokens: record.outputTokens,
+      latencyP50Ms: record.latencyP50Ms,
+      latencyMaxMs: record.latencyMaxMs,
+    },
+    costUsd: record.costUsd,
+    analysis: record.analysis ?? null,
+    recording: null,
+  };
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** Queues the delivery of call `id` to `url` (and marks it pending). */
+export async function enqueueWebhook(
+  kv: Deno.Kv,
+  message: WebhookMessage,
+  settings: Pick<WebhookSettings, "retryScheduleMs">,
+): Promise<void> {
+  const state: WebhookState = {
+    id: message.id,
+    url: message.url,
+    status: "pending",
+    attempts: 0,
+    lastAttemptAt: null,
+    lastError: null,
+    deliveredAt: null,
+  };
+  const result = await kv.atomic()
+    .set(webhookKey(message.id), state, { expireIn: STATE_TTL_MS })
+    .delete(deadLetterKey(message.id))
+    .enqueue(message, {
+      backoffSchedule: settings.retryScheduleMs,
+      keysIfUndelivered: [deadLetterKey(message.id)],
+    })
+    .commit();
+  if (!result.ok) throw new Error("KV refused the write");
+}
+
+/** How long a webhook's state is kept (the records' longest retention). */
+const STATE_TTL_MS = 3650 * 24 * 60 * 60 * 1000;
+
+/** The outcome of one attempt. */
+export type AttemptResult = { ok: true; status: number } | { ok: false; error: string };
+
+/**
+ * One delivery attempt of `detail` to `url`; never throws. Redirects are not followed (a 3xx
+ * is a failure): the receiver is the URL configured, nowhere else.
+ */
+export async function postWebhook(
+  url: string,
+  detail: CallDetail,
+  options: Pick<WebhookSettings, "signingSecret" | "timeoutMs"> & { now: number },
+): Promise<AttemptResult> {
+  const body = JSON.stringify(webhookPayload(detail));
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "user-agent": "Callbridge-Webhook/1",
+    "idempotency-key": detail.record.id,
+    "x-callbridge-event": "call.ended",
+  };
+  if (options.signingSecret) {
+    Object.assign(
+      headers,
+      await signatureHeaders(options.signingSecret, body, Math.floor(options.now / 1000)),
+    );
+  }
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers,
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    await res.body?.cancel();
+    return res.ok ? { ok: true, status: res.status } : { ok: false, error: `HTTP ${res.status}` };
+  } catch (err) {
+    const timedOut = err instanceof DOMException && err.name === "TimeoutError";
+    return {
+      ok: false,
+      error: timedOut ? `timed out after ${options.timeoutMs} ms` : errorMessage(err).slice(0, 200),
+    };
+  }
+}
+
+/** Records an attempt's result in the call's webhook state. */
+export async function noteAttempt(
+  kv: Deno.Kv,
+  message: WebhookMessage,
+  update: { at: number; result: AttemptResult | { refused: string } },
+): Promise<WebhookState> {
+  const key = webhookKey(message.id);
+  for (;;) {
+    const entry = await kv.get<WebhookState>(key);
+    const current = entry.value ?? {
+      id: message.id,
+      url: message.url,
+      status: "pending",
+      attempts: 0,
+      lastAttemptAt: null,
+      lastError: null,
+      deliveredAt: null,
+    } satisfies WebhookState;
+    const next: WebhookState = {
+      ...current,
+      attempts: current.attempts + 1,
+      lastAttemptAt: update.at,
+    };
+    const { result } = update;
+    if ("refused" in result) {
+      next.status = "refused";
+      next.lastError = result.refused;
+    } else if (result.ok) {
+      next.status = "delivered";
+      next.deliveredAt = update.at;
+    } else next.lastError = result.error;
+    const commit = await kv.atomic().check(entry).set(key, next, { expireIn: STATE_TTL_MS })
+      .commit();
+    if (commit.ok) return next;
+  }
+}
+
+/** A call's webhook: its state, and whether it ran out of retries (dead-lettered). */
+export async function webhookStatus(
+  kv: Deno.Kv,
+  id: string,
+): Promise<{ state: WebhookState; undelivered: boolean } | null> {
+  const [state, dead] = await kv.getMany<[WebhookState, WebhookMessage]>([
+    webhookKey(id),
+    deadLetterKey(id),
+  ]);
+  if (!state.value) return null;
+  return {
+    state: state.value,
+    undelivered: dead.value !== null || state.value.status === "refused",
+  };
+}
+
+/** Dead letters: the deliveries that ran out of retries (or were refused), oldest first. */
+export async function deadLetters(kv: Deno.Kv, limit = 1000): Promise<WebhookMessage[]> {
+  const out: WebhookMessage[] = [];
+  for await (const entry of kv.list<WebhookMessage>({ prefix: ["webhook_dead"] }, { limit })) {
+    out.push(entry.value);
+  }
+  return out;
+}
+
+/** Puts a delivery straight into the dead-letter list (refused without an attempt). */
+export async function deadLetter(kv: Deno.Kv, message: WebhookMessage): Promise<void> {
+  await kv.set(deadLetterKey(message.id), message, { expireIn: STATE_TTL_MS });
+}
+
+/** Deletes a call's webhook state and dead letter (the call was deleted). */
+export async function forgetWebhook(kv: Deno.Kv, id: string): Promise<void> {
+  await kv.atomic().delete(webhookKey(id)).delete(deadLetterKey(id)).commit();
+}
