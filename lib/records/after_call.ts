@@ -19,7 +19,6 @@ import type { CallObserver } from "./call_recorder.ts";
 import type { CallRecord, CallStore } from "./call_store.ts";
 import {
   type AttemptResult,
-  deadLetter,
   enqueueWebhook,
   noteAttempt,
   postWebhook,
@@ -94,7 +93,7 @@ export class AfterCall implements CallObserver {
     return this.#kv.listenQueue((message) => this.handle(message as QueueMessage));
   }
 
-  /** Handles one queue message; throws to have KV deliver it again later. */
+  /** Handles one queue message (a throw has KV deliver it again: KV failing for a moment). */
   async handle(message: QueueMessage): Promise<void> {
     if (message?.kind === "after_call") await this.#afterCall(message.id);
     else if (message?.kind === "webhook") await this.#deliver(message);
@@ -104,11 +103,7 @@ export class AfterCall implements CallObserver {
   async resend(id: string): Promise<boolean> {
     const status = await webhookStatus(this.#kv, id);
     if (!status || !status.undelivered) return false;
-    await enqueueWebhook(
-      this.#kv,
-      { kind: "webhook", id, url: status.state.url },
-      this.options.webhook,
-    );
+    await enqueueWebhook(this.#kv, { id, url: status.state.url });
     this.options.log.info("webhook.resend", { callId: id });
     return true;
   }
@@ -131,8 +126,7 @@ export class AfterCall implements CallObserver {
       } catch { /* metrics must not fail the step */ }
     }
     if (settings.webhookUrl && !(await webhookStatus(this.#kv, id))) {
-      const message: WebhookMessage = { kind: "webhook", id, url: settings.webhookUrl };
-      await enqueueWebhook(this.#kv, message, this.options.webhook);
+      await enqueueWebhook(this.#kv, { id, url: settings.webhookUrl });
     }
   }
 
@@ -154,14 +148,17 @@ export class AfterCall implements CallObserver {
   async #deliver(message: WebhookMessage): Promise<void> {
     const { store, log, webhook } = this.options;
     const status = await webhookStatus(this.#kv, message.id);
-    if (status?.state.status === "delivered") return; // delivered twice by the queue
+    // Delivered already, or an attempt the queue delivered twice (a later one was made since).
+    if (status?.state.status === "delivered" || (status?.state.attempts ?? 0) > message.attempt) {
+      return;
+    }
     const detail = await store.getDetail(message.id);
     if (!detail) return; // deleted since
     const at = this.#now();
+    const retryScheduleMs = webhook.retryScheduleMs;
     if (webhook.production && !message.url.startsWith("https:")) {
       const refused = "an http: webhook URL is refused in production";
-      await noteAttempt(this.#kv, message, { at, result: { refused } });
-      await deadLetter(this.#kv, message);
+      await noteAttempt(this.#kv, message, { at, result: { refused }, retryScheduleMs });
       log.warn("webhook.refused", { callId: message.id, reason: refused });
       this.#tell("refused");
       return;
@@ -171,20 +168,19 @@ export class AfterCall implements CallObserver {
       timeoutMs: webhook.timeoutMs,
       now: at,
     });
-    const state = await noteAttempt(this.#kv, message, { at, result });
+    const { state, next } = await noteAttempt(this.#kv, message, { at, result, retryScheduleMs });
     if (result.ok) {
       log.info("webhook.delivered", { callId: message.id, attempts: state.attempts });
       this.#tell("delivered");
       return;
     }
-    log.warn("webhook.failed", {
+    // Logged once the next attempt (or the dead letter) is written.
+    log.warn(next === "dead" ? "webhook.undelivered" : "webhook.failed", {
       callId: message.id,
       attempts: state.attempts,
       error: result.error,
     });
     this.#tell("failed");
-    // KV delivers the message again after the next wait of the schedule, or dead-letters it.
-    throw new Error(`webhook delivery failed: ${result.error}`);
   }
 
   #tell(result: "delivered" | "failed" | "refused"): void {

@@ -2,11 +2,13 @@
  * The end-of-call webhook: a signed JSON POST of a finished call's record to the team's own
  * system, delivered durably through the Deno KV queue.
  *
- * Each delivery is a queue message (`kv.enqueue` with `backoffSchedule` = `WEBHOOK_RETRY_SCHEDULE_MS`
- * and `keysIfUndelivered` = `["webhook_dead", id]`): a non-2xx answer, a timeout or a refused
- * connection makes the handler throw, so KV delivers the message again after the next wait, on
- * whichever instance listens, after a restart too; once the schedule is used up KV writes the
- * message under its dead-letter key, which the call page (with "send again") and `/metrics` read.
+ * Each attempt is a queue message. A non-2xx answer, a timeout or a refused connection is
+ * recorded, and in the same atomic write the next attempt is queued (`kv.enqueue` with `delay`,
+ * the next wait of `WEBHOOK_RETRY_SCHEDULE_MS`), so it is delivered on whichever instance
+ * listens, after a restart too; once the schedule is used up the message goes to its dead-letter
+ * key instead, which the call page (with "send again") and `/metrics` read. KV's own
+ * `backoffSchedule` and `keysIfUndelivered` (the same dead-letter key) cover a handler that
+ * crashes.
  *
  * Requests carry `X-Callbridge-Signature: sha256=<hex HMAC of "<timestamp>.<body>">` and
  * `X-Callbridge-Timestamp` (as HTTP tools do), and `Idempotency-Key: <record id>`: a retry of a
@@ -27,6 +29,8 @@ export interface WebhookMessage {
   /** The call record's id. */
   id: string;
   url: string;
+  /** Which attempt this is (0 = the first); a retry is a new message. */
+  attempt: number;
 }
 
 /** Where a call's webhook stands. */
@@ -109,31 +113,44 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-/** Queues the delivery of call `id` to `url` (and marks it pending). */
+/** Queues the first attempt of call `id`'s delivery to `url` (and marks it pending). */
 export async function enqueueWebhook(
   kv: Deno.Kv,
-  message: WebhookMessage,
-  settings: Pick<WebhookSettings, "retryScheduleMs">,
+  target: { id: string; url: string },
 ): Promise<void> {
   const state: WebhookState = {
-    id: message.id,
-    url: message.url,
+    id: target.id,
+    url: target.url,
     status: "pending",
     attempts: 0,
     lastAttemptAt: null,
     lastError: null,
     deliveredAt: null,
   };
-  const result = await kv.atomic()
-    .set(webhookKey(message.id), state, { expireIn: STATE_TTL_MS })
-    .delete(deadLetterKey(message.id))
-    .enqueue(message, {
-      backoffSchedule: settings.retryScheduleMs,
-      keysIfUndelivered: [deadLetterKey(message.id)],
-    })
-    .commit();
+  const message: WebhookMessage = { kind: "webhook", id: target.id, url: target.url, attempt: 0 };
+  const op = kv.atomic()
+    .set(webhookKey(target.id), state, { expireIn: STATE_TTL_MS })
+    .delete(deadLetterKey(target.id));
+  const result = await queue(op, message, 0).commit();
   if (!result.ok) throw new Error("KV refused the write");
 }
+
+/**
+ * Adds the queueing of `message` after `delay` ms to `op`. Its retries are the service's own
+ * (each failed attempt queues the next, in the same write as its state); KV's `backoffSchedule`
+ * and `keysIfUndelivered` only cover a handler that crashes, so even then the message ends in
+ * the dead-letter list rather than nowhere.
+ */
+function queue(op: Deno.AtomicOperation, message: WebhookMessage, delay: number) {
+  return op.enqueue(message, {
+    delay,
+    backoffSchedule: CRASH_RETRIES_MS,
+    keysIfUndelivered: [deadLetterKey(message.id)],
+  });
+}
+
+/** KV's own retries of a message whose handler threw (a bug, or KV failing for a moment). */
+const CRASH_RETRIES_MS = [1000, 10_000, 60_000];
 
 /** How long a webhook's state is kept (the records' longest retention). */
 const STATE_TTL_MS = 3650 * 24 * 60 * 60 * 1000;
@@ -182,16 +199,27 @@ export async function postWebhook(
   }
 }
 
-/** Records an attempt's result in the call's webhook state. */
+/** What follows an attempt: nothing (delivered), the next attempt, or the dead-letter list. */
+export type AttemptNext = "done" | "retry" | "dead";
+
+/**
+ * Records an attempt's result in the call's webhook state and, in the same write, queues the
+ * next attempt after the schedule's next wait, or dead-letters the delivery once the schedule is
+ * used up (or it was refused): a process killed at any point after this write loses nothing.
+ */
 export async function noteAttempt(
   kv: Deno.Kv,
   message: WebhookMessage,
-  update: { at: number; result: AttemptResult | { refused: string } },
-): Promise<WebhookState> {
+  update: {
+    at: number;
+    result: AttemptResult | { refused: string };
+    retryScheduleMs: readonly number[];
+  },
+): Promise<{ state: WebhookState; next: AttemptNext }> {
   const key = webhookKey(message.id);
   for (;;) {
     const entry = await kv.get<WebhookState>(key);
-    const current = entry.value ?? {
+    const current: WebhookState = entry.value ?? {
       id: message.id,
       url: message.url,
       status: "pending",
@@ -199,23 +227,33 @@ export async function noteAttempt(
       lastAttemptAt: null,
       lastError: null,
       deliveredAt: null,
-    } satisfies WebhookState;
-    const next: WebhookState = {
+    };
+    const state: WebhookState = {
       ...current,
       attempts: current.attempts + 1,
       lastAttemptAt: update.at,
     };
     const { result } = update;
+    let next: AttemptNext = "done";
     if ("refused" in result) {
-      next.status = "refused";
-      next.lastError = result.refused;
+      state.status = "refused";
+      state.lastError = result.refused;
+      next = "dead";
     } else if (result.ok) {
-      next.status = "delivered";
-      next.deliveredAt = update.at;
-    } else next.lastError = result.error;
-    const commit = await kv.atomic().check(entry).set(key, next, { expireIn: STATE_TTL_MS })
-      .commit();
-    if (commit.ok) return next;
+      state.status = "delivered";
+      state.deliveredAt = update.at;
+    } else {
+      state.lastError = result.error;
+      next = message.attempt < update.retryScheduleMs.length ? "retry" : "dead";
+    }
+    let op = kv.atomic().check(entry).set(key, state, { expireIn: STATE_TTL_MS });
+    if (next === "retry") {
+      const retry = { ...message, attempt: message.attempt + 1 };
+      op = queue(op, retry, update.retryScheduleMs[message.attempt]);
+    } else if (next === "dead") {
+      op = op.set(deadLetterKey(message.id), message, { expireIn: STATE_TTL_MS });
+    }
+    if ((await op.commit()).ok) return { state, next };
   }
 }
 
@@ -242,11 +280,6 @@ export async function deadLetters(kv: Deno.Kv, limit = 1000): Promise<WebhookMes
     out.push(entry.value);
   }
   return out;
-}
-
-/** Puts a delivery straight into the dead-letter list (refused without an attempt). */
-export async function deadLetter(kv: Deno.Kv, message: WebhookMessage): Promise<void> {
-  await kv.set(deadLetterKey(message.id), message, { expireIn: STATE_TTL_MS });
 }
 
 /** Deletes a call's webhook state and dead letter (the call was deleted). */

@@ -25,6 +25,7 @@ export async function agentsWithAnalysis(extra: Record<string, unknown> = {}): P
     await Deno.writeTextFile(`${dir}/${name}/instructions.md`, `You are ${name}.`);
   }
   await Deno.writeTextFile(`${dir}/default/agent.json`, JSON.stringify({ greeting: "" }));
+  await Deno.writeTextFile(`${dir}/clinic/tools.json`, JSON.stringify(["end_call"]));
   await Deno.writeTextFile(
     `${dir}/clinic/agent.json`,
     JSON.stringify({
