@@ -24,6 +24,11 @@ const OUTCOMES = [
   "setup-failed",
   "not-configured",
   "shutdown",
+  "no-answer",
+  "busy",
+  "failed",
+  "canceled",
+  "completed",
 ];
 
 /** Renders the dashboard. */

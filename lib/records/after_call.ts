@@ -113,7 +113,8 @@ export class AfterCall implements CallObserver {
     let record = await store.getRecord(id);
     if (!record) return; // deleted, or expired
     const settings = await this.options.settingsFor(record.agent);
-    if (settings.analysis && !record.analysis) {
+    // A call nobody spoke on (unanswered, or silent) has nothing to analyse.
+    if (settings.analysis && !record.analysis && record.turns > 0) {
       const analysis = await this.#analyse(record, settings.analysis);
       record = await store.updateRecord(id, (r) => ({ ...r, analysis })) ?? record;
       log.info("after_call.analysed", {
