@@ -10,6 +10,7 @@
  * | method    | URL                               | file                                          |
  * | --------- | --------------------------------- | --------------------------------------------- |
  * | GET       | `/`                               | `routes/index.tsx`                            |
+ * | GET       | `/calls.csv`                      | `routes/calls.csv.ts`                         |
  * | GET       | `/calls/:sid`                     | `routes/calls/[sid].tsx`                      |
  * | POST      | `/calls/:sid/webhook`             | `routes/calls/[sid]/webhook.ts`               |
  * | GET       | `/agents`                         | `routes/agents/index.tsx`                     |
@@ -24,7 +25,8 @@
  * | GET       | `/health` (public)                | `routes/health/index.ts`                      |
  * | GET       | `/health/ready` (public)          | `routes/health/ready.ts`                      |
  * | GET       | `/favicon.ico` (public)           | `routes/favicon.ico.ts`                       |
- * | POST      | `/api/calls` (bearer token)       | `routes/api/calls.ts`                         |
+ * | GET, POST | `/api/calls` (bearer token)       | `routes/api/calls.ts`                         |
+ * | GET       | `/api/calls/:sid` (bearer token)  | `routes/api/calls/[sid].ts`                   |
  * | POST      | `/twilio/voice` (signed)          | `routes/twilio/voice.ts`                      |
  * | POST      | `/twilio/voice/relay` (signed)    | `routes/twilio/voice.ts`                      |
  * | POST      | `/twilio/voice/realtime` (signed) | `routes/twilio/voice.ts`                      |
@@ -66,7 +68,9 @@ import { metricsHandler } from "./routes/metrics.ts";
 import { faviconHandler } from "./routes/favicon.ico.ts";
 import { healthHandler } from "./routes/health/index.ts";
 import { readyHandler } from "./routes/health/ready.ts";
-import { createCallHandler } from "./routes/api/calls.ts";
+import { createCallHandler, listCallsHandler } from "./routes/api/calls.ts";
+import { callDetailApiHandler } from "./routes/api/calls/[sid].ts";
+import { callsCsvHandler } from "./routes/calls.csv.ts";
 import { voiceHandler } from "./routes/twilio/voice.ts";
 import { relaySocketHandler } from "./routes/twilio/relay/index.ts";
 import { relayActionHandler } from "./routes/twilio/relay/action.ts";
@@ -150,9 +154,12 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.use("/api/*", apiAccess(config.apiToken));
   app.use("/api/*", limitBody);
   app.post("/api/calls", createCallHandler(services));
+  app.get("/api/calls", listCallsHandler(services));
+  app.get("/api/calls/:sid", callDetailApiHandler(services));
 
   app.get("/", dashboardHandler(services));
   app.get("/live/events", liveEventsHandler(services));
+  app.get("/calls.csv", callsCsvHandler(services));
   app.get("/calls/:sid", callDetailHandler(services));
   app.post("/calls/:sid/webhook", webhookResendHandler(services));
   app.get("/agents", agentsHandler(services));

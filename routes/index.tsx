@@ -10,7 +10,12 @@ import { Island } from "../components/island.tsx";
 import { Layout } from "../components/layout.tsx";
 import { renderPage } from "../components/render.ts";
 import { LiveCalls } from "../islands/live_calls.tsx";
-import { type CallFilterForm, parseCallFilter } from "../lib/admin/call_filter_query.ts";
+import {
+  type CallFilterForm,
+  filterQuery,
+  parseCallFilter,
+} from "../lib/admin/call_filter_query.ts";
+import { CursorError } from "../lib/records/call_store.ts";
 import type { Services } from "../lib/services.ts";
 
 /** Outcomes offered in the filter (any other can still be typed in the query string). */
@@ -35,7 +40,14 @@ const OUTCOMES = [
 export function dashboardHandler(services: Services): Handler {
   return async (c) => {
     const { form, filter } = parseCallFilter(c.req.query());
-    const calls = await services.records.store.list(filter);
+    let page;
+    try {
+      page = await services.records.store.page(filter);
+    } catch (err) {
+      if (!(err instanceof CursorError)) throw err;
+      page = await services.records.store.page({ ...filter, cursor: undefined });
+    }
+    const calls = page.calls;
     const live = { calls: services.liveFeed.snapshot(), now: Date.now() };
     return renderPage(
       c,
@@ -52,6 +64,17 @@ export function dashboardHandler(services: Services): Handler {
             results={resultLabels(services)}
           />
           <CallTable calls={calls} />
+          <p class="paging">
+            {filter.cursor ? <a href={`/${filterQuery(form)}`}>Newest calls</a> : null}
+            {page.cursor
+              ? (
+                <a class="older" href={`/${filterQuery(form, { cursor: page.cursor })}`}>
+                  Older calls →
+                </a>
+              )
+              : null}
+            <a class="export" href={`/calls.csv${filterQuery(form)}`}>Export CSV</a>
+          </p>
         </section>
       </Layout>,
     );

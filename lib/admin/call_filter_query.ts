@@ -24,7 +24,17 @@ export interface CallFilterForm {
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** Reads the filter form from a query string. */
+/** The form's filters as a query string (empty ones left out), for links to more pages. */
+export function filterQuery(form: CallFilterForm, extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries({ ...form, ...extra })) {
+    if (value) params.set(key, value);
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+/** Reads the filter form (and a page's `cursor`) from a query string. */
 export function parseCallFilter(
   query: Record<string, string | undefined>,
   options: { limit?: number } = {},
@@ -48,6 +58,8 @@ export function parseCallFilter(
   if (from !== null) filter.from = from;
   if (to !== null) filter.to = to + DAY_MS - 1;
   if (form.q) filter.search = form.q;
+  const cursor = clip(query.cursor, 1024);
+  if (cursor) filter.cursor = cursor;
   return { form, filter };
 }
 

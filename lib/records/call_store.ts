@@ -115,6 +115,23 @@ export interface CallFilter {
   /** Case-insensitive text searched in transcripts. */
   search?: string;
   limit?: number;
+  /** Where the previous page stopped ({@link CallPage.cursor}); the other filters the same. */
+  cursor?: string;
+}
+
+/** One page of {@link CallStore.page}. */
+export interface CallPage {
+  calls: CallRecord[];
+  /** Pass as `cursor` for the next (older) page; null when there is none. */
+  cursor: string | null;
+}
+
+/** A cursor that is not one {@link CallStore.page} gave. */
+export class CursorError extends Error {
+  constructor() {
+    super("The cursor is not one a previous page gave (with the same filters).");
+    this.name = "CursorError";
+  }
 }
 
 /** Text of one KV value part of a transcript turn (well under 64 KiB in UTF-8). */
@@ -179,6 +196,14 @@ export class CallStore {
       if (record) records.push(record);
     }
     return records.sort((a, b) => a.startedAt - b.startedAt);
+  }
+
+  /** The records of a call by its Twilio call SID (`CA…`) or one record's id; [] if none. */
+  async findByKey(key: string): Promise<CallRecord[]> {
+    if (!key || key.length > 64) return [];
+    if (/^CA/.test(key)) return await this.findBySid(key);
+    const record = await this.getRecord(key);
+    return record ? [record] : [];
   }
 
   /** Marks when a call was answered (status callbacks). */
@@ -272,6 +297,15 @@ export class CallStore {
 
   /** Recent calls, newest first, filtered. */
   async list(filter: CallFilter = {}): Promise<CallRecord[]> {
+    return (await this.page(filter)).calls;
+  }
+
+  /**
+   * A page of calls, newest first, filtered, and the cursor of the next page: at most `limit`
+   * calls (500 at most), after scanning at most 5000 records (then a shorter page, with a
+   * cursor, so a search over many records goes on from there).
+   */
+  async page(filter: CallFilter = {}): Promise<CallPage> {
     const limit = Math.min(filter.limit ?? 50, 500);
     const out: CallRecord[] = [];
     const selector: Deno.KvListSelector = {
@@ -280,18 +314,39 @@ export class CallStore {
     };
     const needle = filter.search?.trim().toLowerCase();
     let scanned = 0;
-    for await (const entry of this.kv.list<string>(selector, { reverse: true, batchSize: 100 })) {
-      if (out.length >= limit || ++scanned > 5000) break;
-      const record = await this.getRecord(entry.value);
-      if (!record) continue;
-      if (filter.agent && record.agent !== filter.agent) continue;
-      if (filter.mode && record.mode !== filter.mode) continue;
-      if (filter.outcome && record.outcome !== filter.outcome) continue;
-      if (filter.result && resultOf(record) !== filter.result) continue;
-      if (needle && !(await this.#transcriptIncludes(record.id, needle))) continue;
-      out.push(record);
+    const entries = this.kv.list<string>(selector, {
+      reverse: true,
+      batchSize: 100,
+      cursor: filter.cursor,
+    });
+    let more = false;
+    try {
+      for await (const entry of entries) {
+        const record = await this.getRecord(entry.value);
+        if (record && (await this.#matches(record, filter, needle))) out.push(record);
+        if (out.length >= limit || ++scanned >= 5000) {
+          more = true;
+          break;
+        }
+      }
+    } catch (err) {
+      if (filter.cursor && err instanceof TypeError) throw new CursorError();
+      throw err;
     }
-    return out;
+    // The iterator's cursor is just past the last entry read: the next page starts there.
+    return { calls: out, cursor: more && entries.cursor ? entries.cursor : null };
+  }
+
+  async #matches(
+    record: CallRecord,
+    filter: CallFilter,
+    needle: string | undefined,
+  ): Promise<boolean> {
+    if (filter.agent && record.agent !== filter.agent) return false;
+    if (filter.mode && record.mode !== filter.mode) return false;
+    if (filter.outcome && record.outcome !== filter.outcome) return false;
+    if (filter.result && resultOf(record) !== filter.result) return false;
+    return !needle || await this.#transcriptIncludes(record.id, needle);
   }
 
   async #transcriptIncludes(id: string, needle: string): Promise<boolean> {
