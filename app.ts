@@ -13,6 +13,7 @@
  * | GET       | `/calls.csv`                      | `routes/calls.csv.ts`                         |
  * | GET       | `/calls/:sid`                     | `routes/calls/[sid].tsx`                      |
  * | POST      | `/calls/:sid/webhook`             | `routes/calls/[sid]/webhook.ts`               |
+ * | POST      | `/calls/:sid/delete`              | `routes/calls/[sid]/delete.tsx`               |
  * | GET       | `/agents`                         | `routes/agents/index.tsx`                     |
  * | GET, POST | `/agents/:name`                   | `routes/agents/[name]/index.tsx`              |
  * | POST      | `/agents/:name/restore`           | `routes/agents/[name]/restore.ts`             |
@@ -27,6 +28,7 @@
  * | GET       | `/favicon.ico` (public)           | `routes/favicon.ico.ts`                       |
  * | GET, POST | `/api/calls` (bearer token)       | `routes/api/calls.ts`                         |
  * | GET       | `/api/calls/:sid` (bearer token)  | `routes/api/calls/[sid].ts`                   |
+ * | DELETE    | `/api/calls/:sid` (bearer token)  | `routes/api/calls/[sid].ts`                   |
  * | POST      | `/twilio/voice` (signed)          | `routes/twilio/voice.ts`                      |
  * | POST      | `/twilio/voice/relay` (signed)    | `routes/twilio/voice.ts`                      |
  * | POST      | `/twilio/voice/realtime` (signed) | `routes/twilio/voice.ts`                      |
@@ -69,7 +71,8 @@ import { faviconHandler } from "./routes/favicon.ico.ts";
 import { healthHandler } from "./routes/health/index.ts";
 import { readyHandler } from "./routes/health/ready.ts";
 import { createCallHandler, listCallsHandler } from "./routes/api/calls.ts";
-import { callDetailApiHandler } from "./routes/api/calls/[sid].ts";
+import { callDeleteApiHandler, callDetailApiHandler } from "./routes/api/calls/[sid].ts";
+import { callDeleteHandler } from "./routes/calls/[sid]/delete.tsx";
 import { callsCsvHandler } from "./routes/calls.csv.ts";
 import { voiceHandler } from "./routes/twilio/voice.ts";
 import { relaySocketHandler } from "./routes/twilio/relay/index.ts";
@@ -156,12 +159,14 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.post("/api/calls", createCallHandler(services));
   app.get("/api/calls", listCallsHandler(services));
   app.get("/api/calls/:sid", callDetailApiHandler(services));
+  app.delete("/api/calls/:sid", callDeleteApiHandler(services));
 
   app.get("/", dashboardHandler(services));
   app.get("/live/events", liveEventsHandler(services));
   app.get("/calls.csv", callsCsvHandler(services));
   app.get("/calls/:sid", callDetailHandler(services));
   app.post("/calls/:sid/webhook", webhookResendHandler(services));
+  app.post("/calls/:sid/delete", callDeleteHandler(services));
   app.get("/agents", agentsHandler(services));
   app.get("/agents/:name", agentPageHandler(services));
   app.post("/agents/:name", agentSaveHandler(services));

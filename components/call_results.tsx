@@ -1,7 +1,7 @@
 /**
  * What came after a call (server-only): its analysis (summary, outcome, extracted fields, or why
  * it failed) and its end-of-call webhook (delivered, retrying, or undelivered with a "send
- * again" button).
+ * again" button), and the button that deletes the call.
  *
  * @module
  */
@@ -83,6 +83,21 @@ export function WebhookSection(
           </form>
         )
         : null}
+    </section>
+  );
+}
+
+/** The call page's delete button: it asks for a confirmation page first. */
+export function DeleteSection({ keyOfCall }: { keyOfCall: string }) {
+  return (
+    <section class="delete">
+      <h2>Delete</h2>
+      <p class="hint">
+        For a privacy request: deletes the records, transcript, analysis and the Twilio recording.
+      </p>
+      <form method="post" action={`/calls/${encodeURIComponent(keyOfCall)}/delete`}>
+        <button type="submit" class="danger delete-call">Delete this call…</button>
+      </form>
     </section>
   );
 }

@@ -30,6 +30,8 @@ export interface TwilioApi {
   updateCall(callSid: string, twiml: string): Promise<void>;
   /** Sends a text from the service's number; null when `TWILIO_PHONE_NUMBER` is unset. */
   sendSms: ((message: { to: string; body: string }) => Promise<{ sid: string }>) | null;
+  /** Deletes a recording (a call deleted for a privacy request); one already gone is fine. */
+  deleteRecording(recordingSid: string): Promise<void>;
   /** The SDK client, for what the service does rarely (number set-up). */
   client: twilio.Twilio;
 }
@@ -61,6 +63,14 @@ export function createTwilioApi(config: Config): TwilioApi | null {
     },
     async updateCall(callSid, twiml) {
       await client.calls(callSid).update({ twiml });
+    },
+    async deleteRecording(recordingSid) {
+      try {
+        await client.recordings(recordingSid).remove();
+      } catch (err) {
+        // Deleted already (a deletion retried): what was asked for is done.
+        if ((err as { status?: number }).status !== 404) throw err;
+      }
     },
     sendSms: from
       ? async ({ to, body }) => {

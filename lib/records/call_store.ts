@@ -44,6 +44,19 @@ export interface CallRecord {
   latencyMaxMs: number | null;
   /** The after-call analysis (absent on records written before there was one). */
   analysis?: CallAnalysis | null;
+  /** The Twilio recording, once its status callback came (profiles with `record: true`). */
+  recording?: CallRecording | null;
+}
+
+/** A call's Twilio recording, as its `recordingStatusCallback`s report it. */
+export interface CallRecording {
+  /** `RE…` */
+  sid: string;
+  /** `in-progress`, `completed`, `absent` or `failed`. */
+  status: string;
+  durationSeconds: number | null;
+  channels: number | null;
+  updatedAt: number;
 }
 
 /**

@@ -7,7 +7,7 @@
 
 import type { Handler } from "hono";
 import { CallView } from "../../components/call_view.tsx";
-import { AnalysisSection, WebhookSection } from "../../components/call_results.tsx";
+import { AnalysisSection, DeleteSection, WebhookSection } from "../../components/call_results.tsx";
 import { webhookStatus } from "../../lib/records/call_webhook.ts";
 import { Layout } from "../../components/layout.tsx";
 import { renderPage } from "../../components/render.ts";
@@ -54,6 +54,7 @@ export function callDetailHandler(services: Services): Handler {
             <WebhookSection id={detail.record.id} webhook={webhooks[i]} />
           </div>
         ))}
+        <DeleteSection keyOfCall={key} />
       </Layout>,
     );
   };
