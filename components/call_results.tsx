@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CallAnalysis } from "../lib/records/call_store.ts";
+import type { CallAnalysis, CallRecording } from "../lib/records/call_store.ts";
 import type { WebhookState } from "../lib/records/call_webhook.ts";
 import { formatTime } from "./format.ts";
 
@@ -98,6 +98,33 @@ export function DeleteSection({ keyOfCall }: { keyOfCall: string }) {
       <form method="post" action={`/calls/${encodeURIComponent(keyOfCall)}/delete`}>
         <button type="submit" class="danger delete-call">Delete this call…</button>
       </form>
+    </section>
+  );
+}
+
+/** The call's recording: a player (the media comes through the service), or where it stands. */
+export function RecordingSection(
+  { keyOfCall, recording }: { keyOfCall: string; recording: CallRecording | null },
+) {
+  if (!recording) return null;
+  const playable = recording.status === "completed";
+  return (
+    <section class="recording">
+      <h2>Recording</h2>
+      <p>
+        <span class="recording-status">{recording.status}</span>
+        {recording.durationSeconds !== null ? ` · ${recording.durationSeconds} s` : ""}
+        {recording.channels !== null ? ` · ${recording.channels} channels` : ""}
+      </p>
+      {playable
+        ? (
+          <audio
+            controls
+            preload="metadata"
+            src={`/calls/${encodeURIComponent(keyOfCall)}/recording`}
+          />
+        )
+        : null}
     </section>
   );
 }

@@ -20,7 +20,7 @@ import { Lifecycle } from "./platform/lifecycle.ts";
 import { LiveFeed } from "./records/live_feed.ts";
 import { RejectedRequests } from "./admin/rejected_requests.ts";
 import { createLlm, type Llm } from "./relay/llm.ts";
-import { Logger, type LogSink } from "./platform/log.ts";
+import { errorMessage, Logger, type LogSink } from "./platform/log.ts";
 import { Metrics } from "./records/metrics.ts";
 import { ProfileStore } from "./agents/profile_store.ts";
 import { CallTokens } from "./calls/call_token.ts";
@@ -28,7 +28,8 @@ import { StreamEndings } from "./calls/stream_ending.ts";
 import { createTwilioApi, type TwilioApi } from "./platform/twilio_api.ts";
 import { limitHit } from "./calls/admission.ts";
 import type { CallDeps } from "./calls/call_deps.ts";
-import { resolveCallContext } from "./calls/call_context.ts";
+import { type CallContext, resolveCallContext } from "./calls/call_context.ts";
+import { claimRecordingStart } from "./records/recordings.ts";
 import type { RealtimeDeps } from "./realtime/realtime_deps.ts";
 import type { RelayDeps } from "./relay/relay_session.ts";
 
@@ -126,7 +127,11 @@ export async function createServices(
     registry,
     records,
     callTokens,
-    resolveContext: (start) => resolveCallContext({ kv, log, profiles, toolSets, config }, start),
+    resolveContext: async (start) => {
+      const context = await resolveCallContext({ kv, log, profiles, toolSets, config }, start);
+      recordInbound({ kv, log, twilio, publicUrl: config.publicUrl }, context);
+      return context;
+    },
     limitHit: (limit, fields) => limitHit({ limitHits, log }, limit, fields),
     sendSms: twilio?.sendSms ?? null,
     authenticate: config.twilio.validateSignature,
@@ -202,9 +207,39 @@ function createAfterCall(
       };
     },
     llm: { client, model: openai.model, api: openai.api },
-    webhook: { ...callWebhook, production: config.production },
+    webhook: { ...callWebhook, production: config.production, publicUrl: config.publicUrl },
     observer: metrics,
   });
+}
+
+/**
+ * Starts recording an inbound call whose profile says `record: true`, once its socket started
+ * (the call is answered), once per call; a failure is logged, never the call's. Outbound calls
+ * are recorded by `calls.create` itself.
+ */
+function recordInbound(
+  parts: { kv: Deno.Kv; log: Logger; twilio: TwilioApi | null; publicUrl: string | null },
+  context: CallContext,
+): void {
+  const { call, profile } = context;
+  if (!profile.record || call.direction === "outbound-api" || !call.callSid) return;
+  const { kv, log, twilio, publicUrl } = parts;
+  if (!twilio || !publicUrl) {
+    log.warn("recording.not_started", {
+      callSid: call.callSid,
+      reason: twilio ? "PUBLIC_URL is not set" : "no Twilio credentials",
+    });
+    return;
+  }
+  claimRecordingStart(kv, call.callSid)
+    .then(async (first) => {
+      if (!first) return;
+      const sid = await twilio.startRecording(call.callSid, `${publicUrl}/twilio/recording`);
+      log.info("recording.started", { callSid: call.callSid, recordingSid: sid });
+    })
+    .catch((err) =>
+      log.warn("recording.start_failed", { callSid: call.callSid, error: errorMessage(err) })
+    );
 }
 
 /** Opens KV at `path`, creating the folder of a local file. */

@@ -134,7 +134,8 @@ export async function placeOutboundCall(
     createdAt: Date.now(),
   };
   await saveOutbound(services.kv, record);
-  await services.profiles.load(request.agent); // the newest saved version, for the TwiML
+  // The newest saved version, for the TwiML.
+  const profile = await services.profiles.load(request.agent);
   const twiml = await agentTwiml(services, {
     base: config.publicUrl,
     agent: request.agent,
@@ -154,6 +155,7 @@ export async function placeOutboundCall(
       to: request.to,
       twiml,
       statusCallback: `${config.publicUrl}/twilio/status`,
+      recordingStatusCallback: profile.record ? `${config.publicUrl}/twilio/recording` : null,
     });
   } catch (err) {
     // Twilio's message may quote the number: the log masks it, and so does the answer.

@@ -17,6 +17,7 @@ import { errorMessage, type Logger } from "../platform/log.ts";
 import { type AnalysisModel, type AnalysisSpec, analyzeCall } from "./call_analysis.ts";
 import type { CallObserver } from "./call_recorder.ts";
 import type { CallRecord, CallStore } from "./call_store.ts";
+import { recordingOf } from "./recordings.ts";
 import {
   type AttemptResult,
   enqueueWebhook,
@@ -155,6 +156,10 @@ export class AfterCall implements CallObserver {
     }
     const detail = await store.getDetail(message.id);
     if (!detail) return; // deleted since
+    // The recording's callback may have come before the record existed.
+    if (!detail.record.recording && detail.record.callSid) {
+      detail.record.recording = await recordingOf(this.#kv, detail.record.callSid);
+    }
     const at = this.#now();
     const retryScheduleMs = webhook.retryScheduleMs;
     if (webhook.production && !message.url.startsWith("https:")) {
@@ -167,6 +172,7 @@ export class AfterCall implements CallObserver {
     const result: AttemptResult = await postWebhook(message.url, detail, {
       signingSecret: webhook.signingSecret,
       timeoutMs: webhook.timeoutMs,
+      publicUrl: webhook.publicUrl,
       now: at,
     });
     const { state, next } = await noteAttempt(this.#kv, message, { at, result, retryScheduleMs });

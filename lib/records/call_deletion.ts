@@ -9,6 +9,7 @@
 
 import { type Logger, maskPhone } from "../platform/log.ts";
 import { forgetWebhook } from "./call_webhook.ts";
+import { forgetRecording, recordingOf } from "./recordings.ts";
 import type { CallRecord, CallStore } from "./call_store.ts";
 
 /** What a deletion removed. */
@@ -36,17 +37,19 @@ export async function deleteCall(
   options: DeletionOptions = {},
 ): Promise<CallDeletion> {
   const records = await store.findByKey(key);
-  let recordings = 0;
-  for (const record of records) {
-    const sid = record.recording?.sid;
-    if (!sid) continue;
+  const kv = store.kv;
+  const sids = new Set(records.map((r) => r.callSid).filter((s): s is string => s !== null));
+  const recordingSids = new Set(records.flatMap((r) => r.recording?.sid ?? []));
+  for (const sid of sids) {
+    const recording = await recordingOf(kv, sid);
+    if (recording) recordingSids.add(recording.sid);
+  }
+  for (const sid of recordingSids) {
     if (!options.deleteRecording) {
       throw new Error("the call has a Twilio recording and Twilio credentials are not set");
     }
     await options.deleteRecording(sid);
-    recordings++;
   }
-  const kv = store.kv;
   for (const record of records) {
     for await (const item of kv.list({ prefix: ["call_item", record.id] })) {
       await kv.delete(item.key);
@@ -58,8 +61,8 @@ export async function deleteCall(
     await op.commit();
     await forgetWebhook(kv, record.id);
   }
-  const sids = new Set(records.map((r) => r.callSid).filter((s): s is string => s !== null));
   for (const sid of sids) {
+    await forgetRecording(kv, sid);
     const reference = (await kv.get<string>(["outbound_by_sid", sid])).value;
     let op = kv.atomic()
       .delete(["call_status", sid])
@@ -68,7 +71,7 @@ export async function deleteCall(
     if (reference) op = op.delete(["outbound", reference]);
     await op.commit();
   }
-  return { records, recordings };
+  return { records, recordings: recordingSids.size };
 }
 
 /** {@link deleteCall}, then one log line saying who deleted what (the number masked). */

@@ -53,6 +53,8 @@ export interface WebhookSettings {
   retryScheduleMs: number[];
   /** In production an `http:` receiver is refused. */
   production: boolean;
+  /** `PUBLIC_URL`, for the recording's link. */
+  publicUrl: string | null;
 }
 
 /** KV key of a call's webhook state. */
@@ -65,9 +67,16 @@ export function deadLetterKey(id: string): Deno.KvKey {
   return ["webhook_dead", id];
 }
 
-/** The JSON a receiver gets for a call. */
-export function webhookPayload(detail: CallDetail): Record<string, unknown> {
+/**
+ * The JSON a receiver gets for a call; `baseUrl` (`PUBLIC_URL`) makes the recording's link,
+ * `GET /api/calls/:sid/recording` (bearer token).
+ */
+export function webhookPayload(
+  detail: CallDetail,
+  baseUrl: string | null,
+): Record<string, unknown> {
   const { record, transcript, events } = detail;
+  const recording = record.recording;
   return {
     event: "call.ended",
     id: record.id,
@@ -105,7 +114,15 @@ export function webhookPayload(detail: CallDetail): Record<string, unknown> {
     },
     costUsd: record.costUsd,
     analysis: record.analysis ?? null,
-    recording: null,
+    recording: recording
+      ? {
+        sid: recording.sid,
+        status: recording.status,
+        durationSeconds: recording.durationSeconds,
+        channels: recording.channels,
+        url: baseUrl ? `${baseUrl}/api/calls/${record.callSid ?? record.id}/recording` : null,
+      }
+      : null,
   };
 }
 
@@ -165,9 +182,9 @@ export type AttemptResult = { ok: true; status: number } | { ok: false; error: s
 export async function postWebhook(
   url: string,
   detail: CallDetail,
-  options: Pick<WebhookSettings, "signingSecret" | "timeoutMs"> & { now: number },
+  options: Pick<WebhookSettings, "signingSecret" | "timeoutMs" | "publicUrl"> & { now: number },
 ): Promise<AttemptResult> {
-  const body = JSON.stringify(webhookPayload(detail));
+  const body = JSON.stringify(webhookPayload(detail, options.publicUrl));
   const headers: Record<string, string> = {
     "content-type": "application/json",
     "user-agent": "Callbridge-Webhook/1",

@@ -7,8 +7,14 @@
 
 import type { Handler } from "hono";
 import { CallView } from "../../components/call_view.tsx";
-import { AnalysisSection, DeleteSection, WebhookSection } from "../../components/call_results.tsx";
+import {
+  AnalysisSection,
+  DeleteSection,
+  RecordingSection,
+  WebhookSection,
+} from "../../components/call_results.tsx";
 import { webhookStatus } from "../../lib/records/call_webhook.ts";
+import { recordingOf } from "../../lib/records/recordings.ts";
 import { Layout } from "../../components/layout.tsx";
 import { renderPage } from "../../components/render.ts";
 import type { CallDetail } from "../../lib/records/call_store.ts";
@@ -42,6 +48,9 @@ export function callDetailHandler(services: Services): Handler {
     const webhooks = await Promise.all(
       details.map((d) => webhookStatus(services.kv, d.record.id)),
     );
+    const first = details[0].record;
+    const recording = first.recording ??
+      (first.callSid ? await recordingOf(services.kv, first.callSid) : null);
     const title = details[0].record.callSid ?? details[0].record.id;
     return renderPage(
       c,
@@ -54,6 +63,7 @@ export function callDetailHandler(services: Services): Handler {
             <WebhookSection id={detail.record.id} webhook={webhooks[i]} />
           </div>
         ))}
+        <RecordingSection keyOfCall={key} recording={recording} />
         <DeleteSection keyOfCall={key} />
       </Layout>,
     );

@@ -12,6 +12,7 @@ import type { CallDetail } from "../../../lib/records/call_store.ts";
 import { webhookPayload, webhookStatus } from "../../../lib/records/call_webhook.ts";
 import type { Services } from "../../../lib/services.ts";
 import { deleteCallLogged } from "../../../lib/records/call_deletion.ts";
+import { recordingOf } from "../../../lib/records/recordings.ts";
 
 /** Answers `{ records: [...] }`, oldest first, or 404 `{ error }`. */
 export function callDetailApiHandler(services: Services): Handler {
@@ -21,9 +22,14 @@ export function callDetailApiHandler(services: Services): Handler {
     const details = (await Promise.all(
       (await store.findByKey(key)).map((r) => store.getDetail(r.id)),
     )).filter((d): d is CallDetail => d !== null);
+    for (const { record } of details) {
+      if (!record.recording && record.callSid) {
+        record.recording = await recordingOf(services.kv, record.callSid);
+      }
+    }
     if (details.length === 0) return c.json({ error: "No such call (it may have expired)." }, 404);
     const records = await Promise.all(details.map(async (detail) => ({
-      ...webhookPayload(detail),
+      ...webhookPayload(detail, services.config.publicUrl),
       events: detail.events,
       latencies: detail.latencies,
       webhook: await webhookStatus(services.kv, detail.record.id),
