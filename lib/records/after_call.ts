@@ -69,6 +69,8 @@ const AFTER_CALL_RETRIES_MS = [1000, 10_000, 60_000];
 export class AfterCall implements CallObserver {
   readonly #kv: Deno.Kv;
   readonly #now: () => number;
+  /** Messages being handled now (a shutdown waits for them before KV closes). */
+  readonly #running = new Set<Promise<void>>();
 
   constructor(private readonly options: AfterCallOptions) {
     this.#kv = options.store.kv;
@@ -91,7 +93,16 @@ export class AfterCall implements CallObserver {
 
   /** Handles queue messages until KV is closed. */
   listen(): Promise<void> {
-    return this.#kv.listenQueue((message) => this.handle(message as QueueMessage));
+    return this.#kv.listenQueue((message) => {
+      const running = this.handle(message as QueueMessage);
+      this.#running.add(running);
+      return running.finally(() => this.#running.delete(running));
+    });
+  }
+
+  /** Resolves once no message is being handled (before KV is closed: shutdown, tests). */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
   }
 
   /** Handles one queue message (a throw has KV deliver it again: KV failing for a moment). */

@@ -61,6 +61,7 @@ export async function startService(
       services.liveFeed.close(); // ends open event streams, which would hold the shutdown
       await server.shutdown();
       await services.records.close();
+      await services.afterCall.idle(); // a webhook attempt in flight writes its state first
       services.kv.close();
     },
   };
