@@ -79,6 +79,13 @@ Deno.test("an inbound call is recorded, played through the admin route, linked, 
       });
       assert.equal(res.status, 204);
     }
+    // A late in-progress callback (Twilio does not promise order) does not undo completed.
+    const late = await recordingCallback(h.svc.url, {
+      callSid: call.callSid,
+      recordingSid: recording.sid,
+      status: "in-progress",
+    });
+    assert.equal(late.status, 204);
     const store = h.svc.services.records.store;
     const [record] = await store.findBySid(call.callSid);
     assert.deepEqual(

@@ -80,7 +80,7 @@ export class AfterCall implements CallObserver {
   /** A call's record is all written: queue its after-call work (if its agent asks for any). */
   closed(record: Readonly<CallRecord>): void {
     const message: AfterCallMessage = { kind: "after_call", id: record.id };
-    this.options.settingsFor(record.agent).then(async (settings) => {
+    const queued = this.options.settingsFor(record.agent).then(async (settings) => {
       if (!settings.analysis && !settings.webhookUrl) return;
       await this.#kv.enqueue(message, { backoffSchedule: AFTER_CALL_RETRIES_MS });
     }).catch((err) =>
@@ -89,6 +89,9 @@ export class AfterCall implements CallObserver {
         error: errorMessage(err),
       })
     );
+    // A shutdown waits for it too (idle), so a call ended by the drain is not forgotten.
+    this.#running.add(queued);
+    queued.finally(() => this.#running.delete(queued));
   }
 
   /** Handles queue messages until KV is closed. */
