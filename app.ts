@@ -10,7 +10,11 @@
  * | method    | URL                               | file                                          |
  * | --------- | --------------------------------- | --------------------------------------------- |
  * | GET       | `/`                               | `routes/index.tsx`                            |
+ * | GET       | `/calls.csv`                      | `routes/calls.csv.ts`                         |
  * | GET       | `/calls/:sid`                     | `routes/calls/[sid].tsx`                      |
+ * | POST      | `/calls/:sid/webhook`             | `routes/calls/[sid]/webhook.ts`               |
+ * | POST      | `/calls/:sid/delete`              | `routes/calls/[sid]/delete.tsx`               |
+ * | GET       | `/calls/:sid/recording`           | `routes/calls/[sid]/recording.ts`             |
  * | GET       | `/agents`                         | `routes/agents/index.tsx`                     |
  * | GET, POST | `/agents/:name`                   | `routes/agents/[name]/index.tsx`              |
  * | POST      | `/agents/:name/restore`           | `routes/agents/[name]/restore.ts`             |
@@ -31,7 +35,10 @@
  * | GET       | `/health` (public)                | `routes/health/index.ts`                      |
  * | GET       | `/health/ready` (public)          | `routes/health/ready.ts`                      |
  * | GET       | `/favicon.ico` (public)           | `routes/favicon.ico.ts`                       |
- * | POST      | `/api/calls` (bearer token)       | `routes/api/calls.ts`                         |
+ * | GET, POST | `/api/calls` (bearer token)       | `routes/api/calls.ts`                         |
+ * | GET       | `/api/calls/:sid` (bearer token)  | `routes/api/calls/[sid].ts`                   |
+ * | DELETE    | `/api/calls/:sid` (bearer token)  | `routes/api/calls/[sid].ts`                   |
+ * | GET       | `/api/calls/:sid/recording` (bearer token) | `routes/api/calls/[sid]/recording.ts` |
  * | POST      | `/twilio/voice` (signed)          | `routes/twilio/voice.ts`                      |
  * | POST      | `/twilio/voice/relay` (signed)    | `routes/twilio/voice.ts`                      |
  * | POST      | `/twilio/voice/realtime` (signed) | `routes/twilio/voice.ts`                      |
@@ -40,6 +47,7 @@
  * | GET       | `/twilio/stream` (signed, socket) | `routes/twilio/stream/index.ts`               |
  * | POST      | `/twilio/stream/action` (signed)  | `routes/twilio/stream/action.ts`              |
  * | POST      | `/twilio/status` (signed)         | `routes/twilio/status.ts`                     |
+ * | POST      | `/twilio/recording` (signed)      | `routes/twilio/recording.ts`                  |
  *
  * `routes/twilio/voice.ts` serves its two sub-paths too: they differ only in the call path the
  * one handler factory is given. `/static/*` is `static/`, served as files (public). The demo
@@ -64,6 +72,7 @@ import { DemoBooking } from "./lib/demo/demo_booking.ts";
 import type { Services } from "./lib/services.ts";
 import { dashboardHandler } from "./routes/index.tsx";
 import { callDetailHandler } from "./routes/calls/[sid].tsx";
+import { webhookResendHandler } from "./routes/calls/[sid]/webhook.ts";
 import { agentsHandler } from "./routes/agents/index.tsx";
 import { agentPageHandler, agentSaveHandler } from "./routes/agents/[name]/index.tsx";
 import { agentRestoreHandler } from "./routes/agents/[name]/restore.ts";
@@ -84,7 +93,13 @@ import { metricsHandler } from "./routes/metrics.ts";
 import { faviconHandler } from "./routes/favicon.ico.ts";
 import { healthHandler } from "./routes/health/index.ts";
 import { readyHandler } from "./routes/health/ready.ts";
-import { createCallHandler } from "./routes/api/calls.ts";
+import { createCallHandler, listCallsHandler } from "./routes/api/calls.ts";
+import { callDeleteApiHandler, callDetailApiHandler } from "./routes/api/calls/[sid].ts";
+import { callDeleteHandler } from "./routes/calls/[sid]/delete.tsx";
+import { callRecordingHandler } from "./routes/calls/[sid]/recording.ts";
+import { apiRecordingHandler } from "./routes/api/calls/[sid]/recording.ts";
+import { recordingCallbackHandler } from "./routes/twilio/recording.ts";
+import { callsCsvHandler } from "./routes/calls.csv.ts";
 import { voiceHandler } from "./routes/twilio/voice.ts";
 import { relaySocketHandler } from "./routes/twilio/relay/index.ts";
 import { relayActionHandler } from "./routes/twilio/relay/action.ts";
@@ -164,14 +179,23 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.get("/twilio/relay", relaySocketHandler(services));
   app.post("/twilio/relay/action", relayActionHandler(services));
   app.post("/twilio/status", statusCallbackHandler(services));
+  app.post("/twilio/recording", recordingCallbackHandler(services));
 
   app.use("/api/*", apiAccess(config.apiToken));
   app.use("/api/*", limitBody);
   app.post("/api/calls", createCallHandler(services));
+  app.get("/api/calls", listCallsHandler(services));
+  app.get("/api/calls/:sid", callDetailApiHandler(services));
+  app.delete("/api/calls/:sid", callDeleteApiHandler(services));
+  app.get("/api/calls/:sid/recording", apiRecordingHandler(services));
 
   app.get("/", dashboardHandler(services));
   app.get("/live/events", liveEventsHandler(services));
+  app.get("/calls.csv", callsCsvHandler(services));
   app.get("/calls/:sid", callDetailHandler(services));
+  app.post("/calls/:sid/webhook", webhookResendHandler(services));
+  app.post("/calls/:sid/delete", callDeleteHandler(services));
+  app.get("/calls/:sid/recording", callRecordingHandler(services));
   app.get("/agents", agentsHandler(services));
   app.get("/agents/:name", agentPageHandler(services));
   app.post("/agents/:name", agentSaveHandler(services));

@@ -96,6 +96,10 @@ async function drain(services: Services, signal: string, server: AbortController
     await records.endAll("shutdown");
   }
   await records.close();
+  // A webhook attempt in flight records its result (and queues its retry) before the exit.
+  await withTimeout(services.afterCall.idle(), END_GRACE_MS * 5, "after-call work").catch(() =>
+    log.warn("server.after_call_left", {})
+  );
   services.liveFeed.close(); // the dashboards' event streams
   services.toolFeed.close(); // the simulators' event streams
   server.abort();

@@ -247,6 +247,18 @@ export async function renderAgentEditor(
           "Built-in names and HTTP tools; empty = no tools.",
           "textarea",
         )}
+        <h2>After the call</h2>
+        {field(
+          "analysisJson",
+          "Analysis",
+          'JSON: {"summary": "…", "outcomes": [{"label": "booked", "description": "…"}], ' +
+            '"fields": {JSON Schema}}; empty = none.',
+          "textarea",
+        )}
+        <div class="grid2">
+          {field("webhookUrl", "Webhook URL", "End-of-call webhook; empty = CALL_WEBHOOK_URL.")}
+          {choice("record", "Record calls", "Twilio records both channels.")}
+        </div>
         <button type="submit">Save as a new version</button>
       </form>
       <ToolTester name={name} tools={testable} />

@@ -1,6 +1,6 @@
 /** The recent-calls table (server-only); phone numbers masked. */
 
-import type { CallRecord } from "../lib/records/call_store.ts";
+import { type CallRecord, resultOf } from "../lib/records/call_store.ts";
 import { maskPhone } from "../lib/platform/log.ts";
 import { formatCost, formatDuration, formatMs, formatTime } from "./format.ts";
 
@@ -16,6 +16,7 @@ export function CallTable({ calls }: { calls: CallRecord[] }) {
           <th>Path</th>
           <th>From</th>
           <th>Outcome</th>
+          <th>Result</th>
           <th class="num">Length</th>
           <th class="num">Turns</th>
           <th class="num">Cut-ins</th>
@@ -37,6 +38,7 @@ export function CallTable({ calls }: { calls: CallRecord[] }) {
                 {call.outcome}
               </span>
             </td>
+            <td class="result">{resultOf(call) ?? "—"}</td>
             <td class="num">
               {formatDuration(call.endedAt === null ? null : call.endedAt - call.startedAt)}
             </td>

@@ -8,6 +8,9 @@
 
 import { ProfileError } from "./agents/agent_profile.ts";
 import { type ProfileFolder, readProfileFolders } from "./agents/profile_folders.ts";
+import OpenAI from "openai";
+import { AfterCall } from "./records/after_call.ts";
+import { deadLetters } from "./records/call_webhook.ts";
 import { AgentToolSets } from "./agents/agent_tools.ts";
 import { CallRecords } from "./records/call_recorder.ts";
 import { CallRegistry } from "./calls/call_registry.ts";
@@ -19,7 +22,7 @@ import { LiveFeed } from "./records/live_feed.ts";
 import { RejectedRequests } from "./admin/rejected_requests.ts";
 import { ToolFeed } from "./records/tool_feed.ts";
 import { createLlm, type Llm } from "./relay/llm.ts";
-import { Logger, type LogSink } from "./platform/log.ts";
+import { errorMessage, Logger, type LogSink } from "./platform/log.ts";
 import { Metrics } from "./records/metrics.ts";
 import { ProfileStore } from "./agents/profile_store.ts";
 import { CallTokens } from "./calls/call_token.ts";
@@ -27,7 +30,8 @@ import { StreamEndings } from "./calls/stream_ending.ts";
 import { createTwilioApi, type TwilioApi } from "./platform/twilio_api.ts";
 import { limitHit } from "./calls/admission.ts";
 import type { CallDeps } from "./calls/call_deps.ts";
-import { resolveCallContext } from "./calls/call_context.ts";
+import { type CallContext, resolveCallContext } from "./calls/call_context.ts";
+import { claimRecordingStart } from "./records/recordings.ts";
 import type { RealtimeDeps } from "./realtime/realtime_deps.ts";
 import type { RelayDeps } from "./relay/relay_session.ts";
 
@@ -64,6 +68,8 @@ export interface Services {
   callTokens: CallTokens;
   /** The last few `/twilio/*` requests this instance refused, for `/config`. */
   rejections: RejectedRequests;
+  /** Each ended call's analysis and end-of-call webhook, through the KV queue. */
+  afterCall: AfterCall;
   /** What each relay call gets (and nothing more). */
   relayDeps: RelayDeps;
   /** What each realtime call gets (and nothing more). */
@@ -114,12 +120,16 @@ export async function createServices(
     liveCalls: () => registry.countByMode(),
     limitHits,
     draining: () => lifecycle.draining,
+    undeliveredWebhooks: async () => (await deadLetters(kv)).length,
   });
   const liveFeed = new LiveFeed(registry, records);
   records.observe(metrics);
   records.observe(liveFeed);
   const toolFeed = new ToolFeed();
   records.observe(toolFeed);
+  const afterCall = createAfterCall({ config, profiles, records, log, metrics });
+  records.observe(afterCall);
+  afterCall.listen().catch((err) => log.error("after_call.listen_failed", { error: String(err) }));
   const toolSets = new AgentToolSets({
     signingSecret: config.tools.signingSecret,
     timeoutMs: config.tools.timeoutMs,
@@ -135,7 +145,11 @@ export async function createServices(
     registry,
     records,
     callTokens,
-    resolveContext: (start) => resolveCallContext({ kv, log, profiles, toolSets, config }, start),
+    resolveContext: async (start) => {
+      const context = await resolveCallContext({ kv, log, profiles, toolSets, config }, start);
+      recordInbound({ kv, log, twilio, publicUrl: config.publicUrl }, context);
+      return context;
+    },
     limitHit: (limit, fields) => limitHit({ limitHits, log }, limit, fields),
     sendSms: twilio?.sendSms ?? null,
     authenticate: config.twilio.validateSignature,
@@ -162,6 +176,7 @@ export async function createServices(
     streamEndings,
     callTokens,
     rejections: new RejectedRequests(),
+    afterCall,
     relayDeps: {
       ...calls,
       llm,
@@ -187,6 +202,72 @@ export function ownBaseUrl(config: Pick<Config, "publicUrl" | "hostname" | "port
     ? `[${config.hostname}]`
     : config.hostname;
   return `http://${host}:${config.port}`;
+}
+
+/** The after-call work: each agent's analysis and webhook URL, the analysis model, metrics. */
+function createAfterCall(
+  parts: {
+    config: Config;
+    profiles: ProfileStore;
+    records: CallRecords;
+    log: Logger;
+    metrics: Metrics;
+  },
+): AfterCall {
+  const { config, profiles, records, log, metrics } = parts;
+  const { openai, callWebhook } = config;
+  const client = openai.apiKey
+    ? new OpenAI({
+      apiKey: openai.apiKey,
+      baseURL: openai.baseUrl,
+      maxRetries: 1,
+      timeout: Math.max(30_000, openai.timeoutMs),
+    })
+    : null;
+  return new AfterCall({
+    store: records.store,
+    log,
+    settingsFor: async (agent) => {
+      const profile = profiles.has(agent) ? await profiles.load(agent) : null;
+      return {
+        analysis: profile?.analysis ?? null,
+        webhookUrl: profile?.webhookUrl ?? callWebhook.url,
+      };
+    },
+    llm: { client, model: openai.model, api: openai.api },
+    webhook: { ...callWebhook, production: config.production, publicUrl: config.publicUrl },
+    observer: metrics,
+  });
+}
+
+/**
+ * Starts recording an inbound call whose profile says `record: true`, once its socket started
+ * (the call is answered), once per call; a failure is logged, never the call's. Outbound calls
+ * are recorded by `calls.create` itself.
+ */
+function recordInbound(
+  parts: { kv: Deno.Kv; log: Logger; twilio: TwilioApi | null; publicUrl: string | null },
+  context: CallContext,
+): void {
+  const { call, profile } = context;
+  if (!profile.record || call.direction === "outbound-api" || !call.callSid) return;
+  const { kv, log, twilio, publicUrl } = parts;
+  if (!twilio || !publicUrl) {
+    log.warn("recording.not_started", {
+      callSid: call.callSid,
+      reason: twilio ? "PUBLIC_URL is not set" : "no Twilio credentials",
+    });
+    return;
+  }
+  claimRecordingStart(kv, call.callSid)
+    .then(async (first) => {
+      if (!first) return;
+      const sid = await twilio.startRecording(call.callSid, `${publicUrl}/twilio/recording`);
+      log.info("recording.started", { callSid: call.callSid, recordingSid: sid });
+    })
+    .catch((err) =>
+      log.warn("recording.start_failed", { callSid: call.callSid, error: errorMessage(err) })
+    );
 }
 
 /** Opens KV at `path`, creating the folder of a local file. */

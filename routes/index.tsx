@@ -10,7 +10,12 @@ import { Island } from "../components/island.tsx";
 import { Layout } from "../components/layout.tsx";
 import { renderPage } from "../components/render.ts";
 import { LiveCalls } from "../islands/live_calls.tsx";
-import { type CallFilterForm, parseCallFilter } from "../lib/admin/call_filter_query.ts";
+import {
+  type CallFilterForm,
+  filterQuery,
+  parseCallFilter,
+} from "../lib/admin/call_filter_query.ts";
+import { CursorError } from "../lib/records/call_store.ts";
 import type { Services } from "../lib/services.ts";
 
 /** Outcomes offered in the filter (any other can still be typed in the query string). */
@@ -24,13 +29,25 @@ const OUTCOMES = [
   "setup-failed",
   "not-configured",
   "shutdown",
+  "no-answer",
+  "busy",
+  "failed",
+  "canceled",
+  "completed",
 ];
 
 /** Renders the dashboard. */
 export function dashboardHandler(services: Services): Handler {
   return async (c) => {
     const { form, filter } = parseCallFilter(c.req.query());
-    const calls = await services.records.store.list(filter);
+    let page;
+    try {
+      page = await services.records.store.page(filter);
+    } catch (err) {
+      if (!(err instanceof CursorError)) throw err;
+      page = await services.records.store.page({ ...filter, cursor: undefined });
+    }
+    const calls = page.calls;
     const live = { calls: services.liveFeed.snapshot(), now: Date.now() };
     return renderPage(
       c,
@@ -41,20 +58,46 @@ export function dashboardHandler(services: Services): Handler {
         </Island>
         <section>
           <h2>Recent calls</h2>
-          <Filters form={form} agents={services.profiles.names()} />
+          <Filters
+            form={form}
+            agents={services.profiles.names()}
+            results={resultLabels(services)}
+          />
           <CallTable calls={calls} />
+          <p class="paging">
+            {filter.cursor ? <a href={`/${filterQuery(form)}`}>Newest calls</a> : null}
+            {page.cursor
+              ? (
+                <a class="older" href={`/${filterQuery(form, { cursor: page.cursor })}`}>
+                  Older calls →
+                </a>
+              )
+              : null}
+            <a class="export" href={`/calls.csv${filterQuery(form)}`}>Export CSV</a>
+          </p>
         </section>
       </Layout>,
     );
   };
 }
 
-function Filters({ form, agents }: { form: CallFilterForm; agents: string[] }) {
+/** The analysis outcome labels of every agent's profile, each once. */
+function resultLabels(services: Services): string[] {
+  const labels = services.profiles.names().flatMap((name) =>
+    services.profiles.get(name)?.analysis?.outcomes.map((o) => o.label) ?? []
+  );
+  return [...new Set(labels)];
+}
+
+function Filters(
+  { form, agents, results }: { form: CallFilterForm; agents: string[]; results: string[] },
+) {
   return (
     <form class="filters" method="get" action="/">
       <Choice label="Agent" name="agent" value={form.agent} options={agents} />
       <Choice label="Path" name="mode" value={form.mode} options={["relay", "realtime"]} />
       <Choice label="Outcome" name="outcome" value={form.outcome} options={OUTCOMES} />
+      <Choice label="Result" name="result" value={form.result} options={results} />
       <label>
         From <input type="date" name="from" value={form.from} />
       </label>

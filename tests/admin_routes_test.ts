@@ -40,6 +40,9 @@ const METRIC_FAMILIES = [
   "callbridge_realtime_frames_total",
   "callbridge_turn_latency_seconds",
   "callbridge_disabled_agent_calls_total",
+  "callbridge_call_results_total",
+  "callbridge_webhook_attempts_total",
+  "callbridge_webhooks_undelivered",
   "callbridge_limit_hits_total",
   "callbridge_draining",
 ];

@@ -1,5 +1,6 @@
 /**
- * The dashboard's filter form as a {@link CallFilter}: agent, call path, outcome, a date range
+ * The dashboard's filter form as a {@link CallFilter}: agent, call path, outcome (end reason),
+ * analysis result, a date range
  * (whole UTC days) and transcript search, with anything malformed ignored rather than failing.
  *
  * @module
@@ -12,6 +13,8 @@ export interface CallFilterForm {
   agent: string;
   mode: string;
   outcome: string;
+  /** An analysis outcome label. */
+  result: string;
   /** `YYYY-MM-DD` (UTC). */
   from: string;
   to: string;
@@ -21,7 +24,17 @@ export interface CallFilterForm {
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** Reads the filter form from a query string. */
+/** The form's filters as a query string (empty ones left out), for links to more pages. */
+export function filterQuery(form: CallFilterForm, extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries({ ...form, ...extra })) {
+    if (value) params.set(key, value);
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+/** Reads the filter form (and a page's `cursor`) from a query string. */
 export function parseCallFilter(
   query: Record<string, string | undefined>,
   options: { limit?: number } = {},
@@ -30,6 +43,7 @@ export function parseCallFilter(
     agent: clip(query.agent),
     mode: clip(query.mode),
     outcome: clip(query.outcome),
+    result: clip(query.result),
     from: clip(query.from),
     to: clip(query.to),
     q: clip(query.q, 200),
@@ -38,11 +52,14 @@ export function parseCallFilter(
   if (form.agent) filter.agent = form.agent;
   if (form.mode === "relay" || form.mode === "realtime") filter.mode = form.mode as CallMode;
   if (form.outcome) filter.outcome = form.outcome;
+  if (form.result) filter.result = form.result;
   const from = day(form.from);
   const to = day(form.to);
   if (from !== null) filter.from = from;
   if (to !== null) filter.to = to + DAY_MS - 1;
   if (form.q) filter.search = form.q;
+  const cursor = clip(query.cursor, 1024);
+  if (cursor) filter.cursor = cursor;
   return { form, filter };
 }
 

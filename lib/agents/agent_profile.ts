@@ -14,6 +14,7 @@
 
 import type { OpenAiApi, REALTIME_VOICES, TurnDetection, VoiceMode } from "../platform/config.ts";
 import { agentJsonProblems, toolsJsonProblems } from "./profile_schema.ts";
+import { afterCallOf, type AfterCallProfile, analysisProblems } from "./analysis_profile.ts";
 import type { ProfileLanguage, RelayOptions } from "../protocols/twiml.ts";
 import { CALL_VARIABLES, templateCheck } from "./template.ts";
 import { parse as parseJsonc, type ParseError } from "jsonc-parser";
@@ -76,8 +77,8 @@ export const RELAY_OPTIONS = [
   "hints",
 ] as const satisfies readonly (keyof RelayOptions)[];
 
-/** One validated agent profile. */
-export interface AgentProfile {
+/** One validated agent profile (with its after-call settings: analysis, webhook, recording). */
+export interface AgentProfile extends AfterCallProfile {
   name: string;
   description: string;
   /** Markdown with `{{placeholders}}` for the call's data. */
@@ -254,6 +255,9 @@ export function checkProfile(source: FolderSource, dir = "assets/agents"): Profi
     : parseJson(source.agentJson, agentFile, problems);
   const agentOk = agent !== undefined && agentJsonProblems(agent, agentFile);
   if (agentOk) problems.push(...agentOk);
+  if (agent !== undefined && agentOk && agentOk.length === 0) {
+    problems.push(...analysisProblems(agent, agentFile));
+  }
   const toolsFile = `${base}/tools.json`;
   const tools = source.toolsJson === null ? [] : parseJson(source.toolsJson, toolsFile, problems);
   if (tools !== undefined) problems.push(...toolsFileProblems(tools, toolsFile));
@@ -365,6 +369,7 @@ function profileOf(source: ProfileSource, agent: AgentFile, tools: ToolEntry[]):
     builtinTools: tools.filter((t): t is BuiltinToolName => typeof t === "string"),
     httpTools: tools.flatMap((t) => typeof t === "string" ? [] : [httpToolOf(t)]),
     outboundParams: [...(agent.outboundParams ?? [])],
+    ...afterCallOf(agent as unknown as Json),
   };
 }
 

@@ -35,6 +35,11 @@ export interface ProfileForm {
   partialPrompts: string;
   hints: string;
   toolsJson: string;
+  /** agent.json's `analysis` as JSON text ("" = none). */
+  analysisJson: string;
+  webhookUrl: string;
+  /** "true" = record calls. */
+  record: string;
 }
 
 /** The model settings' fields, kept at the top level of agent.json. */
@@ -54,6 +59,9 @@ export const PROFILE_FORM_FIELDS: readonly (keyof ProfileForm)[] = [
   "goodbye",
   ...RELAY_OPTIONS,
   "toolsJson",
+  "analysisJson",
+  "webhookUrl",
+  "record",
 ];
 
 const AGENT_FIELDS = ["greeting", "ttsProvider", "voice", "realtimeVoice"] as const;
@@ -100,6 +108,9 @@ export function formFromFiles(files: ProfileFiles): ProfileForm {
     partialPrompts: text(relay.partialPrompts),
     hints: text(relay.hints),
     toolsJson: files.toolsJson ?? "",
+    analysisJson: agent.analysis === undefined ? "" : JSON.stringify(agent.analysis, null, 2),
+    webhookUrl: text(agent.webhookUrl),
+    record: text(agent.record),
   };
 }
 
@@ -150,6 +161,7 @@ export function filesFromForm(current: ProfileFiles, form: ProfileForm): Profile
   }
   if (Object.keys(relay).length) agent.conversationRelay = relay;
   else delete agent.conversationRelay;
+  afterCallFromForm(agent, form);
   return {
     agentJson: `${JSON.stringify(agent, null, 2)}\n`,
     instructions: form.instructions,
@@ -172,6 +184,25 @@ export function problemsByField(problems: string[]): Record<string, string[]> {
   return out;
 }
 
+/** `analysis`, `webhookUrl` and `record` from the form (text that is not JSON kept as text). */
+function afterCallFromForm(agent: Json, form: ProfileForm): void {
+  const analysis = form.analysisJson.trim();
+  if (!analysis) delete agent.analysis;
+  else {
+    try {
+      agent.analysis = JSON.parse(analysis);
+    } catch {
+      agent.analysis = analysis; // validation says it must be an object
+    }
+  }
+  if (form.webhookUrl.trim()) agent.webhookUrl = form.webhookUrl.trim();
+  else delete agent.webhookUrl;
+  const record = form.record.trim();
+  if (record === "true") agent.record = true;
+  else if (record === "false" || record === "") delete agent.record;
+  else agent.record = record;
+}
+
 function fieldOf(problem: string): string {
   const match = problem.match(/\/(agent\.json|tools\.json|instructions\.md): (\S+)/);
   if (!match) return "general";
@@ -182,6 +213,8 @@ function fieldOf(problem: string): string {
   if (head === "silence") {
     return (SILENCE_FIELDS as readonly string[]).includes(sub) ? sub : "reminderAfterSeconds";
   }
+  if (head === "analysis") return "analysisJson";
+  if (head === "webhookUrl" || head === "record") return head;
   if (head === "conversationRelay") {
     return (RELAY_OPTIONS as readonly string[]).includes(sub) ? sub : "general";
   }

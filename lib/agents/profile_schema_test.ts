@@ -386,7 +386,7 @@ Deno.test("more kinds of schema error, each worded for its field", () => {
       "colour is not a known field (known: description, greeting, mode, model, api, " +
       "realtimeModel, temperature, maxOutputTokens, language, languages, " +
       "ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, " +
-      "handoffNumber, sms, allowPrivateNetwork, outboundParams)",
+      "handoffNumber, sms, allowPrivateNetwork, outboundParams, analysis, webhookUrl, record)",
     ],
     ["not an array", agent({ languages: 5 }), "languages must be an array"],
     [

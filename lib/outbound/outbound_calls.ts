@@ -126,7 +126,8 @@ export async function placeOutboundCall(
     );
   }
   // The newest saved version, for the TwiML; a disabled agent places no call.
-  if (!await services.profiles.load(request.agent)) {
+  const profile = await services.profiles.load(request.agent);
+  if (!profile) {
     throw new OutboundError(
       409,
       `agent "${request.agent}" is disabled: its profile has problems (see /agents)`,
@@ -160,6 +161,7 @@ export async function placeOutboundCall(
       to: request.to,
       twiml,
       statusCallback: `${config.publicUrl}/twilio/status`,
+      recordingStatusCallback: profile.record ? `${config.publicUrl}/twilio/recording` : null,
     });
   } catch (err) {
     // Twilio's message may quote the number: the log masks it, and so does the answer.

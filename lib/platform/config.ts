@@ -142,6 +142,17 @@ export interface Config {
     /** A slow tool makes the caller hear a filler after this long. */
     fillerAfterMs: number;
   };
+  /** The end-of-call webhook (a profile's `webhookUrl` overrides the URL). */
+  callWebhook: {
+    /** `CALL_WEBHOOK_URL`; null = none unless a profile sets one. */
+    url: string | null;
+    /** HMAC secret: `WEBHOOK_SIGNING_SECRET`, else `TOOLS_SIGNING_SECRET`; null = unsigned. */
+    signingSecret: string | null;
+    /** One delivery attempt's longest wait for an answer. */
+    timeoutMs: number;
+    /** Waits before each retry (Deno KV queue `backoffSchedule`, at most 5). */
+    retryScheduleMs: number[];
+  };
 }
 
 /** A configuration problem: lists every variable that is wrong and why. */
@@ -302,9 +313,11 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       timeoutMs: r.int("TOOL_TIMEOUT_MS", 8000, { min: 100, max: 120000 }),
       fillerAfterMs: r.int("TOOL_FILLER_MS", 1000, { min: 0, max: 60000 }),
     },
+    callWebhook: { url: null, signingSecret: null, timeoutMs: 10000, retryScheduleMs: [] },
   };
   config.production = Boolean(env.DENO_DEPLOYMENT_ID) || !isLoopbackHost(config.hostname);
   config.demoBooking = r.bool("DEMO_BOOKING", !config.production);
+  config.callWebhook = callWebhookConfig(env, r, config);
   if (
     config.production && !config.publicUrl && !r.problems.some((p) => p.startsWith("PUBLIC_URL"))
   ) {
@@ -322,6 +335,46 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+/** Retries of a webhook delivery by default: 5 s, 30 s, 2 min, 10 min, 1 h. */
+export const WEBHOOK_RETRY_SCHEDULE_MS = [5000, 30000, 120000, 600000, 3600000];
+
+/** The end-of-call webhook's settings; in production its URL must be https. */
+function callWebhookConfig(
+  env: Record<string, string | undefined>,
+  r: EnvReader,
+  config: Config,
+): Config["callWebhook"] {
+  const raw = r.optional("CALL_WEBHOOK_URL");
+  let url: string | null = null;
+  if (raw !== null) {
+    const parsed = URL.parse(raw);
+    if (!parsed || !["http:", "https:"].includes(parsed.protocol)) {
+      r.problems.push(`CALL_WEBHOOK_URL must be an https:// URL (got "${raw}")`);
+    } else if (config.production && parsed.protocol !== "https:") {
+      r.problems.push(`CALL_WEBHOOK_URL must be an https:// URL in production (got "${raw}")`);
+    } else url = parsed.href;
+  }
+  const scheduleText = env.WEBHOOK_RETRY_SCHEDULE_MS?.trim();
+  let retryScheduleMs = WEBHOOK_RETRY_SCHEDULE_MS;
+  if (scheduleText !== undefined && scheduleText !== "") {
+    const list = scheduleText.split(",").map((v) => Number(v.trim()));
+    if (
+      list.length > 5 || list.some((n) => !Number.isInteger(n) || n < 0 || n > 3_600_000)
+    ) {
+      r.problems.push(
+        `WEBHOOK_RETRY_SCHEDULE_MS must be at most 5 comma-separated waits in ms, each 0 to ` +
+          `3600000 (got "${scheduleText}")`,
+      );
+    } else retryScheduleMs = list;
+  }
+  return {
+    url,
+    signingSecret: r.optional("WEBHOOK_SIGNING_SECRET") ?? config.tools.signingSecret,
+    timeoutMs: r.int("WEBHOOK_TIMEOUT_MS", 10000, { min: 100, max: 120000 }),
+    retryScheduleMs,
+  };
 }
 
 /** Whether `hostname` names this machine's loopback interface only. */

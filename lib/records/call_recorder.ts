@@ -55,6 +55,8 @@ export interface CallObserver {
   /** Media Streams frames relayed by a realtime call (in from Twilio, out to Twilio). */
   frames?(record: Readonly<CallRecord>, framesIn: number, framesOut: number): void;
   ended?(record: Readonly<CallRecord>): void;
+  /** The call ended and its record is all written (the after-call work starts here). */
+  closed?(record: Readonly<CallRecord>): void;
 }
 
 /** Creates a recorder per call and flushes them all on shutdown. */
@@ -86,11 +88,24 @@ export class CallRecords {
       clock: this.#clock,
       log: this.#log.child({ callId: fields.id, callSid: fields.callSid ?? undefined }),
       prices: this.#prices,
-      onClosed: (r) => this.#open.delete(r),
+      onClosed: (r) => {
+        // A recorder may report its close twice (its last flush, then its end): tell once.
+        if (this.#open.delete(r)) this.#closed(r.record);
+      },
       observers: this.#observers,
     });
     this.#open.add(recorder);
     return recorder;
+  }
+
+  #closed(record: Readonly<CallRecord>): void {
+    for (const observer of this.#observers) {
+      try {
+        observer.closed?.(record);
+      } catch (err) {
+        this.#log.warn("records.observer_failed", { error: errorMessage(err) });
+      }
+    }
   }
 
   /** The summaries of the calls this process is recording now (live, or ending). */

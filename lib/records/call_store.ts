@@ -58,7 +58,38 @@ export interface CallRecord {
   /** Median and worst per-turn latency, ms. */
   latencyP50Ms: number | null;
   latencyMaxMs: number | null;
+  /** The after-call analysis (absent on records written before there was one). */
+  analysis?: CallAnalysis | null;
+  /** The Twilio recording, once its status callback came (profiles with `record: true`). */
+  recording?: CallRecording | null;
 }
+
+/** A call's Twilio recording, as its `recordingStatusCallback`s report it. */
+export interface CallRecording {
+  /** `RE…` */
+  sid: string;
+  /** `in-progress`, `completed`, `absent` or `failed`. */
+  status: string;
+  durationSeconds: number | null;
+  channels: number | null;
+  updatedAt: number;
+}
+
+/**
+ * What the model made of a call once it ended (`analysis` in the agent's profile): a summary,
+ * one of the profile's outcome labels and the fields its schema asks for; or why that failed.
+ */
+export type CallAnalysis =
+  | {
+    status: "done";
+    at: number;
+    summary: string;
+    /** One of the profile's outcome labels (null when it defines none). */
+    outcome: string | null;
+    fields: Record<string, unknown> | null;
+    model: string;
+  }
+  | { status: "failed"; at: number; error: string };
 
 /** A transcript turn as the caller experienced it. */
 export interface TranscriptTurn {
@@ -105,12 +136,31 @@ export interface CallFilter {
   mode?: CallMode;
   /** An end reason, or `live`. */
   outcome?: string;
+  /** An analysis outcome label (`analysis.outcome`). */
+  result?: string;
   /** Epoch ms range of the start time. */
   from?: number;
   to?: number;
   /** Case-insensitive text searched in transcripts. */
   search?: string;
   limit?: number;
+  /** Where the previous page stopped ({@link CallPage.cursor}); the other filters the same. */
+  cursor?: string;
+}
+
+/** One page of {@link CallStore.page}. */
+export interface CallPage {
+  calls: CallRecord[];
+  /** Pass as `cursor` for the next (older) page; null when there is none. */
+  cursor: string | null;
+}
+
+/** A cursor that is not one {@link CallStore.page} gave. */
+export class CursorError extends Error {
+  constructor() {
+    super("The cursor is not one a previous page gave (with the same filters).");
+    this.name = "CursorError";
+  }
 }
 
 /** Text of one KV value part of a transcript turn (well under 64 KiB in UTF-8). */
@@ -148,6 +198,25 @@ export class CallStore {
     if (!result.ok) throw new Error("KV refused the write");
   }
 
+  /**
+   * Changes a stored summary with `change` (retried if another writer got there first); returns
+   * the new summary, or null when there is no such record or `change` returns null.
+   */
+  async updateRecord(
+    id: string,
+    change: (record: CallRecord) => CallRecord | null,
+  ): Promise<CallRecord | null> {
+    for (;;) {
+      const entry = await this.kv.get<CallRecord>(["call", id]);
+      if (!entry.value) return null;
+      const next = change(entry.value);
+      if (!next) return null;
+      const result = await this.kv.atomic().check(entry)
+        .set(["call", id], next, { expireIn: this.#expireIn }).commit();
+      if (result.ok) return next;
+    }
+  }
+
   /** The records of a Twilio call (one per session), oldest first. */
   async findBySid(callSid: string): Promise<CallRecord[]> {
     const records: CallRecord[] = [];
@@ -156,6 +225,14 @@ export class CallStore {
       if (record) records.push(record);
     }
     return records.sort((a, b) => a.startedAt - b.startedAt);
+  }
+
+  /** The records of a call by its Twilio call SID (`CA…`) or one record's id; [] if none. */
+  async findByKey(key: string): Promise<CallRecord[]> {
+    if (!key || key.length > 64) return [];
+    if (/^CA/.test(key)) return await this.findBySid(key);
+    const record = await this.getRecord(key);
+    return record ? [record] : [];
   }
 
   /** Marks when a call was answered (status callbacks). */
@@ -249,6 +326,15 @@ export class CallStore {
 
   /** Recent calls, newest first, filtered. */
   async list(filter: CallFilter = {}): Promise<CallRecord[]> {
+    return (await this.page(filter)).calls;
+  }
+
+  /**
+   * A page of calls, newest first, filtered, and the cursor of the next page: at most `limit`
+   * calls (500 at most), after scanning at most 5000 records (then a shorter page, with a
+   * cursor, so a search over many records goes on from there).
+   */
+  async page(filter: CallFilter = {}): Promise<CallPage> {
     const limit = Math.min(filter.limit ?? 50, 500);
     const out: CallRecord[] = [];
     const selector: Deno.KvListSelector = {
@@ -257,17 +343,39 @@ export class CallStore {
     };
     const needle = filter.search?.trim().toLowerCase();
     let scanned = 0;
-    for await (const entry of this.kv.list<string>(selector, { reverse: true, batchSize: 100 })) {
-      if (out.length >= limit || ++scanned > 5000) break;
-      const record = await this.getRecord(entry.value);
-      if (!record) continue;
-      if (filter.agent && record.agent !== filter.agent) continue;
-      if (filter.mode && record.mode !== filter.mode) continue;
-      if (filter.outcome && record.outcome !== filter.outcome) continue;
-      if (needle && !(await this.#transcriptIncludes(record.id, needle))) continue;
-      out.push(record);
+    const entries = this.kv.list<string>(selector, {
+      reverse: true,
+      batchSize: 100,
+      cursor: filter.cursor,
+    });
+    let more = false;
+    try {
+      for await (const entry of entries) {
+        const record = await this.getRecord(entry.value);
+        if (record && (await this.#matches(record, filter, needle))) out.push(record);
+        if (out.length >= limit || ++scanned >= 5000) {
+          more = true;
+          break;
+        }
+      }
+    } catch (err) {
+      if (filter.cursor && err instanceof TypeError) throw new CursorError();
+      throw err;
     }
-    return out;
+    // The iterator's cursor is just past the last entry read: the next page starts there.
+    return { calls: out, cursor: more && entries.cursor ? entries.cursor : null };
+  }
+
+  async #matches(
+    record: CallRecord,
+    filter: CallFilter,
+    needle: string | undefined,
+  ): Promise<boolean> {
+    if (filter.agent && record.agent !== filter.agent) return false;
+    if (filter.mode && record.mode !== filter.mode) return false;
+    if (filter.outcome && record.outcome !== filter.outcome) return false;
+    if (filter.result && resultOf(record) !== filter.result) return false;
+    return !needle || await this.#transcriptIncludes(record.id, needle);
   }
 
   async #transcriptIncludes(id: string, needle: string): Promise<boolean> {
@@ -276,6 +384,11 @@ export class CallStore {
     }
     return false;
   }
+}
+
+/** A record's analysis outcome label, or null (no analysis, failed, or no label). */
+export function resultOf(record: CallRecord): string | null {
+  return record.analysis?.status === "done" ? record.analysis.outcome : null;
 }
 
 /** A new, empty summary for a call that starts now. */
@@ -299,6 +412,7 @@ export function newCallRecord(
     model: null,
     latencyP50Ms: null,
     latencyMaxMs: null,
+    analysis: null,
     ...fields,
     startedAt: fields.startedAt ?? Date.now(),
   };

@@ -33,6 +33,8 @@ export interface MetricsOptions {
   limitHits?: ReadonlyMap<string, number>;
   /** Whether this instance drains. */
   draining?: () => boolean;
+  /** End-of-call webhooks that ran out of retries (read from KV at scrape time). */
+  undeliveredWebhooks?: () => Promise<number>;
 }
 
 /** The service's metrics in their own prom-client registry; one per `Services`. */
@@ -51,12 +53,14 @@ export class Metrics implements CallObserver {
   readonly #frames: Counter<"direction">;
   readonly #latency: Histogram<"mode">;
   readonly #disabled: Counter<"agent">;
+  readonly #results: Counter<"agent" | "result">;
+  readonly #deliveries: Counter<"result">;
 
   constructor(options: MetricsOptions) {
     this.#agents = new Set(options.agents);
     const registers = [this.registry];
     // Registered (and so exposed) in this order, the order of the hand-written text before.
-    const { liveCalls, limitHits, draining } = options;
+    const { liveCalls, limitHits, draining, undeliveredWebhooks } = options;
     new Gauge({
       name: "callbridge_active_calls",
       help: "Live calls in this instance, by call path.",
@@ -122,6 +126,28 @@ export class Metrics implements CallObserver {
       labelNames: ["agent"],
       registers,
     });
+    this.#results = new Counter({
+      name: "callbridge_call_results_total",
+      help: "Calls analysed after they ended, by agent and analysis outcome (failed: no analysis).",
+      labelNames: ["agent", "result"],
+      registers,
+    });
+    this.#deliveries = new Counter({
+      name: "callbridge_webhook_attempts_total",
+      help: "End-of-call webhook attempts, by result (delivered, failed, refused).",
+      labelNames: ["result"],
+      registers,
+    });
+    if (undeliveredWebhooks) {
+      new Gauge({
+        name: "callbridge_webhooks_undelivered",
+        help: "End-of-call webhooks that ran out of retries and wait to be sent again.",
+        registers,
+        async collect() {
+          this.set(await undeliveredWebhooks());
+        },
+      });
+    }
     if (limitHits) {
       new Counter({
         name: "callbridge_limit_hits_total",
@@ -183,6 +209,18 @@ export class Metrics implements CallObserver {
   /** A call for a disabled agent heard the apology instead of the agent. */
   disabledAgentCall(agent: string): void {
     this.#inc(this.#disabled, { agent: this.#agent(agent) });
+  }
+
+  /** A call's analysis was stored: counted by its outcome label. */
+  analysed(record: Readonly<CallRecord>): void {
+    const analysis = record.analysis;
+    const result = analysis?.status === "done" ? analysis.outcome ?? "none" : "failed";
+    this.#inc(this.#results, { agent: this.#agent(record.agent), result: word(result) });
+  }
+
+  /** An end-of-call webhook attempt ended. */
+  delivery(result: "delivered" | "failed" | "refused"): void {
+    this.#inc(this.#deliveries, { result });
   }
 
   /** Counts on `counter`, folding a label set past the {@link MAX_SERIES}th into `other`. */

@@ -16,12 +16,26 @@ export interface OutboundCall {
 }
 
 const PREFIX = "outbound";
+const BY_SID = "outbound_by_sid";
 /** Long enough for ringing, voicemail detection and a long call's reconnects. */
 export const OUTBOUND_TTL_MS = 6 * 60 * 60 * 1000;
 
-/** Stores `call` under its reference. */
+/** Stores `call` under its reference (and, once it has one, its call SID). */
 export async function saveOutbound(kv: Deno.Kv, call: OutboundCall): Promise<void> {
-  await kv.set([PREFIX, call.reference], call, { expireIn: OUTBOUND_TTL_MS });
+  let op = kv.atomic().set([PREFIX, call.reference], call, { expireIn: OUTBOUND_TTL_MS });
+  if (call.callSid) {
+    op = op.set([BY_SID, call.callSid], call.reference, { expireIn: OUTBOUND_TTL_MS });
+  }
+  await op.commit();
+}
+
+/** The stored call placed as `callSid`, or null (a status callback of an unanswered call). */
+export async function findOutboundBySid(
+  kv: Deno.Kv,
+  callSid: string,
+): Promise<OutboundCall | null> {
+  const reference = (await kv.get<string>([BY_SID, callSid])).value;
+  return reference ? await loadOutbound(kv, reference) : null;
 }
 
 /** The stored call for `reference`, or null (unknown or expired). */

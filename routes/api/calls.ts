@@ -1,5 +1,6 @@
 /**
- * `POST /api/calls`: places an outbound call with an agent.
+ * `/api/calls`: `POST` places an outbound call with an agent; `GET` lists calls, a page at a
+ * time.
  *
  * @module
  */
@@ -13,6 +14,8 @@ import {
 import { limitHit } from "../../lib/calls/admission.ts";
 import { RateLimiter } from "../../lib/platform/rate_limit.ts";
 import type { Services } from "../../lib/services.ts";
+import { parseCallFilter } from "../../lib/admin/call_filter_query.ts";
+import { CursorError } from "../../lib/records/call_store.ts";
 
 /**
  * Answers `201 { callSid, reference }`, or `{ error }` with the matching status; more than
@@ -46,6 +49,32 @@ export function createCallHandler(services: Services): Handler {
       return c.json(await placeOutboundCall(services, request), 201);
     } catch (err) {
       if (err instanceof OutboundError) return c.json({ error: err.message }, err.status);
+      throw err;
+    }
+  };
+}
+
+/** Most calls one `GET /api/calls` page holds. */
+const MAX_PAGE = 200;
+
+/**
+ * `GET /api/calls`: calls newest first with the dashboard's filters (`agent`, `mode`, `outcome`,
+ * `result`, `from`, `to`, `q`), `limit` (≤ 200, default 50) and `cursor` (the previous page's
+ * `nextCursor`); answers `{ calls, nextCursor }`.
+ */
+export function listCallsHandler(services: Services): Handler {
+  return async (c) => {
+    const query = c.req.query();
+    const limit = Number(query.limit ?? 50);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      return c.json({ error: `limit must be a whole number from 1 to ${MAX_PAGE}.` }, 400);
+    }
+    const { filter } = parseCallFilter(query, { limit });
+    try {
+      const page = await services.records.store.page(filter);
+      return c.json({ calls: page.calls, nextCursor: page.cursor });
+    } catch (err) {
+      if (err instanceof CursorError) return c.json({ error: err.message }, 400);
       throw err;
     }
   };

@@ -7,6 +7,14 @@
 
 import type { Handler } from "hono";
 import { CallView } from "../../components/call_view.tsx";
+import {
+  AnalysisSection,
+  DeleteSection,
+  RecordingSection,
+  WebhookSection,
+} from "../../components/call_results.tsx";
+import { webhookStatus } from "../../lib/records/call_webhook.ts";
+import { recordingOf } from "../../lib/records/recordings.ts";
 import { Layout } from "../../components/layout.tsx";
 import { renderPage } from "../../components/render.ts";
 import type { CallDetail } from "../../lib/records/call_store.ts";
@@ -37,14 +45,26 @@ export function callDetailHandler(services: Services): Handler {
         404,
       );
     }
+    const webhooks = await Promise.all(
+      details.map((d) => webhookStatus(services.kv, d.record.id)),
+    );
+    const first = details[0].record;
+    const recording = first.recording ??
+      (first.callSid ? await recordingOf(services.kv, first.callSid) : null);
     const title = details[0].record.callSid ?? details[0].record.id;
     return renderPage(
       c,
       <Layout title={`Call ${title}`} active="/">
         <h1>{`Call ${title}`}</h1>
         {details.map((detail, i) => (
-          <CallView key={detail.record.id} detail={detail} index={i} count={details.length} />
+          <div key={detail.record.id}>
+            <CallView detail={detail} index={i} count={details.length} />
+            <AnalysisSection analysis={detail.record.analysis} />
+            <WebhookSection id={detail.record.id} webhook={webhooks[i]} />
+          </div>
         ))}
+        <RecordingSection keyOfCall={key} recording={recording} />
+        <DeleteSection keyOfCall={key} />
       </Layout>,
     );
   };

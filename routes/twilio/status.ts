@@ -11,9 +11,15 @@ import {
   recordCallStatus,
 } from "../../lib/records/call_status.ts";
 import { formParams } from "../../lib/platform/form_params.ts";
+import { findOutboundBySid } from "../../lib/records/outbound_store.ts";
+import { FINAL_STATUSES, recordFinalStatus } from "../../lib/records/unanswered_calls.ts";
 import type { Services } from "../../lib/services.ts";
 
-/** Records the reported status; answers 204 (Twilio ignores the body). */
+/**
+ * Records the reported status; a final one creates the record of a call that never reached a
+ * socket (no-answer, busy, failed, canceled) or completes one left live. Answers 204 (Twilio
+ * ignores the body).
+ */
 export function statusCallbackHandler(services: Services): Handler {
   return async (c) => {
     const form = await formParams(c);
@@ -33,6 +39,28 @@ export function statusCallbackHandler(services: Services): Handler {
     });
     if (status === "in-progress" || status === "answered") {
       await services.records.store.markAnswered(form.CallSid, at);
+    }
+    if (FINAL_STATUSES.includes(status)) {
+      const outbound = await findOutboundBySid(services.kv, form.CallSid);
+      const agent = outbound?.agent ?? "default";
+      const profile = services.profiles.resolve(agent);
+      const records = await recordFinalStatus(services.records.store, {
+        callSid: form.CallSid,
+        status,
+        at: Date.now(),
+        from: form.From ?? "",
+        to: form.To ?? "",
+        direction: form.Direction ?? "",
+        durationSeconds: Number.isFinite(duration) && form.CallDuration ? duration : null,
+        // A disabled agent (its profile has problems) still gets its record, by name.
+        agent: profile?.name ?? agent,
+        mode: profile?.mode ?? services.config.voiceMode,
+        openIds: new Set(services.records.openRecords().map((r) => r.id)),
+      });
+      for (const record of records) {
+        services.metrics.ended(record);
+        services.afterCall.closed(record);
+      }
     }
     services.log.info("twilio.status", { callSid: form.CallSid, status });
     return c.body(null, 204);

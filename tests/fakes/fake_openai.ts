@@ -12,6 +12,12 @@
 
 import responsesStream from "../fixtures/openai_responses_stream.json" with { type: "json" };
 import type { TlsCert } from "../helpers/test_ca.ts";
+import {
+  structuredAnswer,
+  StructuredError,
+  structuredFormat,
+  type StructuredReply,
+} from "./fake_structured_outputs.ts";
 
 /** The Responses API's streaming events as OpenAI's docs show them. */
 const RESPONSES_EVENTS = responsesStream.events as unknown as Record<
@@ -147,6 +153,9 @@ export class FakeOpenAI {
   readonly apiKey: string;
   onToken: TokenHook | null = null;
   #scripts: ScriptedReply[] = [];
+  #structured: StructuredReply[] = [];
+  /** The structured-output (non-streaming) requests received, in order. */
+  readonly structuredRequests: { api: "chat" | "responses"; body: Record<string, unknown> }[] = [];
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
   #scheme = "http";
   #waiters: { count: number; resolve: () => void }[] = [];
@@ -181,6 +190,11 @@ export class FakeOpenAI {
   /** Queues replies for the next requests, in order. */
   script(...replies: ScriptedReply[]): void {
     this.#scripts.push(...replies);
+  }
+
+  /** Queues answers for the next structured-output requests, in order. */
+  scriptStructured(...replies: StructuredReply[]): void {
+    this.#structured.push(...replies);
   }
 
   /** Resolves once `count` requests in all have arrived; returns the last of them. */
@@ -229,10 +243,20 @@ export class FakeOpenAI {
       if (!body || typeof body !== "object" || Array.isArray(body)) {
         throw new HttpError(400, "The request body must be a JSON object.");
       }
-      if (api === "chat") validateChat(body as Json);
-      else validateResponses(body as Json);
+      const format = structuredFormat(api, body as Json);
+      if (api === "chat") validateChat(body as Json, format !== null);
+      else validateResponses(body as Json, format !== null);
+      if (format && (body as Json).stream !== true) {
+        this.structuredRequests.push({ api, body: body as Json });
+        const reply = this.#structured.shift() ?? {};
+        if (reply.status) {
+          return errorResponse(reply.status, "The server had an error processing your request.");
+        }
+        return Response.json(structuredAnswer(api, body as Json, { schema: format.schema, reply }));
+      }
       return this.#stream(api, body as Json, req);
     } catch (err) {
+      if (err instanceof StructuredError) return errorResponse(err.status, err.message, err.param);
       if (err instanceof HttpError) return errorResponse(err.status, err.message, err.param);
       throw err;
     }
@@ -441,7 +465,7 @@ function checkSampling(body: Json, limit: string, minTokens: number): void {
   }
 }
 
-function validateChat(body: Json): void {
+function validateChat(body: Json, structured = false): void {
   for (const key of Object.keys(body)) {
     if (!CHAT_PARAMS.has(key)) {
       throw new HttpError(400, `Unrecognized request argument supplied: ${key}`, key);
@@ -483,10 +507,12 @@ function validateChat(body: Json): void {
       "stream_options",
     );
   }
-  if (body.stream !== true) throw new HttpError(400, "This fake only serves streaming requests.");
+  if (body.stream !== true && !structured) {
+    throw new HttpError(400, "This fake only serves streaming requests (or structured outputs).");
+  }
 }
 
-function validateResponses(body: Json): void {
+function validateResponses(body: Json, structured = false): void {
   for (const key of Object.keys(body)) {
     if (!RESPONSES_PARAMS.has(key)) throw new HttpError(400, `Unknown parameter: '${key}'.`, key);
   }
@@ -532,7 +558,9 @@ function validateResponses(body: Json): void {
     checkResponsesToolPairs(input as Json[]);
   }
   if (body.tools !== undefined) checkTools(body.tools, (t) => t, "tools");
-  if (body.stream !== true) throw new HttpError(400, "This fake only serves streaming requests.");
+  if (body.stream !== true && !structured) {
+    throw new HttpError(400, "This fake only serves streaming requests (or structured outputs).");
+  }
 }
 
 /** Every assistant tool call must be answered by a tool message right after it, and vice versa. */

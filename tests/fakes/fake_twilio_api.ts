@@ -1,7 +1,8 @@
 /**
  * A fake Twilio REST API on 127.0.0.1, to use as `TWILIO_API_BASE_URL` with the real `twilio`
  * SDK. It checks the account's Basic auth and the parameters the real API requires, records
- * calls.create, calls(sid).update, messages.create and phone-number updates, and answers with
+ * calls.create, calls(sid).update, messages.create, phone-number updates and recordings
+ * (calls(sid).recordings.create, the media as WAV, delete), and answers with
  * the real resources' JSON shape, errors included (`{code, message, more_info, status}`, see
  * `tests/fixtures/twilio_rest_errors.json`).
  *
@@ -41,6 +42,21 @@ export interface CallCreate {
   twiml: string;
   statusCallback: string | null;
   statusCallbackEvents: string[];
+  /** `Record=true`: Twilio records the call from when it is answered. */
+  record: boolean;
+  recordingChannels: string | null;
+  recordingStatusCallback: string | null;
+  recordingStatusCallbackEvents: string[];
+}
+
+/** A recording the fake account has (calls(sid).recordings.create, or a recorded call). */
+export interface FakeRecording {
+  sid: string;
+  callSid: string;
+  channels: "mono" | "dual";
+  statusCallback: string | null;
+  statusCallbackEvents: string[];
+  deleted: boolean;
 }
 
 /** One recorded messages.create. */
@@ -69,6 +85,9 @@ export class FakeTwilioApi {
   readonly calls = new EventLog<CallCreate>();
   readonly messages = new EventLog<MessageCreate>();
   readonly numbers: OwnedNumber[] = [];
+  readonly recordings = new EventLog<FakeRecording>();
+  /** Every media request: the recording SID, its Authorization header, the status answered. */
+  readonly mediaRequests: { sid: string; authorization: string | null; status: number }[] = [];
   /** Answer the next calls.create with this error status (e.g. 400 for an unverified number). */
   failNextCall: number | null = null;
   /** Answer the next calls(sid).update with this error status (400, 429, 500 or 503). */
@@ -108,7 +127,7 @@ export class FakeTwilioApi {
     const url = new URL(req.url);
     const account = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\.json$/);
     if (account && req.method === "GET") return this.#fetchAccount(account[1], req);
-    const match = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/(.+)\.json$/);
+    const match = url.pathname.match(/^\/2010-04-01\/Accounts\/(AC\w+)\/(.+)\.(json|wav)$/);
     if (!match) return error(404, 20404, "The requested resource was not found");
     const expected = `Basic ${btoa(`${this.accountSid}:${this.authToken}`)}`;
     if (match[1] !== this.accountSid || req.headers.get("authorization") !== expected) {
@@ -117,7 +136,20 @@ export class FakeTwilioApi {
     const form = req.method === "POST"
       ? new URLSearchParams(await req.text())
       : new URLSearchParams();
-    const [resource, sid] = match[2].split("/");
+    const [resource, sid, sub] = match[2].split("/");
+    if (match[3] === "wav") {
+      if (resource !== "Recordings" || !sid || req.method !== "GET") return notFound(url.pathname);
+      return this.#media(sid, req);
+    }
+    if (resource === "Calls" && sid && sub === "Recordings" && req.method === "POST") {
+      return this.#createRecording(sid, form, url.pathname);
+    }
+    if (resource === "Recordings" && sid && req.method === "DELETE") {
+      const recording = this.recordings.items.find((r) => r.sid === sid && !r.deleted);
+      if (!recording) return notFound(url.pathname);
+      recording.deleted = true;
+      return new Response(null, { status: 204 });
+    }
     if (resource === "Calls" && !sid && req.method === "POST") return this.#createCall(form);
     if (resource === "Calls" && sid && req.method === "GET") {
       if (!TWILIO_CALLS.has(sid)) return notFound(url.pathname);
@@ -154,6 +186,91 @@ export class FakeTwilioApi {
       return Response.json(numberJson(number, this.accountSid));
     }
     return error(405, 20004, "Method not allowed");
+  }
+
+  /** A recording of `callSid`, as Twilio makes one when a call placed with `Record` answers. */
+  addRecording(callSid: string, options: Partial<FakeRecording> = {}): FakeRecording {
+    const recording: FakeRecording = {
+      sid: `RE${crypto.randomUUID().replaceAll("-", "")}`,
+      callSid,
+      channels: "dual",
+      statusCallback: null,
+      statusCallbackEvents: ["completed"],
+      deleted: false,
+      ...options,
+    };
+    this.recordings.push(recording);
+    return recording;
+  }
+
+  /** calls(sid).recordings.create: checks the parameters as Twilio does; 404 for an unknown call. */
+  #createRecording(callSid: string, form: URLSearchParams, path: string): Response {
+    if (!TWILIO_CALLS.has(callSid)) return notFound(path);
+    const channels = form.get("RecordingChannels") ?? "mono";
+    if (channels !== "mono" && channels !== "dual") {
+      return error(400, 21202, `RecordingChannels must be mono or dual (got ${channels})`);
+    }
+    const events = form.getAll("RecordingStatusCallbackEvent").flatMap((e) => e.split(" "));
+    if (events.some((e) => !["in-progress", "completed", "absent"].includes(e))) {
+      return error(400, 21626, "Invalid 'RecordingStatusCallbackEvent'");
+    }
+    const callback = form.get("RecordingStatusCallback");
+    if (callback !== null && !URL.parse(callback)) {
+      return error(400, 21609, "Invalid 'RecordingStatusCallback' URL");
+    }
+    const recording = this.addRecording(callSid, {
+      channels,
+      statusCallback: callback,
+      statusCallbackEvents: events.length ? events : ["completed"],
+    });
+    return Response.json({
+      sid: recording.sid,
+      account_sid: this.accountSid,
+      call_sid: callSid,
+      conference_sid: null,
+      channels: channels === "dual" ? 2 : 1,
+      status: "in-progress",
+      source: "StartCallRecordingAPI",
+      duration: null,
+      price: null,
+      start_time: new Date().toUTCString(),
+      date_created: null,
+      date_updated: null,
+      error_code: null,
+      uri:
+        `/2010-04-01/Accounts/${this.accountSid}/Calls/${callSid}/Recordings/${recording.sid}.json`,
+    }, { status: 201 });
+  }
+
+  /** A recording's media: a WAV (two channels when recorded dual), ranges honoured. */
+  #media(sid: string, req: Request): Response {
+    const authorization = req.headers.get("authorization");
+    const recording = this.recordings.items.find((r) => r.sid === sid && !r.deleted);
+    const status = recording ? 200 : 404;
+    this.mediaRequests.push({ sid, authorization, status });
+    if (!recording) return notFound(new URL(req.url).pathname);
+    const wav = fakeWav(recording.channels === "dual" ? 2 : 1);
+    const range = req.headers.get("range")?.match(/^bytes=(\d+)-(\d*)$/);
+    if (range) {
+      const start = Number(range[1]);
+      const end = range[2] ? Math.min(Number(range[2]), wav.length - 1) : wav.length - 1;
+      return new Response(wav.slice(start, end + 1), {
+        status: 206,
+        headers: {
+          "content-type": "audio/x-wav",
+          "content-range": `bytes ${start}-${end}/${wav.length}`,
+          "accept-ranges": "bytes",
+          "x-twilio-internal": "not for clients",
+        },
+      });
+    }
+    return new Response(wav, {
+      headers: {
+        "content-type": "audio/x-wav",
+        "accept-ranges": "bytes",
+        "x-twilio-internal": "not for clients",
+      },
+    });
   }
 
   /** calls(sid).update: 404 for a call Twilio does not have, else as told (fail, hold, answer). */
@@ -225,6 +342,10 @@ export class FakeTwilioApi {
       twiml: form.get("Twiml") ?? "",
       statusCallback: form.get("StatusCallback"),
       statusCallbackEvents: form.getAll("StatusCallbackEvent"),
+      record: form.get("Record") === "true",
+      recordingChannels: form.get("RecordingChannels"),
+      recordingStatusCallback: form.get("RecordingStatusCallback"),
+      recordingStatusCallbackEvents: form.getAll("RecordingStatusCallbackEvent"),
     });
     return Response.json(callJson(sid, this.accountSid, "queued", to, from), { status: 201 });
   }
@@ -255,6 +376,34 @@ export class FakeTwilioApi {
       uri: `/2010-04-01/Accounts/${this.accountSid}/Messages/${sid}.json`,
     }, { status: 201 });
   }
+}
+
+/** Half a second of a 440 Hz tone as 8 kHz 16-bit PCM WAV, on `channels` channels. */
+export function fakeWav(channels: number): Uint8Array<ArrayBuffer> {
+  const rate = 8000;
+  const frames = rate / 2;
+  const data = frames * channels * 2;
+  const view = new DataView(new ArrayBuffer(44 + data));
+  const text = (at: number, value: string) =>
+    [...value].forEach((ch, i) => view.setUint8(at + i, ch.charCodeAt(0)));
+  text(0, "RIFF");
+  view.setUint32(4, 36 + data, true);
+  text(8, "WAVE");
+  text(12, "fmt ");
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true); // PCM
+  view.setUint16(22, channels, true);
+  view.setUint32(24, rate, true);
+  view.setUint32(28, rate * channels * 2, true);
+  view.setUint16(32, channels * 2, true);
+  view.setUint16(34, 16, true);
+  text(36, "data");
+  view.setUint32(40, data, true);
+  for (let i = 0; i < frames; i++) {
+    const sample = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate));
+    for (let ch = 0; ch < channels; ch++) view.setInt16(44 + (i * channels + ch) * 2, sample, true);
+  }
+  return new Uint8Array(view.buffer);
 }
 
 /** Twilio's 404 for a resource it does not have, as the fixture's example words it. */
