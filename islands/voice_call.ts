@@ -50,7 +50,7 @@ export async function openMicrophone(): Promise<MediaStream | string> {
   }
   try {
     return await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, channelCount: 1 },
+      audio: { echoCancellation: true, noiseSuppression: false, channelCount: 1 },
     });
   } catch (err) {
     const name = (err as DOMException)?.name ?? "";

@@ -1,0 +1,361 @@
+/**
+ * The voice simulator in real Chromium (puppeteer-core), against the real service and the fake
+ * Realtime server, on the real Media Streams path. Chromium's fake microphone plays a WAV the
+ * test writes (a 440 Hz tone); the page's audio worklet turns it into 20 ms µ-law frames:
+ *
+ * - the frames reach the fake Realtime as `audio/pcmu` appends, and still carry the tone;
+ * - the agent's audio plays back to its end and its marks make the round trip (the bridge
+ *   knows it was all heard);
+ * - a barge-in from the fake (`speech_started`) clears the page's queue, and the bridge's
+ *   truncate matches what the page played, to within 20 ms;
+ * - transcript, latency, mute (silent frames), the keypad (`dtmf`) and the hang-up (`stop`),
+ *   after which the call's record is on `/` with its transcript;
+ * - the errors people hit, each in words on the page with no call left open: OpenAI not
+ *   configured, the socket refused (the service at MAX_CONCURRENT_CALLS), the microphone
+ *   refused, no microphone.
+ *
+ * Skipped, with a message, where Chromium is not installed. `UPDATE_SCREENSHOTS=1` also writes
+ * the README's docs/voice_simulator.png.
+ */
+
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { decodeMulaw } from "../lib/protocols/g711.ts";
+import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
+import { waitUntil } from "./fakes/event_log.ts";
+import { startRealtime } from "./helpers/realtime_harness.ts";
+import { eventually } from "./helpers/relay_harness.ts";
+import { startService } from "./helpers/service.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!hasChromium) {
+  console.log(`voice simulator browser tests SKIPPED: no Chromium at ${CHROMIUM}`);
+}
+const screenshots = Deno.env.get("UPDATE_SCREENSHOTS") === "1";
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--autoplay-policy=no-user-gesture-required",
+];
+const TONE_HZ = 440;
+
+/** A 16-bit mono PCM WAV of `seconds` of a `hz` tone at `rate`. */
+function toneWav(hz: number, seconds: number, rate = 48000): Uint8Array {
+  const samples = Math.round(rate * seconds);
+  const out = new Uint8Array(44 + samples * 2);
+  const view = new DataView(out.buffer);
+  const text = (at: number, s: string) => [...s].forEach((ch, i) => out[at + i] = ch.charCodeAt(0));
+  text(0, "RIFF");
+  view.setUint32(4, 36 + samples * 2, true);
+  text(8, "WAVEfmt ");
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true); // PCM
+  view.setUint16(22, 1, true); // mono
+  view.setUint32(24, rate, true);
+  view.setUint32(28, rate * 2, true);
+  view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true);
+  text(36, "data");
+  view.setUint32(40, samples * 2, true);
+  for (let i = 0; i < samples; i++) {
+    view.setInt16(
+      44 + i * 2,
+      Math.round(0.3 * 32767 * Math.sin(2 * Math.PI * hz * i / rate)),
+      true,
+    );
+  }
+  return out;
+}
+
+/** The amplitude of `hz` in 8 kHz samples (a single-bin DFT). */
+function amplitude(samples: Float32Array, hz: number): number {
+  let re = 0;
+  let im = 0;
+  for (let i = 0; i < samples.length; i++) {
+    re += samples[i] * Math.cos(2 * Math.PI * hz * i / 8000);
+    im += samples[i] * Math.sin(2 * Math.PI * hz * i / 8000);
+  }
+  return 2 * Math.hypot(re, im) / samples.length;
+}
+
+/** A number data attribute of the voice simulator's section. */
+function playout(page: Page, name: "playedMs" | "queuedMs" | "clearedAtMs"): Promise<number> {
+  return page.$eval("section.voice", (el, key) => Number((el as HTMLElement).dataset[key]), name);
+}
+
+/** Waits until the section's `name` attribute satisfies `ok`. */
+async function waitForPlayout(page: Page, name: string, min: number): Promise<void> {
+  await page.waitForFunction(
+    (key, least) =>
+      Number(document.querySelector<HTMLElement>("section.voice")?.dataset[key]) >= least,
+    { timeout: 15_000 },
+    name,
+    min,
+  );
+}
+
+async function launch(args: string[]): Promise<Browser> {
+  return await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...FLAGS, ...args],
+  });
+}
+
+Deno.test({
+  name: "voice simulator in headless Chromium over the real Media Streams path",
+  ignore: !hasChromium,
+  async fn(t) {
+    const dir = await Deno.makeTempDir();
+    const wav = `${dir}/tone.wav`;
+    await Deno.writeFile(wav, toneWav(TONE_HZ, 2));
+    const browser = await launch([
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-audio-capture=${wav}`,
+    ]);
+    const h = await startRealtime({ env: { MAX_CONCURRENT_CALLS: "1" } });
+    // The greeting, then the answer the caller will cut off: paced twice as fast as real time,
+    // so audio queues up on the page ahead of its playout.
+    h.fake.replies.push(
+      { audioMs: 1500, deltaMs: 100, speed: 2, transcript: "Hello, you reached Callbridge." },
+      { audioMs: 6000, deltaMs: 100, speed: 2, transcript: "Let me check that for you." },
+    );
+    const store = h.service.services.records.store;
+    const errors: string[] = [];
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(15_000);
+      await page.setViewport({ width: 1100, height: 760 });
+      page.on("pageerror", (err) => errors.push(String(err)));
+      let callSid = "";
+
+      await t.step(
+        "a linked page starts a call; frames reach the model as audio/pcmu",
+        async () => {
+          await page.goto(`${h.service.url}/simulator?mode=voice&agent=default&autostart=1`);
+          await page.waitForSelector('section.voice[data-status="live"]');
+          callSid = await page.$eval("section.voice .status a", (el) => el.textContent ?? "");
+          assert.match(callSid, /^CA[0-9a-f]{32}$/);
+          const session = await h.fake.session(0);
+          const update = await session.events.waitFor((e) => e.type === "session.update", {
+            what: "session.update",
+          });
+          const audio = (update.session as { audio: Record<string, { format: unknown }> }).audio;
+          assert.deepEqual(audio.input.format, { type: "audio/pcmu" });
+          await waitUntil(() => session.appended.length >= 50, {
+            what: "a second of caller audio",
+          });
+          const bytes = Buffer.concat(
+            session.appended.slice(10, 50).map((a) => Buffer.from(a, "base64")),
+          );
+          assert.equal(bytes.length, 40 * 160, "each append is one 20 ms frame");
+          const tone = amplitude(decodeMulaw(new Uint8Array(bytes)), TONE_HZ);
+          assert.ok(tone > 0.2, `the microphone's ${TONE_HZ} Hz tone is in the frames (${tone})`);
+          const call = h.service.services.registry.list()[0] as RealtimeCall;
+          assert.equal(call.callSid, callSid);
+          assert.equal(call.customParameters.agent, "default");
+        },
+      );
+
+      await t.step(
+        "the agent's audio plays back to its end; its marks make the round trip",
+        async () => {
+          const call = h.service.services.registry.list()[0] as RealtimeCall;
+          await waitForPlayout(page, "playedMs", 1000);
+          assert.equal(call.playing, true, "the bridge knows the greeting is still playing");
+          await waitForPlayout(page, "playedMs", 1480);
+          // Every mark echoed: the bridge knows the greeting was heard to its end.
+          await waitUntil(() => !call.playing, { what: "the greeting's marks echoed" });
+          const played = await playout(page, "playedMs");
+          assert.ok(Math.abs(played - 1500) <= 10, `the page played ${played} ms of 1500`);
+          await page.waitForFunction(() =>
+            [...document.querySelectorAll("#voice-lines li.agent")].some((li) =>
+              li.textContent === "Hello, you reached Callbridge."
+            )
+          );
+        },
+      );
+
+      await t.step(
+        "a barge-in clears the page's queue; the truncate matches what played",
+        async () => {
+          const session = await h.fake.session(0);
+          const before = await playout(page, "playedMs");
+          session.speechStopped("Is there a table for two tonight?");
+          await page.waitForFunction(() =>
+            [...document.querySelectorAll("#voice-lines li.caller")].some((li) =>
+              li.textContent === "Is there a table for two tonight?"
+            )
+          );
+          await waitForPlayout(page, "playedMs", before + 1200);
+          assert.ok(await playout(page, "queuedMs") > 200, "audio is queued ahead of playout");
+          session.speechStarted();
+          const truncate = await session.truncates.waitFor(() => true, { what: "the truncate" });
+          await waitForPlayout(page, "clearedAtMs", before);
+          const heard = (await playout(page, "clearedAtMs")) - before;
+          assert.ok(
+            Math.abs(truncate.audioEndMs - heard) <= 20,
+            `truncated at ${truncate.audioEndMs} ms, the page played ${heard} ms`,
+          );
+          // Nothing of the cut answer plays after the clear.
+          const call = h.service.services.registry.list()[0] as RealtimeCall;
+          await waitUntil(() => !call.playing, { what: "the cleared marks echoed" });
+          assert.equal(await playout(page, "queuedMs"), 0);
+          await page.waitForFunction(() =>
+            /^latency \d+ ms/.test(document.querySelector("#voice-latency")?.textContent ?? "")
+          );
+          if (screenshots) await page.screenshot({ path: "docs/voice_simulator.png" });
+        },
+      );
+
+      await t.step("mute sends silent frames; the keypad sends dtmf", async () => {
+        const session = await h.fake.session(0);
+        await page.click("#voice-mute");
+        const from = session.appended.length + 5; // frames already on their way
+        await waitUntil(() => session.appended.length >= from + 10, { what: "frames after mute" });
+        const muted = session.appended.slice(from, from + 10).map((a) => Buffer.from(a, "base64"));
+        assert.ok(muted.every((f) => f.every((b) => b === 0xff)), "muted frames are silence");
+        assert.equal(await page.$eval("#voice-level", (el) => (el as HTMLMeterElement).value), 0);
+        await page.click("#voice-mute");
+        const events = session.events.items.length;
+        await page.click(".dtmf button:nth-child(5)"); // 5
+        await session.events.waitFor(
+          (e) => e.type === "conversation.item.create" && JSON.stringify(e).includes("keys: 5"),
+          { what: "the key press given to the model", from: events },
+        );
+      });
+
+      await t.step(
+        "a second call while the line is busy: the socket refused, in words",
+        async () => {
+          const other = await browser.newPage();
+          try {
+            await other.goto(`${h.service.url}/simulator?mode=voice&agent=default&autostart=1`);
+            await other.waitForSelector("#voice-problem");
+            assert.match(
+              await other.$eval("#voice-problem", (el) => el.textContent ?? ""),
+              /^The service refused the call's socket \(it may be draining or at MAX_CONCURRENT_CALLS/,
+            );
+            assert.equal(
+              await other.$eval("section.voice", (el) => (el as HTMLElement).dataset.status),
+              "ended",
+            );
+            assert.equal(h.service.services.registry.list().length, 1, "the first call goes on");
+          } finally {
+            await other.close();
+          }
+        },
+      );
+
+      await t.step(
+        "hang up: the stream stops, the record is on / with its transcript",
+        async () => {
+          await page.click("#voice-hangup");
+          await page.waitForSelector('section.voice[data-status="ended"]');
+          assert.equal(await page.$("#voice-problem"), null, "a hang-up is no problem");
+          await eventually(
+            async () => (await store.findBySid(callSid))[0]?.outcome === "caller-hangup",
+            "the call's record completed",
+          );
+          assert.equal(h.service.services.registry.list().length, 0);
+          await page.goto(`${h.service.url}/`);
+          await page.waitForSelector(`a[href="/calls/${callSid}"]`);
+          await page.click(`a[href="/calls/${callSid}"]`);
+          await page.waitForSelector("ol.transcript li");
+          const lines = await page.$$eval(
+            "ol.transcript li",
+            (els) => els.map((el) => `${el.className}: ${el.lastChild?.textContent ?? ""}`),
+          );
+          assert.deepEqual(lines.slice(0, 2), [
+            "line agent: Hello, you reached Callbridge.",
+            "line caller: Is there a table for two tonight?",
+          ]);
+        },
+      );
+
+      await t.step("OpenAI not configured: said on the page, no call opened", async () => {
+        const bare = await startService();
+        try {
+          await page.goto(`${bare.url}/simulator?mode=voice&autostart=1`);
+          await page.waitForSelector("#voice-problem");
+          assert.match(
+            await page.$eval("#voice-problem", (el) => el.textContent ?? ""),
+            /OpenAI is not configured: OPENAI_API_KEY is not set/,
+          );
+          assert.equal(
+            await page.$eval("section.voice", (el) => (el as HTMLElement).dataset.status),
+            "idle",
+          );
+          assert.equal(bare.services.registry.list().length, 0);
+        } finally {
+          await page.goto("about:blank");
+          await bare.close();
+        }
+      });
+      assert.deepEqual(errors, [], "no script error on the page");
+    } finally {
+      await browser.close();
+      await h.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** What the page says, and where the call is, once starting a voice call from `args`' browser. */
+async function startWith(
+  args: string[],
+): Promise<{ problem: string; status: string; calls: number }> {
+  const browser = await launch(args);
+  const h = await startRealtime();
+  try {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${h.service.url}/simulator?mode=voice`);
+    await page.click("#voice-start");
+    await page.waitForSelector("#voice-problem");
+    return {
+      problem: await page.$eval("#voice-problem", (el) => el.textContent ?? ""),
+      status: await page.$eval("section.voice", (el) => (el as HTMLElement).dataset.status ?? ""),
+      calls: h.service.services.registry.list().length + h.fake.sessions.items.length,
+    };
+  } finally {
+    await browser.close();
+    await h.close();
+  }
+}
+
+Deno.test({
+  name: "voice simulator: the microphone refused, or none, is said on the page; no call opens",
+  ignore: !hasChromium,
+  async fn() {
+    // Headless Chromium without the fake permission UI refuses the microphone's prompt.
+    const refused = await startWith(["--use-fake-device-for-media-stream"]);
+    assert.deepEqual(refused, {
+      problem: "The microphone was refused: allow it for this page (the icon in the address " +
+        "bar), then start the call again.",
+      status: "idle",
+      calls: 0,
+    });
+    // The permission granted, but no capture device at all (this machine has none).
+    const none = await startWith(["--use-fake-ui-for-media-stream"]);
+    assert.deepEqual(none, {
+      problem: "No microphone was found: connect one, then start the call again.",
+      status: "idle",
+      calls: 0,
+    });
+  },
+});
