@@ -31,8 +31,11 @@ export interface VoiceCallEvents {
   level(level: number): void;
   /** Agent audio played so far, queued now, and at the last `clear` (ms). */
   playout(played: { playedMs: number; queuedMs: number; clearedAtMs: number | null }): void;
-  /** The call is over; `problem` says why when it was not a hang-up. */
-  ended(problem: string | null): void;
+  /**
+   * The call is over; `problem` says why when it was not a hang-up, `byService` when the service
+   * closed the stream (its record then says why).
+   */
+  ended(problem: string | null, byService: boolean): void;
 }
 
 /** What the call needs to start: the token answer and the call's `<Parameter>`s. */
@@ -131,11 +134,10 @@ export class VoiceCall {
         );
       }
       // The service ends a stream by closing it normally; anything else is a dropped socket.
-      this.#end(
-        ev.code === 1000 || ev.code === 1005
-          ? "The service ended the call."
-          : `The call's socket dropped (code ${ev.code}${ev.reason ? `: ${ev.reason}` : ""}).`,
-      );
+      if (ev.code === 1000 || ev.code === 1005) {
+        return this.#end("The service ended the call.", true);
+      }
+      this.#end(`The call's socket dropped (code ${ev.code}${ev.reason ? `: ${ev.reason}` : ""}).`);
     });
   }
 
@@ -200,7 +202,7 @@ export class VoiceCall {
     this.#node?.port.postMessage(message, transfer);
   }
 
-  #end(problem: string | null): void {
+  #end(problem: string | null, byService = false): void {
     if (this.#ended) return;
     this.#ended = true;
     for (const track of this.#mic.getTracks()) track.stop();
@@ -208,6 +210,6 @@ export class VoiceCall {
     void this.#context?.close().catch(() => {});
     const socket = this.#socket;
     if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000);
-    this.#events.ended(problem);
+    this.#events.ended(problem, byService);
   }
 }

@@ -48,6 +48,10 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
   const call = useRef<VoiceCall | null>(null);
   const events = useRef<EventSource | null>(null);
   const notes = useRef(0);
+  /** The call's outcome, from its record (`ended` on the event stream). */
+  const outcome = useRef<string | null>(null);
+  /** The service closed the stream: its outcome is shown when the record says it. */
+  const endedByService = useRef(false);
 
   useEffect(() => {
     if (autostart) void start();
@@ -72,6 +76,8 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
     setLines([]);
     setLatencies([]);
     setStatus("connecting");
+    outcome.current = null;
+    endedByService.current = false;
     const fail = (message: string) => {
       setError(message);
       setStatus("idle");
@@ -108,11 +114,14 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
       },
       level: (l) => setLevel(l),
       playout: (p) => setPlayout({ ...p, clearedAtMs: p.clearedAtMs ?? -1 }),
-      ended: (problem) => {
-        if (problem) setError(problem);
+      ended: (problem, byService) => {
         setStatus("ended");
         setMuted(false);
         setLevel(0);
+        endedByService.current = byService;
+        // Ended by the service: the record's outcome is still to come on the event stream.
+        if (byService && outcome.current === null && events.current) return setError(problem);
+        setError(byService ? serviceEnded(outcome.current) : problem);
         events.current?.close();
         events.current = null;
       },
@@ -140,6 +149,13 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
     source.addEventListener("latency", (ev) => {
       const { latencyMs } = JSON.parse((ev as MessageEvent).data);
       if (typeof latencyMs === "number") setLatencies((prev) => [...prev, Math.round(latencyMs)]);
+    });
+    source.addEventListener("ended", (ev) => {
+      outcome.current = String(JSON.parse((ev as MessageEvent).data).outcome ?? "");
+      if (!endedByService.current) return;
+      setError(serviceEnded(outcome.current));
+      source.close();
+      events.current = null;
     });
     source.addEventListener("tool", (ev) => {
       const item = JSON.parse((ev as MessageEvent).data);
@@ -275,6 +291,11 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
       </div>
     </section>
   );
+}
+
+/** What the page says when the service ended the call, with the record's outcome if known. */
+function serviceEnded(outcome: string | null): string {
+  return outcome ? `The service ended the call (${outcome}).` : "The service ended the call.";
 }
 
 if (typeof document !== "undefined") hydrateIsland("voice_simulator", VoiceSimulator);

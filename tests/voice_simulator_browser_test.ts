@@ -359,3 +359,37 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "voice simulator: OpenAI failing ends the call from the service side, said on the page",
+  ignore: !hasChromium,
+  async fn() {
+    const browser = await launch([
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+    ]);
+    const h = await startRealtime();
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(15_000);
+      await page.goto(`${h.service.url}/simulator?mode=voice&autostart=1`);
+      await page.waitForSelector('section.voice[data-status="live"]');
+      const session = await h.fake.session(0);
+      await session.events.waitFor((e) => e.type === "session.update", { what: "session.update" });
+      session.sendError("insufficient_quota", "You exceeded your current quota.");
+      await page.waitForSelector('section.voice[data-status="ended"]');
+      // The record's outcome follows on the event stream.
+      await page.waitForFunction(() =>
+        document.querySelector("#voice-problem")?.textContent?.includes("(") === true
+      );
+      assert.equal(
+        await page.$eval("#voice-problem", (el) => el.textContent ?? ""),
+        "The service ended the call (openai-insufficient_quota).",
+      );
+      assert.equal(h.service.services.registry.list().length, 0, "no call left open");
+    } finally {
+      await browser.close();
+      await h.close();
+    }
+  },
+});

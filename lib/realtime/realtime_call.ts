@@ -310,7 +310,9 @@ export class RealtimeCall implements LiveCall {
 
   /** Leaves the stream with `ending` next (see {@link leaveStream}). */
   #leave(ending: StreamEnding): Promise<void> {
-    const { streamEndings, redirect } = this.#deps;
+    const { streamEndings } = this.#deps;
+    // A simulated call has no Twilio call to redirect: closing its stream ends it.
+    const redirect = this.#trusted ? null : this.#deps.redirect;
     const exit = { socket: this.#socket, callSid: this.callSid, endings: streamEndings, redirect };
     return leaveStream({ ...exit, log: this.#log }, ending);
   }

@@ -1,10 +1,10 @@
 /**
- * Each call's tool calls as they finish, its transcript lines and its turns' latencies, for the
- * simulator page to show live: told by the call recorder (the `tool` events, transcript lines
- * and latencies it records), handed to the subscribers of that call's SID. The text mode shows
- * the tool calls (it knows the words); the voice mode all three (a Media Stream carries no
- * words). Only this process's calls: the page's event stream must reach the instance holding
- * the socket.
+ * Each call's tool calls as they finish, its transcript lines, its turns' latencies and its end,
+ * for the simulator page to show live: told by the call recorder (the `tool` events, transcript
+ * lines, latencies and the end it records), handed to the subscribers of that call's SID. The
+ * text mode shows the tool calls (it knows the words); the voice mode all of it (a Media Stream
+ * carries no words). Only this process's calls: the page's event stream must reach the instance
+ * holding the socket.
  *
  * @module
  */
@@ -35,7 +35,9 @@ export interface TranscriptFeedItem {
 export type FeedItem =
   | { kind: "tool"; item: ToolFeedItem }
   | { kind: "transcript"; item: TranscriptFeedItem }
-  | { kind: "latency"; item: { latencyMs: number | null; outcome: string } };
+  | { kind: "latency"; item: { latencyMs: number | null; outcome: string } }
+  /** The call's record ended, with why (`caller-hangup`, `upstream-failed`, …). */
+  | { kind: "ended"; item: { outcome: string } };
 
 /** What a subscriber is told: an item of its call, or null when the feed closes (shutdown). */
 export type ToolFeedListener = (item: FeedItem | null) => void;
@@ -94,6 +96,10 @@ export class ToolFeed implements CallObserver {
       kind: "latency",
       item: { latencyMs: latency.latencyMs, outcome: latency.outcome },
     });
+  }
+
+  ended(record: Readonly<CallRecord>): void {
+    this.#tell(record, { kind: "ended", item: { outcome: record.outcome } });
   }
 
   #tell(record: Readonly<CallRecord>, item: FeedItem): void {

@@ -1,7 +1,8 @@
 /**
  * `GET /simulator/events/:sid`: the simulated call's tool calls, transcript lines and turn
  * latencies as server-sent events (`event: tool`, one per finished call; `event: transcript`,
- * a line again with the same `seq` when it changes; `event: latency`, one per agent turn), so
+ * a line again with the same `seq` when it changes; `event: latency`, one per agent turn;
+ * `event: ended`, the call's outcome), so
  * the simulator shows them live without adding anything to what the call's socket carries
  * (ConversationRelay's or the Media Stream's). Ends when the client goes away.
  *
