@@ -25,6 +25,8 @@ interface Line {
   role: "caller" | "agent" | "note" | "tool";
   text: string;
   interrupted?: boolean;
+  /** Of an interrupted agent line: how much the caller heard. */
+  heardMs?: number;
   failed?: boolean;
 }
 
@@ -144,7 +146,8 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
     events.current = source;
     source.addEventListener("transcript", (ev) => {
       const t = JSON.parse((ev as MessageEvent).data);
-      upsert({ seq: t.seq, role: t.role, text: t.text, interrupted: t.interrupted });
+      const { seq, role, text, interrupted, heardMs } = t;
+      upsert({ seq, role, text, interrupted, heardMs });
     });
     source.addEventListener("latency", (ev) => {
       const { latencyMs } = JSON.parse((ev as MessageEvent).data);
@@ -272,8 +275,16 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
               line.failed ? " failed" : ""
             }`}
           >
-            {line.text}
-            {line.interrupted ? <span class="tag">interrupted</span> : null}
+            {line.text || (line.interrupted ? "…" : "")}
+            {line.interrupted
+              ? (
+                <span class="tag">
+                  {line.heardMs === undefined
+                    ? "interrupted"
+                    : `interrupted · heard ${Math.round(line.heardMs)} ms`}
+                </span>
+              )
+              : null}
           </li>
         ))}
       </ol>

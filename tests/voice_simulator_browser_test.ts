@@ -144,9 +144,11 @@ Deno.test({
       let callSid = "";
 
       await t.step(
-        "a linked page starts a call; frames reach the model as audio/pcmu",
+        "the agent page's link starts a call; frames reach the model as audio/pcmu",
         async () => {
-          await page.goto(`${h.service.url}/simulator?mode=voice&agent=default&autostart=1`);
+          await page.goto(`${h.service.url}/agents/default`);
+          const link = 'a[href="/simulator?mode=voice&agent=default&autostart=1"]';
+          await Promise.all([page.waitForNavigation(), page.click(link)]);
           await page.waitForSelector('section.voice[data-status="live"]');
           callSid = await page.$eval("section.voice .status a", (el) => el.textContent ?? "");
           assert.match(callSid, /^CA[0-9a-f]{32}$/);
