@@ -54,6 +54,8 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
   const outcome = useRef<string | null>(null);
   /** The service closed the stream: its outcome is shown when the record says it. */
   const endedByService = useRef(false);
+  /** Hang up was pressed while the call was still being set up. */
+  const cancelled = useRef(false);
 
   useEffect(() => {
     if (autostart) void start();
@@ -80,6 +82,8 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
     setStatus("connecting");
     outcome.current = null;
     endedByService.current = false;
+    cancelled.current = false;
+    call.current = null;
     const fail = (message: string) => {
       setError(message);
       setStatus("idle");
@@ -87,13 +91,21 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
     // The microphone first: refused, no call is opened at all.
     const mic = await openMicrophone();
     if (typeof mic === "string") return fail(mic);
+    const release = () => {
+      for (const track of mic.getTracks()) track.stop();
+      events.current?.close();
+      events.current = null;
+      setStatus("idle");
+    };
+    if (cancelled.current) return release();
     const res = await fetch("/simulator/token", {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ agent, from, mode: "voice" }),
     }).catch(() => null);
+    if (cancelled.current) return release();
     if (!res?.ok) {
-      for (const track of mic.getTracks()) track.stop();
+      release();
       const why = await res?.json().then((b) => String(b.error ?? "")).catch(() => "");
       return fail(
         res
@@ -109,6 +121,7 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
       reference: string;
     };
     await watch(answer.callSid);
+    if (cancelled.current) return release();
     const voice = new VoiceCall(mic, answer.callSid, {
       live: () => {
         setStatus("live");
@@ -179,6 +192,11 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
     });
   }
 
+  function hangUp(): void {
+    if (call.current) return call.current.hangUp();
+    cancelled.current = true;
+  }
+
   function toggleMute(): void {
     call.current?.mute(!muted);
     setMuted(!muted);
@@ -219,7 +237,7 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
         </label>
         {busy
           ? (
-            <button type="button" id="voice-hangup" onClick={() => call.current?.hangUp()}>
+            <button type="button" id="voice-hangup" onClick={hangUp}>
               Hang up
             </button>
           )
