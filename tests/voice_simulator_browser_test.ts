@@ -12,7 +12,9 @@
  *   after which the call's record is on `/` with its transcript;
  * - the errors people hit, each in words on the page with no call left open: OpenAI not
  *   configured, the socket refused (the service at MAX_CONCURRENT_CALLS), the microphone
- *   refused, no microphone.
+ *   refused, no microphone (this machine has none: Chromium is given no fake device), the
+ *   service ending the call (OpenAI failing: the record's outcome is shown), the socket
+ *   dropped (a proxy in front of the service cuts its connections).
  *
  * Skipped, with a message, where Chromium is not installed. `UPDATE_SCREENSHOTS=1` also writes
  * the README's docs/voice_simulator.png.
@@ -391,6 +393,74 @@ Deno.test({
       assert.equal(h.service.services.registry.list().length, 0, "no call left open");
     } finally {
       await browser.close();
+      await h.close();
+    }
+  },
+});
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `target` (`host:port`) whose connections the test can cut
+ * at once, as a network that goes away does (the peers see the TCP connection reset).
+ */
+function cuttableProxy(target: string): { url: string; cut(): void; close(): void } {
+  const [hostname, port] = target.split(":");
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  const pipe = (from: Deno.Conn, to: Deno.Conn) =>
+    from.readable.pipeTo(to.writable).catch(() => {}).finally(() => {
+      for (const conn of [from, to]) {
+        if (open.delete(conn)) conn.close();
+      }
+    });
+  (async () => {
+    for await (const client of listener) {
+      const server = await Deno.connect({ hostname, port: Number(port) });
+      open.add(client).add(server);
+      void pipe(client, server);
+      void pipe(server, client);
+    }
+  })().catch(() => {});
+  return {
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    cut() {
+      for (const conn of open) conn.close();
+      open.clear();
+    },
+    close() {
+      this.cut();
+      listener.close();
+    },
+  };
+}
+
+Deno.test({
+  name: "voice simulator: a dropped socket is said on the page, and the call ends on both sides",
+  ignore: !hasChromium,
+  async fn() {
+    const browser = await launch([
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+    ]);
+    const h = await startRealtime();
+    const proxy = cuttableProxy(new URL(h.service.url).host);
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(15_000);
+      await page.goto(`${proxy.url}/simulator?mode=voice&autostart=1`);
+      await page.waitForSelector('section.voice[data-status="live"]');
+      await h.fake.session(0);
+      proxy.cut(); // the network goes away under the call
+      await page.waitForSelector('section.voice[data-status="ended"]');
+      assert.match(
+        await page.$eval("#voice-problem", (el) => el.textContent ?? ""),
+        /^The call's socket dropped \(code 1006\)\.$/,
+      );
+      await waitUntil(() => h.service.services.registry.list().length === 0, {
+        what: "the service's side of the call ended",
+      });
+    } finally {
+      await browser.close();
+      proxy.close();
       await h.close();
     }
   },
