@@ -29,6 +29,7 @@ import { waitUntil } from "./fakes/event_log.ts";
 import { startRealtime } from "./helpers/realtime_harness.ts";
 import { eventually } from "./helpers/relay_harness.ts";
 import { startService } from "./helpers/service.ts";
+import { amplitude, cuttableProxy, toneWav } from "./helpers/voice_browser.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = (() => {
@@ -53,45 +54,6 @@ const FLAGS = [
   "--autoplay-policy=no-user-gesture-required",
 ];
 const TONE_HZ = 440;
-
-/** A 16-bit mono PCM WAV of `seconds` of a `hz` tone at `rate`. */
-function toneWav(hz: number, seconds: number, rate = 48000): Uint8Array {
-  const samples = Math.round(rate * seconds);
-  const out = new Uint8Array(44 + samples * 2);
-  const view = new DataView(out.buffer);
-  const text = (at: number, s: string) => [...s].forEach((ch, i) => out[at + i] = ch.charCodeAt(0));
-  text(0, "RIFF");
-  view.setUint32(4, 36 + samples * 2, true);
-  text(8, "WAVEfmt ");
-  view.setUint32(16, 16, true);
-  view.setUint16(20, 1, true); // PCM
-  view.setUint16(22, 1, true); // mono
-  view.setUint32(24, rate, true);
-  view.setUint32(28, rate * 2, true);
-  view.setUint16(32, 2, true);
-  view.setUint16(34, 16, true);
-  text(36, "data");
-  view.setUint32(40, samples * 2, true);
-  for (let i = 0; i < samples; i++) {
-    view.setInt16(
-      44 + i * 2,
-      Math.round(0.3 * 32767 * Math.sin(2 * Math.PI * hz * i / rate)),
-      true,
-    );
-  }
-  return out;
-}
-
-/** The amplitude of `hz` in 8 kHz samples (a single-bin DFT). */
-function amplitude(samples: Float32Array, hz: number): number {
-  let re = 0;
-  let im = 0;
-  for (let i = 0; i < samples.length; i++) {
-    re += samples[i] * Math.cos(2 * Math.PI * hz * i / 8000);
-    im += samples[i] * Math.sin(2 * Math.PI * hz * i / 8000);
-  }
-  return 2 * Math.hypot(re, im) / samples.length;
-}
 
 /** A number data attribute of the voice simulator's section. */
 function playout(page: Page, name: "playedMs" | "queuedMs" | "clearedAtMs"): Promise<number> {
@@ -397,41 +359,6 @@ Deno.test({
     }
   },
 });
-
-/**
- * A TCP proxy on 127.0.0.1 in front of `target` (`host:port`) whose connections the test can cut
- * at once, as a network that goes away does (the peers see the TCP connection reset).
- */
-function cuttableProxy(target: string): { url: string; cut(): void; close(): void } {
-  const [hostname, port] = target.split(":");
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  const pipe = (from: Deno.Conn, to: Deno.Conn) =>
-    from.readable.pipeTo(to.writable).catch(() => {}).finally(() => {
-      for (const conn of [from, to]) {
-        if (open.delete(conn)) conn.close();
-      }
-    });
-  (async () => {
-    for await (const client of listener) {
-      const server = await Deno.connect({ hostname, port: Number(port) });
-      open.add(client).add(server);
-      void pipe(client, server);
-      void pipe(server, client);
-    }
-  })().catch(() => {});
-  return {
-    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
-    cut() {
-      for (const conn of open) conn.close();
-      open.clear();
-    },
-    close() {
-      this.cut();
-      listener.close();
-    },
-  };
-}
 
 Deno.test({
   name: "voice simulator: a dropped socket is said on the page, and the call ends on both sides",
