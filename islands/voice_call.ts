@@ -23,14 +23,25 @@ const PROCESSOR = "callbridge-voice";
 const WORKLET_URL = "/static/islands/voice_worklet.js";
 const FRAME_MS = 20;
 
+/** Where playout is (ms of agent audio), as the page shows it. */
+export interface PlayoutState {
+  playedMs: number;
+  queuedMs: number;
+  clearedAtMs: number | null;
+  clearedWallMs: number | null;
+}
+
 /** What the call tells its page. */
 export interface VoiceCallEvents {
   /** The socket opened and `start` was sent. */
   live(): void;
   /** The input level of the last frame (0…1). */
   level(level: number): void;
-  /** Agent audio played so far, queued now, and at the last `clear` (ms). */
-  playout(played: { playedMs: number; queuedMs: number; clearedAtMs: number | null }): void;
+  /**
+   * Agent audio played so far, queued now, and at the last `clear` (ms), with when that clear
+   * took effect (wall clock, ms).
+   */
+  playout(played: PlayoutState): void;
   /**
    * The call is over; `problem` says why when it was not a hang-up, `byService` when the service
    * closed the stream (its record then says why).
@@ -83,6 +94,7 @@ export class VoiceCall {
   #open = false;
   #ended = false;
   #clearedAtMs: number | null = null;
+  #clearedWallMs: number | null = null;
 
   constructor(mic: MediaStream, callSid: string, events: VoiceCallEvents) {
     this.#mic = mic;
@@ -178,12 +190,16 @@ export class VoiceCall {
       this.#frames++;
       return;
     }
-    if (message.type === "cleared") this.#clearedAtMs = message.playedMs;
+    if (message.type === "cleared") {
+      this.#clearedAtMs = message.playedMs;
+      this.#clearedWallMs = message.at;
+    }
     for (const name of message.marks) this.#socket?.send(this.#stream.mark(name));
     this.#events.playout({
       playedMs: message.playedMs,
       queuedMs: message.type === "played" ? message.queuedMs : 0,
       clearedAtMs: this.#clearedAtMs,
+      clearedWallMs: this.#clearedWallMs,
     });
   }
 

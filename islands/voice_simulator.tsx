@@ -8,7 +8,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { hydrateIsland } from "./hydrate.ts";
-import { openMicrophone, VoiceCall } from "./voice_call.ts";
+import { openMicrophone, type PlayoutState, VoiceCall } from "./voice_call.ts";
 
 /** Props of {@link VoiceSimulator}. */
 export interface VoiceSimulatorProps {
@@ -46,7 +46,12 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
   const [level, setLevel] = useState(0);
   const [muted, setMuted] = useState(false);
   const [audioHeld, setAudioHeld] = useState(false);
-  const [playout, setPlayout] = useState({ playedMs: 0, queuedMs: 0, clearedAtMs: -1 });
+  const [playout, setPlayout] = useState<PlayoutState>({
+    playedMs: 0,
+    queuedMs: 0,
+    clearedAtMs: null,
+    clearedWallMs: null,
+  });
   const call = useRef<VoiceCall | null>(null);
   const events = useRef<EventSource | null>(null);
   const notes = useRef(0);
@@ -128,7 +133,7 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
         setAudioHeld(voice.audioState === "suspended");
       },
       level: (l) => setLevel(l),
-      playout: (p) => setPlayout({ ...p, clearedAtMs: p.clearedAtMs ?? -1 }),
+      playout: (p) => setPlayout(p),
       ended: (problem, byService) => {
         setStatus("ended");
         setMuted(false);
@@ -211,7 +216,8 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
       data-status={status}
       data-played-ms={Math.round(playout.playedMs)}
       data-queued-ms={Math.round(playout.queuedMs)}
-      data-cleared-at-ms={Math.round(playout.clearedAtMs)}
+      data-cleared-at-ms={Math.round(playout.clearedAtMs ?? -1)}
+      data-cleared-wall-ms={playout.clearedWallMs ?? -1}
     >
       <div class="controls">
         <label>

@@ -48,8 +48,8 @@ export type FromWorklet =
   | { type: "frame"; bytes: Uint8Array; level: number }
   /** Marks playout reached; `playedMs`: the agent's audio played since the call began. */
   | { type: "played"; marks: string[]; playedMs: number; queuedMs: number }
-  /** The queue was cleared: the pending marks, to echo at once. */
-  | { type: "cleared"; marks: string[]; playedMs: number };
+  /** The queue was cleared: the pending marks, to echo at once, and when (wall clock, ms). */
+  | { type: "cleared"; marks: string[]; playedMs: number; at: number };
 
 class VoiceProcessor extends AudioWorkletProcessor {
   readonly #down = new Resampler(sampleRate, MULAW_RATE);
@@ -117,7 +117,8 @@ class VoiceProcessor extends AudioWorkletProcessor {
       case "clear": {
         const marks = this.#queue.clear();
         this.#playing = false;
-        return this.#post({ type: "cleared", marks, playedMs: this.#ms(this.#played) });
+        const at = Date.now();
+        return this.#post({ type: "cleared", marks, playedMs: this.#ms(this.#played), at });
       }
       case "mute":
         this.#muted = message.muted;

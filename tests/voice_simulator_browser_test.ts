@@ -7,7 +7,7 @@
  * - the agent's audio plays back to its end and its marks make the round trip (the bridge
  *   knows it was all heard);
  * - a barge-in from the fake (`speech_started`) clears the page's queue, and the bridge's
- *   truncate matches what the page played, to within 20 ms;
+ *   truncate matches what the page had played at that moment, to within 20 ms;
  * - transcript, latency, mute (silent frames), the keypad (`dtmf`) and the hang-up (`stop`),
  *   after which the call's record is on `/` with its transcript;
  * - the errors people hit, each in words on the page with no call left open: OpenAI not
@@ -56,7 +56,10 @@ const FLAGS = [
 const TONE_HZ = 440;
 
 /** A number data attribute of the voice simulator's section. */
-function playout(page: Page, name: "playedMs" | "queuedMs" | "clearedAtMs"): Promise<number> {
+function playout(
+  page: Page,
+  name: "playedMs" | "queuedMs" | "clearedAtMs" | "clearedWallMs",
+): Promise<number> {
   return page.$eval("section.voice", (el, key) => Number((el as HTMLElement).dataset[key]), name);
 }
 
@@ -168,14 +171,22 @@ Deno.test({
             )
           );
           await waitForPlayout(page, "playedMs", before + 1200);
-          assert.ok(await playout(page, "queuedMs") > 200, "audio is queued ahead of playout");
+          const queued = await playout(page, "queuedMs");
+          assert.ok(queued > 200, "audio is queued ahead of playout");
           session.speechStarted();
           const truncate = await session.truncates.waitFor(() => true, { what: "the truncate" });
           await waitForPlayout(page, "clearedAtMs", before);
-          const heard = (await playout(page, "clearedAtMs")) - before;
+          // The page plays on while the clear travels to it, as a phone does: what it had played
+          // when the bridge decided is what it played by the clear, less the clear's transit
+          // (both clocks are this machine's wall clock; the bridge's moment is its log line's).
+          const [bargeIn] = h.logs("realtime.barge_in");
+          const transit = (await playout(page, "clearedWallMs")) - Date.parse(String(bargeIn.time));
+          assert.ok(transit >= 0 && transit < queued, `the clear took ${transit} ms to apply`);
+          const heard = (await playout(page, "clearedAtMs")) - before - transit;
           assert.ok(
             Math.abs(truncate.audioEndMs - heard) <= 20,
-            `truncated at ${truncate.audioEndMs} ms, the page played ${heard} ms`,
+            `truncated at ${truncate.audioEndMs} ms, the page had played ${heard} ms ` +
+              `(${transit} ms before the clear reached it)`,
           );
           // Nothing of the cut answer plays after the clear.
           const call = h.service.services.registry.list()[0] as RealtimeCall;

@@ -51,15 +51,33 @@ export function cuttableProxy(target: string): { url: string; cut(): void; close
   const [hostname, port] = target.split(":");
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const open = new Set<Deno.Conn>();
+  /** Closes `conn` once, whichever side (or the test) gets there first. */
+  const shut = (conn: Deno.Conn) => {
+    if (!open.delete(conn)) return;
+    try {
+      conn.close();
+    } catch {
+      // Already closed under us (the peer went first).
+    }
+  };
   const pipe = (from: Deno.Conn, to: Deno.Conn) =>
-    from.readable.pipeTo(to.writable).catch(() => {}).finally(() => {
-      for (const conn of [from, to]) {
-        if (open.delete(conn)) conn.close();
-      }
-    });
+    from.readable.pipeTo(to.writable, {
+      preventClose: true,
+      preventAbort: true,
+      preventCancel: true,
+    })
+      .catch(() => {})
+      .finally(() => {
+        shut(from);
+        shut(to);
+      });
   (async () => {
     for await (const client of listener) {
-      const server = await Deno.connect({ hostname, port: Number(port) });
+      const server = await Deno.connect({ hostname, port: Number(port) }).catch(() => null);
+      if (!server) {
+        client.close();
+        continue;
+      }
       open.add(client).add(server);
       void pipe(client, server);
       void pipe(server, client);
@@ -68,8 +86,7 @@ export function cuttableProxy(target: string): { url: string; cut(): void; close
   return {
     url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
     cut() {
-      for (const conn of open) conn.close();
-      open.clear();
+      for (const conn of [...open]) shut(conn);
     },
     close() {
       this.cut();
