@@ -113,7 +113,12 @@ export async function renderAgentEditor(
         <a href={`/agents/${name}/export/${status.version}`} data-action="export">
           Export to files
         </a>{" "}
-        (a zip of agent.json, instructions.md and tools.json, to commit).
+        (a zip of agent.json, instructions.md and tools.json, to commit). Try it in the simulator:
+        {" "}
+        <a href={`/simulator?mode=voice&agent=${encodeURIComponent(name)}&autostart=1`}>
+          a voice call
+        </a>{" "}
+        (speech to speech, with your microphone) or <a href="/simulator">by typing</a>.
       </p>
       {state.notice ? <p class="notice">{state.notice}</p> : null}
       <AgentProblems status={status} />

@@ -1,5 +1,7 @@
 /**
- * Bundles each island (`islands/*.tsx`, not the shared `hydrate.ts`) for the browser with
+ * Bundles each island (`islands/*.tsx`, not the shared modules such as `hydrate.ts`) and each
+ * audio worklet (`islands/*_worklet.ts`, loaded by URL with `audioWorklet.addModule`) for the
+ * browser with
  * `deno bundle --platform browser` into `static/islands/<name>.js` (JSX with Preact's automatic
  * runtime, from `scripts/islands_bundle.json`: the app's precompiled JSX only renders on the
  * server), and records the Deno version
@@ -20,11 +22,22 @@ export async function islandNames(): Promise<string[]> {
   return names.sort();
 }
 
-/** Bundles every island into `outDir`; returns the files written. */
+/** The audio worklets to bundle (file names without `.ts`). */
+export async function workletNames(): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(`${ROOT}islands`)) {
+    if (entry.isFile && entry.name.endsWith("_worklet.ts")) names.push(entry.name.slice(0, -3));
+  }
+  return names.sort();
+}
+
+/** Bundles every island and worklet into `outDir`; returns the files written. */
 export async function buildIslands(outDir = `${ROOT}static/islands`): Promise<string[]> {
   await Deno.mkdir(outDir, { recursive: true });
   const written: string[] = [];
-  for (const name of await islandNames()) {
+  const islands = (await islandNames()).map((name) => ({ name, file: `${name}.tsx` }));
+  const worklets = (await workletNames()).map((name) => ({ name, file: `${name}.ts` }));
+  for (const { name, file } of [...islands, ...worklets]) {
     const output = `${outDir}/${name}.js`;
     const { code, stderr } = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -39,7 +52,7 @@ export async function buildIslands(outDir = `${ROOT}static/islands`): Promise<st
         "--minify",
         "--output",
         output,
-        `${ROOT}islands/${name}.tsx`,
+        `${ROOT}islands/${file}`,
       ],
       cwd: ROOT,
       stdout: "null",
@@ -50,7 +63,11 @@ export async function buildIslands(outDir = `${ROOT}static/islands`): Promise<st
     }
     written.push(output);
   }
-  const manifest = { builtWith: `deno ${Deno.version.deno}`, islands: await islandNames() };
+  const manifest = {
+    builtWith: `deno ${Deno.version.deno}`,
+    islands: await islandNames(),
+    worklets: await workletNames(),
+  };
   await Deno.writeTextFile(`${outDir}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
   return written;
 }

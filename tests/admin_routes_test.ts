@@ -2,7 +2,7 @@
  * The admin surface over HTTP: who may open it (password, local client, the "set
  * ADMIN_PASSWORD" page), CSRF on its forms, secrets kept out of `/config`, `/metrics` in
  * Prometheus format, `/health/ready`, agent edits with validation, versions and restore on real
- * KV, the live-calls event stream, and simulator tokens on the relay socket only.
+ * KV, the live-calls event stream, and simulator tokens on the two call sockets only.
  */
 
 import assert from "node:assert/strict";
@@ -736,7 +736,7 @@ Deno.test("live events: the list of live calls is sent when a call starts and en
   }
 });
 
-Deno.test("simulator tokens open /twilio/relay (only), never expired or forged ones", async (t) => {
+Deno.test("simulator tokens open the call sockets (only), never expired or forged ones", async (t) => {
   const h = await relayHarness({ ADMIN_PASSWORD: PASSWORD, WELCOME_GREETING: "Hi there." });
   const ws = h.svc.url.replace("http", "ws");
   const issue = async () => {
@@ -812,9 +812,23 @@ Deno.test("simulator tokens open /twilio/relay (only), never expired or forged o
         assert.equal(await opens(`${ws}/twilio/relay`, [protocol, token]), null, "a second use");
       },
     );
-    await t.step("the token does not open the media stream socket", async () => {
+    await t.step("a token opens the media stream socket too (the voice mode), once", async () => {
       const { token, protocol } = await issue();
-      assert.equal(await opens(`${ws}/twilio/stream`, [protocol, token]), null);
+      const socket = await opens(`${ws}/twilio/stream`, [protocol, token]);
+      assert.ok(socket, "the stream socket opened");
+      assert.equal(socket.protocol, SIMULATOR_PROTOCOL, "the token is not echoed");
+      const closed = new Promise((resolve) => socket.onclose = resolve);
+      socket.close(1000);
+      await closed;
+      assert.equal(await opens(`${ws}/twilio/stream`, [protocol, token]), null, "a second use");
+      assert.equal(
+        await opens(
+          `${ws}/twilio/stream`,
+          [protocol, (await issue()).token],
+          "https://evil.example",
+        ),
+        null,
+      );
     });
     await t.step("a forged or tampered token is refused", async () => {
       const { token, protocol } = await issue();

@@ -6,12 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-import { buildIslands, islandNames } from "../scripts/build_islands.ts";
+import { buildIslands, islandNames, workletNames } from "../scripts/build_islands.ts";
 
 const STATIC = new URL("../static/islands/", import.meta.url).pathname;
 const manifest = JSON.parse(await Deno.readTextFile(`${STATIC}manifest.json`)) as {
   builtWith: string;
   islands: string[];
+  worklets: string[];
 };
 const PINNED = (await Deno.readTextFile(new URL("../.dvmrc", import.meta.url))).trim();
 
@@ -23,6 +24,16 @@ Deno.test("every island has a committed bundle", async () => {
   }
 });
 
+Deno.test("every audio worklet has a committed bundle that registers its processor", async () => {
+  assert.deepEqual(manifest.worklets, await workletNames());
+  assert.ok(manifest.worklets.length > 0, "the voice simulator's worklet is there");
+  for (const name of manifest.worklets) {
+    const bundle = await Deno.readTextFile(`${STATIC}${name}.js`);
+    assert.match(bundle, /registerProcessor\(/, `${name}.js registers its processor`);
+    assert.doesNotMatch(bundle, /(^|[;}])\s*import\s*[{*"]/, `${name}.js imports nothing`);
+  }
+});
+
 Deno.test({
   name: "the committed island bundles match a fresh build",
   async fn() {
@@ -31,7 +42,7 @@ Deno.test({
     const out = await Deno.makeTempDir();
     try {
       await buildIslands(out);
-      for (const name of manifest.islands) {
+      for (const name of [...manifest.islands, ...manifest.worklets]) {
         const fresh = await Deno.readTextFile(`${out}/${name}.js`);
         const committed = await Deno.readTextFile(`${STATIC}${name}.js`);
         assert.ok(fresh === committed, `static/islands/${name}.js is stale: run deno task build`);

@@ -1,7 +1,8 @@
 /**
  * `POST /simulator/token` with the caller and params the simulator page sends: each checked
  * (a 400 naming what is wrong), the params stored under a reference the way `POST /api/calls`
- * stores an outbound call's, and the greeting rendered over them.
+ * stores an outbound call's, and the greeting rendered over them; the voice mode refused while
+ * OpenAI is not configured.
  */
 
 import assert from "node:assert/strict";
@@ -53,5 +54,22 @@ Deno.test("simulator token: the caller and params are checked, stored and render
     }
   } finally {
     await svc.close();
+  }
+});
+
+Deno.test("simulator token: the voice mode is refused, naming the variable, without OpenAI", async () => {
+  const bare = await startService();
+  const keyed = await startService({ OPENAI_API_KEY: "sk-test" });
+  try {
+    const refused = await token(bare, { agent: "default", mode: "voice" });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error, /^OpenAI is not configured: OPENAI_API_KEY is not set/);
+    assert.equal((await token(bare, { agent: "default" })).status, 200, "the text mode still is");
+    const voice = await token(keyed, { agent: "default", mode: "voice" });
+    assert.equal(voice.status, 200);
+    assert.match(voice.body.token, /^cbsim\./);
+  } finally {
+    await bare.close();
+    await keyed.close();
   }
 });

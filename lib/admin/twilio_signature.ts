@@ -22,13 +22,20 @@ export interface TwilioSignatureOptions {
   publicUrl: string | null;
   log: Logger;
   /**
-   * Checks admin simulator tokens: an upgrade to `/twilio/relay` (only), from this service's own
-   * origin, offering a valid, unused one as a WebSocket subprotocol needs no Twilio signature.
+   * Checks admin simulator tokens: an upgrade to one of the {@link SIMULATOR_SOCKETS} (only), from
+   * this service's own origin, offering a valid, unused one as a WebSocket subprotocol needs no
+   * Twilio signature.
    */
   simulator?: { verify(token: string): Promise<boolean> } | null;
   /** Where refusals are kept for the `/config` page (this instance's last few). */
   rejections?: Pick<RejectedRequests, "add"> | null;
 }
+
+/**
+ * The call sockets the admin simulator may open with a token: ConversationRelay (the text mode)
+ * and Media Streams (the voice mode). Every other path needs Twilio's signature.
+ */
+export const SIMULATOR_SOCKETS: readonly string[] = ["/twilio/relay", "/twilio/stream"];
 
 /** What a mismatch most likely means, for the log line and the `/config` page. */
 export function mismatchHint(publicUrl: string | null): string {
@@ -71,7 +78,8 @@ export function twilioSignature(options: TwilioSignatureOptions): MiddlewareHand
   };
   return async (c, next) => {
     if (!options.enabled) return await next();
-    if (options.simulator && c.req.path === "/twilio/relay" && isUpgrade(c.req.raw)) {
+    const socket = SIMULATOR_SOCKETS.includes(c.req.path) && isUpgrade(c.req.raw);
+    if (options.simulator && socket) {
       const token = simulatorTokenOf(c.req.header("sec-websocket-protocol"));
       if (token) {
         // Only the admin pages' own origin may use a token (a browser always sends Origin).

@@ -2,7 +2,8 @@
  * The `X-Twilio-Signature` check, on a small Hono app: the URL Twilio signed (`PUBLIC_URL` over the
  * Host header, `wss://` for socket upgrades), form POSTs signed with the real `twilio` SDK, every
  * way a signature can be missing, wrong or replayed, no auth token, validation switched off, the
- * admin simulator's token on `/twilio/relay` (only from this origin, only when it verifies), and
+ * admin simulator's token on `/twilio/relay` and `/twilio/stream` (only from this origin, only
+ * when it verifies, only on those upgrades), and
  * the one warning each refusal logs with its `why`.
  */
 
@@ -343,19 +344,48 @@ Deno.test("a simulator token is this origin's only: PUBLIC_URL's or the request'
   assert.deepEqual(lines, Array(4).fill(rejected("/twilio/relay", why)));
 });
 
-Deno.test("a simulator token opens the /twilio/relay upgrade only: else a signature", async () => {
+Deno.test("a simulator token opens the two call sockets' upgrades only: else a signature", async () => {
   const checker = simulator(true);
   const { app, lines } = harness({ simulator: checker });
   const offered = offering(TOKEN, PUBLIC_URL);
-  await assertForbidden(await upgrade(app, `${LOCAL}/twilio/stream`, offered));
-  // Not an upgrade: the same headers on a plain GET or a POST of /twilio/relay.
+  for (const path of ["/twilio/voice", "/twilio/stream/action", "/twilio/relay/x"]) {
+    await assertForbidden(await upgrade(app, `${LOCAL}${path}`, offered));
+  }
+  // Not an upgrade: the same headers on a plain GET or a POST of a call socket's path.
   await assertForbidden(await app.request(`${LOCAL}/twilio/relay`, { headers: offered }));
   await assertForbidden(await post(app, `${LOCAL}/twilio/relay`, CALL, null, offered));
+  await assertForbidden(await app.request(`${LOCAL}/twilio/stream`, { headers: offered }));
   assert.deepEqual(checker.asked, []);
   assert.deepEqual(lines, [
+    rejected("/twilio/voice", "missing"),
+    rejected("/twilio/stream/action", "missing"),
+    rejected("/twilio/relay/x", "missing"),
+    rejected("/twilio/relay", "missing"),
+    rejected("/twilio/relay", "missing"),
     rejected("/twilio/stream", "missing"),
-    rejected("/twilio/relay", "missing"),
-    rejected("/twilio/relay", "missing"),
+  ]);
+});
+
+Deno.test("the voice simulator's token opens /twilio/stream, by the same rules", async () => {
+  const checker = simulator(true);
+  const { app, lines } = harness({ simulator: checker });
+  const url = `${LOCAL}/twilio/stream`;
+  await assertHandled(await upgrade(app, url, offering(TOKEN, PUBLIC_URL)), "GET /twilio/stream");
+  await assertHandled(await upgrade(app, url, offering(TOKEN, LOCAL)), "GET /twilio/stream");
+  await assertForbidden(await upgrade(app, url, offering(TOKEN, "https://evil.example")));
+  await assertForbidden(await upgrade(app, url, offering(TOKEN, null)));
+  assert.deepEqual(checker.asked, [TOKEN, TOKEN], "a foreign token is never checked");
+  const refusing = harness({ simulator: simulator(false) });
+  await assertForbidden(await upgrade(refusing.app, url, offering(TOKEN, PUBLIC_URL)));
+  // Twilio's own stream upgrade (no token) still goes by its signature.
+  const signed = { "x-twilio-signature": sign("wss://calls.example.com/twilio/stream") };
+  await assertHandled(await upgrade(app, url, signed), "GET /twilio/stream");
+  assert.deepEqual(lines, [
+    rejected("/twilio/stream", "simulator token from another origin"),
+    rejected("/twilio/stream", "simulator token from another origin"),
+  ]);
+  assert.deepEqual(refusing.lines, [
+    rejected("/twilio/stream", "simulator token invalid, expired or used"),
   ]);
 });
 

@@ -6,7 +6,8 @@
  * @module
  */
 
-const RATE = 8000;
+import { linearToMulaw, MULAW_RATE as RATE, MULAW_SILENCE as SILENCE } from "./g711.ts";
+
 const TONE_MS = 100;
 const GAP_MS = 100;
 const WAIT_MS = 500;
@@ -46,23 +47,6 @@ const COLUMNS: Record<string, number> = {
   "C": 1633,
   "D": 1633,
 };
-/** µ-law of a zero sample. */
-const SILENCE = 0xff;
-
-/** G.711 µ-law encoding of one 16-bit linear sample. */
-export function linearToMulaw(sample: number): number {
-  const BIAS = 0x84;
-  const CLIP = 32635;
-  let s = Math.max(-CLIP, Math.min(CLIP, Math.round(sample)));
-  const sign = s < 0 ? 0x80 : 0;
-  if (sign) s = -s;
-  s += BIAS;
-  let exponent = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
-  const mantissa = (s >> (exponent + 3)) & 0x0f;
-  return ~(sign | (exponent << 4) | mantissa) & 0xff;
-}
-
 /** The µ-law audio of `digits` (0-9, *, #, A-D, and w for a pause). */
 export function dtmfMulaw(digits: string): Uint8Array {
   const chunks: Uint8Array[] = [];

@@ -71,9 +71,12 @@ export class RealtimeCall implements LiveCall {
   #lastTwilioAt: number;
   #closed = false;
   #failing = false;
+  /** The socket was authenticated by the admin simulator's token instead of Twilio. */
+  readonly #trusted: boolean;
 
-  constructor(socket: CallSocket, deps: RealtimeDeps) {
+  constructor(socket: CallSocket, deps: RealtimeDeps, options: { trusted?: boolean } = {}) {
     this.#socket = socket;
+    this.#trusted = options.trusted ?? false;
     this.#deps = deps;
     const { clock, limits } = deps;
     this.startedAt = clock.now();
@@ -205,7 +208,8 @@ export class RealtimeCall implements LiveCall {
     this.#starting = true;
     const params = start.customParameters;
     const identity = { ...start, from: params.from ?? "", to: params.to ?? "" };
-    authenticateCall(this.#deps, identity, { path: "stream", log: this.#log }).then((ok) => {
+    const check = { path: "stream" as const, log: this.#log, trusted: this.#trusted };
+    authenticateCall(this.#deps, identity, check).then((ok) => {
       if (this.#closed) return;
       if (ok) this.#begin(start);
       else this.end("unauthenticated");
@@ -306,7 +310,9 @@ export class RealtimeCall implements LiveCall {
 
   /** Leaves the stream with `ending` next (see {@link leaveStream}). */
   #leave(ending: StreamEnding): Promise<void> {
-    const { streamEndings, redirect } = this.#deps;
+    const { streamEndings } = this.#deps;
+    // A simulated call has no Twilio call to redirect: closing its stream ends it.
+    const redirect = this.#trusted ? null : this.#deps.redirect;
     const exit = { socket: this.#socket, callSid: this.callSid, endings: streamEndings, redirect };
     return leaveStream({ ...exit, log: this.#log }, ending);
   }

@@ -52,6 +52,8 @@ export interface CallObserver {
     data?: Readonly<Record<string, unknown>>,
   ): void;
   latency?(record: Readonly<CallRecord>, latency: TurnLatency): void;
+  /** A transcript line saved, or saved again after it changed (same `seq`). */
+  transcript?(record: Readonly<CallRecord>, turn: Readonly<TranscriptTurn>): void;
   /** Media Streams frames relayed by a realtime call (in from Twilio, out to Twilio). */
   frames?(record: Readonly<CallRecord>, framesIn: number, framesOut: number): void;
   ended?(record: Readonly<CallRecord>): void;
@@ -218,6 +220,7 @@ export class CallRecorder {
     }
     this.#transcript.set(seq, turn);
     this.#dirty();
+    this.#notify((o) => o.transcript?.(this.record, turn));
   }
 
   /** Records an event for the timeline. */

@@ -1,13 +1,16 @@
 /**
- * Each call's tool calls as they finish, for the simulator page to show live: told by the call
- * recorder (the `tool` events it records), handed to the subscribers of that call's SID. Only
- * this process's calls: the page's event stream must reach the instance holding the socket.
+ * Each call's tool calls as they finish, its transcript lines, its turns' latencies and its end,
+ * for the simulator page to show live: told by the call recorder (the `tool` events, transcript
+ * lines, latencies and the end it records), handed to the subscribers of that call's SID. The
+ * text mode shows the tool calls (it knows the words); the voice mode all of it (a Media Stream
+ * carries no words). Only this process's calls: the page's event stream must reach the instance
+ * holding the socket.
  *
  * @module
  */
 
 import type { CallObserver } from "./call_recorder.ts";
-import type { CallEventRecord, CallRecord } from "./call_store.ts";
+import type { CallEventRecord, CallRecord, TranscriptTurn, TurnLatency } from "./call_store.ts";
 
 /** One finished tool call, as the simulator shows it. */
 export interface ToolFeedItem {
@@ -18,8 +21,26 @@ export interface ToolFeedItem {
   durationMs: number;
 }
 
-/** What a subscriber is told: a finished tool call, or null when the feed closes (shutdown). */
-export type ToolFeedListener = (item: ToolFeedItem | null) => void;
+/** One transcript line as the simulator shows it (sent again, same `seq`, when it changes). */
+export interface TranscriptFeedItem {
+  seq: number;
+  role: "caller" | "agent";
+  text: string;
+  /** The caller cut the agent off: how much of it was heard. */
+  heardMs?: number;
+  interrupted: boolean;
+}
+
+/** What the feed carries, by kind (the name of its server-sent event). */
+export type FeedItem =
+  | { kind: "tool"; item: ToolFeedItem }
+  | { kind: "transcript"; item: TranscriptFeedItem }
+  | { kind: "latency"; item: { latencyMs: number | null; outcome: string } }
+  /** The call's record ended, with why (`caller-hangup`, `upstream-failed`, …). */
+  | { kind: "ended"; item: { outcome: string } };
+
+/** What a subscriber is told: an item of its call, or null when the feed closes (shutdown). */
+export type ToolFeedListener = (item: FeedItem | null) => void;
 
 /** Tool calls by call SID, to whoever listens for that call. */
 export class ToolFeed implements CallObserver {
@@ -52,9 +73,7 @@ export class ToolFeed implements CallObserver {
     type: CallEventRecord["type"],
     data?: Readonly<Record<string, unknown>>,
   ): void {
-    if (type !== "tool" || !record.callSid || !data) return;
-    const listeners = this.#listeners.get(record.callSid);
-    if (!listeners) return;
+    if (type !== "tool" || !data) return;
     const item: ToolFeedItem = {
       name: String(data.name ?? ""),
       arguments: String(data.arguments ?? ""),
@@ -62,6 +81,30 @@ export class ToolFeed implements CallObserver {
       output: String(data.output ?? ""),
       durationMs: Number(data.durationMs ?? 0),
     };
+    this.#tell(record, { kind: "tool", item });
+  }
+
+  transcript(record: Readonly<CallRecord>, turn: Readonly<TranscriptTurn>): void {
+    const { seq, role, text, interrupted } = turn;
+    const item: TranscriptFeedItem = { seq, role, text, interrupted: interrupted !== undefined };
+    if (interrupted?.heardMs !== undefined) item.heardMs = interrupted.heardMs;
+    this.#tell(record, { kind: "transcript", item });
+  }
+
+  latency(record: Readonly<CallRecord>, latency: TurnLatency): void {
+    this.#tell(record, {
+      kind: "latency",
+      item: { latencyMs: latency.latencyMs, outcome: latency.outcome },
+    });
+  }
+
+  ended(record: Readonly<CallRecord>): void {
+    this.#tell(record, { kind: "ended", item: { outcome: record.outcome } });
+  }
+
+  #tell(record: Readonly<CallRecord>, item: FeedItem): void {
+    const listeners = record.callSid ? this.#listeners.get(record.callSid) : undefined;
+    if (!listeners) return;
     for (const listener of listeners) listener(item);
   }
 }

@@ -1,7 +1,9 @@
 /**
- * `POST /simulator/token`: a short-lived token that opens the ConversationRelay socket for this
- * admin session (a browser cannot sign a WebSocket upgrade the way Twilio does), for a call from
- * the caller's number typed on the page and, optionally, with outbound-style params.
+ * `POST /simulator/token`: a short-lived token that opens a call socket for this admin session
+ * (a browser cannot sign a WebSocket upgrade the way Twilio does) — ConversationRelay's for the
+ * text mode, the Media Stream's for `mode=voice` — for a call from the caller's number typed on
+ * the page and, optionally, with outbound-style params. The voice mode is refused at once (409,
+ * naming the variable) while OpenAI is not configured: its call would end before a word.
  *
  * The params reach the call the way `POST /api/calls`'s do: stored in KV under a reference the
  * page's `setup` carries, which the call's context reads (`lib/calls/call_context.ts`); so
@@ -64,6 +66,12 @@ export function simulatorTokenHandler(services: Services, tokens: SimulatorToken
     const given = paramsOf(body.params);
     if ("error" in caller) return c.json({ error: caller.error }, 400);
     if ("error" in given) return c.json({ error: given.error }, 400);
+    if (body.mode === "voice" && !services.config.openai.apiKey) {
+      return c.json({
+        error: "OpenAI is not configured: OPENAI_API_KEY is not set, so a speech-to-speech call " +
+          "cannot start (see /config)",
+      }, 409);
+    }
     const { from } = caller;
     const { params } = given;
     const profile = await services.profiles.load(agent);
@@ -94,7 +102,13 @@ export function simulatorTokenHandler(services: Services, tokens: SimulatorToken
         agent,
       }, params),
     );
-    services.log.info("simulator.token", { agent, callSid, params: Object.keys(params).length });
+    const mode = body.mode === "voice" ? "voice" : "text";
+    services.log.info("simulator.token", {
+      agent,
+      callSid,
+      mode,
+      params: Object.keys(params).length,
+    });
     return c.json({
       token: await tokens.issue(),
       protocol: SIMULATOR_PROTOCOL,

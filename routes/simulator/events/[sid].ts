@@ -1,26 +1,29 @@
 /**
- * `GET /simulator/events/:sid`: the simulated call's tool calls as server-sent events
- * (`event: tool`, one per finished call), so the simulator shows them live without adding
- * anything to what the ConversationRelay socket carries. Ends when the client goes away.
+ * `GET /simulator/events/:sid`: the simulated call's tool calls, transcript lines and turn
+ * latencies as server-sent events (`event: tool`, one per finished call; `event: transcript`,
+ * a line again with the same `seq` when it changes; `event: latency`, one per agent turn;
+ * `event: ended`, the call's outcome), so
+ * the simulator shows them live without adding anything to what the call's socket carries
+ * (ConversationRelay's or the Media Stream's). Ends when the client goes away.
  *
  * @module
  */
 
 import type { Handler } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { ToolFeedItem } from "../../../lib/records/tool_feed.ts";
+import type { FeedItem } from "../../../lib/records/tool_feed.ts";
 import type { Services } from "../../../lib/services.ts";
 import { Wakeup } from "../../../lib/platform/wakeup.ts";
 
 const KEEPALIVE_MS = 25_000;
 
-/** Streams the tool calls of call `:sid` (a call SID) until the client leaves. */
+/** Streams the tool calls, transcript and latencies of call `:sid` (a call SID) until the client leaves. */
 export function simulatorEventsHandler(services: Services): Handler {
   return (c) => {
     const sid = c.req.param("sid") ?? "";
     if (!/^CA[0-9a-f]{32}$/.test(sid)) return c.json({ error: "not a call SID" }, 400);
     return streamSSE(c, async (stream) => {
-      const pending: ToolFeedItem[] = [];
+      const pending: FeedItem[] = [];
       let open = true;
       const wakeup = new Wakeup();
       const unsubscribe = services.toolFeed.subscribe(sid, (item) => {
@@ -35,7 +38,7 @@ export function simulatorEventsHandler(services: Services): Handler {
         while (open && !stream.aborted) {
           const item = pending.shift();
           if (item) {
-            await stream.writeSSE({ event: "tool", data: JSON.stringify(item) });
+            await stream.writeSSE({ event: item.kind, data: JSON.stringify(item.item) });
             continue;
           }
           const keepalive = await wakeup.wait(KEEPALIVE_MS);
