@@ -85,6 +85,38 @@ Deno.test("the request carries the instructions, tools, signal and history", asy
   assert.deepEqual(request.history, [{ role: "user", content: "When are you open?" }]);
 });
 
+Deno.test("the agent's model goes with the request when it has one; else the default's", async () => {
+  const own = new ScriptedLlm([[token("Hi.")]]);
+  const { turn } = loop(own);
+  await runTurnLoop({
+    ...turn,
+    model: { model: "gpt-4.1", api: "responses" } as TurnLoop["model"],
+  });
+  assert.deepEqual(own.requests[0].model, { model: "gpt-4.1", api: "responses" });
+  const fallback = new ScriptedLlm([[token("Hi.")]]);
+  await runTurnLoop(loop(fallback).turn);
+  assert.equal("model" in fallback.requests[0], false);
+});
+
+Deno.test("usage: cached input tokens reported as given, 0 when the API gave none", async () => {
+  const cached: {
+    type: "usage";
+    inputTokens: number;
+    outputTokens: number;
+    cachedInputTokens: number;
+  } = {
+    type: "usage",
+    inputTokens: 40,
+    outputTokens: 3,
+    cachedInputTokens: 32,
+  };
+  const llm = new ScriptedLlm([[token("Hi."), cached, usage(7, 1)]]);
+  const seen: number[][] = [];
+  const { turn } = loop(llm);
+  await runTurnLoop({ ...turn, onUsage: (i, o, c) => seen.push([i, o, c]) });
+  assert.deepEqual(seen, [[40, 3, 32], [7, 1, 0]]);
+});
+
 Deno.test("a tool round then text: calls and answered outputs go to the next round", async () => {
   const llm = new ScriptedLlm([
     [token("Let me check."), toolCall(LOOKUP), usage(20, 5)],
