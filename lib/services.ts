@@ -9,6 +9,7 @@
 import { ProfileError } from "./agents/agent_profile.ts";
 import { type ProfileFolder, readProfileFolders } from "./agents/profile_folders.ts";
 import OpenAI from "openai";
+import { textModelOf } from "./agents/model_settings.ts";
 import { AfterCall } from "./records/after_call.ts";
 import { deadLetters } from "./records/call_webhook.ts";
 import { AgentToolSets } from "./agents/agent_tools.ts";
@@ -229,9 +230,12 @@ function createAfterCall(
     log,
     settingsFor: async (agent) => {
       const profile = profiles.has(agent) ? await profiles.load(agent) : null;
+      // The analysis runs on the agent's own text model and API, as its calls do.
+      const text = profile ? textModelOf(profile, openai) : null;
       return {
         analysis: profile?.analysis ?? null,
         webhookUrl: profile?.webhookUrl ?? callWebhook.url,
+        ...(text ? { model: { model: text.model, api: text.api } } : {}),
       };
     },
     llm: { client, model: openai.model, api: openai.api },

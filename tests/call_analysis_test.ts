@@ -185,6 +185,28 @@ Deno.test("a realtime call's analysis is stored on its record", async () => {
   }
 });
 
+Deno.test("the analysis runs on the agent's own model and API, as its calls do", async () => {
+  const dir = await agentsWithAnalysis({ model: "gpt-4.1-mini", api: "responses" });
+  const h = await relayHarness({ AGENTS_DIR: dir, OPENAI_API: "chat" });
+  try {
+    h.fake.scriptStructured({ json: ANSWER });
+    const call = await h.call({ agent: "clinic" });
+    call.prompt("I'm Ada, book me a check-up on Tuesday");
+    await call.turn();
+    await call.hangUp();
+    const record = await analysedRecord(h.svc.services.records.store, call.callSid);
+    assert.equal(record.analysis?.status, "done");
+    assert.equal(h.fake.structuredRequests.length, 1);
+    const { body } = h.fake.structuredRequests[0];
+    assert.equal(body.model, "gpt-4.1-mini");
+    // The Responses API's structured output (text.format), not Chat's response_format.
+    assert.ok(body.text && !body.response_format, JSON.stringify(Object.keys(body)));
+  } finally {
+    await h.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 function resultLabel(record: CallRecord): string | null {
   return record.analysis?.status === "done" ? record.analysis.outcome : null;
 }

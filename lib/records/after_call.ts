@@ -33,6 +33,8 @@ export interface AfterCallSettings {
   analysis: AnalysisSpec | null;
   /** The profile's `webhookUrl`, else `CALL_WEBHOOK_URL`; null = no webhook. */
   webhookUrl: string | null;
+  /** The agent's own text model and API; absent = {@link AfterCallOptions.llm}'s. */
+  model?: AnalysisModel;
 }
 
 /** Told about analyses and deliveries (metrics). */
@@ -130,7 +132,7 @@ export class AfterCall implements CallObserver {
     const settings = await this.options.settingsFor(record.agent);
     // A call nobody spoke on (unanswered, or silent) has nothing to analyse.
     if (settings.analysis && !record.analysis && record.turns > 0) {
-      const analysis = await this.#analyse(record, settings.analysis);
+      const analysis = await this.#analyse(record, settings.analysis, settings.model);
       record = await store.updateRecord(id, (r) => ({ ...r, analysis })) ?? record;
       log.info("after_call.analysed", {
         callId: id,
@@ -146,15 +148,15 @@ export class AfterCall implements CallObserver {
     }
   }
 
-  async #analyse(record: CallRecord, spec: AnalysisSpec) {
+  async #analyse(record: CallRecord, spec: AnalysisSpec, model?: AnalysisModel) {
     const { llm } = this.options;
     if (!llm.client) {
       return { status: "failed" as const, at: this.#now(), error: "OPENAI_API_KEY is not set" };
     }
     const detail = await this.options.store.getDetail(record.id);
     return await analyzeCall(llm.client, {
-      model: llm.model,
-      api: llm.api,
+      model: model?.model ?? llm.model,
+      api: model?.api ?? llm.api,
       spec,
       transcript: detail?.transcript ?? [],
       now: this.#now(),
