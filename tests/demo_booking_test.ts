@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { hmacHex } from "../lib/agents/http_tool.ts";
+import { hmacSha256Hex } from "../lib/platform/hmac.ts";
 import { DemoBooking } from "../lib/demo/demo_booking.ts";
 import { configWarnings } from "../lib/services.ts";
 import { relayHarness } from "./helpers/relay_harness.ts";
@@ -34,7 +34,7 @@ async function signedPost(url: string, body: Json, secret: string, timestamp?: n
     headers: {
       "content-type": "application/json",
       "x-callbridge-timestamp": ts,
-      "x-callbridge-signature": `sha256=${await hmacHex(secret, `${ts}.${text}`)}`,
+      "x-callbridge-signature": `sha256=${await hmacSha256Hex(secret, `${ts}.${text}`)}`,
     },
     body: text,
   });

@@ -15,23 +15,11 @@
  */
 
 import type { HttpToolSpec } from "./agent_profile.ts";
+import { hmacSha256Hex } from "../platform/hmac.ts";
 import { internalTarget } from "../platform/private_address.ts";
 import { type Tool, ToolError } from "./tools.ts";
 
 const MAX_ANSWER_BYTES = 16 * 1024;
-
-/** HMAC-SHA256 of `message` with `secret`, as lower-case hex. */
-export async function hmacHex(secret: string, message: string): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message));
-  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** Where a URL of this service's own demo endpoints starts (see the module doc). */
 export const OWN_URL_PREFIX = "/demo/";
@@ -118,7 +106,7 @@ export function httpTool(
         "x-callbridge-timestamp": timestamp,
       };
       if (secret) {
-        headers["x-callbridge-signature"] = `sha256=${await hmacHex(
+        headers["x-callbridge-signature"] = `sha256=${await hmacSha256Hex(
           secret,
           `${timestamp}.${signed}`,
         )}`;

@@ -1,7 +1,7 @@
 /** Unit tests of the tool-signature check, against signatures made as HTTP tools make them. */
 
 import assert from "node:assert/strict";
-import { hmacHex } from "../agents/http_tool.ts";
+import { hmacSha256Hex } from "../platform/hmac.ts";
 import { SIGNATURE_TOLERANCE_SECONDS, verifyToolSignature } from "./demo_access.ts";
 
 const SECRET = "s3cret";
@@ -9,7 +9,7 @@ const NOW = 1_900_000_000_000;
 const TS = String(NOW / 1000);
 
 async function signature(secret: string, timestamp: string, signed: string): Promise<string> {
-  return `sha256=${await hmacHex(secret, `${timestamp}.${signed}`)}`;
+  return `sha256=${await hmacSha256Hex(secret, `${timestamp}.${signed}`)}`;
 }
 
 Deno.test("tool signatures: the tools' own signature passes; anything else does not", async () => {
