@@ -65,6 +65,13 @@ Deno.test("GET /api/calls pages through every call with the dashboard's filters"
     } while (cursor && pages < 10);
     assert.deepEqual(ids, ["rec-6", "rec-5", "rec-4", "rec-3", "rec-2", "rec-1", "rec-0"]);
     assert.equal(pages, 3);
+    // An exactly full last page has no next one.
+    const full = await (await get(`${h.svc.url}/api/calls?limit=7`)).json();
+    assert.equal(full.calls.length, 7);
+    assert.equal(full.nextCursor, null);
+    const clinic = await (await get(`${h.svc.url}/api/calls?agent=clinic&limit=3`)).json();
+    assert.deepEqual(clinic.calls.map((c: CallRecord) => c.id), ["rec-6", "rec-3", "rec-0"]);
+    assert.equal(clinic.nextCursor, null);
 
     const ofResult = await (await get(`${h.svc.url}/api/calls?result=booked`)).json();
     assert.deepEqual(ofResult.calls.map((c: CallRecord) => c.id), ["rec-6", "rec-3", "rec-0"]);

@@ -349,12 +349,25 @@ export class CallStore {
       cursor: filter.cursor,
     });
     let more = false;
+    // Where the next page starts: just past the page's last call (the iterator's cursor is just
+    // past the last entry read). A full page looks on for one more match, so that an exactly
+    // full last page has no next one.
+    let next: string | null = null;
     try {
       for await (const entry of entries) {
         const record = await this.getRecord(entry.value);
-        if (record && (await this.#matches(record, filter, needle))) out.push(record);
-        if (out.length >= limit || ++scanned >= 5000) {
+        const match = record !== null && (await this.#matches(record, filter, needle));
+        if (next !== null && match) {
           more = true;
+          break;
+        }
+        if (next === null && match) {
+          out.push(record);
+          if (out.length >= limit) next = entries.cursor;
+        }
+        if (++scanned >= 5000) {
+          more = true;
+          next ??= entries.cursor;
           break;
         }
       }
@@ -362,8 +375,7 @@ export class CallStore {
       if (filter.cursor && err instanceof TypeError) throw new CursorError();
       throw err;
     }
-    // The iterator's cursor is just past the last entry read: the next page starts there.
-    return { calls: out, cursor: more && entries.cursor ? entries.cursor : null };
+    return { calls: out, cursor: more && next ? next : null };
   }
 
   async #matches(
