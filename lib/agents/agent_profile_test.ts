@@ -328,7 +328,7 @@ Deno.test("every problem of a profile is reported at once", async () => {
     instructions: "",
   });
   assert.deepEqual(problems, [
-    `${AGENT}: colour is not a known field (known: description, greeting, mode, model, api, realtimeModel, temperature, maxOutputTokens, language, languages, ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, handoffNumber, sms, allowPrivateNetwork, outboundParams, analysis, webhookUrl, record)`,
+    `${AGENT}: colour is not a known field (known: description, greeting, mode, model, api, realtimeModel, engine, temperature, maxOutputTokens, language, languages, ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, handoffNumber, sms, allowPrivateNetwork, outboundParams, analysis, webhookUrl, record)`,
     `${AGENT}: mode must be one of relay, realtime (got "sip")`,
     `${AGENT}: silence.reminderAfterSeconds must be a number from 0 to 600 (got 9999)`,
     `${TOOLS}: [0] must be one of end_call, transfer_to_human, send_dtmf, send_sms, switch_language (got "hang_up")`,

@@ -384,7 +384,7 @@ Deno.test("more kinds of schema error, each worded for its field", () => {
       "unknown key at the top: the known fields, without $schema",
       agent({ colour: "blue" }),
       "colour is not a known field (known: description, greeting, mode, model, api, " +
-      "realtimeModel, temperature, maxOutputTokens, language, languages, " +
+      "realtimeModel, engine, temperature, maxOutputTokens, language, languages, " +
       "ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, " +
       "handoffNumber, sms, allowPrivateNetwork, outboundParams, analysis, webhookUrl, record)",
     ],

@@ -19,6 +19,9 @@ export type Interruptible = "none" | "dtmf" | "speech" | "any";
 /** Default call path for `POST /twilio/voice`. */
 export type VoiceMode = "relay" | "realtime";
 
+/** Which OpenAI voice API the Media Streams path talks to: Realtime or GPT-Live. */
+export type VoiceEngine = "realtime" | "live";
+
 /** Turn detection for the Realtime path. */
 export type TurnDetection =
   | { type: "server_vad"; threshold: number; prefixPaddingMs: number; silenceDurationMs: number }
@@ -50,6 +53,10 @@ export interface Config {
     /** Consecutive failed turns after which the call is ended. */
     maxFailures: number;
     realtimeModel: string;
+    /** The realtime path's voice API when the agent names none (`OPENAI_VOICE_ENGINE`). */
+    voiceEngine: VoiceEngine;
+    /** The GPT-Live model (`OPENAI_LIVE_MODEL`). */
+    liveModel: string;
     voice: string;
     turnDetection: TurnDetection;
     transcriptionModel: string;
@@ -229,6 +236,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       timeoutMs: r.int("OPENAI_TIMEOUT_MS", 10000, { min: 100, max: 120000 }),
       maxFailures: r.int("LLM_MAX_FAILURES", 3, { min: 1, max: 100 }),
       realtimeModel: r.string("OPENAI_REALTIME_MODEL", "gpt-realtime"),
+      voiceEngine: r.oneOf("OPENAI_VOICE_ENGINE", ["realtime", "live"], "realtime"),
+      liveModel: r.string("OPENAI_LIVE_MODEL", "gpt-live-1"),
       voice: r.oneOf("OPENAI_VOICE", REALTIME_VOICES, "marin"),
       turnDetection,
       transcriptionModel: r.string("OPENAI_TRANSCRIPTION_MODEL", "gpt-4o-mini-transcribe"),
