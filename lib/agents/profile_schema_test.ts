@@ -65,7 +65,7 @@ function fieldOf(pointer: string, key?: unknown): string {
 const AGENT_SAMPLES: unknown[] = [
   {},
   { $schema: "../agent.schema.json", mode: "realtime", realtimeVoice: "cedar" },
-  { mode: "sip" },
+  { mode: "fax" },
   { realtimeVoice: "robot" },
   { colour: "blue" },
   { greeting: ["Hi"] },

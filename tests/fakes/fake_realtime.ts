@@ -20,6 +20,7 @@ import { base64ByteLength } from "../../lib/protocols/media_streams.ts";
 import type { TlsCert } from "../helpers/test_ca.ts";
 import { EventLog } from "./event_log.ts";
 import type { FakeLive } from "./fake_live.ts";
+import type { FakeSip } from "./fake_sip.ts";
 
 /** A scripted assistant reply. */
 export interface ReplyScript {
@@ -970,6 +971,8 @@ export class FakeRealtime {
   holdUpgrades = false;
   /** The GPT-Live API under the same base URL (`/v1/live/sessions`), when set. */
   live: FakeLive | null = null;
+  /** SIP calls' REST API under the same base URL (accept, reject, hangup, refer), when set. */
+  sip: FakeSip | null = null;
 
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
   #held: (() => void)[] = [];
@@ -1015,6 +1018,8 @@ export class FakeRealtime {
     const record = (status: UpgradeRecord["status"]) =>
       this.upgrades.push({ status, authorization, url: req.url });
     if (this.live && url.pathname === "/v1/live/sessions") return this.live.handle(req);
+    const sip = await this.sip?.handle(req);
+    if (sip) return sip;
     if (url.pathname !== "/v1/realtime" || req.headers.get("upgrade") !== "websocket") {
       return new Response("not found", { status: 404 });
     }
