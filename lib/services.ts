@@ -35,6 +35,7 @@ import { claimRecordingStart } from "./records/recordings.ts";
 import type { RealtimeDeps } from "./realtime/realtime_deps.ts";
 import type { RelayDeps } from "./relay/relay_session.ts";
 import { SipWebhook } from "./sip/sip_webhook.ts";
+import { SipCall } from "./sip/sip_call.ts";
 
 /** Configuration plus shared clients; sessions get this, never module globals. */
 export interface Services {
@@ -160,16 +161,33 @@ export async function createServices(
     handoffNumber: config.handoffNumber,
     dtmfDebounceMs: config.relay.dtmfDebounceMs,
   };
+  const sipClient = config.openai.apiKey
+    ? new OpenAI({
+      apiKey: config.openai.apiKey,
+      baseURL: config.openai.baseUrl,
+      webhookSecret: config.openai.webhookSecret,
+      maxRetries: 1,
+      timeout: config.openai.timeoutMs,
+    })
+    : null;
   const sipWebhook = new SipWebhook({
-    client: config.openai.apiKey
-      ? new OpenAI({
-        apiKey: config.openai.apiKey,
-        baseURL: config.openai.baseUrl,
-        webhookSecret: config.openai.webhookSecret,
-        maxRetries: 1,
-        timeout: config.openai.timeoutMs,
-      })
-      : null,
+    client: sipClient,
+    accepted: (surface, id, context) =>
+      new SipCall(
+        {
+          client: sipClient!,
+          openai: { baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey ?? "" },
+          clock,
+          log,
+          registry,
+          records,
+          handoffNumber: config.handoffNumber,
+          realtimeGreeting: config.realtimeGreeting,
+        },
+        surface,
+        id,
+        context,
+      ),
     openai: config.openai,
     kv,
     log,

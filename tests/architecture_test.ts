@@ -15,7 +15,9 @@ import { startService } from "./helpers/service.ts";
 /** lib/'s folders, top to bottom: a folder imports only from folders below it (and itself). */
 const LAYERS: string[][] = [
   ["services.ts"],
-  ["realtime", "relay", "outbound", "sip"],
+  // SIP calls reuse the realtime call's transcript and tool runs.
+  ["sip"],
+  ["realtime", "relay", "outbound"],
   ["calls"],
   ["agents", "admin"],
   ["protocols", "records", "demo"],

@@ -8,7 +8,8 @@
  * `realtime.call.incoming` → `client.realtime.calls.accept`; the same call's event on the other
  * surface is left alone, as the first accept picks the surface), or rejected — 486 at capacity,
  * 503 while draining or when the agent cannot answer, 603 when its headers carry a call token
- * that does not check out (SIP headers are caller-supplied metadata).
+ * that does not check out (SIP headers are caller-supplied metadata). An accepted call gets its
+ * sideband ({@link SipWebhookDeps.accepted}).
  *
  * @module
  */
@@ -64,6 +65,8 @@ export interface SipWebhookDeps {
   resolveContext(start: CallStart): Promise<CallContext>;
   /** Each call dealt with, once its accept or reject has answered. */
   handled?(outcome: SipOutcome): void;
+  /** An accepted call: its sideband opens (see `sip_call.ts`). */
+  accepted?(surface: "live" | "realtime", id: string, context: CallContext): void;
 }
 
 /** What the route answers. */
@@ -186,6 +189,7 @@ export class SipWebhook {
       return outcome({ outcome: "failed" });
     }
     log.info("sip.accepted", { agent, tools: session.tools.length });
+    deps.accepted?.(surface, id, context);
     outcome({ outcome: "accepted" });
   }
 

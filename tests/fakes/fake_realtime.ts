@@ -1008,6 +1008,7 @@ export class FakeRealtime {
     for (const session of this.sessions.items) session.close();
     await Promise.all(this.sessions.items.map((s) => s.closed));
     await this.live?.close();
+    await this.sip?.close();
     await this.#server?.shutdown();
   }
 
@@ -1018,7 +1019,7 @@ export class FakeRealtime {
     const record = (status: UpgradeRecord["status"]) =>
       this.upgrades.push({ status, authorization, url: req.url });
     if (this.live && url.pathname === "/v1/live/sessions") return this.live.handle(req);
-    const sip = await this.sip?.handle(req);
+    const sip = this.sip ? (this.sip.upgrade(req) ?? await this.sip.handle(req)) : null;
     if (sip) return sip;
     if (url.pathname !== "/v1/realtime" || req.headers.get("upgrade") !== "websocket") {
       return new Response("not found", { status: 404 });

@@ -42,6 +42,196 @@ interface PendingCall {
   ended: boolean;
 }
 
+/** One sideband socket of an accepted call (Live `…/attach` or Realtime `?call_id=`). */
+export class FakeSideband {
+  readonly events = new EventLog<Record<string, unknown> & { type: string }>();
+  readonly closed: Promise<void>;
+  #seq = 0;
+  #calls = 0;
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly surface: "live" | "realtime",
+    readonly id: string,
+  ) {
+    this.closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
+    socket.addEventListener("message", (ev) => {
+      const event = JSON.parse(String(ev.data));
+      this.events.push(event);
+      // A sideband cannot start a session or carry the caller's audio.
+      if (
+        event.type === "session.start" || event.type === "session.input_audio.append" ||
+        event.type === "input_audio_buffer.append"
+      ) {
+        this.send({
+          type: "error",
+          event_id: this.#id(),
+          error: { type: "invalid_request_error", code: "not_on_sideband", message: event.type },
+        });
+      }
+    });
+  }
+
+  /** Client events of `type` received. */
+  of(type: string): Record<string, unknown>[] {
+    return this.events.filter((e) => e.type === type);
+  }
+
+  /** Sends `event` (once the socket is open, if it is still opening). */
+  send(event: Record<string, unknown>): void {
+    const text = JSON.stringify(event);
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
+    else if (this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.addEventListener("open", () => this.socket.send(text), { once: true });
+    }
+  }
+
+  #id(): string {
+    return `event_sb_${++this.#seq}`;
+  }
+
+  /** The caller's words, as the surface reports them. */
+  callerSays(text: string): void {
+    if (this.surface === "live") {
+      this.send({
+        type: "session.input_transcript.delta",
+        event_id: this.#id(),
+        delta: text,
+        start_ms: 0,
+        end_ms: 0,
+      });
+    } else {
+      this.send({
+        type: "input_audio_buffer.speech_stopped",
+        event_id: this.#id(),
+        item_id: "i1",
+        audio_end_ms: 0,
+      });
+      this.send({
+        type: "conversation.item.input_audio_transcription.completed",
+        event_id: this.#id(),
+        item_id: "i1",
+        content_index: 0,
+        transcript: text,
+      });
+    }
+  }
+
+  /** The agent says `text` (a reflected audio delta, then its transcript). */
+  agentSays(text: string): void {
+    if (this.surface === "live") {
+      this.send({ type: "session.output_audio.delta", delta: "AAAA", start_ms: 0, end_ms: 20 });
+      this.send({
+        type: "session.output_transcript.delta",
+        event_id: this.#id(),
+        delta: text,
+        start_ms: 0,
+        end_ms: 20,
+      });
+    } else {
+      const ids = {
+        response_id: "resp_say",
+        item_id: "item_say",
+        output_index: 0,
+        content_index: 0,
+      };
+      this.send({
+        type: "response.output_audio.delta",
+        event_id: this.#id(),
+        ...ids,
+        delta: "AAAA",
+      });
+      this.send({
+        type: "response.output_audio_transcript.done",
+        event_id: this.#id(),
+        ...ids,
+        transcript: text,
+      });
+    }
+  }
+
+  /** The model calls `name(args)`: nested in a delegation (Live) or in a response (Realtime). */
+  call(name: string, args: string): void {
+    const n = ++this.#calls;
+    const callId = `call_sb_${n}`;
+    if (this.surface === "live") {
+      const delegation_id = `dlg_sb_${n}`;
+      this.send({
+        type: "session.delegation.created",
+        event_id: this.#id(),
+        offset_ms: 0,
+        delegation: { id: delegation_id, target: "responses", type: "delegation" },
+      });
+      for (
+        const event of [
+          {
+            type: "response.output_item.done",
+            output_index: 0,
+            item: { type: "function_call", call_id: callId, name, arguments: args },
+          },
+          {
+            type: "response.completed",
+            response: {
+              id: `resp_sb_${n}`,
+              status: "completed",
+              usage: { input_tokens: 10, output_tokens: 5 },
+            },
+          },
+        ]
+      ) this.send({ type: "response.event", event_id: this.#id(), delegation_id, event });
+    } else {
+      const response_id = `resp_sb_${n}`;
+      this.send({
+        type: "response.created",
+        event_id: this.#id(),
+        response: { id: response_id, status: "in_progress" },
+      });
+      this.send({
+        type: "response.function_call_arguments.done",
+        event_id: this.#id(),
+        response_id,
+        item_id: `fc_${n}`,
+        output_index: 0,
+        call_id: callId,
+        name,
+        arguments: args,
+      });
+      this.send({
+        type: "response.done",
+        event_id: this.#id(),
+        response: {
+          id: response_id,
+          status: "completed",
+          usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 },
+        },
+      });
+    }
+  }
+
+  /** The call is over on OpenAI's side: Live says so first; both close the socket. */
+  end(reason = "close_requested"): void {
+    if (this.surface === "live") {
+      this.send({
+        type: "session.closed",
+        event_id: this.#id(),
+        reason,
+        session: { id: this.id, status: "active" },
+        usage: { seconds: 7 },
+      });
+    }
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.close(1000);
+  }
+
+  /** The socket drops (no goodbye). */
+  drop(): void {
+    const drop = () => this.socket.close(1011, "dropped");
+    if (this.socket.readyState === WebSocket.OPEN) drop();
+    else if (this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.addEventListener("open", drop, { once: true });
+    }
+  }
+}
+
 /** The Standard Webhooks headers for `body`, signed with `secret`. */
 export function signWebhook(
   body: string,
@@ -63,6 +253,9 @@ export function signWebhook(
 /** The fake SIP side of the OpenAI API. */
 export class FakeSip {
   readonly requests = new EventLog<SipRequest>();
+  readonly sidebands = new EventLog<FakeSideband>();
+  /** Refuse sideband upgrades with this status (e.g. 500), when set. */
+  refuseSidebands: number | null = null;
   readonly #calls: PendingCall[] = [];
   #count = 0;
 
@@ -100,6 +293,39 @@ export class FakeSip {
         data: { call_id: call.realtimeId, sip_headers },
       },
     };
+  }
+
+  /** Answers a sideband upgrade of an accepted call (null: not a sideband URL). */
+  upgrade(req: Request): Response | null {
+    const url = new URL(req.url);
+    const live = url.pathname.match(/^\/v1\/live\/sessions\/([^/]+)\/attach$/);
+    const callId = url.pathname === "/v1/realtime" ? url.searchParams.get("call_id") : null;
+    if (!live && !callId) return null;
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return null;
+    if (!req.headers.get("authorization")?.startsWith("Bearer ")) {
+      return new Response("no key", { status: 401 });
+    }
+    if (this.refuseSidebands) return new Response("refused", { status: this.refuseSidebands });
+    const surface = live ? "live" : "realtime";
+    const id = live ? decodeURIComponent(live[1]) : callId!;
+    const call = this.#calls.find((c) => (surface === "live" ? c.liveId : c.realtimeId) === id);
+    if (!call || call.taken !== surface || call.ended) {
+      return new Response("no such call", { status: 404 });
+    }
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    this.sidebands.push(new FakeSideband(socket, surface, id));
+    return response;
+  }
+
+  /** The open sideband of call `id` (the newest), waiting for it. */
+  sideband(id: string, from = 0): Promise<FakeSideband> {
+    return this.sidebands.waitFor((s) => s.id === id, { what: `the sideband of ${id}`, from });
+  }
+
+  /** Closes every sideband. */
+  async close(): Promise<void> {
+    for (const s of this.sidebands.items) s.end();
+    await Promise.all(this.sidebands.items.map((s) => s.closed));
   }
 
   /** Requests of `action` (on either surface). */
@@ -149,6 +375,7 @@ export class FakeSip {
       case "hangup":
         if (call.taken !== surface) return answer(409, "not an accepted call on this surface");
         call.ended = true;
+        this.#endSidebands(id);
         return answer(200);
       case "refer":
         if (call.taken !== surface) return answer(409, "not an accepted call on this surface");
@@ -156,8 +383,13 @@ export class FakeSip {
           return answer(400, "target_uri required");
         }
         call.ended = true;
+        this.#endSidebands(id);
         return answer(200);
     }
+  }
+
+  #endSidebands(id: string): void {
+    for (const s of this.sidebands.items) if (s.id === id) s.end();
   }
 }
 
