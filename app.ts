@@ -42,14 +42,16 @@
  * | POST      | `/twilio/voice` (signed)          | `routes/twilio/voice.ts`                      |
  * | POST      | `/twilio/voice/relay` (signed)    | `routes/twilio/voice.ts`                      |
  * | POST      | `/twilio/voice/realtime` (signed) | `routes/twilio/voice.ts`                      |
+ * | POST      | `/twilio/voice/sip` (signed)      | `routes/twilio/voice.ts`                      |
  * | GET       | `/twilio/relay` (signed, socket)  | `routes/twilio/relay/index.ts`                |
  * | POST      | `/twilio/relay/action` (signed)   | `routes/twilio/relay/action.ts`               |
  * | GET       | `/twilio/stream` (signed, socket) | `routes/twilio/stream/index.ts`               |
  * | POST      | `/twilio/stream/action` (signed)  | `routes/twilio/stream/action.ts`              |
  * | POST      | `/twilio/status` (signed)         | `routes/twilio/status.ts`                     |
  * | POST      | `/twilio/recording` (signed)      | `routes/twilio/recording.ts`                  |
+ * | POST      | `/openai/webhook` (signed)        | `routes/openai/webhook.ts`                    |
  *
- * `routes/twilio/voice.ts` serves its two sub-paths too: they differ only in the call path the
+ * `routes/twilio/voice.ts` serves its three sub-paths too: they differ only in the call path the
  * one handler factory is given. `/static/*` is `static/`, served as files (public). The demo
  * booking service (`/demo/booking/*`, `DEMO_BOOKING`) is admin-only too, except to a request
  * signed as the agents' HTTP tools sign theirs (`lib/demo/demo_access.ts`).
@@ -106,6 +108,7 @@ import { relayActionHandler } from "./routes/twilio/relay/action.ts";
 import { streamSocketHandler } from "./routes/twilio/stream/index.ts";
 import { streamActionHandler } from "./routes/twilio/stream/action.ts";
 import { statusCallbackHandler } from "./routes/twilio/status.ts";
+import { openAiWebhookHandler } from "./routes/openai/webhook.ts";
 
 /**
  * The paths the admin guard lets through; every other path, routes added later included, is
@@ -120,6 +123,7 @@ export const PUBLIC_PATHS: readonly string[] = [
   "/static/*",
   "/twilio/*",
   "/api/*",
+  "/openai/webhook",
 ];
 
 /** Options of {@link createApp}. */
@@ -174,12 +178,16 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.post("/twilio/voice", voiceHandler(services, null));
   app.post("/twilio/voice/relay", voiceHandler(services, "relay"));
   app.post("/twilio/voice/realtime", voiceHandler(services, "realtime"));
+  app.post("/twilio/voice/sip", voiceHandler(services, "sip"));
   app.get("/twilio/stream", streamSocketHandler(services));
   app.post("/twilio/stream/action", streamActionHandler(services));
   app.get("/twilio/relay", relaySocketHandler(services));
   app.post("/twilio/relay/action", relayActionHandler(services));
   app.post("/twilio/status", statusCallbackHandler(services));
   app.post("/twilio/recording", recordingCallbackHandler(services));
+
+  app.use("/openai/webhook", limitBody);
+  app.post("/openai/webhook", openAiWebhookHandler(services));
 
   app.use("/api/*", apiAccess(config.apiToken));
   app.use("/api/*", limitBody);

@@ -13,6 +13,7 @@ const scripts = [
   "realtime_bench.ts",
   "socket_bench.ts",
   "soak_bench.ts",
+  "sip_bench.ts",
 ];
 const args = Deno.args;
 let failed = false;

@@ -35,6 +35,8 @@ import { type CallContext, resolveCallContext } from "./calls/call_context.ts";
 import { claimRecordingStart } from "./records/recordings.ts";
 import type { RealtimeDeps } from "./realtime/realtime_deps.ts";
 import type { RelayDeps } from "./relay/relay_session.ts";
+import { SipWebhook } from "./sip/sip_webhook.ts";
+import { SipCall } from "./sip/sip_call.ts";
 
 /** Configuration plus shared clients; sessions get this, never module globals. */
 export interface Services {
@@ -71,6 +73,8 @@ export interface Services {
   rejections: RejectedRequests;
   /** Each ended call's analysis and end-of-call webhook, through the KV queue. */
   afterCall: AfterCall;
+  /** `POST /openai/webhook`: SIP calls straight to OpenAI, accepted or rejected. */
+  sipWebhook: SipWebhook;
   /** What each relay call gets (and nothing more). */
   relayDeps: RelayDeps;
   /** What each realtime call gets (and nothing more). */
@@ -158,11 +162,48 @@ export async function createServices(
     handoffNumber: config.handoffNumber,
     dtmfDebounceMs: config.relay.dtmfDebounceMs,
   };
+  const sipClient = config.openai.apiKey
+    ? new OpenAI({
+      apiKey: config.openai.apiKey,
+      baseURL: config.openai.baseUrl,
+      webhookSecret: config.openai.webhookSecret,
+      maxRetries: 1,
+      timeout: config.openai.timeoutMs,
+    })
+    : null;
+  const sipWebhook = new SipWebhook({
+    client: sipClient,
+    accepted: (surface, id, context) =>
+      new SipCall(
+        {
+          client: sipClient!,
+          openai: { baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey ?? "" },
+          clock,
+          log,
+          registry,
+          records,
+          handoffNumber: config.handoffNumber,
+          realtimeGreeting: config.realtimeGreeting,
+        },
+        surface,
+        id,
+        context,
+      ),
+    openai: config.openai,
+    kv,
+    log,
+    admission: { lifecycle, registry, config },
+    limitHits,
+    callTokens,
+    profiles,
+    resolveContext: (start) => calls.resolveContext(start),
+  });
   return {
     config,
     log,
     llm,
     registry,
+    sipWebhook,
     profiles,
     toolSets,
     kv,

@@ -15,6 +15,8 @@ import { startService } from "./helpers/service.ts";
 /** lib/'s folders, top to bottom: a folder imports only from folders below it (and itself). */
 const LAYERS: string[][] = [
   ["services.ts"],
+  // SIP calls reuse the realtime call's transcript and tool runs.
+  ["sip"],
   ["realtime", "relay", "outbound"],
   ["calls"],
   ["agents", "admin"],
@@ -126,6 +128,7 @@ Deno.test("every lib/ file is small and says what it holds (@module)", async () 
 const SHARED_ROUTE_FILES: Record<string, string> = {
   "/twilio/voice/relay": "/twilio/voice",
   "/twilio/voice/realtime": "/twilio/voice",
+  "/twilio/voice/sip": "/twilio/voice",
 };
 
 /** Every .ts/.tsx file under routes/, as `routes/…`. */

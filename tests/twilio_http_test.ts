@@ -372,7 +372,7 @@ Deno.test("GET /health answers JSON", async () => {
     assert.equal(res.status, 200);
     const body = await res.json();
     assert.equal(body.status, "ok");
-    assert.deepEqual(body.calls, { relay: 0, realtime: 0 });
+    assert.deepEqual(body.calls, { relay: 0, realtime: 0, sip: 0 });
     assert.equal(body.openaiConfigured, false);
   } finally {
     await svc.close();

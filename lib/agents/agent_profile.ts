@@ -12,7 +12,13 @@
  * @module
  */
 
-import type { OpenAiApi, REALTIME_VOICES, TurnDetection, VoiceMode } from "../platform/config.ts";
+import type {
+  OpenAiApi,
+  REALTIME_VOICES,
+  TurnDetection,
+  VoiceEngine,
+  VoiceMode,
+} from "../platform/config.ts";
 import { agentJsonProblems, toolsJsonProblems } from "./profile_schema.ts";
 import { afterCallOf, type AfterCallProfile, analysisProblems } from "./analysis_profile.ts";
 import type { ProfileLanguage, RelayOptions } from "../protocols/twiml.ts";
@@ -93,6 +99,8 @@ export interface AgentProfile extends AfterCallProfile {
   api: OpenAiApi | null;
   /** The realtime path's model; null = `OPENAI_REALTIME_MODEL`. */
   realtimeModel: string | null;
+  /** The realtime path's voice API; null = `OPENAI_VOICE_ENGINE`. */
+  engine: VoiceEngine | null;
   /** Sampling temperature of the relay path (the GA Realtime API has none); null = the API's. */
   temperature: number | null;
   /** Longest reply in tokens, or "inf"; null = the model's maximum. */
@@ -152,6 +160,7 @@ interface AgentFile {
   model?: string;
   api?: OpenAiApi;
   realtimeModel?: string;
+  engine?: VoiceEngine;
   temperature?: number;
   maxOutputTokens?: number | "inf";
   language?: string;
@@ -353,6 +362,7 @@ function profileOf(source: ProfileSource, agent: AgentFile, tools: ToolEntry[]):
     model: agent.model ?? null,
     api: agent.api ?? null,
     realtimeModel: agent.realtimeModel ?? null,
+    engine: agent.engine ?? null,
     temperature: agent.temperature ?? null,
     maxOutputTokens: agent.maxOutputTokens ?? null,
     language: agent.language ?? null,

@@ -237,7 +237,7 @@ Deno.test("agent.json: wrong types and ranges name the field and the value", asy
       { handoffNumber: 15550100 },
       "handoffNumber must be an E.164 number like +15550100 (got 15550100)",
     ],
-    [{ mode: "sip" }, 'mode must be one of relay, realtime (got "sip")'],
+    [{ mode: "fax" }, 'mode must be one of relay, realtime, sip (got "fax")'],
     [{ greeting: 5 }, "greeting must be a string (got number)"],
     [
       { realtimeVoice: "robot" },
@@ -323,13 +323,13 @@ Deno.test("instructions.md must not be empty", async () => {
 
 Deno.test("every problem of a profile is reported at once", async () => {
   const problems = await profileProblems({
-    ...agentJson({ mode: "sip", silence: { reminderAfterSeconds: 9999 }, colour: "blue" }),
+    ...agentJson({ mode: "fax", silence: { reminderAfterSeconds: 9999 }, colour: "blue" }),
     ...toolsJson(["hang_up"]),
     instructions: "",
   });
   assert.deepEqual(problems, [
-    `${AGENT}: colour is not a known field (known: description, greeting, mode, model, api, realtimeModel, temperature, maxOutputTokens, language, languages, ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, handoffNumber, sms, allowPrivateNetwork, outboundParams, analysis, webhookUrl, record)`,
-    `${AGENT}: mode must be one of relay, realtime (got "sip")`,
+    `${AGENT}: colour is not a known field (known: description, greeting, mode, model, api, realtimeModel, engine, temperature, maxOutputTokens, language, languages, ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, handoffNumber, sms, allowPrivateNetwork, outboundParams, analysis, webhookUrl, record)`,
+    `${AGENT}: mode must be one of relay, realtime, sip (got "fax")`,
     `${AGENT}: silence.reminderAfterSeconds must be a number from 0 to 600 (got 9999)`,
     `${TOOLS}: [0] must be one of end_call, transfer_to_human, send_dtmf, send_sms, switch_language (got "hang_up")`,
     "assets/agents/sales/instructions.md: must not be empty",

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Config, OpenAiApi } from "../platform/config.ts";
+import type { Config, OpenAiApi, VoiceEngine } from "../platform/config.ts";
 import type { AgentProfile } from "./agent_profile.ts";
 
 /** What one relay request is made with. */
@@ -54,4 +54,12 @@ export function realtimeModelOf(
     model: profile.realtimeModel ?? defaults.realtimeModel,
     maxOutputTokens: profile.maxOutputTokens,
   };
+}
+
+/** The realtime path's voice API: the profile's `engine`, else `OPENAI_VOICE_ENGINE`. */
+export function voiceEngineOf(
+  profile: Pick<AgentProfile, "engine">,
+  defaults: Pick<Config["openai"], "voiceEngine">,
+): VoiceEngine {
+  return profile.engine ?? defaults.voiceEngine;
 }

@@ -65,7 +65,7 @@ function fieldOf(pointer: string, key?: unknown): string {
 const AGENT_SAMPLES: unknown[] = [
   {},
   { $schema: "../agent.schema.json", mode: "realtime", realtimeVoice: "cedar" },
-  { mode: "sip" },
+  { mode: "fax" },
   { realtimeVoice: "robot" },
   { colour: "blue" },
   { greeting: ["Hi"] },
@@ -384,7 +384,7 @@ Deno.test("more kinds of schema error, each worded for its field", () => {
       "unknown key at the top: the known fields, without $schema",
       agent({ colour: "blue" }),
       "colour is not a known field (known: description, greeting, mode, model, api, " +
-      "realtimeModel, temperature, maxOutputTokens, language, languages, " +
+      "realtimeModel, engine, temperature, maxOutputTokens, language, languages, " +
       "ttsProvider, voice, realtimeVoice, turnDetection, conversationRelay, silence, " +
       "handoffNumber, sms, allowPrivateNetwork, outboundParams, analysis, webhookUrl, record)",
     ],

@@ -24,7 +24,7 @@ export interface ToolCallInfo {
   to: string;
   direction: string;
   agent: string;
-  mode: "relay" | "realtime";
+  mode: "relay" | "realtime" | "sip";
   params: Record<string, unknown>;
 }
 

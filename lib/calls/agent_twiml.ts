@@ -17,12 +17,21 @@ import type { CallTokens } from "./call_token.ts";
 export interface TwimlSources {
   /** Null when no model is configured: callers hear an apology instead. */
   llm: unknown;
-  config: Pick<Config, "voiceMode" | "realtimeIntro" | "relay">;
+  config: Pick<Config, "voiceMode" | "realtimeIntro" | "relay"> & {
+    openai: Pick<Config["openai"], "projectId">;
+  };
   profiles: Pick<ProfileStore, "resolve">;
   callTokens: CallTokens;
 }
 import { callTemplateValues, renderTemplate } from "../agents/template.ts";
-import { relayTwiml, sayAndHangUpTwiml, streamTwiml } from "../protocols/twiml.ts";
+import {
+  openAiSipUri,
+  relayTwiml,
+  sayAndHangUpTwiml,
+  sipDialTwiml,
+  streamTwiml,
+} from "../protocols/twiml.ts";
+import { SIP_HEADERS } from "../protocols/openai_sip.ts";
 import { toWebSocketUrl } from "../platform/public_url.ts";
 
 /** Options of {@link agentTwiml}. */
@@ -64,6 +73,21 @@ export async function agentTwiml(
     reference: options.reference ?? "",
   });
   const mode = options.mode ?? profile.mode ?? config.voiceMode;
+  if (mode === "sip") {
+    // Twilio dials OpenAI itself: the call's data goes as SIP headers, back in the webhook.
+    const projectId = config.openai.projectId;
+    if (!projectId) return sayAndHangUpTwiml(NOT_CONFIGURED);
+    const { call } = options;
+    return sipDialTwiml(openAiSipUri(projectId), {
+      [SIP_HEADERS.agent]: profile.name,
+      [SIP_HEADERS.callSid]: call.callSid,
+      [SIP_HEADERS.from]: call.from,
+      [SIP_HEADERS.to]: call.to,
+      [SIP_HEADERS.direction]: call.direction,
+      [SIP_HEADERS.token]: parameters[CALL_TOKEN_PARAMETER],
+      [SIP_HEADERS.reference]: options.reference ?? "",
+    }, { intro: config.realtimeIntro });
+  }
   const socketBase = toWebSocketUrl(options.base);
   if (mode === "realtime") {
     // Media Streams' `start` carries no caller data: send what the agent's template may use.

@@ -39,7 +39,7 @@ export interface CallStart {
   from: string;
   to: string;
   direction: string;
-  mode: "relay" | "realtime";
+  mode: "relay" | "realtime" | "sip";
   customParameters: Record<string, string>;
 }
 

@@ -8,7 +8,7 @@
 /** What the registry knows of a live call. */
 export interface LiveCall {
   readonly id: string;
-  readonly mode: "relay" | "realtime";
+  readonly mode: "relay" | "realtime" | "sip";
   readonly startedAt: number;
   callSid: string | null;
   /** Ends the call from the service side (drain, admin action). */
@@ -64,7 +64,7 @@ export class CallRegistry {
 
   /** Number of live calls per mode. */
   countByMode(): Record<LiveCall["mode"], number> {
-    const counts = { relay: 0, realtime: 0 };
+    const counts = { relay: 0, realtime: 0, sip: 0 };
     for (const call of this.#calls.values()) counts[call.mode]++;
     return counts;
   }

@@ -17,7 +17,10 @@ export type OpenAiApi = "chat" | "responses";
 export type Interruptible = "none" | "dtmf" | "speech" | "any";
 
 /** Default call path for `POST /twilio/voice`. */
-export type VoiceMode = "relay" | "realtime";
+export type VoiceMode = "relay" | "realtime" | "sip";
+
+/** Which OpenAI voice API the Media Streams path talks to: Realtime or GPT-Live. */
+export type VoiceEngine = "realtime" | "live";
 
 /** Turn detection for the Realtime path. */
 export type TurnDetection =
@@ -50,6 +53,14 @@ export interface Config {
     /** Consecutive failed turns after which the call is ended. */
     maxFailures: number;
     realtimeModel: string;
+    /** The realtime path's voice API when the agent names none (`OPENAI_VOICE_ENGINE`). */
+    voiceEngine: VoiceEngine;
+    /** The GPT-Live model (`OPENAI_LIVE_MODEL`). */
+    liveModel: string;
+    /** The OpenAI project SIP calls are dialled to (`OPENAI_PROJECT_ID`, `proj_…`). */
+    projectId: string | null;
+    /** Verifies `POST /openai/webhook` (`OPENAI_WEBHOOK_SECRET`, `whsec_…`). */
+    webhookSecret: string | null;
     voice: string;
     turnDetection: TurnDetection;
     transcriptionModel: string;
@@ -229,6 +240,14 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       timeoutMs: r.int("OPENAI_TIMEOUT_MS", 10000, { min: 100, max: 120000 }),
       maxFailures: r.int("LLM_MAX_FAILURES", 3, { min: 1, max: 100 }),
       realtimeModel: r.string("OPENAI_REALTIME_MODEL", "gpt-realtime"),
+      voiceEngine: r.oneOf("OPENAI_VOICE_ENGINE", ["realtime", "live"], "realtime"),
+      liveModel: r.string("OPENAI_LIVE_MODEL", "gpt-live-1"),
+      projectId: r.optional("OPENAI_PROJECT_ID", /^proj_[A-Za-z0-9]+$/, "proj_ and letters/digits"),
+      webhookSecret: r.optional(
+        "OPENAI_WEBHOOK_SECRET",
+        /^whsec_[A-Za-z0-9+/=]+$/,
+        "whsec_ and base64",
+      ),
       voice: r.oneOf("OPENAI_VOICE", REALTIME_VOICES, "marin"),
       turnDetection,
       transcriptionModel: r.string("OPENAI_TRANSCRIPTION_MODEL", "gpt-4o-mini-transcribe"),
@@ -264,7 +283,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       dtmfDebounceMs: r.int("DTMF_DEBOUNCE_MS", 1200, { min: 0, max: 10000 }),
       historyMaxTokens: r.int("HISTORY_MAX_TOKENS", 8000, { min: 500, max: 1_000_000 }),
     },
-    voiceMode: r.oneOf("VOICE_MODE", ["relay", "realtime"], "relay"),
+    voiceMode: r.oneOf("VOICE_MODE", ["relay", "realtime", "sip"], "relay"),
     realtimeGreeting: r.string(
       "REALTIME_GREETING",
       "Greet the caller briefly and ask how you can help.",

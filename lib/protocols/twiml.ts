@@ -165,3 +165,34 @@ export function hangUpTwiml(): string {
   response.hangup();
   return response.toString();
 }
+
+/** OpenAI's SIP endpoint (TLS on 5061). */
+export const OPENAI_SIP_HOST = "sip.api.openai.com";
+
+/** The SIP URI of an OpenAI project: `sip:<proj_…>@sip.api.openai.com;transport=tls`. */
+export function openAiSipUri(projectId: string): string {
+  return `sip:${projectId}@${OPENAI_SIP_HOST};transport=tls`;
+}
+
+/**
+ * `[<Say>intro]<Dial><Sip>uri?X-…=…&…</Sip></Dial>`: the call goes to `uri` with `headers` as
+ * custom SIP headers of the INVITE (Twilio takes them from the URI's query; each name must start
+ * with `X-`; empty ones are left out), and its audio never passes through the service.
+ */
+export function sipDialTwiml(
+  uri: string,
+  headers: Record<string, string>,
+  options: { intro?: string; actionUrl?: string } = {},
+): string {
+  const response = new VoiceResponse();
+  if (options.intro) response.say(options.intro);
+  const query = Object.entries(headers)
+    .filter(([, value]) => value !== "")
+    .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
+    .join("&");
+  const dial = response.dial(
+    options.actionUrl ? { action: options.actionUrl, method: "POST" } : {},
+  );
+  dial.sip(query ? `${uri}?${query}` : uri);
+  return response.toString();
+}

@@ -66,6 +66,7 @@ export interface ConversationParts {
 
 /** The model's side of one call. */
 export class RealtimeConversation {
+  readonly engine = "realtime" as const;
   readonly upstream: UpstreamSession;
   readonly voice: AgentVoice;
   readonly transcript: CallTranscript;
@@ -176,6 +177,9 @@ export class RealtimeConversation {
   press(digit: string): void {
     this.#dtmf.press(digit);
   }
+
+  /** A mark echoed (the Realtime path sends every delta at once: nothing is held). */
+  played(): void {}
 
   /** Stops everything: the session, running tools, pending key presses. */
   close(): void {

@@ -132,6 +132,20 @@ export class PlayoutTracker {
     }
   }
 
+  /**
+   * Audio sent to Twilio and not yet played at `now`, in ms: what a `clear` would cut, and what
+   * a barge-in would talk over without one. Chunks play back to back from the last echo, none
+   * before it was sent (as in {@link heard}).
+   */
+  queuedMs(now: number): number {
+    let free = this.#lastAckAt;
+    for (let i = this.#head; i < this.#marks.length; i++) {
+      const mark = this.#marks[i];
+      free = Math.max(free, mark.sentAt) + mark.durationMs;
+    }
+    return Math.max(0, free - now);
+  }
+
   /** Twilio's queue was cleared: the marks pending now will come back stale. */
   clear(): void {
     this.#generation++;

@@ -335,3 +335,21 @@ Deno.test("audio that never drains keeps only the queued marks, not the call's",
     assert.equal(queued.length, depth);
   }
 });
+
+Deno.test("queuedMs: what is sent and not yet played, from the last echo, back to back", () => {
+  const tracker = new PlayoutTracker();
+  assert.equal(tracker.queuedMs(0), 0);
+  const names = burst(tracker, "a", 5, 1000);
+  // 100 ms sent at once at 1000: all of it queued then, 60 ms of it 40 ms later.
+  near(tracker.queuedMs(1000), 100);
+  near(tracker.queuedMs(1040), 60);
+  // The first echo came late (at 1050): the rest plays from then.
+  assert.equal(tracker.acknowledged(names[0], 1050), "playing");
+  near(tracker.queuedMs(1050), 80);
+  // A chunk sent after the queue ran dry plays from when it was sent.
+  near(tracker.queuedMs(5000), 0);
+  tracker.sent(chunk("a", 5), 6000);
+  near(tracker.queuedMs(6000), 20);
+  tracker.clear();
+  assert.equal(tracker.queuedMs(6000), 0);
+});

@@ -22,7 +22,14 @@ import type { TimerId } from "../platform/clock.ts";
 import { errorMessage, type Logger } from "../platform/log.ts";
 import { parseMediaStreamMessage, type StartMessage } from "../protocols/media_streams.ts";
 import type { CallRecorder } from "../records/call_recorder.ts";
-import { RealtimeConversation } from "./conversation.ts";
+import { voiceEngineOf } from "../agents/model_settings.ts";
+import type { VoiceEngine } from "../platform/config.ts";
+import {
+  type ConversationHost,
+  type ConversationParts,
+  RealtimeConversation,
+} from "./conversation.ts";
+import { LiveConversation } from "./live_conversation.ts";
 import type { RealtimeDeps } from "./realtime_deps.ts";
 import type { RealtimeTurn } from "./response_sequencer.ts";
 import { closeStream, leaveStream } from "./stream_exit.ts";
@@ -32,7 +39,22 @@ import { watchdogVerdict } from "./watchdog.ts";
 /** The watchdog's period: limits are checked once a second, never per frame. */
 const WATCHDOG_MS = 1000;
 
-/** A live Media Streams ↔ Realtime call. */
+/** The model's side of a call, on either engine (they have the same surface). */
+type Conversation = RealtimeConversation | LiveConversation;
+
+/** The conversation of `engine`. */
+function conversationOf(
+  engine: VoiceEngine,
+  deps: RealtimeDeps,
+  host: ConversationHost,
+  parts: ConversationParts,
+): Conversation {
+  return engine === "live"
+    ? new LiveConversation(deps, host, parts)
+    : new RealtimeConversation(deps, host, parts);
+}
+
+/** A live Media Streams ↔ Realtime (or GPT-Live) call. */
 export class RealtimeCall implements LiveCall {
   readonly mode = "realtime" as const;
   readonly id = crypto.randomUUID();
@@ -55,7 +77,7 @@ export class RealtimeCall implements LiveCall {
 
   readonly #deps: RealtimeDeps;
   readonly #socket: CallSocket;
-  readonly #conversation: RealtimeConversation;
+  #conversation: Conversation;
   readonly #badFrames: BadFrames;
   #log: Logger;
   #stream: TwilioStream | null = null;
@@ -82,21 +104,8 @@ export class RealtimeCall implements LiveCall {
     this.startedAt = clock.now();
     this.#log = deps.log.child({ sessionId: this.id, mode: "realtime" });
     this.#badFrames = new BadFrames(() => this.#log, "realtime.frame_dropped");
-    this.#conversation = new RealtimeConversation(deps, {
-      settled: () => this.#checkHeard(),
-      failed: (reason) => this.#fail(reason),
-      callerActive: () => this.#silence?.callerActive(),
-      agentSpeaking: () => this.#silence?.agentSpeaking(),
-      agentHeard: () => this.#silence?.agentHeard(),
-      endAfterHeard: (ending) => (this.#pendingEnd = ending),
-    }, {
-      stats: this.stats,
-      badFrames: this.#badFrames,
-      toolEvents: this.toolEvents,
-      log: () => this.#log,
-      record: () => this.#record,
-      callSid: () => this.callSid,
-    });
+    // The configured engine's session opens before the agent is known; see #useEngine.
+    this.#conversation = this.#newConversation(deps.openai.voiceEngine);
     this.#lastTwilioAt = clock.now();
     this.#armWatchdog();
     deps.registry.add(this);
@@ -177,6 +186,7 @@ export class RealtimeCall implements LiveCall {
         return;
       case "mark": {
         const echo = this.#stream?.mark(message.name) ?? "stale";
+        if (echo !== "stale") this.#conversation.played();
         if (echo === "drained") this.#checkHeard();
         else if (echo === "stale") this.#log.debug("twilio.stale_mark");
         return;
@@ -236,7 +246,7 @@ export class RealtimeCall implements LiveCall {
     this.#limitTimer = deps.clock.setTimeout(() => {
       deps.limitHit("max_call_seconds", { callSid: start.callSid });
       // The model says the goodbye when it can; otherwise Twilio does, from the TwiML.
-      const said = conversation.voice.say(TIME_LIMIT);
+      const said = this.#conversation.voice.say(TIME_LIMIT);
       this.#pendingEnd = {
         reason: "max-duration",
         twiml: said ? hangUpTwiml() : sayAndHangUpTwiml(TIME_LIMIT),
@@ -262,17 +272,53 @@ export class RealtimeCall implements LiveCall {
     deps.resolveContext({ ...call, mode: "realtime", customParameters: params }).then((context) => {
       if (this.#closed) return;
       this.#silence = new SilenceMonitor(context.profile.silence, deps.clock, {
-        remind: (text) => void conversation.voice.say(text),
+        remind: (text) => void this.#conversation.voice.say(text),
         giveUp: (goodbye) => {
-          conversation.voice.say(goodbye);
+          this.#conversation.voice.say(goodbye);
           this.#pendingEnd = { reason: "unresponsive", twiml: hangUpTwiml() };
         },
       });
-      conversation.begin(context);
+      this.#useEngine(voiceEngineOf(context.profile, deps.openai)).begin(context);
     }).catch((err) => {
       this.#log.error("call.setup_failed", { error: errorMessage(err) });
       this.#fail("setup-failed");
     });
+  }
+
+  /** A conversation of `engine`, reporting to this call. */
+  #newConversation(engine: VoiceEngine): Conversation {
+    return conversationOf(engine, this.#deps, {
+      settled: () => this.#checkHeard(),
+      failed: (reason) => this.#fail(reason),
+      callerActive: () => this.#silence?.callerActive(),
+      agentSpeaking: () => this.#silence?.agentSpeaking(),
+      agentHeard: () => this.#silence?.agentHeard(),
+      endAfterHeard: (ending) => (this.#pendingEnd = ending),
+    }, {
+      stats: this.stats,
+      badFrames: this.#badFrames,
+      toolEvents: this.toolEvents,
+      log: () => this.#log,
+      record: () => this.#record,
+      callSid: () => this.callSid,
+    });
+  }
+
+  /**
+   * The agent's engine, once it is known: the conversation opened for the configured one is
+   * replaced by one of the agent's own, with the caller's audio held meanwhile.
+   */
+  #useEngine(engine: VoiceEngine): Conversation {
+    const old = this.#conversation;
+    if (old.engine === engine) return old;
+    this.#log.info("realtime.engine_switch", { engine });
+    const next = this.#newConversation(engine);
+    next.upstream.hold(old.upstream.takeHeld());
+    old.close();
+    this.#conversation = next;
+    if (this.#stream) next.attach(this.#stream);
+    next.upstream.connect();
+    return next;
   }
 
   /**
@@ -332,7 +378,10 @@ export class RealtimeCall implements LiveCall {
         lastUpstreamAt: upstream.lastEventAt,
         stallTimeoutMs: openai.timeoutMs,
         readyAt: upstream.readyAt,
-        renewAfterMs: (openai.realtimeSessionSeconds - openai.realtimeRenewSeconds) * 1000,
+        // A Live session lasts as long as the call: it is never renewed.
+        renewAfterMs: this.#conversation.engine === "live"
+          ? Infinity
+          : (openai.realtimeSessionSeconds - openai.realtimeRenewSeconds) * 1000,
         quiet: this.#conversation.quiet && !this.#pendingEnd,
       });
       if (verdict === "idle") {

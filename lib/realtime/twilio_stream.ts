@@ -56,6 +56,11 @@ export class TwilioStream {
     return this.#playout.playing;
   }
 
+  /** Audio sent to Twilio and not yet played, in ms (see {@link PlayoutTracker.queuedMs}). */
+  get queuedMs(): number {
+    return this.#playout.queuedMs(this.monotonic());
+  }
+
   /** Sends one delta of `item`'s audio; returns the chunks it became. */
   play(item: OutgoingItem, delta: string): number {
     if (base64ByteLength(delta) <= CHUNK_BYTES) {

@@ -172,6 +172,18 @@ export class UpstreamSession {
     return true;
   }
 
+  /** Held caller audio, handed over (to a session of another engine); the hold is emptied. */
+  takeHeld(): string[] {
+    const held = this.#pending;
+    this.#pending = [];
+    return held;
+  }
+
+  /** Caller audio held elsewhere, kept ahead of what comes next. */
+  hold(frames: readonly string[]): void {
+    this.#pending.unshift(...frames.slice(-MAX_PENDING_FRAMES));
+  }
+
   /** Replaces the session with a new one before its time limit (a quiet moment). */
   renew(): void {
     this.#drop();

@@ -15,7 +15,8 @@
 import type { OpenAiApi } from "../platform/config.ts";
 
 /** The call path. */
-export type CallMode = "relay" | "realtime";
+/** A call's path: ConversationRelay, Media Streams, or SIP straight to OpenAI. */
+export type CallMode = "relay" | "realtime" | "sip";
 
 /** The model settings a call ran with (the agent's, else the configured defaults). */
 export interface CallModel {

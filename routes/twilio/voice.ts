@@ -1,10 +1,10 @@
 /**
- * `POST /twilio/voice[?agent=NAME]`: the voice webhook. `/twilio/voice/relay` and
- * `/twilio/voice/realtime` pin the call path; plain `/twilio/voice` takes the agent's mode (else
- * `VOICE_MODE`).
+ * `POST /twilio/voice[?agent=NAME]`: the voice webhook. `/twilio/voice/relay`,
+ * `/twilio/voice/realtime` and `/twilio/voice/sip` pin the call path; plain `/twilio/voice` takes
+ * the agent's mode (else `VOICE_MODE`).
  *
- * One file for the three URLs: they differ only in the mode `app.ts` passes to the one handler
- * factory, so there is nothing for `routes/twilio/voice/relay.ts` and `…/realtime.ts` to hold.
+ * One file for the four URLs: they differ only in the mode `app.ts` passes to the one handler
+ * factory, so there is nothing for `routes/twilio/voice/relay.ts` and the others to hold.
  *
  * @module
  */

@@ -19,6 +19,8 @@ import { type JsonObject, jsonObject } from "../../lib/protocols/json_fields.ts"
 import { base64ByteLength } from "../../lib/protocols/media_streams.ts";
 import type { TlsCert } from "../helpers/test_ca.ts";
 import { EventLog } from "./event_log.ts";
+import type { FakeLive } from "./fake_live.ts";
+import type { FakeSip } from "./fake_sip.ts";
 
 /** A scripted assistant reply. */
 export interface ReplyScript {
@@ -967,6 +969,10 @@ export class FakeRealtime {
   stallReplies = false;
   /** Hold upgrade requests (no answer) until {@link releaseUpgrades}. */
   holdUpgrades = false;
+  /** The GPT-Live API under the same base URL (`/v1/live/sessions`), when set. */
+  live: FakeLive | null = null;
+  /** SIP calls' REST API under the same base URL (accept, reject, hangup, refer), when set. */
+  sip: FakeSip | null = null;
 
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
   #held: (() => void)[] = [];
@@ -1001,6 +1007,8 @@ export class FakeRealtime {
     this.releaseUpgrades();
     for (const session of this.sessions.items) session.close();
     await Promise.all(this.sessions.items.map((s) => s.closed));
+    await this.live?.close();
+    await this.sip?.close();
     await this.#server?.shutdown();
   }
 
@@ -1010,6 +1018,9 @@ export class FakeRealtime {
     const authorization = req.headers.get("authorization");
     const record = (status: UpgradeRecord["status"]) =>
       this.upgrades.push({ status, authorization, url: req.url });
+    if (this.live && url.pathname === "/v1/live/sessions") return this.live.handle(req);
+    const sip = this.sip ? (this.sip.upgrade(req) ?? await this.sip.handle(req)) : null;
+    if (sip) return sip;
     if (url.pathname !== "/v1/realtime" || req.headers.get("upgrade") !== "websocket") {
       return new Response("not found", { status: 404 });
     }

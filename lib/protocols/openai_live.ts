@@ -1,0 +1,287 @@
+/**
+ * OpenAI GPT-Live wire protocol (`/v1/live/sessions`, primary WebSocket): builders for the client
+ * events the bridge sends and a parser for the server events it acts on, once, at the socket
+ * boundary. Audio is `audio/pcmu` both ways, so Twilio's µ-law passes through untouched.
+ *
+ * Tools go through Live's delegation to a Responses backend whose function tools the application
+ * answers: the backend's function calls arrive nested in `response.event`, the bridge runs them
+ * from the agent's tool set, gives each output back with `response.item.create` and continues
+ * the delegated response with `response.create`. Every client event is checked against the
+ * `openai` SDK's types at compile time (`satisfies`), and every server event the SDK knows is
+ * either handled or listed as ignored (a compile error names one that is neither).
+ *
+ * @module
+ */
+
+import type {
+  CommentaryAppendEvent,
+  FunctionTool,
+  InputAudioAppendEvent,
+  ResponseCreateEvent,
+  ResponseItemCreateEvent,
+  ServerEvent as SdkServerEvent,
+  SessionCloseEvent,
+  SessionStartEvent,
+} from "openai/resources/live/live";
+import { isBase64 } from "./media_streams.ts";
+import { type JsonObject, jsonObject, parseJsonFrame } from "./json_fields.ts";
+import type { FunctionDeclaration } from "./openai_realtime.ts";
+import type { ParseResult } from "./parse_result.ts";
+
+/** What {@link sessionStart} puts in the session. */
+export interface LiveSessionOptions {
+  /** The Live model (e.g. `gpt-live-1`). */
+  model: string;
+  voice: string;
+  instructions: string;
+  /** The Responses model delegated tasks (and the agent's tools) run on. */
+  delegationModel: string;
+  /** Functions the delegated model may call; the application answers them. */
+  tools: readonly FunctionDeclaration[];
+}
+
+/** The function tools of a Responses delegation, as the SDK types them. */
+export function liveTools(tools: readonly FunctionDeclaration[]): FunctionTool[] {
+  return tools.map((t) => ({ type: "function", ...t }));
+}
+
+/** `session.start`: µ-law both ways, the agent's voice and instructions, tools by delegation. */
+export function sessionStart(options: LiveSessionOptions): string {
+  return JSON.stringify(
+    {
+      type: "session.start",
+      session: {
+        model: options.model,
+        instructions: options.instructions,
+        audio: {
+          format: { type: "audio/pcmu", rate: 8000 },
+          output: { voice: options.voice },
+        },
+        delegation: {
+          type: "responses",
+          responses: {
+            model: options.delegationModel,
+            instructions: options.instructions,
+            tools: liveTools(options.tools),
+            parallel_tool_calls: true,
+          },
+        },
+      },
+    } satisfies SessionStartEvent,
+  );
+}
+
+/** The head and tail {@link appendLiveAudio} splices a payload between. */
+const APPEND_HEAD = '{"type":"session.input_audio.append","audio":"';
+const APPEND_TAIL = '"}';
+/** What {@link appendLiveAudio} writes, checked against the SDK's type (an empty payload). */
+const APPEND_SHAPE = {
+  type: "session.input_audio.append",
+  audio: "",
+} satisfies InputAudioAppendEvent;
+if (JSON.stringify(APPEND_SHAPE) !== APPEND_HEAD + APPEND_TAIL) {
+  throw new Error("appendLiveAudio's text is not the SDK's session.input_audio.append");
+}
+
+/** `session.input_audio.append` around an already-base64 µ-law payload. */
+export function appendLiveAudio(payload: string): string {
+  return APPEND_HEAD + payload + APPEND_TAIL;
+}
+
+/** `session.commentary.append`: speakable context (a greeting, a reminder) for the model. */
+export function commentary(content: string): string {
+  return JSON.stringify(
+    {
+      type: "session.commentary.append",
+      content,
+      delegation_id: null,
+    } satisfies CommentaryAppendEvent,
+  );
+}
+
+/** `response.item.create` of a function call's output, for the Responses backend. */
+export function liveFunctionOutput(callId: string, output: string): string {
+  return JSON.stringify(
+    {
+      type: "response.item.create",
+      item: { type: "function_call_output", call_id: callId, output },
+    } satisfies ResponseItemCreateEvent,
+  );
+}
+
+/** `response.create`: continues a delegated response that was waiting for tool results. */
+export function continueResponse(): string {
+  return JSON.stringify({ type: "response.create" } satisfies ResponseCreateEvent);
+}
+
+/** `session.close`: ends the session (it answers `session.closed` with the final usage). */
+export function closeSession(): string {
+  return JSON.stringify({ type: "session.close" } satisfies SessionCloseEvent);
+}
+
+/** Token usage of one delegated Responses response. */
+export interface DelegatedUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What a nested Responses event (in `response.event`) means to the bridge. */
+export type DelegatedEvent =
+  | { kind: "function_call"; callId: string; name: string; arguments: string }
+  | { kind: "done"; responseId: string; status: string; usage: DelegatedUsage | null }
+  | { kind: "other" };
+
+/** The server events the bridge acts on; everything else known is `other`. */
+export type LiveServerEvent =
+  | { type: "session.started"; sessionId: string }
+  | { type: "session.output_audio.delta"; delta: string }
+  | { type: "session.input_transcript.delta"; delta: string; endMs: number }
+  | { type: "session.output_transcript.delta"; delta: string }
+  | { type: "session.delegation.created"; delegationId: string; target: string }
+  | { type: "response.event"; delegationId: string | null; event: DelegatedEvent }
+  | { type: "session.usage.updated"; seconds: number }
+  | { type: "session.closed"; reason: string; seconds: number }
+  | { type: "error"; errorType: string; code: string; message: string }
+  | { type: "other"; name: string };
+
+/** Server events the bridge knows but does not act on: dropped quietly, not counted as bad. */
+const IGNORED = [
+  "session.updated",
+  "session.input_audio.muted",
+  "session.input_audio.unmuted",
+  "session.output_audio.fixture.playing",
+  "session.output_audio.fixture.played",
+  "session.instructions.appended",
+  "session.thinking.appended",
+  "session.commentary.appended",
+  // Reflected on sidebands only.
+  "session.input_audio.append",
+  "decision.event",
+  "decision.item.created",
+  "decision.item.deleted",
+  "info",
+  // SIP and DTMF of SIP calls; a Media Stream's key presses come from Twilio.
+  "transport.dtmf.received",
+  "transport.dtmf.send",
+  "transport.dtmf.sent",
+  "transport.ringing",
+  "transport.answered",
+  "transport.failed",
+] as const satisfies readonly NonNullable<SdkServerEvent["type"]>[];
+const KNOWN_OTHER: ReadonlySet<string> = new Set(IGNORED);
+
+/** Every server event of the SDK is handled or ignored: `true` fails to compile otherwise. */
+type Unlisted = Exclude<
+  NonNullable<SdkServerEvent["type"]>,
+  Exclude<LiveServerEvent["type"], "other"> | typeof IGNORED[number]
+>;
+const EVERY_EVENT_LISTED: [Unlisted] extends [never] ? true : Unlisted = true;
+void EVERY_EVENT_LISTED;
+
+function text(obj: JsonObject | null, key: string): string {
+  const v = obj?.[key];
+  return typeof v === "string" ? v : "";
+}
+
+function num(obj: JsonObject | null, key: string): number {
+  const v = obj?.[key];
+  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+}
+
+/** `session.output_audio.delta` on the primary socket as the API writes it (no timestamps). */
+const AUDIO_DELTA_FRAME =
+  /^\{"delta":"([A-Za-z0-9+/]*={0,2})","type":"session\.output_audio\.delta"\}$|^\{"type":"session\.output_audio\.delta","delta":"([A-Za-z0-9+/]*={0,2})"\}$/;
+
+/** What a nested Responses streaming event means (a function call, the response's end). */
+export function delegatedEvent(value: unknown): DelegatedEvent {
+  const e = jsonObject(value);
+  const type = text(e, "type");
+  if (type === "response.output_item.done") {
+    const item = jsonObject(e?.item);
+    const callId = text(item, "call_id");
+    const name = text(item, "name");
+    if (text(item, "type") === "function_call" && callId && name) {
+      return { kind: "function_call", callId, name, arguments: text(item, "arguments") };
+    }
+  }
+  if (
+    type === "response.completed" || type === "response.failed" || type === "response.incomplete"
+  ) {
+    const response = jsonObject(e?.response);
+    const u = jsonObject(response?.usage);
+    const usage = u
+      ? { inputTokens: num(u, "input_tokens"), outputTokens: num(u, "output_tokens") }
+      : null;
+    return {
+      kind: "done",
+      responseId: text(response, "id"),
+      status: text(response, "status"),
+      usage,
+    };
+  }
+  return { kind: "other" };
+}
+
+/** Parses and validates one frame from the Live API. Never throws. */
+export function parseLiveEvent(data: unknown): ParseResult<LiveServerEvent> {
+  const fast = typeof data === "string" ? AUDIO_DELTA_FRAME.exec(data) : null;
+  const fastDelta = fast ? fast[1] ?? fast[2] : undefined;
+  if (fastDelta !== undefined && fastDelta.length % 4 === 0) {
+    return { ok: true, message: { type: "session.output_audio.delta", delta: fastDelta } };
+  }
+  const frame = parseJsonFrame(data);
+  if (!frame.ok) return frame;
+  const m = frame.value;
+  if (typeof m.type !== "string") return { ok: false, error: "no type" };
+  const type = m.type;
+  switch (type) {
+    case "session.started": {
+      const sessionId = text(jsonObject(m.session), "id");
+      if (!sessionId) return { ok: false, error: "session.started without session.id" };
+      return { ok: true, message: { type, sessionId } };
+    }
+    case "session.output_audio.delta": {
+      const delta = m.delta;
+      if (typeof delta !== "string" || !isBase64(delta)) {
+        return { ok: false, error: "audio delta without a base64 delta" };
+      }
+      return { ok: true, message: { type, delta } };
+    }
+    case "session.input_transcript.delta":
+      return { ok: true, message: { type, delta: text(m, "delta"), endMs: num(m, "end_ms") } };
+    case "session.output_transcript.delta":
+      return { ok: true, message: { type, delta: text(m, "delta") } };
+    case "session.delegation.created": {
+      const delegation = jsonObject(m.delegation);
+      const delegationId = text(delegation, "id");
+      if (!delegationId) return { ok: false, error: "delegation without an id" };
+      return { ok: true, message: { type, delegationId, target: text(delegation, "target") } };
+    }
+    case "response.event": {
+      const delegationId = typeof m.delegation_id === "string" ? m.delegation_id : null;
+      return { ok: true, message: { type, delegationId, event: delegatedEvent(m.event) } };
+    }
+    case "session.usage.updated":
+      return { ok: true, message: { type, seconds: num(jsonObject(m.usage), "seconds") } };
+    case "session.closed":
+      return {
+        ok: true,
+        message: { type, reason: text(m, "reason"), seconds: num(jsonObject(m.usage), "seconds") },
+      };
+    case "error": {
+      const error = jsonObject(m.error);
+      return {
+        ok: true,
+        message: {
+          type,
+          errorType: text(error, "type"),
+          code: text(error, "code"),
+          message: text(error, "message").slice(0, 300),
+        },
+      };
+    }
+    default:
+      if (KNOWN_OTHER.has(type)) return { ok: true, message: { type: "other", name: type } };
+      return { ok: false, error: `unknown type "${type.slice(0, 60)}"` };
+  }
+}

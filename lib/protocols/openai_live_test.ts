@@ -1,0 +1,132 @@
+/**
+ * The GPT-Live protocol module: the client events as the SDK types them (µ-law both ways, tools
+ * by Responses delegation), the audio append spliced without JSON, and the server events parsed
+ * (the fast audio path and the full parser agree; nested Responses events; bad frames refused).
+ */
+
+import assert from "node:assert/strict";
+import {
+  appendLiveAudio,
+  continueResponse,
+  delegatedEvent,
+  liveFunctionOutput,
+  parseLiveEvent,
+  sessionStart,
+} from "./openai_live.ts";
+
+Deno.test("sessionStart: pcmu at 8 kHz, the voice, instructions and function tools delegated", () => {
+  const start = JSON.parse(sessionStart({
+    model: "gpt-live-1",
+    voice: "coral",
+    instructions: "Be kind.",
+    delegationModel: "gpt-4.1-mini",
+    tools: [{ name: "end_call", description: "Ends the call.", parameters: { type: "object" } }],
+  }));
+  assert.deepEqual(start, {
+    type: "session.start",
+    session: {
+      model: "gpt-live-1",
+      instructions: "Be kind.",
+      audio: { format: { type: "audio/pcmu", rate: 8000 }, output: { voice: "coral" } },
+      delegation: {
+        type: "responses",
+        responses: {
+          model: "gpt-4.1-mini",
+          instructions: "Be kind.",
+          tools: [{
+            type: "function",
+            name: "end_call",
+            description: "Ends the call.",
+            parameters: { type: "object" },
+          }],
+          parallel_tool_calls: true,
+        },
+      },
+    },
+  });
+});
+
+Deno.test("client events: the append is the SDK's JSON; outputs and continue", () => {
+  assert.deepEqual(JSON.parse(appendLiveAudio("AAAA")), {
+    type: "session.input_audio.append",
+    audio: "AAAA",
+  });
+  assert.deepEqual(JSON.parse(liveFunctionOutput("call_1", "{}")), {
+    type: "response.item.create",
+    item: { type: "function_call_output", call_id: "call_1", output: "{}" },
+  });
+  assert.equal(continueResponse(), '{"type":"response.create"}');
+});
+
+Deno.test("parseLiveEvent: audio deltas by the fast path and the full parser agree", () => {
+  const fast = parseLiveEvent('{"type":"session.output_audio.delta","delta":"AAAA"}');
+  const full = parseLiveEvent('{ "type": "session.output_audio.delta", "delta": "AAAA" }');
+  const expected = { ok: true, message: { type: "session.output_audio.delta", delta: "AAAA" } };
+  assert.deepEqual(fast, expected);
+  assert.deepEqual(full, expected);
+  assert.equal(parseLiveEvent('{"type":"session.output_audio.delta","delta":"A!"}').ok, false);
+});
+
+Deno.test("parseLiveEvent: started, transcripts, delegations, usage, errors; unknown refused", () => {
+  const ok = (frame: unknown) => {
+    const parsed = parseLiveEvent(JSON.stringify(frame));
+    assert.ok(parsed.ok, JSON.stringify(frame));
+    return parsed.message;
+  };
+  assert.deepEqual(ok({ type: "session.started", session: { id: "sess_1" } }), {
+    type: "session.started",
+    sessionId: "sess_1",
+  });
+  assert.equal(parseLiveEvent('{"type":"session.started","session":{}}').ok, false);
+  assert.deepEqual(ok({ type: "session.input_transcript.delta", delta: "hi", end_ms: 40 }), {
+    type: "session.input_transcript.delta",
+    delta: "hi",
+    endMs: 40,
+  });
+  assert.deepEqual(
+    ok({ type: "session.delegation.created", delegation: { id: "d1", target: "responses" } }),
+    { type: "session.delegation.created", delegationId: "d1", target: "responses" },
+  );
+  assert.deepEqual(ok({ type: "session.usage.updated", usage: { seconds: 12.5 } }), {
+    type: "session.usage.updated",
+    seconds: 12.5,
+  });
+  assert.deepEqual(ok({ type: "error", error: { type: "t", code: "c", message: "m" } }), {
+    type: "error",
+    errorType: "t",
+    code: "c",
+    message: "m",
+  });
+  assert.deepEqual(ok({ type: "transport.ringing" }), { type: "other", name: "transport.ringing" });
+  assert.equal(parseLiveEvent('{"type":"response.output_audio.delta"}').ok, false);
+  assert.equal(parseLiveEvent("not json").ok, false);
+});
+
+Deno.test("delegatedEvent: function calls and the response's end, with its usage", () => {
+  assert.deepEqual(
+    delegatedEvent({
+      type: "response.output_item.done",
+      item: { type: "function_call", call_id: "c1", name: "end_call", arguments: "{}" },
+    }),
+    { kind: "function_call", callId: "c1", name: "end_call", arguments: "{}" },
+  );
+  assert.deepEqual(
+    delegatedEvent({
+      type: "response.completed",
+      response: { id: "r1", status: "completed", usage: { input_tokens: 3, output_tokens: 4 } },
+    }),
+    {
+      kind: "done",
+      responseId: "r1",
+      status: "completed",
+      usage: { inputTokens: 3, outputTokens: 4 },
+    },
+  );
+  assert.deepEqual(
+    delegatedEvent({ type: "response.output_item.done", item: { type: "message" } }),
+    {
+      kind: "other",
+    },
+  );
+  assert.deepEqual(delegatedEvent(null), { kind: "other" });
+});

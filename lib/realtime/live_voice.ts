@@ -1,0 +1,175 @@
+/**
+ * The agent's voice on a GPT-Live call: its audio out to Twilio, its transcript, the latency of
+ * each turn, and a barge-in.
+ *
+ * Live paces its output itself (about real time) and has no response ids, item ids or
+ * truncate: its chunks are played in delivery order, and when the caller cuts in the server stops
+ * sending and takes what it sent as what was said. So the bridge keeps Twilio's buffer shallow —
+ * at most {@link MAX_QUEUED_MS} of audio queued there, any more held here and released as marks
+ * echo — and when the caller speaks over audio still playing (an input transcript while Twilio
+ * plays), it sends `clear` and drops what it held. What was still queued at Twilio at that moment
+ * is recorded with the barge-in (the benchmark reads it beside the Realtime path's).
+ *
+ * @module
+ */
+
+import type { Clock } from "../platform/clock.ts";
+import type { Logger } from "../platform/log.ts";
+import { commentary } from "../protocols/openai_live.ts";
+import type { CallRecorder } from "../records/call_recorder.ts";
+import type { CallTranscript } from "./call_transcript.ts";
+import type { LiveSession } from "./live_session.ts";
+import type { RealtimeTurn } from "./response_sequencer.ts";
+import type { OutgoingItem, TwilioStream } from "./twilio_stream.ts";
+
+/** Most audio queued at Twilio at once: a barge-in cuts at most this much of the agent short. */
+export const MAX_QUEUED_MS = 200;
+
+/** What the voice uses of its call. */
+export interface LiveVoiceDeps {
+  upstream: LiveSession;
+  clock: Clock;
+  transcript: CallTranscript;
+  stats: { framesOut: number; droppedDeltas: number; bargeIns: number; truncates: number };
+  log(): Logger;
+  record(): CallRecorder | null;
+}
+
+/** The agent's side of one Live call's audio. */
+export class LiveVoice {
+  /** One per agent turn (Live has no responses: a turn is the audio between caller turns). */
+  readonly turns: RealtimeTurn[] = [];
+  /** Audio queued at Twilio when the caller cut in, per barge-in, in ms. */
+  readonly queuedAtBargeIn: number[] = [];
+  /** The most audio queued at Twilio at once, in ms (kept under {@link MAX_QUEUED_MS}). */
+  maxQueuedMs = 0;
+  /** The responses side as the call reads it: Live owes nothing the bridge asked for. */
+  readonly responses = { owed: false, busy: false, turns: this.turns };
+  #stream: TwilioStream | null = null;
+  #out: OutgoingItem | null = null;
+  #held: string[] = [];
+  #turns = 0;
+  /** Monotonic time the caller last spoke (or the bridge asked for speech), awaiting an answer. */
+  #askedAt: number | null = null;
+
+  constructor(private readonly deps: LiveVoiceDeps) {}
+
+  /** The call's stream started: audio goes to `stream` from now on. */
+  attach(stream: TwilioStream): void {
+    this.#stream = stream;
+  }
+
+  /** True while Twilio may still be playing the agent's audio (or the bridge holds some). */
+  get playing(): boolean {
+    return this.#held.length > 0 || (this.#stream?.playing ?? false);
+  }
+
+  /** Has the model say `text` (greeting, reminder, goodbye) next; false if it cannot now. */
+  say(text: string): boolean {
+    if (!this.deps.upstream.ready) return false;
+    this.ask(`Say exactly this to the caller, and nothing else: "${text}"`);
+    return true;
+  }
+
+  /** Speakable context under the session's instructions (they cannot change on Live). */
+  ask(line: string): void {
+    this.#askedAt ??= this.deps.clock.monotonic();
+    this.deps.upstream.send(commentary(line));
+  }
+
+  /** The caller spoke: the agent's next audio begins a new turn, its latency counted from now. */
+  callerSpoke(): void {
+    this.#out = null;
+    this.#askedAt = this.deps.clock.monotonic();
+  }
+
+  /** A delta of the model's audio: to Twilio now, or held while Twilio has enough queued. */
+  audio(delta: string): void {
+    const stream = this.#stream;
+    if (!stream) {
+      this.deps.stats.droppedDeltas++;
+      return;
+    }
+    if (!this.#out) this.#startTurn();
+    if (this.#held.length > 0 || stream.queuedMs >= MAX_QUEUED_MS) {
+      this.#held.push(delta);
+      return;
+    }
+    this.#send(delta);
+  }
+
+  /** A mark echoed: held audio goes out while Twilio's queue has room. */
+  played(): void {
+    const stream = this.#stream;
+    if (!stream) return;
+    while (this.#held.length > 0 && stream.queuedMs < MAX_QUEUED_MS) {
+      this.#send(this.#held.shift()!);
+    }
+  }
+
+  /** The agent's transcript grows (Live sends it in deltas, with no done event). */
+  spoken(delta: string): void {
+    if (!this.#out) this.#startTurn();
+    const entry = this.#out!.entry;
+    entry.text += delta;
+    this.deps.transcript.save(entry);
+  }
+
+  /**
+   * The caller cut in: stops what Twilio plays and drops what is held. Does nothing when nothing
+   * plays. Live itself stopped its output; there is nothing to truncate.
+   */
+  interrupt(cause: string): void {
+    const stream = this.#stream;
+    const out = this.#out;
+    if (!stream || !out || !this.playing) return;
+    const queuedMs = Math.round(stream.queuedMs);
+    const heard = stream.clear();
+    const dropped = this.#held.length;
+    this.#held = [];
+    this.deps.stats.bargeIns++;
+    this.queuedAtBargeIn.push(queuedMs);
+    const heardMs = Math.max(0, Math.floor(heard?.heardMs ?? out.entry.audioMs ?? 0));
+    out.entry.interrupted = true;
+    out.entry.heardMs = heardMs;
+    this.deps.transcript.save(out.entry);
+    this.#out = null;
+    this.deps.log().info("live.barge_in", { cause, heardMs, queuedMs, heldDeltas: dropped });
+    this.deps.record()?.event("barge_in", `caller cut in after ${heardMs} ms of audio`, {
+      cause,
+      audioEndMs: heardMs,
+      queuedMs,
+    });
+  }
+
+  #startTurn(): void {
+    const { clock, transcript, upstream } = this.deps;
+    const itemId = `live-agent-${++this.#turns}`;
+    const entry = transcript.of("agent", itemId);
+    this.#out = { itemId, responseId: itemId, session: upstream.session, bytes: 0, entry };
+    const askedAt = this.#askedAt;
+    this.#askedAt = null;
+    const latencyMs = askedAt === null ? null : clock.monotonic() - askedAt;
+    const turn: RealtimeTurn = {
+      responseId: itemId,
+      startedAt: clock.now(),
+      latencyMs,
+      status: "completed",
+      usage: null,
+    };
+    this.turns.push(turn);
+    this.deps.record()?.latency({
+      latencyMs: latencyMs === null ? null : Math.round(latencyMs),
+      inputTokens: 0,
+      outputTokens: 0,
+      outcome: "completed",
+      at: turn.startedAt,
+    });
+  }
+
+  #send(delta: string): void {
+    const stream = this.#stream!;
+    this.deps.stats.framesOut += stream.play(this.#out!, delta);
+    this.maxQueuedMs = Math.max(this.maxQueuedMs, stream.queuedMs);
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * GPT-Live on the Media Streams path (`engine: "live"`), over real sockets: the real `openai`
+ * SDK's `LiveWS` against the fake Live server (so the fake follows the SDK); a call whose session
+ * starts with µ-law passed through, the agent's instructions, voice and tools (by delegation);
+ * a delegated tool call run from the agent's tool set and answered; transcripts, latency and
+ * usage in the record; a barge-in that clears Twilio with little audio queued; the engine chosen
+ * per agent over `OPENAI_VOICE_ENGINE`.
+ */
+
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { LiveWS } from "openai/resources/live/ws";
+import type { ServerEvent } from "openai/resources/live/live";
+import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
+import { MAX_QUEUED_MS } from "../lib/realtime/live_voice.ts";
+import { waitUntil } from "./fakes/event_log.ts";
+import { FakeLive, type FakeLiveSession } from "./fakes/fake_live.ts";
+import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
+import { eventually } from "./helpers/relay_harness.ts";
+
+/** The service with the fake Live API beside the fake Realtime one. */
+async function startLive(env: Record<string, string> = {}) {
+  const h = await startRealtime({ env: { OPENAI_VOICE_ENGINE: "live", ...env } });
+  const live = new FakeLive({ audioMs: 300, deltaMs: 100, speed: 4 });
+  h.fake.live = live;
+  return { h, live };
+}
+
+function bridgeOf(h: RealtimeHarness): RealtimeCall {
+  return h.service.services.registry.list()[0] as RealtimeCall;
+}
+
+/** A started call to `agent`, its Live session and the greeting's commentary. */
+async function liveCall(h: RealtimeHarness, live: FakeLive, agent: string) {
+  const client = await h.call({ start: false });
+  await h.start(client, { agent, from: "+15550100123", to: "+15550100999" });
+  const session = await live.session();
+  await session.events.waitFor((e) => e.type === "session.commentary.append", { what: "greeting" });
+  return { client, session };
+}
+
+function assertNoErrors(session: FakeLiveSession): void {
+  assert.deepEqual(session.errors.items, [], "the fake Live API refused nothing");
+}
+
+Deno.test("fake Live: the real SDK's LiveWS starts a session, appends audio and closes it", async () => {
+  const { h, live } = await startLive();
+  try {
+    const baseURL = h.service.services.config.openai.baseUrl;
+    const client = new OpenAI({ apiKey: "sk-test-realtime", baseURL });
+    const ws = new LiveWS(client);
+    const events: ServerEvent[] = [];
+    ws.on("event", (event) => events.push(event));
+    const started = new Promise<string>((resolve) => {
+      ws.on("session.started", (event) => resolve(event.session.id));
+    });
+    const closed = new Promise<string>((resolve) => {
+      ws.on("session.closed", (event) => resolve(event.reason));
+    });
+    ws.socket.on("open", () => {
+      ws.send({
+        type: "session.start",
+        event_id: "event_start",
+        session: {
+          model: "gpt-live-1",
+          instructions: "Be brief.",
+          audio: { format: { type: "audio/pcmu", rate: 8000 }, output: { voice: "marin" } },
+          delegation: { type: "client" },
+        },
+      });
+    });
+    const id = await started;
+    ws.send({ type: "session.input_audio.append", audio: callerFrame(1) });
+    ws.send({ type: "session.close" });
+    assert.equal(await closed, "close_requested");
+    const session = await live.session();
+    assert.equal(id, session.id);
+    assert.deepEqual(session.audio, [callerFrame(1)]);
+    assertNoErrors(session);
+    assert.ok(events.some((e) => e.type === "session.started"));
+    ws.close();
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("live call: session.start carries µ-law, the agent's instructions, voice and tools", async () => {
+  const { h, live } = await startLive();
+  try {
+    const { client, session } = await liveCall(h, live, "appointments");
+    const config = session.config as {
+      model: string;
+      instructions: string;
+      audio: { format: { type: string; rate: number }; output: { voice: string } };
+      delegation: { type: string; responses: { model: string; tools: { name: string }[] } };
+    };
+    assert.equal(config.model, "gpt-live-1");
+    assert.deepEqual(config.audio, {
+      format: { type: "audio/pcmu", rate: 8000 },
+      output: { voice: "coral" },
+    });
+    assert.match(config.instructions, /Bright Smile Dental/);
+    assert.match(config.instructions, /caller's number is \+15550100123/);
+    assert.equal(config.delegation.type, "responses");
+    assert.ok(config.delegation.responses.tools.some((t) => t.name === "find_slots"));
+    // The profile's greeting, said as the agent (Live's instructions hold for the whole session).
+    const greeting = session.of("session.commentary.append")[0];
+    assert.match(String(greeting.content), /Say exactly this.*Bright Smile/s);
+    // µ-law passes through untouched, both ways.
+    client.media(callerFrame(7));
+    await waitUntil(() => session.audio.includes(callerFrame(7)), { what: "caller audio" });
+    await client.received.waitFor((r) => r.event === "media", { what: "agent audio" });
+    await waitUntil(() => client.audio.length >= session.sent.length && session.sent.length > 0, {
+      what: "every delta relayed",
+    });
+    assert.equal(client.audio.join(""), session.sent.join(""));
+    assertNoErrors(session);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("live call: a delegated tool runs from the agent's tools; transcript, latency, usage recorded", async () => {
+  const { h, live } = await startLive();
+  try {
+    const { client, session } = await liveCall(h, live, "appointments");
+    const bridge = bridgeOf(h);
+    await waitUntil(() => !session.speaking && !bridge.playing, { what: "greeting heard" });
+    session.callerSays("Is Tuesday free?");
+    session.delegate(
+      [{ name: "find_slots", arguments: JSON.stringify({ date: "2030-03-05" }) }],
+      { transcript: "Tuesday has slots at nine." },
+    );
+    const output = await session.events.waitFor((e) => e.type === "response.item.create", {
+      what: "the tool's output",
+    });
+    const item = output.item as { type: string; call_id: string; output: string };
+    assert.equal(item.type, "function_call_output");
+    assert.equal(item.call_id, "call_1_0");
+    assert.match(item.output, /2030-03-05T09:00/);
+    await session.events.waitFor((e) => e.type === "response.create", { what: "continued" });
+    await waitUntil(() => bridge.transcript.some((t) => t.text.includes("slots at nine")), {
+      what: "the answer's transcript",
+    });
+    assert.equal(bridge.toolEvents.length, 1);
+    assert.equal(bridge.toolEvents[0].ok, true);
+    await waitUntil(() => !session.speaking && !bridge.playing, { what: "answer heard" });
+    const recordId = bridge.id;
+    await client.disconnect();
+    const store = h.service.services.records.store;
+    await eventually(async () => (await store.getRecord(recordId))?.outcome !== "live", "record");
+    const detail = await store.getDetail(recordId);
+    assert.ok(detail, "the call was recorded");
+    const texts = detail.transcript.map((t) => `${t.role}: ${t.text}`);
+    assert.ok(texts.includes("caller: Is Tuesday free?"), texts.join(" | "));
+    assert.ok(texts.some((t) => /^agent: Tuesday has slots at nine\.$/.test(t)), texts.join(" | "));
+    assert.equal(detail.record.model?.model, "gpt-live-1");
+    assert.ok(detail.events.some((e) => e.type === "tool" && e.data?.name === "find_slots"));
+    // Latency of the answer: the caller's words → its first audio out.
+    const measured = detail.latencies.filter((l) => l.latencyMs !== null);
+    assert.ok(measured.length >= 2, "the greeting and the answer are timed");
+    // The delegated Responses usage counts as tokens.
+    assert.equal(detail.record.inputTokens, 320);
+    assert.equal(detail.record.outputTokens, 70);
+    assert.ok(detail.events.some((e) => e.type === "status" && e.data?.liveAudioSeconds));
+    assertNoErrors(session);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("live call: a barge-in clears Twilio, with at most MAX_QUEUED_MS queued there", async () => {
+  const { h, live } = await startLive();
+  // Faster than real time: the bridge, not the fake's pacing, keeps Twilio's buffer shallow.
+  live.speech = { audioMs: 3000, deltaMs: 100, speed: 10, transcript: "A long story begins." };
+  try {
+    const { client, session } = await liveCall(h, live, "default");
+    const bridge = bridgeOf(h);
+    await client.received.waitFor((r) => r.event === "media", { what: "agent audio" });
+    await waitUntil(() => !session.speaking, { what: "the fake sent its whole greeting" });
+    assert.ok(bridge.playing, "Twilio still has the greeting to play");
+    const received = client.receivedBytes;
+    assert.ok(received < 3000 * 8, `the bridge held audio back (${received} of 24000 bytes out)`);
+    session.callerSays("Wait!");
+    await client.clears.waitFor(() => true, { what: "clear" });
+    assert.equal(bridge.stats.bargeIns, 1);
+    const entry = bridge.transcript.find((t) => t.role === "agent")!;
+    assert.equal(entry.interrupted, true);
+    assert.ok(entry.heardMs! < 3000, `heard ${entry.heardMs} ms of 3000`);
+    // What was queued at Twilio when the caller cut in: at most the cap and one delta.
+    const queued = h.logs("live.barge_in")[0].queuedMs as number;
+    assert.ok(queued <= MAX_QUEUED_MS + 100, `${queued} ms queued`);
+    assert.ok(!bridge.playing, "nothing plays after the clear");
+    assertNoErrors(session);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("live engine: an agent's engine wins over OPENAI_VOICE_ENGINE, held audio moved over", async () => {
+  const dir = await Deno.makeTempDir();
+  for (const [name, agent] of [["default", {}], ["spoken", { engine: "live" }]] as const) {
+    await Deno.mkdir(`${dir}/${name}`);
+    await Deno.writeTextFile(`${dir}/${name}/agent.json`, JSON.stringify(agent));
+    await Deno.writeTextFile(`${dir}/${name}/instructions.md`, `You are ${name}.`);
+  }
+  const { h, live } = await startLive({ OPENAI_VOICE_ENGINE: "realtime", AGENTS_DIR: dir });
+  try {
+    // The default agent names no engine: OPENAI_VOICE_ENGINE's (Realtime).
+    const plain = await h.call({ start: false });
+    await h.start(plain, { agent: "default" });
+    await h.fake.session();
+    await waitUntil(() => bridgeOf(h).context !== null, { what: "the default agent" });
+    assert.equal(live.sessions.items.length, 0);
+    await plain.disconnect();
+    await waitUntil(() => h.service.services.registry.list().length === 0, { what: "ended" });
+    // `engine: "live"`: the Realtime socket opened before the agent was known is replaced.
+    const client = await h.call({ start: false });
+    await h.start(client, { agent: "spoken" });
+    client.media(callerFrame(3));
+    const session = await live.session();
+    await waitUntil(() => session.audio.includes(callerFrame(3)), { what: "held audio" });
+    assert.match(String(session.config?.instructions), /You are spoken/);
+    assert.equal(h.logs("realtime.engine_switch").length, 1);
+    assertNoErrors(session);
+  } finally {
+    await h.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

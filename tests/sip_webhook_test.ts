@@ -1,0 +1,224 @@
+/**
+ * SIP calls straight to OpenAI, over real sockets, with the real `openai` SDK against the fake:
+ * the voice webhook's (`/twilio/voice/sip`) `<Dial><Sip>` to the project's SIP URI with the call's data as
+ * `X-Callbridge-*` headers; `POST /openai/webhook` verifying each delivery (unsigned, stale and
+ * forged ones refused with 400), accepting a call on the surface of the agent's engine with the
+ * agent's session (Live: `session.type "live"`, tools by delegation; Realtime: `type
+ * "realtime"`, tools) and leaving the same call's other event alone, handling a duplicate
+ * `webhook-id` once, and rejecting with 486 at capacity, 503 while draining and 603 for a token
+ * that does not check out.
+ */
+
+import assert from "node:assert/strict";
+import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
+import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
+import { postSigned } from "./helpers/service.ts";
+import { waitUntil } from "./fakes/event_log.ts";
+
+const PROJECT = "proj_test123";
+
+/** The service in SIP mode with the fake SIP API beside the fake Realtime one. */
+async function startSip(env: Record<string, string> = {}) {
+  const h = await startRealtime({
+    env: {
+      VOICE_MODE: "sip",
+      OPENAI_PROJECT_ID: PROJECT,
+      OPENAI_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      ...env,
+    },
+  });
+  const sip = new FakeSip();
+  h.fake.sip = sip;
+  return { h, sip };
+}
+
+/** What Twilio does for a call in SIP mode: asks the voice webhook; returns the SIP URI's headers. */
+async function dialedHeaders(h: RealtimeHarness, agent: string): Promise<Record<string, string>> {
+  const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+  const url = `${h.service.url}/twilio/voice/sip?agent=${agent}`;
+  const res = await postSigned(url, {
+    AccountSid: "AC00000000000000000000000000000000",
+    CallSid: callSid,
+    From: "+15550100123",
+    To: "+15550100999",
+    Direction: "inbound",
+  });
+  assert.equal(res.status, 200);
+  const twiml = await res.text();
+  const uri = twiml.match(/<Dial><Sip>([^<]+)<\/Sip><\/Dial>/)?.[1];
+  assert.ok(uri, twiml);
+  const [target, query] = uri.replaceAll("&amp;", "&").split("?");
+  assert.equal(target, `sip:${PROJECT}@sip.api.openai.com;transport=tls`);
+  return Object.fromEntries(query.split("&").map((pair) => pair.split("=")));
+}
+
+/** Delivers `event` to the service's webhook, signed unless told otherwise. */
+async function deliver(
+  h: RealtimeHarness,
+  event: unknown,
+  headers?: Record<string, string>,
+): Promise<{ status: number; text: string }> {
+  const body = JSON.stringify(event);
+  const res = await fetch(`${h.service.url}/openai/webhook`, {
+    method: "POST",
+    headers: headers ?? signWebhook(body, TEST_WEBHOOK_SECRET),
+    body,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+Deno.test("sip: the voice webhook dials OpenAI's SIP URI with the call's data as X-headers", async () => {
+  const { h } = await startSip();
+  try {
+    const headers = await dialedHeaders(h, "appointments");
+    assert.equal(headers["X-Callbridge-Agent"], "appointments");
+    assert.match(headers["X-Callbridge-Call-Sid"], /^CA[0-9a-f]{32}$/);
+    assert.equal(decodeURIComponent(headers["X-Callbridge-From"]), "+15550100123");
+    assert.equal(decodeURIComponent(headers["X-Callbridge-To"]), "+15550100999");
+    assert.match(headers["X-Callbridge-Token"], /^cbcall\./);
+    assert.equal(headers["X-Callbridge-Reference"], undefined, "empty headers are left out");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip, live: live.transport.incoming accepted with the agent's Live session", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
+  try {
+    const headers = await dialedHeaders(h, "appointments");
+    const events = sip.incoming(headers);
+    assert.deepEqual(await deliver(h, events.live), { status: 200, text: "ok" });
+    assert.deepEqual(await deliver(h, events.realtime), { status: 200, text: "ok" });
+    const accept = await sip.requests.waitFor((r) => r.action === "accept", { what: "accept" });
+    await h.service.services.sipWebhook.idle();
+    assert.equal(accept.status, 200);
+    assert.equal(accept.surface, "live");
+    assert.equal(accept.id, events.live.data.session_id);
+    const session = accept.body.session as {
+      type: string;
+      model: string;
+      instructions: string;
+      audio: Record<string, unknown>;
+      delegation: { type: string; responses: { tools: { name: string }[] } };
+    };
+    assert.equal(session.type, "live");
+    assert.equal(session.model, "gpt-live-1");
+    assert.deepEqual(session.audio, { output: { voice: "coral" } });
+    assert.match(session.instructions, /Bright Smile Dental/);
+    assert.match(session.instructions, /\+15550100123/);
+    assert.equal(session.delegation.type, "responses");
+    assert.ok(session.delegation.responses.tools.some((t) => t.name === "find_slots"));
+    // The same call's Realtime event was left alone: one request in all.
+    assert.equal(sip.requests.items.length, 1);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip, realtime: realtime.call.incoming accepted with the agent's Realtime session", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "realtime" });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "appointments"));
+    await deliver(h, events.live);
+    await deliver(h, events.realtime);
+    const accept = await sip.requests.waitFor((r) => r.action === "accept", { what: "accept" });
+    await h.service.services.sipWebhook.idle();
+    assert.equal(accept.status, 200);
+    assert.equal(accept.surface, "realtime");
+    assert.equal(accept.id, events.realtime.data.call_id);
+    assert.equal(accept.body.type, "realtime");
+    assert.equal(accept.body.model, "gpt-realtime");
+    assert.match(String(accept.body.instructions), /Bright Smile Dental/);
+    const tools = accept.body.tools as { type: string; name: string }[];
+    assert.ok(tools.some((t) => t.type === "function" && t.name === "book_appointment"));
+    assert.equal(sip.requests.items.length, 1);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("openai webhook: unsigned, stale and forged deliveries are refused with 400", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    const body = JSON.stringify(events.live);
+    // Unsigned.
+    assert.equal(
+      (await deliver(h, events.live, { "content-type": "application/json" })).status,
+      400,
+    );
+    // Stale: signed ten minutes ago (the SDK's tolerance is five).
+    const stale = signWebhook(body, TEST_WEBHOOK_SECRET, {
+      timestamp: Math.floor(Date.now() / 1000) - 600,
+    });
+    assert.equal((await deliver(h, events.live, stale)).status, 400);
+    // Forged: signed with another secret, or a body changed after signing.
+    const forged = signWebhook(body, `whsec_${btoa("someone else")}`);
+    assert.equal((await deliver(h, events.live, forged)).status, 400);
+    const tampered = signWebhook(body, TEST_WEBHOOK_SECRET);
+    const changed = JSON.stringify({
+      ...events.live,
+      data: { ...events.live.data, session_id: "x" },
+    });
+    const res = await fetch(`${h.service.url}/openai/webhook`, {
+      method: "POST",
+      headers: tampered,
+      body: changed,
+    });
+    assert.equal(res.status, 400);
+    await res.body?.cancel();
+    await h.service.services.sipWebhook.idle();
+    assert.equal(sip.requests.items.length, 0, "nothing refused was acted upon");
+    assert.equal(h.logs("openai_webhook.refused").length, 4);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("openai webhook: a duplicate webhook-id is handled once", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    const body = JSON.stringify(events.live);
+    const headers = signWebhook(body, TEST_WEBHOOK_SECRET, { id: "wh_once" });
+    assert.deepEqual(await deliver(h, events.live, headers), { status: 200, text: "ok" });
+    assert.deepEqual(await deliver(h, events.live, headers), { status: 200, text: "duplicate" });
+    await h.service.services.sipWebhook.idle();
+    assert.equal(sip.of("accept").length, 1);
+    assert.equal(sip.of("accept")[0].status, 200);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip: rejected with 486 at capacity, 503 while draining, 603 for a bad token", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live", MAX_CONCURRENT_CALLS: "1" });
+  try {
+    // At capacity: one Media Streams call is live (it started after the SIP call's webhook).
+    const headers = await dialedHeaders(h, "default");
+    const busy = await h.call();
+    await waitUntil(() => h.service.services.registry.size === 1, { what: "the call is live" });
+    const first = sip.incoming(headers);
+    await deliver(h, first.live);
+    await h.service.services.sipWebhook.idle();
+    assert.deepEqual(sip.of("reject").map((r) => r.body), [{ status_code: 486 }]);
+    assert.equal(h.service.services.limitHits.get("max_concurrent_calls"), 1);
+    await busy.disconnect();
+    await waitUntil(() => h.service.services.registry.size === 0, { what: "the call ended" });
+    // A token that does not match the call's other headers (a changed agent).
+    const forged = sip.incoming({ ...headers, "X-Callbridge-Agent": "appointments" });
+    await deliver(h, forged.live);
+    await h.service.services.sipWebhook.idle();
+    assert.deepEqual(sip.of("reject").map((r) => r.body.status_code), [486, 603]);
+    // Draining.
+    h.service.services.lifecycle.startDrain();
+    const late = sip.incoming(headers);
+    await deliver(h, late.live);
+    await h.service.services.sipWebhook.idle();
+    assert.deepEqual(sip.of("reject").map((r) => r.body.status_code), [486, 603, 503]);
+    assert.equal(sip.of("accept").length, 0);
+    assert.ok(sip.of("reject").every((r) => r.status === 200));
+  } finally {
+    await h.close();
+  }
+});
