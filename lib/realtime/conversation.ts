@@ -7,14 +7,12 @@
  * @module
  */
 
-import { type CallControls, callSms, type ToolContext } from "../agents/tools.ts";
 import type { BadFrames } from "../calls/bad_frames.ts";
 import type { CallContext } from "../calls/call_context.ts";
 import type { ToolEvent } from "../calls/call_types.ts";
 import { DtmfBuffer, dtmfTurn } from "../calls/dtmf_buffer.ts";
 import type { StreamEnding } from "../calls/stream_ending.ts";
 import type { Logger } from "../platform/log.ts";
-import { dtmfMulaw } from "../protocols/dtmf_tones.ts";
 import {
   cancelResponse,
   createTextItem,
@@ -27,10 +25,10 @@ import { AgentVoice, type VoiceDeps } from "./agent_voice.ts";
 import { CallTranscript } from "./call_transcript.ts";
 import type { RealtimeDeps } from "./realtime_deps.ts";
 import {
+  conversationToolRuns,
   languageInstructions,
-  realtimeControls,
   type ToolOutput,
-  ToolRuns,
+  type ToolRuns,
 } from "./realtime_tools.ts";
 import { sessionFrames } from "./session_config.ts";
 import { realtimeModelOf } from "../agents/model_settings.ts";
@@ -75,8 +73,6 @@ export class RealtimeConversation {
   /** The caller is speaking (between `speech_started` and `speech_stopped`). */
   callerSpeaking = false;
   readonly #dtmf: DtmfBuffer;
-  readonly #controls: CallControls;
-  readonly #sms;
   /** Aborted when the call ends, so running tools stop with it. */
   readonly #toolSignal = new AbortController();
   #stream: TwilioStream | null = null;
@@ -94,7 +90,6 @@ export class RealtimeConversation {
     private readonly parts: ConversationParts,
   ) {
     const { clock, limits } = deps;
-    this.#sms = deps.sendSms ? callSms(deps.sendSms) : null;
     this.#dtmf = new DtmfBuffer(clock, deps.dtmfDebounceMs, () => this.#flushDtmf());
     this.transcript = new CallTranscript(clock, () => parts.record());
     this.upstream = new UpstreamSession({
@@ -125,19 +120,18 @@ export class RealtimeConversation {
       record: parts.record,
       instructions: () => this.#instructions,
     });
-    this.tools = new ToolRuns({
+    this.tools = conversationToolRuns({
       clock,
-      tools: () => this.context?.tools ?? null,
-      context: () => this.#toolContext(),
-      sinks: () => ({ log: parts.log(), record: parts.record() }),
+      sendSms: deps.sendSms,
+      handoffNumber: deps.handoffNumber,
+      signal: this.#toolSignal.signal,
+      context: () => this.context,
+      log: parts.log,
+      record: parts.record,
+      callSid: parts.callSid,
+      stream: () => this.#stream,
       ran: (event) => parts.toolEvents.push(event),
-    });
-    this.#controls = realtimeControls({
       endAfterHeard: (ending) => host.endAfterHeard(ending),
-      playTones: (digits) => {
-        if (!this.#stream) throw new Error("the stream has not started");
-        this.#stream.playRaw(dtmfMulaw(digits));
-      },
       switchLanguage: (language) => {
         if (!this.upstream.ready || !this.context) throw new Error("the model is not connected");
         this.#instructions = languageInstructions(this.context.instructions, language);
@@ -282,21 +276,6 @@ export class RealtimeConversation {
   /** Tells the call when the conversation has settled. */
   #settle(): void {
     if (!this.#closed && this.settled) this.host.settled();
-  }
-
-  /** What a tool gets of this call (null before the call's agent is known). */
-  #toolContext(): ToolContext | null {
-    const context = this.context;
-    if (!context) return null;
-    return {
-      call: { ...context.call, callSid: this.parts.callSid() ?? context.call.callSid },
-      profile: context.profile,
-      controls: this.#controls,
-      sms: this.#sms,
-      handoffNumber: this.deps.handoffNumber,
-      signal: this.#toolSignal.signal,
-      log: this.parts.log(),
-    };
   }
 
   /** Gives the model every output of a response's calls, then lets it answer. */

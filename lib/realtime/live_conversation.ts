@@ -8,10 +8,8 @@
  * @module
  */
 
-import { type CallControls, callSms, type ToolContext } from "../agents/tools.ts";
 import type { CallContext } from "../calls/call_context.ts";
 import { DtmfBuffer, dtmfTurn } from "../calls/dtmf_buffer.ts";
-import { dtmfMulaw } from "../protocols/dtmf_tones.ts";
 import {
   commentary,
   continueResponse,
@@ -25,7 +23,7 @@ import { CallTranscript } from "./call_transcript.ts";
 import { LiveSession } from "./live_session.ts";
 import { LiveVoice } from "./live_voice.ts";
 import type { RealtimeDeps } from "./realtime_deps.ts";
-import { realtimeControls, ToolRuns } from "./realtime_tools.ts";
+import { conversationToolRuns, type ToolRuns } from "./realtime_tools.ts";
 import type { TwilioStream } from "./twilio_stream.ts";
 
 /** Error codes after which the session cannot go on. */
@@ -44,8 +42,6 @@ export class LiveConversation {
   /** Delegations whose Responses work has not finished. */
   readonly #delegations = new Set<string>();
   readonly #dtmf: DtmfBuffer;
-  readonly #controls: CallControls;
-  readonly #sms;
   readonly #toolSignal = new AbortController();
   #stream: TwilioStream | null = null;
   #caller: { id: string; text: string } | null = null;
@@ -60,7 +56,6 @@ export class LiveConversation {
     private readonly parts: ConversationParts,
   ) {
     const { clock, limits } = deps;
-    this.#sms = deps.sendSms ? callSms(deps.sendSms) : null;
     this.#dtmf = new DtmfBuffer(clock, deps.dtmfDebounceMs, () => this.#flushDtmf());
     this.transcript = new CallTranscript(clock, () => parts.record());
     this.upstream = new LiveSession({
@@ -86,19 +81,18 @@ export class LiveConversation {
       log: parts.log,
       record: parts.record,
     });
-    this.tools = new ToolRuns({
+    this.tools = conversationToolRuns({
       clock,
-      tools: () => this.context?.tools ?? null,
-      context: () => this.#toolContext(),
-      sinks: () => ({ log: parts.log(), record: parts.record() }),
+      sendSms: deps.sendSms,
+      handoffNumber: deps.handoffNumber,
+      signal: this.#toolSignal.signal,
+      context: () => this.context,
+      log: parts.log,
+      record: parts.record,
+      callSid: parts.callSid,
+      stream: () => this.#stream,
       ran: (event) => parts.toolEvents.push(event),
-    });
-    this.#controls = realtimeControls({
       endAfterHeard: (ending) => host.endAfterHeard(ending),
-      playTones: (digits) => {
-        if (!this.#stream) throw new Error("the stream has not started");
-        this.#stream.playRaw(dtmfMulaw(digits));
-      },
       switchLanguage: (language) => {
         if (!this.upstream.ready) throw new Error("the model is not connected");
         // Live's instructions are fixed at startup: the switch is context for what follows.
@@ -268,21 +262,6 @@ export class LiveConversation {
 
   #settle(): void {
     if (!this.#closed && this.settled) this.host.settled();
-  }
-
-  /** What a tool gets of this call (null before the call's agent is known). */
-  #toolContext(): ToolContext | null {
-    const context = this.context;
-    if (!context) return null;
-    return {
-      call: { ...context.call, callSid: this.parts.callSid() ?? context.call.callSid },
-      profile: context.profile,
-      controls: this.#controls,
-      sms: this.#sms,
-      handoffNumber: this.deps.handoffNumber,
-      signal: this.#toolSignal.signal,
-      log: this.parts.log(),
-    };
   }
 
   /** Gives the buffered key presses to the model as the caller's words. */

@@ -7,12 +7,17 @@
  * @module
  */
 
-import type { CallControls, ToolContext, ToolSet } from "../agents/tools.ts";
+import { type CallControls, callSms, type ToolContext, type ToolSet } from "../agents/tools.ts";
+import type { SendSms } from "../calls/call_deps.ts";
+import type { CallContext } from "../calls/call_context.ts";
 import type { ToolEvent } from "../calls/call_types.ts";
 import { callTool, type ToolCallSinks } from "../calls/tool_calls.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { StreamEnding } from "../calls/stream_ending.ts";
+import type { Logger } from "../platform/log.ts";
+import { dtmfMulaw } from "../protocols/dtmf_tones.ts";
 import { dialTwiml, hangUpTwiml } from "../protocols/twiml.ts";
+import type { CallRecorder } from "../records/call_recorder.ts";
 
 /** One call's output, for `function_call_output`. */
 export interface ToolOutput {
@@ -100,4 +105,60 @@ export function realtimeControls(actions: RealtimeActions): CallControls {
 /** The session's instructions after switching to `language`. */
 export function languageInstructions(instructions: string, language: string): string {
   return `${instructions}\n\nFrom now on, speak ${language}, and expect the caller to speak ${language}.`;
+}
+
+/** What {@link conversationToolRuns} takes of a conversation (either engine's). */
+export interface ConversationToolOptions {
+  clock: Clock;
+  sendSms: SendSms | null;
+  handoffNumber: string | null;
+  /** Aborted when the conversation closes: running tools stop. */
+  signal: AbortSignal;
+  /** The call's context, logger, record, SID and stream as they are now. */
+  context(): CallContext | null;
+  log(): Logger;
+  record(): CallRecorder | null;
+  callSid(): string | null;
+  stream(): { playRaw(mulaw: Uint8Array): void } | null;
+  /** Each call's result, for the call's own list. */
+  ran(event: ToolEvent): void;
+  endAfterHeard(ending: StreamEnding): void;
+  /** How this engine tells its model to speak another language. */
+  switchLanguage(language: string): void;
+}
+
+/**
+ * The tool runs of a realtime conversation, whichever engine: its controls (end, hand-off, key
+ * tones into the stream, language), its texts and the context each call runs in.
+ */
+export function conversationToolRuns(options: ConversationToolOptions): ToolRuns {
+  const sms = options.sendSms ? callSms(options.sendSms) : null;
+  const controls = realtimeControls({
+    endAfterHeard: (ending) => options.endAfterHeard(ending),
+    playTones: (digits) => {
+      const stream = options.stream();
+      if (!stream) throw new Error("the stream has not started");
+      stream.playRaw(dtmfMulaw(digits));
+    },
+    switchLanguage: (language) => options.switchLanguage(language),
+  });
+  return new ToolRuns({
+    clock: options.clock,
+    tools: () => options.context()?.tools ?? null,
+    context: () => {
+      const context = options.context();
+      if (!context) return null;
+      return {
+        call: { ...context.call, callSid: options.callSid() ?? context.call.callSid },
+        profile: context.profile,
+        controls,
+        sms,
+        handoffNumber: options.handoffNumber,
+        signal: options.signal,
+        log: options.log(),
+      };
+    },
+    sinks: () => ({ log: options.log(), record: options.record() }),
+    ran: options.ran,
+  });
 }
