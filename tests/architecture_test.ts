@@ -202,6 +202,7 @@ const UNIT_TESTED = [
   "protocols/media_streams_caller.ts",
   "realtime/agent_voice.ts",
   "realtime/call_transcript.ts",
+  "realtime/held_audio.ts",
   "realtime/playout_tracker.ts",
   "realtime/response_sequencer.ts",
   "realtime/upstream_session.ts",

@@ -18,7 +18,8 @@ import {
   type LiveServerEvent,
   parseLiveEvent,
 } from "../protocols/openai_live.ts";
-import { MAX_PENDING_FRAMES, type UpstreamFailure } from "./upstream_session.ts";
+import type { UpstreamFailure } from "./upstream_session.ts";
+import { HeldAudio } from "./held_audio.ts";
 
 /** What the session tells its call. */
 export interface LiveSessionEvents {
@@ -56,7 +57,7 @@ export class LiveSession {
   #ws: NoDelayWebSocket | null = null;
   #ready = false;
   #started = false;
-  #pending: string[] = [];
+  readonly #held = new HeldAudio();
   #connectTimer: TimerId | undefined;
   #closed = false;
 
@@ -120,21 +121,17 @@ export class LiveSession {
       this.#ws!.send(appendLiveAudio(payload));
       return true;
     }
-    if (this.#pending.length >= MAX_PENDING_FRAMES) return false;
-    this.#pending.push(payload);
-    return true;
+    return this.#held.push(payload);
   }
 
   /** Held caller audio, handed over (to a session of another engine); the hold is emptied. */
   takeHeld(): string[] {
-    const held = this.#pending;
-    this.#pending = [];
-    return held;
+    return this.#held.take();
   }
 
   /** Caller audio held elsewhere, kept ahead of what comes next. */
   hold(frames: readonly string[]): void {
-    this.#pending.unshift(...frames.slice(-MAX_PENDING_FRAMES));
+    this.#held.prepend(frames);
   }
 
   /** A Live session is not renewed: it lasts as long as the call (the watchdog never asks). */
@@ -144,7 +141,7 @@ export class LiveSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#pending = [];
+    this.#held.clear();
     this.options.clock.clearTimeout(this.#connectTimer);
     const ws = this.#ws;
     this.#ws = null;
@@ -164,8 +161,7 @@ export class LiveSession {
       this.#ready = true;
       this.readyAt = this.options.clock.now();
       this.sessionId = event.sessionId;
-      const pending = this.#pending;
-      this.#pending = [];
+      const pending = this.#held.take();
       for (const payload of pending) this.#ws!.send(appendLiveAudio(payload));
       this.events.event(event);
       this.events.ready(pending.length);

@@ -18,9 +18,8 @@ import {
   parseServerEvent,
   type RealtimeServerEvent,
 } from "../protocols/openai_realtime.ts";
+import { HeldAudio } from "./held_audio.ts";
 
-/** Caller audio kept while the session is not ready: 15 s at 50 frames/s. */
-export const MAX_PENDING_FRAMES = 750;
 /** Consecutive reconnects (session expiry) tried before the call is failed. */
 export const MAX_RECONNECTS = 3;
 
@@ -70,7 +69,7 @@ export class UpstreamSession {
   #ws: NoDelayWebSocket | null = null;
   #ready = false;
   #configured = 0;
-  #pending: string[] = [];
+  readonly #held = new HeldAudio();
   #reconnects = 0;
   /** The server said the session hit its time limit: its socket's close reconnects, whatever the code. */
   #expired = false;
@@ -167,21 +166,17 @@ export class UpstreamSession {
       this.#ws!.send(appendAudio(payload));
       return true;
     }
-    if (this.#pending.length >= MAX_PENDING_FRAMES) return false;
-    this.#pending.push(payload);
-    return true;
+    return this.#held.push(payload);
   }
 
   /** Held caller audio, handed over (to a session of another engine); the hold is emptied. */
   takeHeld(): string[] {
-    const held = this.#pending;
-    this.#pending = [];
-    return held;
+    return this.#held.take();
   }
 
   /** Caller audio held elsewhere, kept ahead of what comes next. */
   hold(frames: readonly string[]): void {
-    this.#pending.unshift(...frames.slice(-MAX_PENDING_FRAMES));
+    this.#held.prepend(frames);
   }
 
   /** Replaces the session with a new one before its time limit (a quiet moment). */
@@ -193,7 +188,7 @@ export class UpstreamSession {
   /** Closes for good (the call ended or failed). */
   close(): void {
     this.#closed = true;
-    this.#pending = [];
+    this.#held.clear();
     this.#drop();
   }
 
@@ -219,8 +214,7 @@ export class UpstreamSession {
       this.#ready = true;
       this.readyAt = this.options.clock.now();
       this.#reconnects = 0;
-      const pending = this.#pending;
-      this.#pending = [];
+      const pending = this.#held.take();
       for (const payload of pending) this.#ws!.send(appendAudio(payload));
       this.events.ready(pending.length);
     } else if (event.type === "error" && event.code === "session_expired") {
