@@ -27,6 +27,7 @@ import { isBase64 } from "./media_streams.ts";
 import { type JsonObject, jsonObject, parseJsonFrame } from "./json_fields.ts";
 import type { FunctionDeclaration } from "./openai_realtime.ts";
 import type { ParseResult } from "./parse_result.ts";
+import { audioSplicer } from "./audio_splice.ts";
 
 /** What {@link sessionStart} puts in the session. */
 export interface LiveSessionOptions {
@@ -71,21 +72,14 @@ export function sessionStart(options: LiveSessionOptions): string {
   );
 }
 
-/** The head and tail {@link appendLiveAudio} splices a payload between. */
-const APPEND_HEAD = '{"type":"session.input_audio.append","audio":"';
-const APPEND_TAIL = '"}';
-/** What {@link appendLiveAudio} writes, checked against the SDK's type (an empty payload). */
-const APPEND_SHAPE = {
-  type: "session.input_audio.append",
-  audio: "",
-} satisfies InputAudioAppendEvent;
-if (JSON.stringify(APPEND_SHAPE) !== APPEND_HEAD + APPEND_TAIL) {
-  throw new Error("appendLiveAudio's text is not the SDK's session.input_audio.append");
-}
+/** What {@link appendLiveAudio} writes, checked against the SDK's type. */
+const LIVE_APPEND = audioSplicer(
+  { type: "session.input_audio.append", audio: "" } satisfies InputAudioAppendEvent,
+);
 
 /** `session.input_audio.append` around an already-base64 µ-law payload. */
 export function appendLiveAudio(payload: string): string {
-  return APPEND_HEAD + payload + APPEND_TAIL;
+  return LIVE_APPEND(payload);
 }
 
 /** `session.commentary.append`: speakable context (a greeting, a reminder) for the model. */

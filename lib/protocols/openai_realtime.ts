@@ -26,6 +26,7 @@ import type { TokenUsage } from "../platform/model_prices.ts";
 import { isBase64 } from "./media_streams.ts";
 import { type JsonObject, jsonObject, parseJsonFrame } from "./json_fields.ts";
 import type { ParseResult } from "./parse_result.ts";
+import { audioSplicer } from "./audio_splice.ts";
 
 /** A function the model may call, as the session declares it. */
 export interface FunctionDeclaration {
@@ -117,21 +118,14 @@ export function functionCallOutput(callId: string, output: string): string {
   );
 }
 
-/** The head and tail {@link appendAudio} splices a payload between. */
-const APPEND_HEAD = '{"type":"input_audio_buffer.append","audio":"';
-const APPEND_TAIL = '"}';
-/** What {@link appendAudio} writes, checked against the SDK's type (with an empty payload). */
-const APPEND_SHAPE = {
-  type: "input_audio_buffer.append",
-  audio: "",
-} satisfies InputAudioBufferAppendEvent;
-if (JSON.stringify(APPEND_SHAPE) !== APPEND_HEAD + APPEND_TAIL) {
-  throw new Error("appendAudio's text is not the SDK's input_audio_buffer.append");
-}
+/** What {@link appendAudio} writes, checked against the SDK's type. */
+const APPEND = audioSplicer(
+  { type: "input_audio_buffer.append", audio: "" } satisfies InputAudioBufferAppendEvent,
+);
 
 /** `input_audio_buffer.append` around an already-base64 payload (validated by the caller). */
 export function appendAudio(payload: string): string {
-  return APPEND_HEAD + payload + APPEND_TAIL;
+  return APPEND(payload);
 }
 
 /** `conversation.item.truncate`: the assistant item was heard only up to `audioEndMs`. */
