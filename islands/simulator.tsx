@@ -9,6 +9,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { hydrateIsland } from "./hydrate.ts";
+import { type ToolItem, toolText, whenSubscribed } from "./simulator_feed.ts";
 
 /** Props of {@link Simulator}. */
 export interface SimulatorProps {
@@ -39,14 +40,6 @@ interface TokenAnswer {
 }
 
 /** A finished tool call, as `/simulator/events/:sid` sends it. */
-interface ToolItem {
-  name: string;
-  arguments: string;
-  ok: boolean;
-  output: string;
-  durationMs: number;
-}
-
 type Status = "idle" | "connecting" | "live" | "ended";
 
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
@@ -156,18 +149,15 @@ export function Simulator({ agents }: SimulatorProps) {
       const item = JSON.parse((ev as MessageEvent).data) as ToolItem;
       add({
         role: "tool",
-        text: `${item.name}(${item.arguments}) → ${item.output} · ${item.durationMs} ms`,
+        text: toolText(item),
         failed: !item.ok,
       });
     });
-    return new Promise((resolve) => {
-      source.addEventListener("ready", () => resolve(), { once: true });
-      source.addEventListener("error", () => {
-        source.close();
-        add({ role: "note", text: "Tool calls cannot be shown live (the event stream failed)." });
-        resolve();
-      }, { once: true });
-    });
+    return whenSubscribed(
+      source,
+      () =>
+        add({ role: "note", text: "Tool calls cannot be shown live (the event stream failed)." }),
+    );
   }
 
   function send(message: Record<string, unknown>): void {

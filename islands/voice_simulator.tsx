@@ -9,6 +9,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { hydrateIsland } from "./hydrate.ts";
 import { openMicrophone, type PlayoutState, VoiceCall } from "./voice_call.ts";
+import { type ToolItem, toolText, whenSubscribed } from "./simulator_feed.ts";
 
 /** Props of {@link VoiceSimulator}. */
 export interface VoiceSimulatorProps {
@@ -179,22 +180,18 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
       events.current = null;
     });
     source.addEventListener("tool", (ev) => {
-      const item = JSON.parse((ev as MessageEvent).data);
+      const item = JSON.parse((ev as MessageEvent).data) as ToolItem;
       setLines((prev) => [...prev, {
         seq: -++notes.current,
         role: "tool",
-        text: `${item.name}(${item.arguments}) → ${item.output} · ${item.durationMs} ms`,
+        text: toolText(item),
         failed: !item.ok,
       }]);
     });
-    return new Promise((resolve) => {
-      source.addEventListener("ready", () => resolve(), { once: true });
-      source.addEventListener("error", () => {
-        source.close();
-        note("The words cannot be shown live (the event stream failed); the call goes on.");
-        resolve();
-      }, { once: true });
-    });
+    return whenSubscribed(
+      source,
+      () => note("The words cannot be shown live (the event stream failed); the call goes on."),
+    );
   }
 
   function hangUp(): void {
