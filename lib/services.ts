@@ -23,7 +23,7 @@ import { LiveFeed } from "./records/live_feed.ts";
 import { RejectedRequests } from "./admin/rejected_requests.ts";
 import { ToolFeed } from "./records/tool_feed.ts";
 import { createLlm, type Llm } from "./relay/llm.ts";
-import { errorMessage, Logger, type LogSink } from "./platform/log.ts";
+import { Logger, type LogSink } from "./platform/log.ts";
 import { Metrics } from "./records/metrics.ts";
 import { ProfileStore } from "./agents/profile_store.ts";
 import { CallTokens } from "./calls/call_token.ts";
@@ -31,12 +31,12 @@ import { StreamEndings } from "./calls/stream_ending.ts";
 import { createTwilioApi, type TwilioApi } from "./platform/twilio_api.ts";
 import { limitHit } from "./calls/admission.ts";
 import type { CallDeps } from "./calls/call_deps.ts";
-import { type CallContext, resolveCallContext } from "./calls/call_context.ts";
-import { claimRecordingStart } from "./records/recordings.ts";
+import { resolveCallContext } from "./calls/call_context.ts";
 import type { RealtimeDeps } from "./realtime/realtime_deps.ts";
 import type { RelayDeps } from "./relay/relay_session.ts";
 import { SipWebhook } from "./sip/sip_webhook.ts";
 import { SipCall } from "./sip/sip_call.ts";
+import { startInboundRecording } from "./calls/inbound_recording.ts";
 
 /** Configuration plus shared clients; sessions get this, never module globals. */
 export interface Services {
@@ -152,7 +152,7 @@ export async function createServices(
     callTokens,
     resolveContext: async (start) => {
       const context = await resolveCallContext({ kv, log, profiles, toolSets, config }, start);
-      recordInbound({ kv, log, twilio, publicUrl: config.publicUrl }, context);
+      startInboundRecording({ kv, log, twilio, publicUrl: config.publicUrl }, context);
       return context;
     },
     limitHit: (limit, fields) => limitHit({ limitHits, log }, limit, fields),
@@ -283,36 +283,6 @@ function createAfterCall(
     webhook: { ...callWebhook, production: config.production, publicUrl: config.publicUrl },
     observer: metrics,
   });
-}
-
-/**
- * Starts recording an inbound call whose profile says `record: true`, once its socket started
- * (the call is answered), once per call; a failure is logged, never the call's. Outbound calls
- * are recorded by `calls.create` itself.
- */
-function recordInbound(
-  parts: { kv: Deno.Kv; log: Logger; twilio: TwilioApi | null; publicUrl: string | null },
-  context: CallContext,
-): void {
-  const { call, profile } = context;
-  if (!profile.record || call.direction === "outbound-api" || !call.callSid) return;
-  const { kv, log, twilio, publicUrl } = parts;
-  if (!twilio || !publicUrl) {
-    log.warn("recording.not_started", {
-      callSid: call.callSid,
-      reason: twilio ? "PUBLIC_URL is not set" : "no Twilio credentials",
-    });
-    return;
-  }
-  claimRecordingStart(kv, call.callSid)
-    .then(async (first) => {
-      if (!first) return;
-      const sid = await twilio.startRecording(call.callSid, `${publicUrl}/twilio/recording`);
-      log.info("recording.started", { callSid: call.callSid, recordingSid: sid });
-    })
-    .catch((err) =>
-      log.warn("recording.start_failed", { callSid: call.callSid, error: errorMessage(err) })
-    );
 }
 
 /** Opens KV at `path`, creating the folder of a local file. */
