@@ -1,7 +1,7 @@
 /** Unit tests of template.ts's check: unbalanced sections are errors, unknown names warnings. */
 
 import assert from "node:assert/strict";
-import { CALL_VARIABLES, renderTemplate, templateCheck } from "./template.ts";
+import { CALL_VARIABLES, callTemplateValues, renderTemplate, templateCheck } from "./template.ts";
 
 Deno.test("templateCheck: call variables and declared params are known; a balanced section is fine", () => {
   const text =
@@ -48,4 +48,38 @@ Deno.test("what templateCheck accepts renders without template syntax", () => {
   assert.deepEqual(templateCheck(text, [...CALL_VARIABLES, "name"]).errors, []);
   assert.equal(renderTemplate(text, { to: "+1555" }), "you called +1555.");
   assert.equal(renderTemplate(text, { to: "+1555", name: "Ann" }), "Dear Ann, you called +1555.");
+});
+
+Deno.test("renderTemplate: only the values' own names, never Object.prototype's", () => {
+  assert.equal(renderTemplate("[{{constructor}}][{{toString}}]", {}), "[][]");
+  assert.equal(renderTemplate("{{#constructor}}x{{/constructor}}y", {}), "y");
+});
+
+Deno.test("callTemplateValues: params as text, null ones left out, the call's fields win", () => {
+  const call = {
+    from: "+15550100123",
+    to: "+15550100999",
+    callSid: "CA1",
+    direction: "outbound-api",
+    agent: "clinic",
+  };
+  assert.deepEqual(
+    callTemplateValues({ ...call, params: {} } as typeof call, {
+      name: "Ada",
+      visits: 3,
+      vip: true,
+      tags: ["a"],
+      gone: null,
+      unset: undefined,
+      from: "+1999",
+    }),
+    {
+      name: "Ada",
+      visits: "3",
+      vip: "true",
+      tags: '["a"]',
+      ...call,
+    },
+  );
+  assert.deepEqual(callTemplateValues(call), call);
 });

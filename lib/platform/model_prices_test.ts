@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import {
+  addUsage,
   BUILTIN_PRICES,
   costUsd,
   formatUsd,
@@ -133,6 +134,17 @@ Deno.test("dollars to four significant digits", () => {
   assert.equal(formatUsd(1234.5), "$1,235");
   assert.equal(formatUsd(0), "$0.000");
   assert.equal(formatUsd(null), "—");
+  assert.equal(formatUsd(Number.NaN), "—");
+  assert.equal(formatUsd(Number.POSITIVE_INFINITY), "—");
+});
+
+Deno.test("a price of 0 is a price (a free model), not a problem", () => {
+  const problems: string[] = [];
+  const table = loadPriceTable({
+    MODEL_PRICES: JSON.stringify({ "free-model": { input: 0, cachedInput: 0, output: 0 } }),
+  }, problems);
+  assert.deepEqual(problems, []);
+  assert.equal(costUsd(table, "free-model", usage({ input: 10, output: 10 })), 0);
 });
 
 Deno.test("a bad MODEL_PRICES stops start-up with a config error naming it", () => {
@@ -152,4 +164,56 @@ Deno.test("a bad MODEL_PRICES stops start-up with a config error naming it", () 
   });
   assert.deepEqual(config.openai.prices.house, { input: 1, cachedInput: 1, output: 1 });
   assert.equal(loadConfig({}).openai.prices, BUILTIN_PRICES);
+});
+
+Deno.test("usage adds up field by field; a field the other side lacks counts 0", () => {
+  const a: TokenUsage = {
+    input: 1,
+    cachedInput: 2,
+    output: 3,
+    audioInput: 4,
+    cachedAudioInput: 5,
+    audioOutput: 6,
+  };
+  assert.deepEqual(addUsage(a, { ...a }), {
+    input: 2,
+    cachedInput: 4,
+    output: 6,
+    audioInput: 8,
+    cachedAudioInput: 10,
+    audioOutput: 12,
+  });
+  assert.deepEqual(addUsage(a, {}), a);
+  assert.deepEqual(addUsage(NO_USAGE, { output: 7 }), { ...NO_USAGE, output: 7 });
+});
+
+Deno.test("a snapshot is priced as the longest model name it starts with", () => {
+  const table = {
+    "m": { input: 1, cachedInput: 1, output: 1 },
+    "m-mini": { input: 2, cachedInput: 2, output: 2 },
+  };
+  assert.equal(priceOf(table, "m-mini-2025"), table["m-mini"]);
+  assert.equal(priceOf(table, "m-2025"), table["m"]);
+  assert.equal(
+    priceOf({ "m-mini": table["m-mini"], "m": table["m"] }, "m-mini-x"),
+    table["m-mini"],
+  );
+});
+
+Deno.test("cost: cached beyond the input is not negative; an audio price unused adds nothing", () => {
+  const table = {
+    "m": {
+      input: 10,
+      cachedInput: 1,
+      output: 100,
+      audio: { input: 1000, cachedInput: 1000, output: 1000 },
+    },
+  };
+  assert.equal(costUsd(table, "m", usage({ input: 5, cachedInput: 8 })), (8 * 1) / 1e6);
+  assert.equal(costUsd(table, "m", usage({ input: 3, output: 2 })), (3 * 10 + 2 * 100) / 1e6);
+  assert.equal(
+    costUsd(table, "m", usage({ audioOutput: 1 })),
+    1000 / 1e6,
+    "audio output alone is audio used",
+  );
 });

@@ -3,6 +3,10 @@
 import assert from "node:assert/strict";
 import { HeldAudio, MAX_PENDING_FRAMES } from "./held_audio.ts";
 
+Deno.test("the hold is 15 s of 20 ms frames", () => {
+  assert.equal(MAX_PENDING_FRAMES * 20, 15_000);
+});
+
 Deno.test("frames are held in order up to the cap; past it they are refused", () => {
   const held = new HeldAudio();
   for (let i = 0; i < MAX_PENDING_FRAMES; i++) assert.equal(held.push(`f${i}`), true);
