@@ -1,5 +1,5 @@
 /**
- * `deno task setup-number --number +15550100 [--agent NAME] [--mode relay|realtime] [--dry-run]`:
+ * `deno task setup-number --number +15550100 [--agent NAME] [--mode relay|realtime|sip] [--dry-run]`:
  * points an owned Twilio number's voice webhook and status callback at `PUBLIC_URL`; `--help`
  * says so.
  * Exits 0 on success and 1 on any problem, which is printed naming the flag or variable.

@@ -121,6 +121,23 @@ Deno.test("--mode pins the call path; the agent defaults to default; a second ru
   });
 });
 
+Deno.test("--mode sip points the number at /twilio/voice/sip, and needs OPENAI_PROJECT_ID", async () => {
+  await withFake(async (fake, env) => {
+    const args = ["--number", NUMBER, "--agent", "appointments", "--mode", "sip"];
+    assert.deepEqual(await setupProblems(runSetup(env, args)), [
+      'OPENAI_PROJECT_ID must be set for --agent "appointments" to answer over SIP ' +
+      "(the proj_… id its calls are dialled to)",
+    ]);
+    assert.deepEqual(fake.numbers[0], ownedNumber());
+    // VOICE_MODE=sip makes an agent without its own mode answer over SIP too.
+    const sipDefault = { ...env, VOICE_MODE: "sip" };
+    const unpinned = await setupProblems(runSetup(sipDefault, ["--number", NUMBER]));
+    assert.match(unpinned[0], /^OPENAI_PROJECT_ID must be set for --agent "default"/);
+    await runSetup({ ...env, OPENAI_PROJECT_ID: "proj_abc123" }, args);
+    assert.equal(fake.numbers[0].voiceUrl, `${PUBLIC_URL}/twilio/voice/sip?agent=appointments`);
+  });
+});
+
 Deno.test("--dry-run reports the changes and leaves the number as it was", async () => {
   await withFake(async (fake, env) => {
     const result = await runSetup(env, ["--number", NUMBER, "--dry-run"]);
@@ -179,7 +196,7 @@ Deno.test("every wrong input is named at once: PUBLIC_URL, credentials, --number
   );
 });
 
-Deno.test("flags: --number is required, --mode is relay or realtime, unknown flags are refused", () => {
+Deno.test("flags: --number is required, --mode is relay, realtime or sip, unknown flags are refused", () => {
   const problems = (args: string[]) => {
     try {
       parseSetupArgs(args);
@@ -189,9 +206,9 @@ Deno.test("flags: --number is required, --mode is relay or realtime, unknown fla
     }
     assert.fail(`${args.join(" ")} was accepted`);
   };
-  assert.deepEqual(problems(["--mode", "sip"]), [
+  assert.deepEqual(problems(["--mode", "phone"]), [
     "--number is required",
-    '--mode must be relay or realtime (got "sip")',
+    '--mode must be relay, realtime or sip (got "phone")',
   ]);
   assert.match(problems(["--number", NUMBER, "--agnet", "x"])[0], /--agnet/);
   assert.deepEqual(parseSetupArgs(["--number", NUMBER, "--agent", "appointments", "--dry-run"]), {

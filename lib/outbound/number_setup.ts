@@ -57,7 +57,7 @@ export class NumberSetupError extends Error {
 
 /** How to call the task. */
 export const SETUP_USAGE =
-  "usage: deno task setup-number --number +15550100 [--agent NAME] [--mode relay|realtime] [--dry-run]";
+  "usage: deno task setup-number --number +15550100 [--agent NAME] [--mode relay|realtime|sip] [--dry-run]";
 
 /** `--help`: what the task sets, its flags and the variables it reads. */
 export const SETUP_HELP = `${SETUP_USAGE}
@@ -70,12 +70,13 @@ Only the fields whose value differs are changed; each change is printed as befor
 Flags:
   --number E164   the number, e.g. +15550100123 (required)
   --agent NAME    the agent profile it answers with (default: default)
-  --mode MODE     relay or realtime: pins the call path (default: the agent's own mode)
+  --mode MODE     relay, realtime or sip: pins the call path (default: the agent's own mode);
+                  sip needs OPENAI_PROJECT_ID (calls are dialled to OpenAI's SIP endpoint)
   --dry-run       print what would be set and change nothing; works without Twilio credentials
   -h, --help      this text
 
 Variables (from the environment or .env): PUBLIC_URL (https://), TWILIO_ACCOUNT_SID,
-TWILIO_AUTH_TOKEN, AGENTS_DIR.`;
+TWILIO_AUTH_TOKEN, AGENTS_DIR, OPENAI_PROJECT_ID (for sip).`;
 
 /** Whether `args` ask for {@link SETUP_HELP} (then nothing else is checked). */
 export function wantsHelp(args: string[]): boolean {
@@ -84,7 +85,7 @@ export function wantsHelp(args: string[]): boolean {
 
 const FIELDS = ["voiceUrl", "voiceMethod", "statusCallback", "statusCallbackMethod"] as const;
 const E164 = /^\+[1-9]\d{6,14}$/;
-const MODES: readonly VoiceMode[] = ["relay", "realtime"];
+const MODES: readonly VoiceMode[] = ["relay", "realtime", "sip"];
 
 /**
  * Reads the command-line flags; throws {@link NumberSetupError} naming each bad flag. The number's
@@ -112,7 +113,7 @@ export function parseSetupArgs(args: string[]): NumberSetupOptions {
   if (!number) problems.push("--number is required");
   const mode = values.mode ?? null;
   if (mode !== null && !(MODES as readonly string[]).includes(mode)) {
-    problems.push(`--mode must be relay or realtime (got "${mode}")`);
+    problems.push(`--mode must be relay, realtime or sip (got "${mode}")`);
   }
   if (problems.length > 0) throw new NumberSetupError(problems);
   return {
@@ -145,7 +146,7 @@ export async function setupNumber(
   if (!E164.test(options.number)) {
     problems.push(`--number must be an E.164 number like +15550100 (got "${options.number}")`);
   }
-  problems.push(...await agentProblems(config.agentsDir, options.agent));
+  problems.push(...await agentProblems(config, options));
   if (problems.length > 0) throw new NumberSetupError(problems);
   const wanted = {
     voiceUrl: voiceWebhookUrl(config.publicUrl!, options),
@@ -204,10 +205,23 @@ export function describeSetup(result: NumberSetupResult): string {
   return lines.join("\n");
 }
 
-async function agentProblems(dir: string, agent: string): Promise<string[]> {
+/** The agent must exist; answering over SIP (pinned or the agent's own mode) needs the project. */
+async function agentProblems(
+  config: Config,
+  { agent, mode }: Pick<NumberSetupOptions, "agent" | "mode">,
+): Promise<string[]> {
+  const dir = config.agentsDir;
   try {
     const profiles = await loadProfiles(dir);
-    if (profiles.has(agent)) return [];
+    const profile = profiles.get(agent);
+    if (profile) {
+      const sip = (mode ?? profile.mode ?? config.voiceMode) === "sip";
+      if (!sip || config.openai.projectId) return [];
+      return [
+        `OPENAI_PROJECT_ID must be set for --agent "${agent}" to answer over SIP ` +
+        `(the proj_… id its calls are dialled to)`,
+      ];
+    }
     return [
       `--agent "${agent}" is not a profile in AGENTS_DIR ${dir} (known: ${
         [...profiles.keys()].join(", ")
