@@ -23,7 +23,6 @@ import { recentUnknownAgents } from "../lib/records/unknown_agents.ts";
 export function configPageHandler(services: Services): Handler {
   return async (c) => {
     const { config } = services;
-    const checks = await runConfigChecks(config, services.twilio);
     const base = publicBaseUrl(config.publicUrl, c.req.raw);
     const agents = await Promise.all(
       services.profiles.names().map(async (name) => {
@@ -32,6 +31,10 @@ export function configPageHandler(services: Services): Handler {
         return { name, status, warnings };
       }),
     );
+    const sipAgents = agents
+      .filter(({ status }) => (status.profile?.mode ?? config.voiceMode) === "sip")
+      .map(({ name }) => name);
+    const checks = await runConfigChecks(config, services.twilio, { sipAgents });
     const findings = agents.filter((a) => a.status.problems.length || a.warnings.length);
     const unknown = await recentUnknownAgents(services.kv, { limit: 10 });
     return renderPage(

@@ -95,6 +95,37 @@ Deno.test("HOSTNAME: an IP literal or localhost to listen on; a machine name is 
   assert.equal(loadConfig(deploy).hostname, "vm");
 });
 
+Deno.test("SIP_TRUNK_AGENTS: number=agent pairs; a bad pair or a repeated number is named", () => {
+  const agents =
+    loadConfig({ SIP_TRUNK_AGENTS: " +15550100999=appointments, +15550100998=default" })
+      .openai.sipTrunkAgents;
+  assert.deepEqual([...agents], [["+15550100999", "appointments"], ["+15550100998", "default"]]);
+  assert.equal(loadConfig({}).openai.sipTrunkAgents.size, 0);
+  const problems = (value: string) => {
+    try {
+      loadConfig({ SIP_TRUNK_AGENTS: value });
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.problems;
+    }
+    assert.fail(`${value} was accepted`);
+  };
+  assert.deepEqual(
+    problems("5550100999=appointments,+15550100998=Bad Name,+15550100997"),
+    [
+      "5550100999=appointments",
+      "+15550100998=Bad Name",
+      "+15550100997",
+    ].map((pair) =>
+      "SIP_TRUNK_AGENTS must be comma-separated number=agent pairs, each number E.164 and each " +
+      `agent a profile name, like +15550100999=appointments (got "${pair}")`
+    ),
+  );
+  assert.deepEqual(problems("+15550100999=a,+15550100999=b"), [
+    "SIP_TRUNK_AGENTS names +15550100999 twice",
+  ]);
+});
+
 Deno.test("a malformed secret is reported without echoing it", () => {
   // Only pattern-checked secrets can be wrong; none of their values may appear in the message.
   const err = (() => {

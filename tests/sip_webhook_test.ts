@@ -137,6 +137,75 @@ Deno.test("sip, realtime: realtime.call.incoming accepted with the agent's Realt
   }
 });
 
+Deno.test("sip, trunk: a call without our headers is answered by the agent of its dialled number", async () => {
+  const { h, sip } = await startSip({
+    OPENAI_VOICE_ENGINE: "realtime",
+    SIP_TRUNK_AGENTS: "+15550100999=appointments,+15550100888=nosuch",
+  });
+  try {
+    /** A trunk call to `number`: only the INVITE's own headers (the fake adds `From`). */
+    const trunkCall = async (number: string) => {
+      const events = sip.incoming({ To: `<sip:${number}@sip.api.openai.com>` });
+      assert.deepEqual(await deliver(h, events.realtime), { status: 200, text: "ok" });
+      await h.service.services.sipWebhook.idle();
+      const accept = sip.of("accept").find((r) => r.id === events.realtime.data.call_id);
+      assert.ok(accept, `the call to ${number} was accepted`);
+      return String(accept.body.instructions);
+    };
+    // The mapped number: its agent, with the caller's number from the INVITE's From.
+    const mapped = await trunkCall("+15550100999");
+    assert.match(mapped, /Bright Smile Dental/);
+    assert.match(mapped, /The caller's number is \+15550100123/);
+    // Another number: the default agent.
+    assert.match(await trunkCall("+15550100777"), /answering a phone call for Callbridge/);
+    // A number mapped to an agent that does not exist: default, and listed on /config.
+    assert.match(await trunkCall("+15550100888"), /answering a phone call for Callbridge/);
+    assert.equal(h.logs("sip.unknown_agent").length, 1);
+    const page = await (await fetch(`${h.service.url}/config`)).text();
+    const misconfigured = page.match(/data-section="misconfigured-numbers">(.*?)<\/section>/s)?.[1];
+    assert.match(misconfigured ?? "", /nosuch/);
+    assert.match(misconfigured ?? "", /\+15550100888/);
+    // The effective configuration shows the table.
+    assert.match(page, /openai\.sipTrunkAgents.*\+15550100999=appointments, \+15550100888=nosuch/s);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("/config: agents answering over SIP need OPENAI_PROJECT_ID and OPENAI_WEBHOOK_SECRET", async () => {
+  const check = async (env: Record<string, string>) => {
+    const h = await startRealtime({ env });
+    try {
+      const page = await (await fetch(`${h.service.url}/config`)).text();
+      const found = page.match(
+        /class="check (\w+)" data-check="SIP calls configured">(.*?)<\/div>/s,
+      );
+      assert.ok(found, "the page shows the SIP check");
+      return `${found[1]}: ${found[2].replace(/<[^>]+>/g, "")}`;
+    } finally {
+      await h.close();
+    }
+  };
+  assert.match(await check({}), /^ok: .*No agent answers over SIP/);
+  // VOICE_MODE=sip: every agent without its own mode (appointments is "relay").
+  assert.match(
+    await check({ VOICE_MODE: "sip" }),
+    /^bad: .*Agent default answers over SIP, but OPENAI_PROJECT_ID is not set/,
+  );
+  assert.match(
+    await check({ VOICE_MODE: "sip", OPENAI_PROJECT_ID: PROJECT }),
+    /^bad: .*OPENAI_WEBHOOK_SECRET is not set.*Fix: Add a project webhook/,
+  );
+  assert.match(
+    await check({
+      VOICE_MODE: "sip",
+      OPENAI_PROJECT_ID: PROJECT,
+      OPENAI_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    }),
+    /^ok: .*Agent default dials sip:proj_test123@sip\.api\.openai\.com/,
+  );
+});
+
 Deno.test("openai webhook: unsigned, stale and forged deliveries are refused with 400", async () => {
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
   try {

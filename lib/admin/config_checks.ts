@@ -1,7 +1,7 @@
 /**
  * Live checks of the configuration for the `/config` page: is the OpenAI key accepted, are the
  * Twilio credentials accepted, is the public URL set and https, are signatures checked, is the
- * admin password set. Each failing check says how to fix it. Secrets never appear in the results.
+ * admin password set, do agents answering over SIP have the OpenAI project and webhook secret. Each failing check says how to fix it. Secrets never appear in the results.
  *
  * @module
  */
@@ -26,6 +26,8 @@ export interface ConfigCheck {
 export interface ConfigCheckOptions {
   /** Longest wait for each remote check. */
   timeoutMs?: number;
+  /** The agents whose calls go to OpenAI's SIP endpoint (their mode, else `VOICE_MODE`). */
+  sipAgents?: readonly string[];
 }
 
 /** Runs every check (the remote ones in parallel). */
@@ -39,7 +41,14 @@ export async function runConfigChecks(
     checkOpenAi(config, timeoutMs),
     checkTwilio(config, twilio, timeoutMs),
   ]);
-  return [openai, account, checkPublicUrl(config), checkSignatures(config), checkAdmin(config)];
+  return [
+    openai,
+    account,
+    checkPublicUrl(config),
+    checkSignatures(config),
+    checkAdmin(config),
+    checkSip(config, options.sipAgents ?? []),
+  ];
 }
 
 /** The OpenAI key is accepted (lists models at `OPENAI_BASE_URL`). */
@@ -162,6 +171,40 @@ function checkAdmin(config: Config): ConfigCheck {
     );
   }
   return pass(name, "The admin pages, /metrics and the simulator need the password.");
+}
+
+/** Agents answering over SIP need the project their calls are dialled to and the webhook's secret. */
+function checkSip(config: Config, sipAgents: readonly string[]): ConfigCheck {
+  const name = "SIP calls configured";
+  if (sipAgents.length === 0) {
+    return pass(name, 'No agent answers over SIP (mode "sip"): nothing to set.');
+  }
+  const one = sipAgents.length === 1;
+  const agents = `${one ? "Agent" : "Agents"} ${sipAgents.join(", ")}`;
+  const answer = one ? "answers" : "answer";
+  const { projectId, webhookSecret } = config.openai;
+  if (!projectId) {
+    return fail(
+      name,
+      `${agents} ${answer} over SIP, but OPENAI_PROJECT_ID is not set: their callers hear an apology.`,
+      "Set OPENAI_PROJECT_ID to the proj_… id of the project (OpenAI dashboard → Settings) and restart.",
+    );
+  }
+  if (!webhookSecret) {
+    return fail(
+      name,
+      `${agents} ${answer} over SIP, but OPENAI_WEBHOOK_SECRET is not set: /openai/webhook answers ` +
+        "503 and OpenAI's calls are never accepted.",
+      "Add a project webhook for PUBLIC_URL/openai/webhook (events live.transport.incoming and " +
+        "realtime.call.incoming) and set OPENAI_WEBHOOK_SECRET to its whsec_… signing secret.",
+    );
+  }
+  return pass(
+    name,
+    `${agents} ${
+      one ? "dials" : "dial"
+    } sip:${projectId}@sip.api.openai.com; webhooks are verified.`,
+  );
 }
 
 function pass(name: string, detail: string): ConfigCheck {

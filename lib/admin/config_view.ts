@@ -21,6 +21,12 @@ const SECRET = /key|token|secret|password/i;
 export function configRows(config: Config): ConfigRow[] {
   const rows: ConfigRow[] = [];
   const walk = (value: unknown, path: string, secret: boolean) => {
+    if (value instanceof Map) {
+      // A table such as `SIP_TRUNK_AGENTS`: one row, `key=value` pairs.
+      const pairs = [...value].map(([k, v]) => `${k}=${v}`).join(", ");
+      rows.push({ name: path, value: secret ? "set (hidden)" : pairs || "—", secret });
+      return;
+    }
     if (value && typeof value === "object" && !Array.isArray(value)) {
       for (const [key, inner] of Object.entries(value)) {
         walk(inner, path ? `${path}.${key}` : key, secret || SECRET.test(key));
@@ -70,6 +76,12 @@ export function webhookUrls(base: string, agents: string[]): WebhookUrl[] {
     {
       what: "Always Media Streams + Realtime",
       url: `${base}/twilio/voice/realtime`,
+      method: "POST",
+    },
+    { what: "Always SIP to OpenAI", url: `${base}/twilio/voice/sip`, method: "POST" },
+    {
+      what: "OpenAI project webhook (SIP calls)",
+      url: `${base}/openai/webhook`,
       method: "POST",
     },
   );

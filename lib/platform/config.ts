@@ -61,6 +61,11 @@ export interface Config {
     projectId: string | null;
     /** Verifies `POST /openai/webhook` (`OPENAI_WEBHOOK_SECRET`, `whsec_…`). */
     webhookSecret: string | null;
+    /**
+     * SIP calls from an Elastic SIP Trunk carry no `X-Callbridge-*` headers: the agent that
+     * answers each dialled number (E.164 → agent name; others get `default`).
+     */
+    sipTrunkAgents: ReadonlyMap<string, string>;
     voice: string;
     turnDetection: TurnDetection;
     transcriptionModel: string;
@@ -248,6 +253,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
         /^whsec_[A-Za-z0-9+/=]+$/,
         "whsec_ and base64",
       ),
+      sipTrunkAgents: sipTrunkAgents(r.optional("SIP_TRUNK_AGENTS"), r.problems),
       voice: r.oneOf("OPENAI_VOICE", REALTIME_VOICES, "marin"),
       turnDetection,
       transcriptionModel: r.string("OPENAI_TRANSCRIPTION_MODEL", "gpt-4o-mini-transcribe"),
@@ -354,6 +360,26 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+/** `SIP_TRUNK_AGENTS`: `+15550100999=appointments,+15550100998=default`. */
+function sipTrunkAgents(raw: string | null, problems: string[]): ReadonlyMap<string, string> {
+  const agents = new Map<string, string>();
+  for (const pair of raw?.split(",") ?? []) {
+    const [number, agent, ...rest] = pair.split("=").map((part) => part.trim());
+    if (
+      !/^\+[1-9]\d{6,14}$/.test(number) || !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(agent ?? "") ||
+      rest.length
+    ) {
+      problems.push(
+        `SIP_TRUNK_AGENTS must be comma-separated number=agent pairs, each number E.164 and ` +
+          `each agent a profile name, like +15550100999=appointments (got "${pair.trim()}")`,
+      );
+    } else if (agents.has(number)) {
+      problems.push(`SIP_TRUNK_AGENTS names ${number} twice`);
+    } else agents.set(number, agent);
+  }
+  return agents;
 }
 
 /** Retries of a webhook delivery by default: 5 s, 30 s, 2 min, 10 min, 1 h. */

@@ -35,14 +35,33 @@ export type SipWebhookEvent =
   | { kind: "incoming"; surface: "live" | "realtime"; id: string; data: SipCallData }
   | { kind: "other"; type: string };
 
-/** Our headers out of `sip_headers` (names compared without case, as SIP does). */
+/**
+ * Our headers out of `sip_headers` (names compared without case, as SIP does). A call without
+ * them (from an Elastic SIP Trunk) still has the INVITE's own `From` and `To`: their numbers
+ * are the caller's and the dialled one.
+ */
 export function sipCallData(headers: readonly { name: string; value: string }[]): SipCallData {
+  const header = (name: string) =>
+    headers.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
   const data = {} as SipCallData;
   for (const [key, name] of Object.entries(SIP_HEADERS) as [keyof SipCallData, string][]) {
-    const header = headers.find((h) => h.name.toLowerCase() === name.toLowerCase());
-    data[key] = header ? safeDecode(header.value) : "";
+    const value = header(name);
+    data[key] = value === undefined ? "" : safeDecode(value);
   }
+  data.from ||= sipHeaderNumber(header("From") ?? "");
+  data.to ||= sipHeaderNumber(header("To") ?? "");
   return data;
+}
+
+/**
+ * The phone number of a `From`/`To` header (`"Ann" <sip:+15550100123@host>;tag=1` →
+ * `+15550100123`; a `tel:` URI too), or "" when its user part is not a number (`anonymous`).
+ */
+export function sipHeaderNumber(value: string): string {
+  const uri = value.match(/<([^>]*)>/)?.[1] ?? value.split(";")[0];
+  const user = uri.trim().match(/^(?:sips?:([^@;?]*)@|tel:([^;?]*))/i);
+  const number = safeDecode(user?.[1] ?? user?.[2] ?? "").replace(/[-.() ]/g, "");
+  return /^\+?\d{3,15}$/.test(number) ? number : "";
 }
 
 function safeDecode(value: string): string {

@@ -4,7 +4,13 @@
  */
 
 import assert from "node:assert/strict";
-import { liveAccept, realtimeAccept, sipCallData, sipWebhookEvent } from "./openai_sip.ts";
+import {
+  liveAccept,
+  realtimeAccept,
+  sipCallData,
+  sipHeaderNumber,
+  sipWebhookEvent,
+} from "./openai_sip.ts";
 import { openAiSipUri, sipDialTwiml } from "./twiml.ts";
 
 const SESSION = {
@@ -30,6 +36,37 @@ Deno.test("sipCallData: our X-headers in any case, URI-decoded; missing ones emp
     token: "",
     reference: "",
   });
+});
+
+Deno.test("sipCallData: a trunk call's numbers come from the INVITE's From and To", () => {
+  // The headers of realtime.call.incoming in OpenAI's SIP guide, as an Elastic SIP Trunk sends them.
+  const trunk = [
+    { name: "Max-Forwards", value: "63" },
+    { name: "To", value: "<sip:+15550100999@sip.api.openai.com>" },
+    { name: "From", value: '"+15550100123" <sip:+15550100123@example.pstn.twilio.com>;tag=6C1E' },
+    { name: "Call-ID", value: "03782086-4ce9-44bf-8b0d-4e303d2cc590" },
+  ];
+  const data = sipCallData(trunk);
+  assert.equal(data.from, "+15550100123");
+  assert.equal(data.to, "+15550100999");
+  assert.equal(data.agent, "");
+  // Our own headers win over the INVITE's.
+  const dialled = sipCallData([...trunk, { name: "X-Callbridge-To", value: "%2B15550100777" }]);
+  assert.equal(dialled.to, "+15550100777");
+});
+
+Deno.test("sipHeaderNumber: the user part when it is a number, whatever the URI's form", () => {
+  const cases: [string, string][] = [
+    ["<sip:+15550100123@pstn.twilio.com>", "+15550100123"],
+    ['"Ann" <sips:+15550100123@host;transport=tls>;tag=1', "+15550100123"],
+    ["sip:15550100123@host;user=phone", "15550100123"],
+    ["<tel:+1-555-010-0123;phone-context=x>", "+15550100123"],
+    ["<sip:%2B15550100123@host>", "+15550100123"],
+    ['"Anonymous" <sip:anonymous@anonymous.invalid>;tag=1', ""],
+    ["<sip:host.example.com>", ""],
+    ["", ""],
+  ];
+  for (const [header, number] of cases) assert.equal(sipHeaderNumber(header), number, header);
 });
 
 Deno.test("sipWebhookEvent: Live and Realtime incoming calls; any other event", () => {

@@ -9,7 +9,8 @@
  * surface is left alone, as the first accept picks the surface), or rejected — 486 at capacity,
  * 503 while draining or when the agent cannot answer, 603 when its headers carry a call token
  * that does not check out (SIP headers are caller-supplied metadata). An accepted call gets its
- * sideband ({@link SipWebhookDeps.accepted}).
+ * sideband ({@link SipWebhookDeps.accepted}). A call from an Elastic SIP Trunk carries none of our
+ * headers: its agent is the one `SIP_TRUNK_AGENTS` names for the dialled number, else `default`.
  *
  * @module
  */
@@ -31,6 +32,7 @@ import {
   sipWebhookEvent,
 } from "../protocols/openai_sip.ts";
 import { realtimeModelOf } from "../agents/model_settings.ts";
+import { recordUnknownAgent } from "../records/unknown_agents.ts";
 
 /** How long a delivered `webhook-id` is remembered (OpenAI retries for up to 72 hours). */
 const SEEN_FOR_MS = 73 * 60 * 60 * 1000;
@@ -55,7 +57,7 @@ export interface SipWebhookDeps {
   client: OpenAI | null;
   openai:
     & Pick<Config["openai"], "webhookSecret" | "liveModel" | "realtimeModel" | "model">
-    & Pick<Config["openai"], "voice" | "voiceEngine">;
+    & Pick<Config["openai"], "voice" | "voiceEngine" | "sipTrunkAgents">;
   kv: Deno.Kv;
   log: Logger;
   admission: AdmissionState;
@@ -137,7 +139,7 @@ export class SipWebhook {
   async #answer(surface: "live" | "realtime", id: string, data: SipCallData): Promise<void> {
     const { deps } = this;
     const log = deps.log.child({ sip: surface, callSid: data.callSid || undefined });
-    const agent = data.agent && deps.profiles.has(data.agent) ? data.agent : "default";
+    const agent = await this.#agentOf(data, log);
     const outcome = (o: Omit<SipOutcome, "surface" | "id" | "agent">) =>
       deps.handled?.({ surface, id, agent, ...o });
     const refused = refuseCall(deps.admission);
@@ -191,6 +193,20 @@ export class SipWebhook {
     log.info("sip.accepted", { agent, tools: session.tools.length });
     deps.accepted?.(surface, id, context);
     outcome({ outcome: "accepted" });
+  }
+
+  /**
+   * The agent named by the call's headers; a trunk call (none) by its dialled number
+   * (`SIP_TRUNK_AGENTS`); else, or when the name is not a profile, `default`.
+   */
+  async #agentOf(data: SipCallData, log: Logger): Promise<string> {
+    const named = data.agent || this.deps.openai.sipTrunkAgents.get(data.to) || "";
+    if (!named) return "default";
+    if (this.deps.profiles.has(named)) return named;
+    // Answered by `default`, and listed on /config as a misconfigured number.
+    log.warn("sip.unknown_agent", { agent: named.slice(0, 64), trunk: !data.agent });
+    await recordUnknownAgent(this.deps.kv, { agent: named, to: data.to, at: Date.now() });
+    return "default";
   }
 
   async #tokenValid(data: SipCallData, agent: string): Promise<boolean> {
