@@ -9,7 +9,7 @@
 import { ProfileError } from "./agents/agent_profile.ts";
 import { type ProfileFolder, readProfileFolders } from "./agents/profile_folders.ts";
 import OpenAI from "openai";
-import { textModelOf } from "./agents/model_settings.ts";
+import { textModelOf, voiceEngineOf } from "./agents/model_settings.ts";
 import { AfterCall } from "./records/after_call.ts";
 import { deadLetters } from "./records/call_webhook.ts";
 import { AgentToolSets } from "./agents/agent_tools.ts";
@@ -75,6 +75,8 @@ export interface Services {
   afterCall: AfterCall;
   /** `POST /openai/webhook`: SIP calls straight to OpenAI, accepted or rejected. */
   sipWebhook: SipWebhook;
+  /** GPT-Live sessions of SIP calls (their recordings); null without `OPENAI_API_KEY`. */
+  liveSessions: OpenAI["live"]["sessions"] | null;
   /** What each relay call gets (and nothing more). */
   relayDeps: RelayDeps;
   /** What each realtime call gets (and nothing more). */
@@ -152,7 +154,12 @@ export async function createServices(
     callTokens,
     resolveContext: async (start) => {
       const context = await resolveCallContext({ kv, log, profiles, toolSets, config }, start);
-      startInboundRecording({ kv, log, twilio, publicUrl: config.publicUrl }, context);
+      // A GPT-Live SIP call is recorded by OpenAI (`store`; see sip_call.ts), not by Twilio.
+      const liveSip = start.mode === "sip" &&
+        voiceEngineOf(context.profile, config.openai) === "live";
+      if (!liveSip) {
+        startInboundRecording({ kv, log, twilio, publicUrl: config.publicUrl }, context);
+      }
       return context;
     },
     limitHit: (limit, fields) => limitHit({ limitHits, log }, limit, fields),
@@ -204,6 +211,7 @@ export async function createServices(
     llm,
     registry,
     sipWebhook,
+    liveSessions: sipClient?.live.sessions ?? null,
     profiles,
     toolSets,
     kv,

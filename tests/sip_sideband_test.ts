@@ -16,7 +16,7 @@ import { postSigned } from "./helpers/service.ts";
 import type { SipCall } from "../lib/sip/sip_call.ts";
 import { GOODBYE_QUIET_MS } from "../lib/sip/sip_call.ts";
 
-async function startSip(engine: "live" | "realtime") {
+async function startSip(engine: "live" | "realtime", env: Record<string, string> = {}) {
   const h = await startRealtime({
     env: {
       VOICE_MODE: "sip",
@@ -24,6 +24,7 @@ async function startSip(engine: "live" | "realtime") {
       OPENAI_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
       OPENAI_VOICE_ENGINE: engine,
       HANDOFF_NUMBER: "+15550100200",
+      ...env,
     },
   });
   const sip = new FakeSip();
@@ -114,6 +115,56 @@ Deno.test("sip sideband, live: greeting, a tool, end_call hangs up after the goo
     assert.equal(detail.record.inputTokens, 20);
     assert.ok(detail.events.some((e) => e.data?.liveAudioSeconds === 7));
     assert.equal(h.service.services.registry.size, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip sideband, live: a recorded agent's session is stored by OpenAI and plays on its page", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/default`);
+  await Deno.writeTextFile(`${dir}/default/instructions.md`, "You are the front desk.");
+  await Deno.writeTextFile(`${dir}/default/agent.json`, JSON.stringify({ record: true }));
+  const { h, sip } = await startSip("live", { AGENTS_DIR: dir });
+  try {
+    const { sideband, call, id } = await sipCall(h, sip, "default");
+    const accept = sip.of("accept")[0];
+    assert.equal((accept.body.session as { store?: boolean }).store, true);
+    sideband.agentSays("Hello.");
+    call.end("admin-ended");
+    await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+    const detail = await recordOf(h, call.id);
+    assert.equal(detail.record.recording?.source, "openai");
+    assert.equal(detail.record.recording?.sid, id);
+    assert.equal(detail.record.recording?.status, "completed");
+    // The page's player and the API stream OpenAI's bytes (downloadRecording), nothing else.
+    const media = await fetch(`${h.service.url}/calls/${call.id}/recording`);
+    assert.equal(media.status, 200);
+    assert.equal(media.headers.get("cache-control"), "private, no-store");
+    assert.deepEqual(new Uint8Array(await media.arrayBuffer()), FakeSip.recordingOf(id));
+    const page = await (await fetch(`${h.service.url}/calls/${call.id}`)).text();
+    assert.match(page, new RegExp(`<audio[^>]*src="/calls/${call.id}/recording"`));
+    assert.equal(h.twilioApi.recordings.items.length, 0, "Twilio does not record it too");
+  } finally {
+    await h.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sip sideband, live: an agent that does not record is not stored, and has no recording", async () => {
+  const { h, sip } = await startSip("live");
+  try {
+    const { call, id } = await sipCall(h, sip, "default");
+    assert.equal((sip.of("accept")[0].body.session as { store?: boolean }).store, undefined);
+    call.end("admin-ended");
+    await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+    assert.equal((await recordOf(h, call.id)).record.recording ?? null, null);
+    assert.equal((await fetch(`${h.service.url}/calls/${call.id}/recording`)).status, 404);
+    // Nor does OpenAI have one to give (the real SDK's downloadRecording).
+    await assert.rejects(
+      h.service.services.liveSessions!.downloadRecording(id),
+      (err: { status?: number }) => err.status === 404,
+    );
   } finally {
     await h.close();
   }

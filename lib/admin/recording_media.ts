@@ -1,12 +1,14 @@
 /**
- * A call's recording, streamed from Twilio to an authenticated client (the call page's player,
- * or the API): fetched with the account's credentials and passed through with only the media's
- * own headers (type, length, range), so the client never learns a Twilio URL or credential.
+ * A call's recording, streamed to an authenticated client (the call page's player, or the API)
+ * from where it is held: Twilio (fetched with the account's credentials) or, for a GPT-Live SIP
+ * call, OpenAI (`client.live.sessions.downloadRecording`). Only the media's own headers (type,
+ * length, range) are passed through, so the client never learns a vendor URL or credential.
  *
  * @module
  */
 
-import type { Logger } from "../platform/log.ts";
+import type OpenAI from "openai";
+import { errorMessage, type Logger } from "../platform/log.ts";
 import type { TwilioApi } from "../platform/twilio_api.ts";
 import type { CallStore } from "../records/call_store.ts";
 import { recordingOf } from "../records/recordings.ts";
@@ -18,12 +20,14 @@ const PASSED = ["content-type", "content-length", "content-range", "accept-range
 export interface RecordingSources {
   store: CallStore;
   twilio: Pick<TwilioApi, "fetchRecording"> | null;
+  /** Null without `OPENAI_API_KEY`. */
+  liveSessions: Pick<OpenAI["live"]["sessions"], "downloadRecording"> | null;
   log: Logger;
 }
 
 /**
  * The recording of call `key` (call SID or record id): its media, or 404 (no such call, or no
- * recording yet), 503 without Twilio credentials, 502 when Twilio does not serve it.
+ * recording yet), 503 without the holder's credentials, 502 when the holder does not serve it.
  */
 export async function recordingResponse(
   sources: RecordingSources,
@@ -36,6 +40,7 @@ export async function recordingResponse(
   if (!recording || recording.status === "absent" || recording.status === "failed") {
     return new Response("No recording of this call.", { status: 404 });
   }
+  if (recording.source === "openai") return await openAiRecording(sources, recording.sid);
   if (!sources.twilio) {
     return new Response("Twilio credentials are not set.", { status: 503 });
   }
@@ -54,6 +59,27 @@ export async function recordingResponse(
     });
     return new Response("Twilio did not serve the recording.", { status: 502 });
   }
+  return passThrough(media);
+}
+
+/** A GPT-Live SIP session's recording, kept by OpenAI (the session was accepted with `store`). */
+async function openAiRecording(sources: RecordingSources, sessionId: string): Promise<Response> {
+  if (!sources.liveSessions) {
+    return new Response("OPENAI_API_KEY is not set.", { status: 503 });
+  }
+  try {
+    return passThrough(await sources.liveSessions.downloadRecording(sessionId));
+  } catch (err) {
+    const status = (err as { status?: number }).status;
+    sources.log.warn("recording.fetch_failed", { sessionId, error: errorMessage(err) });
+    return status === 404
+      ? new Response("OpenAI has no recording of this call.", { status: 404 })
+      : new Response("OpenAI did not serve the recording.", { status: 502 });
+  }
+}
+
+/** `media` with only its own headers, never cached. */
+function passThrough(media: Response): Response {
   const headers = new Headers({ "cache-control": "private, no-store" });
   for (const name of PASSED) {
     const value = media.headers.get(name);

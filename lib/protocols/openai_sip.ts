@@ -103,6 +103,8 @@ export interface SipSessionOptions {
   tools: readonly FunctionDeclaration[];
   /** Live: the Responses model delegated tools run on. */
   delegationModel: string;
+  /** Live: OpenAI keeps the session, so its recording can be downloaded (`record: true`). */
+  store?: boolean;
 }
 
 /** The body of `client.live.sessions.accept`: the agent's session, tools by delegation. */
@@ -113,6 +115,7 @@ export function liveAccept(options: SipSessionOptions): SessionAcceptParams {
       model: options.model,
       instructions: options.instructions,
       audio: { output: { voice: options.voice } },
+      ...(options.store ? { store: true } : {}),
       delegation: {
         type: "responses",
         responses: {

@@ -12,6 +12,7 @@ import {
   type CallEventRecord,
   type CallModel,
   type CallRecord,
+  type CallRecording,
   type CallStore,
   newCallRecord,
   type TranscriptTurn,
@@ -186,6 +187,12 @@ export class CallRecorder {
   /** The call's Twilio SID became known. */
   setCallSid(callSid: string): void {
     this.record.callSid = callSid;
+    this.#dirty();
+  }
+
+  /** The call's recording is known (Twilio's come through `recordings.ts` instead). */
+  setRecording(recording: CallRecording): void {
+    this.record.recording = { ...recording };
     this.#dirty();
   }
 

@@ -65,9 +65,14 @@ export interface CallRecord {
   recording?: CallRecording | null;
 }
 
-/** A call's Twilio recording, as its `recordingStatusCallback`s report it. */
+/**
+ * A call's recording: Twilio's, as its `recordingStatusCallback`s report it, or a GPT-Live SIP
+ * session's, stored by OpenAI (`store: true`) and fetched with `client.live.sessions.downloadRecording`.
+ */
 export interface CallRecording {
-  /** `RE…` */
+  /** Who holds it: Twilio (absent on older records) or OpenAI. */
+  source?: "twilio" | "openai";
+  /** `RE…` (Twilio), or the Live session's id (OpenAI). */
   sid: string;
   /** `in-progress`, `completed`, `absent` or `failed`. */
   status: string;

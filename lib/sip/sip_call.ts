@@ -354,6 +354,18 @@ export class SipCall implements LiveCall {
     const ws = this.#ws;
     this.#ws = null;
     if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000);
+    if (this.surface === "live" && this.context.profile.record) {
+      // Accepted with `store: true`: OpenAI holds the recording (`downloadRecording`).
+      const now = this.deps.clock.now();
+      this.#record.setRecording({
+        source: "openai",
+        sid: this.sipId,
+        status: "completed",
+        durationSeconds: Math.round((now - this.startedAt) / 1000),
+        channels: null,
+        updatedAt: now,
+      });
+    }
     if (this.#audioSeconds > 0) {
       this.#record.event("status", `GPT-Live audio: ${this.#audioSeconds} s`, {
         liveAudioSeconds: this.#audioSeconds,

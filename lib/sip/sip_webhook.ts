@@ -182,6 +182,8 @@ export class SipWebhook {
       instructions: context.instructions,
       tools: context.tools.declarations(),
       delegationModel: context.profile.model ?? deps.openai.model,
+      // A Live session is recorded by OpenAI; a Realtime one by Twilio (see services.ts).
+      store: surface === "live" && context.profile.record,
     };
     try {
       if (surface === "live") await deps.client!.live.sessions.accept(id, liveAccept(session));

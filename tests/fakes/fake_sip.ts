@@ -40,6 +40,8 @@ interface PendingCall {
   /** The surface whose accept picked it, once accepted. */
   taken: "live" | "realtime" | null;
   ended: boolean;
+  /** Live: accepted with `session.store: true`, so its content can be downloaded. */
+  stored: boolean;
 }
 
 /** One sideband socket of an accepted call (Live `…/attach` or Realtime `?call_id=`). */
@@ -270,6 +272,7 @@ export class FakeSip {
       realtimeId: `rtc_sip${n}`,
       taken: null,
       ended: false,
+      stored: false,
     };
     this.#calls.push(call);
     const sip_headers = [
@@ -336,6 +339,8 @@ export class FakeSip {
   /** Answers `/v1/live/sessions/{id}/{action}` and `/v1/realtime/calls/{id}/{action}`. */
   async handle(req: Request): Promise<Response | null> {
     const url = new URL(req.url);
+    const content = url.pathname.match(/^\/v1\/live\/sessions\/([^/]+)\/content$/);
+    if (content && req.method === "GET") return this.#content(req, decodeURIComponent(content[1]));
     const match = url.pathname.match(
       /^\/v1\/(live\/sessions|realtime\/calls)\/([^/]+)\/(accept|reject|hangup|refer)$/,
     );
@@ -360,6 +365,7 @@ export class FakeSip {
         const problem = surface === "live" ? liveAcceptProblem(body) : realtimeAcceptProblem(body);
         if (problem) return answer(400, problem);
         call.taken = surface;
+        call.stored = surface === "live" && jsonObject(body.session)?.store === true;
         return answer(200);
       }
       case "reject": {
@@ -386,6 +392,24 @@ export class FakeSip {
         this.#endSidebands(id);
         return answer(200);
     }
+  }
+
+  /** The bytes `downloadRecording` gets for a Live session (what a test compares). */
+  static recordingOf(sessionId: string): Uint8Array<ArrayBuffer> {
+    return new TextEncoder().encode(`recording of ${sessionId}`);
+  }
+
+  /** `GET /v1/live/sessions/{id}/content` (`downloadRecording`): only of a stored, ended session. */
+  #content(req: Request, id: string): Response {
+    const error = (status: number, message: string) =>
+      Response.json({ error: { message, type: "invalid_request_error" } }, { status });
+    if (!req.headers.get("authorization")?.startsWith("Bearer ")) return error(401, "no key");
+    const call = this.#calls.find((c) => c.liveId === id && c.taken === "live");
+    if (!call) return error(404, `no session ${id}`);
+    if (!call.stored) return error(404, `session ${id} was not stored`);
+    return new Response(FakeSip.recordingOf(id), {
+      headers: { "content-type": "application/octet-stream" },
+    });
   }
 
   #endSidebands(id: string): void {

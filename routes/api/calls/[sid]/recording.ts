@@ -13,7 +13,12 @@ import type { Services } from "../../../../lib/services.ts";
 export function apiRecordingHandler(services: Services): Handler {
   return (c) =>
     recordingResponse(
-      { store: services.records.store, twilio: services.twilio, log: services.log },
+      {
+        store: services.records.store,
+        twilio: services.twilio,
+        liveSessions: services.liveSessions,
+        log: services.log,
+      },
       (c.req.param("sid") ?? "").slice(0, 64),
       c.req.header("range") ?? null,
     );
