@@ -24,6 +24,7 @@ const KNOWN = [
   "tokens",
   "token-delay",
   "sequential",
+  "warm",
   "seconds",
   "settle",
   "barge-calls",

@@ -23,62 +23,12 @@ import {
   settle,
 } from "./realtime_load.ts";
 import { percentile, processStats, startServiceProcess } from "./service_process.ts";
+import { cpuSelfTime, heapByConstructor, heapSnapshot as snapshot } from "./heap_profile.ts";
 
 const options = benchOptions({
   calls: { full: 200, quick: 50 },
   seconds: { full: 10, quick: 4 },
 });
-
-/** Self size (bytes) and count of a heap snapshot's nodes, by type and constructor name. */
-async function heapByConstructor(path: string): Promise<Map<string, [number, number]>> {
-  const snapshot = JSON.parse(await Deno.readTextFile(path));
-  const fields: string[] = snapshot.snapshot.meta.node_fields;
-  const types: string[] = snapshot.snapshot.meta.node_types[0];
-  const width = fields.length;
-  const [typeAt, nameAt, sizeAt] = ["type", "name", "self_size"].map((f) => fields.indexOf(f));
-  const nodes: number[] = snapshot.nodes;
-  const strings: string[] = snapshot.strings;
-  const totals = new Map<string, [number, number]>();
-  for (let i = 0; i < nodes.length; i += width) {
-    const type = types[nodes[i + typeAt]];
-    const name = type === "object" || type === "closure" ? strings[nodes[i + nameAt]] : "";
-    const key = `${type}${name ? ` ${name.slice(0, 60)}` : ""}`;
-    const total = totals.get(key) ?? [0, 0];
-    total[0] += nodes[i + sizeAt];
-    total[1]++;
-    totals.set(key, total);
-  }
-  return totals;
-}
-
-/** Self time (ms) by function of a `.cpuprofile`, largest first. */
-async function cpuSelfTime(path: string): Promise<[string, number][]> {
-  const profile = JSON.parse(await Deno.readTextFile(path));
-  const interval = (profile.endTime - profile.startTime) / 1000 / profile.samples.length;
-  const byFunction = new Map<string, number>();
-  for (const node of profile.nodes) {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const where = url
-      ? `${url.replace(/^.*\/(wt-[^/]+|registry\.npmjs\.org)\//, "")}:${lineNumber + 1}`
-      : "";
-    const key = `${functionName || "(anonymous)"} ${where}`;
-    byFunction.set(key, (byFunction.get(key) ?? 0) + node.hitCount * interval);
-  }
-  return [...byFunction].sort((a, b) => b[1] - a[1]);
-}
-
-async function snapshot(pid: number, dir: string, n: number): Promise<string> {
-  const path = `${dir}/heap-${n}.heapsnapshot`;
-  Deno.kill(pid, "SIGUSR2");
-  // The snapshot is complete once its size stops changing (it is written in one go).
-  let last = -1;
-  while (true) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const size = await Deno.stat(path).then((s) => s.size, () => -1);
-    if (size > 0 && size === last) return path;
-    last = size;
-  }
-}
 
 const fake = new FakeRealtime({ mode: "echo" });
 const baseUrl = fake.start();

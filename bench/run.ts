@@ -2,7 +2,8 @@
  * `deno task bench`: runs every benchmark script in bench/ one after another, each in its own
  * process so one cannot skew the next, each with the same arguments (`--quick` for a short run;
  * see bench/bench_options.ts). `bench/realtime_profile.ts` (a heap and CPU profile
- * of the service under load) and `bench/kv_probe.ts` are run on their own, when wanted.
+ * of the service under load), `bench/relay_profile.ts` (memory over relay calls one after another)
+ * and `bench/kv_probe.ts` are run on their own, when wanted.
  *
  * @module
  */
