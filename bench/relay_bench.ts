@@ -15,6 +15,7 @@ import { FakeOpenAI } from "../tests/fakes/fake_openai.ts";
 import { RelayClient } from "../tests/fakes/relay_client.ts";
 import { twilioParameters } from "../tests/helpers/service.ts";
 import { benchOptions } from "./bench_options.ts";
+import { oneRelayCall, RELAY_AUTH_TOKEN, relayServiceEnv } from "./relay_call.ts";
 import { percentile, processStats, startServiceProcess } from "./service_process.ts";
 
 const options = benchOptions({
@@ -29,7 +30,7 @@ const TURNS = options.turns;
 const TOKENS = options.tokens;
 const TOKEN_DELAY = options["token-delay"];
 const SEQUENTIAL = options.sequential;
-const AUTH_TOKEN = "bench-auth-token";
+const AUTH_TOKEN = RELAY_AUTH_TOKEN;
 
 let counter = 0;
 function uniqueTokens(n: number): string[] {
@@ -47,13 +48,7 @@ fake.onToken = (req, token, index) => {
   if (index === 0) fakeTtft.set(token, now - req.receivedAt);
 };
 
-const service = await startServiceProcess({
-  OPENAI_API_KEY: fake.apiKey,
-  OPENAI_BASE_URL: fake.baseUrl,
-  TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-  WELCOME_GREETING: "",
-  LOG_LEVEL: "warn",
-});
+const service = await startServiceProcess(relayServiceEnv(fake));
 
 // 1. Token latency through the service, CALLS calls at once, TURNS turns each.
 for (let i = 0; i < CALLS * TURNS; i++) {
@@ -173,19 +168,7 @@ const sequentialStart = await processStats(service.pid);
 const rssOverCalls: { calls: number; rssMb: number }[] = [];
 for (let i = 0; i < SEQUENTIAL; i++) {
   fake.script({ tokens: uniqueTokens(10) });
-  const client = await RelayClient.connect(service.url, { authToken: AUTH_TOKEN });
-  client.setup(
-    await twilioParameters(service.url, {
-      callSid: client.callSid,
-      from: client.from,
-      to: client.to,
-      authToken: AUTH_TOKEN,
-      path: "/twilio/voice/relay",
-    }),
-  );
-  client.prompt("hello");
-  await client.turn(30000);
-  await client.hangUp();
+  await oneRelayCall(service.url, AUTH_TOKEN);
   if ((i + 1) % Math.max(1, Math.floor(SEQUENTIAL / 10)) === 0) {
     rssOverCalls.push({
       calls: i + 1,

@@ -10,9 +10,8 @@
  */
 
 import { FakeOpenAI } from "../tests/fakes/fake_openai.ts";
-import { RelayClient } from "../tests/fakes/relay_client.ts";
-import { twilioParameters } from "../tests/helpers/service.ts";
 import { benchOptions } from "./bench_options.ts";
+import { oneRelayCall, RELAY_AUTH_TOKEN, relayServiceEnv } from "./relay_call.ts";
 import { heapByConstructor, heapSnapshot, memoryUsage } from "./heap_profile.ts";
 import { processStats, startServiceProcess } from "./service_process.ts";
 
@@ -20,19 +19,12 @@ const options = benchOptions({
   warm: { full: 100, quick: 30 },
   calls: { full: 400, quick: 100 },
 });
-const AUTH_TOKEN = "bench-auth-token";
+const AUTH_TOKEN = RELAY_AUTH_TOKEN;
 
 const fake = new FakeOpenAI();
 fake.start();
 const dir = await Deno.makeTempDir({ prefix: "callbridge-relay-profile-" });
-const service = await startServiceProcess({
-  OPENAI_API_KEY: fake.apiKey,
-  OPENAI_BASE_URL: fake.baseUrl,
-  TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-  WELCOME_GREETING: "",
-  LOG_LEVEL: "warn",
-  HEAP_SNAPSHOT_DIR: dir,
-}, {
+const service = await startServiceProcess({ ...relayServiceEnv(fake), HEAP_SNAPSHOT_DIR: dir }, {
   entry: new URL("profiled_main.ts", import.meta.url).pathname,
   flags: [`--allow-write=${dir}`],
 });
@@ -41,19 +33,7 @@ let counter = 0;
 /** One call of one turn, hung up by the caller. */
 async function oneCall(): Promise<void> {
   fake.script({ tokens: Array.from({ length: 10 }, () => `w${counter++} `) });
-  const client = await RelayClient.connect(service.url, { authToken: AUTH_TOKEN });
-  client.setup(
-    await twilioParameters(service.url, {
-      callSid: client.callSid,
-      from: client.from,
-      to: client.to,
-      authToken: AUTH_TOKEN,
-      path: "/twilio/voice/relay",
-    }),
-  );
-  client.prompt("hello");
-  await client.turn(30000);
-  await client.hangUp();
+  await oneRelayCall(service.url, AUTH_TOKEN);
 }
 
 // Memory along the warm-up, before any snapshot (writing one grows RSS for good).
