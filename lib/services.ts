@@ -152,6 +152,7 @@ export async function createServices(
     callTokens,
     resolveContext: async (start) => {
       const context = await resolveCallContext({ kv, log, profiles, toolSets, config }, start);
+      if (context.tags?.length) records.tag(start.callSid, context.tags);
       startInboundRecording({ kv, log, twilio, publicUrl: config.publicUrl }, context);
       return context;
     },
