@@ -66,6 +66,13 @@ export interface RunProgress {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** End reasons of a call whose agent could not take part: the run says nothing of the agent. */
+const BROKEN_ENDS = new Set([
+  "not-configured",
+  "setup-failed",
+  "llm-unavailable",
+  "unauthenticated",
+]);
 
 /** Runs `scenarios` one after another; each result is told as it comes. */
 export async function runScenarios(
@@ -112,6 +119,9 @@ export async function runScenario(
     const observed = await converse(scenario, options, timeoutMs, (sid) => result.callSid = sid);
     if (observed.failedTurns > 0) {
       throw new Error(`the agent's model failed on ${observed.failedTurns} turn(s)`);
+    }
+    if (BROKEN_ENDS.has(observed.outcome)) {
+      throw new Error(`the call ended ${observed.outcome}: the agent could not answer`);
     }
     for (const check of scenario.checks) {
       if (check.type !== "judged") {

@@ -169,7 +169,12 @@ export function remoteTarget(baseUrl: string, password: string | null): Scenario
       if (request.draft) throw new Error("an unsaved edit runs only on the scenarios page");
       const res = await fetch(`${base}/simulator/token`, {
         method: "POST",
-        headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+        // A form post from the admin pages' origin, as the CSRF check wants.
+        headers: {
+          ...headers,
+          "content-type": "application/x-www-form-urlencoded",
+          origin: new URL(base).origin,
+        },
         body: new URLSearchParams({
           agent: request.agent,
           from: request.from,
