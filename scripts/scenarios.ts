@@ -8,10 +8,9 @@
  * failed or was an error (or on bad flags or scenario files, each problem named), else 0.
  */
 
-import OpenAI from "openai";
 import { createApp } from "../app.ts";
 import { SimulatorTokens } from "../lib/admin/simulator_token.ts";
-import { type Config, ConfigError, loadConfig } from "../lib/platform/config.ts";
+import { ConfigError, loadConfig } from "../lib/platform/config.ts";
 import { errorMessage } from "../lib/platform/log.ts";
 import {
   parseScenarioArgs,
@@ -20,14 +19,15 @@ import {
   SCENARIOS_USAGE,
   selectScenarios,
 } from "../lib/scenarios/scenario_cli.ts";
-import type { ScenarioModels } from "../lib/scenarios/scenario_models.ts";
+import { scenarioModelsOf } from "../lib/scenarios/scenario_models.ts";
+import { saveLastRun } from "../lib/scenarios/scenario_runs.ts";
 import {
   anyFailed,
   junitXml,
   progressLine,
   summaryTable,
 } from "../lib/scenarios/scenario_report.ts";
-import { runScenarios } from "../lib/scenarios/scenario_run.ts";
+import { runScenarios, type ScenarioResult } from "../lib/scenarios/scenario_run.ts";
 import {
   localTarget,
   remoteTarget,
@@ -43,27 +43,34 @@ async function main(args: string[], env: Record<string, string>): Promise<number
       console.log(SCENARIOS_HELP);
       return 0;
     }
-    let config = loadConfig(env);
+    const config = loadConfig(env);
     const scenarios = await selectScenarios(config.agentsDir, options);
-    const models = modelsOf(config);
+    const models = scenarioModelsOf(config.openai);
     let target: ScenarioTarget;
     let base: string;
     let stop = () => Promise.resolve();
+    let save: ((result: ScenarioResult) => Promise<void>) | null = null;
     if (options.url) {
       base = options.url.replace(/\/+$/, "");
       target = remoteTarget(base, config.adminPassword);
     } else {
       const server = await serveInProcess(env);
-      config = server.config;
       base = server.url;
       target = server.target;
       stop = server.stop;
+      // The scenarios page shows the last runs of the same KV.
+      save = (result) => saveLastRun(server.kv, result);
     }
     console.log(`${scenarios.length} scenario(s) against ${options.url ? base : "this process"}`);
     try {
+      const saving: Promise<void>[] = [];
       const results = await runScenarios(scenarios, { target, models }, {
-        finished: (result) => console.log(progressLine(result)),
+        finished: (result) => {
+          console.log(progressLine(result));
+          if (save) saving.push(save(result));
+        },
       });
+      await Promise.all(saving);
       console.log(`\n${summaryTable(results)}`);
       if (options.junit) {
         await Deno.writeTextFile(options.junit, junitXml(results, base));
@@ -79,14 +86,6 @@ async function main(args: string[], env: Record<string, string>): Promise<number
     } else console.error(`error: ${errorMessage(err)}`);
     return 1;
   }
-}
-
-/** The caller and judge models, or null without OPENAI_API_KEY. */
-function modelsOf(config: Config): ScenarioModels | null {
-  const { apiKey, baseUrl, model, api, timeoutMs } = config.openai;
-  if (!apiKey) return null;
-  const client = new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 1, timeout: timeoutMs * 3 });
-  return { client, model, api };
 }
 
 /** The service in this process on a free loopback port, which is also its public URL. */
@@ -108,8 +107,8 @@ async function serveInProcess(env: Record<string, string>) {
   const target = localTarget({ ...services, tokens: new SimulatorTokens(services.kv) }, url);
   return {
     url,
-    config,
     target,
+    kv: services.kv,
     async stop() {
       services.liveFeed.close();
       services.toolFeed.close();

@@ -28,6 +28,25 @@ export interface ScenarioModels {
   api: OpenAiApi;
 }
 
+/** The caller and judge models of the configured OpenAI account, or null without a key. */
+export function scenarioModelsOf(openai: {
+  apiKey: string | null;
+  baseUrl: string;
+  model: string;
+  api: OpenAiApi;
+  timeoutMs: number;
+}): ScenarioModels | null {
+  if (!openai.apiKey) return null;
+  const client = new OpenAI({
+    apiKey: openai.apiKey,
+    baseURL: openai.baseUrl,
+    maxRetries: 1,
+    // A judge reads a whole call: longer than one of the agent's turns may take.
+    timeout: openai.timeoutMs * 3,
+  });
+  return { client, model: openai.model, api: openai.api };
+}
+
 /** One line of a conversation as the caller and the judge read it. */
 export interface ConversationLine {
   role: "caller" | "agent";
