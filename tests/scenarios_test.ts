@@ -290,3 +290,22 @@ Deno.test("a run against an unsaved edit uses the edit and leaves the live versi
     await h.close();
   }
 });
+
+Deno.test("the agent's own model failing on a turn makes the scenario an error", async () => {
+  const h = await harness();
+  try {
+    h.fake.script({ status: 500 });
+    const result = await runScenario(
+      scenario("apology", {
+        caller: { turns: [{ say: "Hello?" }] },
+        checks: [{ type: "transcript_excludes", text: "zzz" }],
+      }),
+      runOptions(h),
+    );
+    assert.equal(result.status, "error");
+    assert.equal(result.error, "the agent's model failed on 1 turn(s)");
+    assert.deepEqual(result.checks, []);
+  } finally {
+    await h.close();
+  }
+});
