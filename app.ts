@@ -22,6 +22,8 @@
  * | GET       | `/agents/:name/diff`              | `routes/agents/[name]/diff.tsx`               |
  * | GET       | `/agents/:name/versions/:version` | `routes/agents/[name]/versions/[version].tsx` |
  * | GET       | `/agents/:name/export/:version`   | `routes/agents/[name]/export/[version].ts`    |
+ * | GET       | `/agents/:name/scenarios`         | `routes/agents/[name]/scenarios/index.tsx`    |
+ * | POST      | `/agents/:name/scenarios/run`     | `routes/agents/[name]/scenarios/run.tsx`      |
  * | GET       | `/config`                         | `routes/config.tsx`                           |
  * | GET       | `/simulator`                      | `routes/simulator/index.tsx`                  |
  * | POST      | `/agents/:name/tools/:tool/test`  | `routes/agents/[name]/tools/[tool]/test.tsx`  |
@@ -82,6 +84,8 @@ import { agentVersionHandler } from "./routes/agents/[name]/versions/[version].t
 import { agentFollowHandler } from "./routes/agents/[name]/follow.ts";
 import { agentDiffHandler } from "./routes/agents/[name]/diff.tsx";
 import { agentExportHandler } from "./routes/agents/[name]/export/[version].ts";
+import { scenariosPageHandler } from "./routes/agents/[name]/scenarios/index.tsx";
+import { scenarioRunHandler } from "./routes/agents/[name]/scenarios/run.tsx";
 import { configPageHandler } from "./routes/config.tsx";
 import { simulatorPageHandler } from "./routes/simulator/index.tsx";
 import { simulatorTokenHandler } from "./routes/simulator/token.ts";
@@ -212,6 +216,8 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.get("/agents/:name/diff", agentDiffHandler(services));
   app.get("/agents/:name/versions/:version", agentVersionHandler(services));
   app.get("/agents/:name/export/:version", agentExportHandler(services));
+  app.get("/agents/:name/scenarios", scenariosPageHandler(services));
+  app.post("/agents/:name/scenarios/run", scenarioRunHandler(services, simulatorTokens));
   app.get("/config", configPageHandler(services));
   app.get("/simulator", simulatorPageHandler(services));
   app.post("/agents/:name/tools/:tool/test", toolTestHandler(services));

@@ -118,7 +118,9 @@ export async function renderAgentEditor(
         <a href={`/simulator?mode=voice&agent=${encodeURIComponent(name)}&autostart=1`}>
           a voice call
         </a>{" "}
-        (speech to speech, with your microphone) or <a href="/simulator">by typing</a>.
+        (speech to speech, with your microphone) or <a href="/simulator">by typing</a>. Or run its
+        {" "}
+        <a href={`/agents/${name}/scenarios`} data-action="scenarios">scenarios</a>.
       </p>
       {state.notice ? <p class="notice">{state.notice}</p> : null}
       <AgentProblems status={status} />
@@ -264,7 +266,17 @@ export async function renderAgentEditor(
           {field("webhookUrl", "Webhook URL", "End-of-call webhook; empty = CALL_WEBHOOK_URL.")}
           {choice("record", "Record calls", "Twilio records both channels.")}
         </div>
-        <button type="submit">Save as a new version</button>
+        <button type="submit">Save as a new version</button>{" "}
+        <button
+          type="submit"
+          class="secondary"
+          formaction={`/agents/${name}/scenarios/run`}
+          name="edit"
+          value="1"
+          data-action="run-edit"
+        >
+          Run the scenarios on this edit
+        </button>
       </form>
       <ToolTester name={name} tools={testable} />
       <section>

@@ -154,6 +154,7 @@ export async function createServices(
     callTokens,
     resolveContext: async (start) => {
       const context = await resolveCallContext({ kv, log, profiles, toolSets, config }, start);
+      if (context.tags?.length) records.tag(start.callSid, context.tags);
       // A GPT-Live SIP call is recorded by OpenAI (`store`; see sip_call.ts), not by Twilio.
       const liveSip = start.mode === "sip" &&
         voiceEngineOf(context.profile, config.openai) === "live";

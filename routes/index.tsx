@@ -107,6 +107,14 @@ function Filters(
       <label>
         Transcript contains <input type="search" name="q" value={form.q} />
       </label>
+      <label>
+        Calls
+        <select name="tag">
+          <option value="">real calls</option>
+          <option value="scenario" selected={form.tag === "scenario"}>scenario runs</option>
+          <option value="any" selected={form.tag === "any"}>both</option>
+        </select>
+      </label>
       <button type="submit">Filter</button>
     </form>
   );

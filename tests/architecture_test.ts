@@ -17,7 +17,8 @@ const LAYERS: string[][] = [
   ["services.ts"],
   // SIP calls reuse the realtime call's transcript and tool runs.
   ["sip"],
-  ["realtime", "relay", "outbound"],
+  // Scenarios drive a simulated call over the relay socket, as Twilio would: they need no session.
+  ["realtime", "relay", "outbound", "scenarios"],
   ["calls"],
   ["agents", "admin"],
   ["protocols", "records", "demo"],

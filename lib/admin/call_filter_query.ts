@@ -2,11 +2,13 @@
  * The dashboard's filter form as a {@link CallFilter}: agent, call path, outcome (end reason),
  * analysis result, a date range
  * (whole UTC days) and transcript search, with anything malformed ignored rather than failing.
+ * Scenario runs (records tagged `scenario`) are left out unless `tag` asks for them
+ * (`tag=scenario`: only them; `tag=any`: every call).
  *
  * @module
  */
 
-import type { CallFilter, CallMode } from "../records/call_store.ts";
+import { type CallFilter, type CallMode, SCENARIO_TAG } from "../records/call_store.ts";
 
 /** The form's values, as typed (to render the form back). */
 export interface CallFilterForm {
@@ -19,6 +21,8 @@ export interface CallFilterForm {
   from: string;
   to: string;
   q: string;
+  /** "" = real calls only, `scenario` = scenario runs only, `any` = both. */
+  tag: string;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -47,6 +51,7 @@ export function parseCallFilter(
     from: clip(query.from),
     to: clip(query.to),
     q: clip(query.q, 200),
+    tag: query.tag === SCENARIO_TAG || query.tag === "any" ? query.tag : "",
   };
   const filter: CallFilter = { limit: options.limit ?? 50 };
   if (form.agent) filter.agent = form.agent;
@@ -58,6 +63,8 @@ export function parseCallFilter(
   if (from !== null) filter.from = from;
   if (to !== null) filter.to = to + DAY_MS - 1;
   if (form.q) filter.search = form.q;
+  if (form.tag === SCENARIO_TAG) filter.tag = SCENARIO_TAG;
+  else if (form.tag === "") filter.withoutTag = SCENARIO_TAG;
   const cursor = clip(query.cursor, 1024);
   if (cursor) filter.cursor = cursor;
   return { form, filter };

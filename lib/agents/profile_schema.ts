@@ -1,7 +1,7 @@
 /**
  * The published JSON Schemas of agent profiles, `assets/agents/agent.schema.json` and
- * `assets/agents/tools.schema.json`, as the service validates with them: the same files editors
- * use. Every schema error becomes a problem in the project's wording,
+ * `assets/agents/tools.schema.json` (and of their scenarios, `assets/agents/scenario.schema.json`),
+ * as the service validates with them: the same files editors use. Every schema error becomes a problem in the project's wording,
  * `<file>: <field> <what is wrong>` — one per field, all of them at once.
  *
  * A subschema may word its own problems with VS Code's `errorMessage` (any problem of that value)
@@ -13,6 +13,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import agentSchema from "../../assets/agents/agent.schema.json" with { type: "json" };
 import toolsSchema from "../../assets/agents/tools.schema.json" with { type: "json" };
+import scenarioSchema from "../../assets/agents/scenario.schema.json" with { type: "json" };
 
 type Schema = Record<string, unknown>;
 
@@ -24,15 +25,19 @@ interface Worded {
   rank: number;
 }
 
-/** The two validators, compiled once; nothing else is kept. */
+/** The validators, compiled once; nothing else is kept. */
 const VALIDATORS = compileSchemas();
 
-function compileSchemas(): { agent: ValidateFunction; tools: ValidateFunction } {
+function compileSchemas(): Record<"agent" | "tools" | "scenario", ValidateFunction> {
   // verbose: errors carry the failing value and the subschema it failed.
   const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true });
   ajv.addKeyword("errorMessage");
   ajv.addKeyword("patternErrorMessage");
-  return { agent: ajv.compile(agentSchema), tools: ajv.compile(toolsSchema) };
+  return {
+    agent: ajv.compile(agentSchema),
+    tools: ajv.compile(toolsSchema),
+    scenario: ajv.compile(scenarioSchema),
+  };
 }
 
 /** Problems of a parsed agent.json against agent.schema.json, each starting with `file`. */
@@ -43,6 +48,11 @@ export function agentJsonProblems(value: unknown, file: string): string[] {
 /** Problems of a parsed tools.json against tools.schema.json, each starting with `file`. */
 export function toolsJsonProblems(value: unknown, file: string): string[] {
   return schemaProblems(VALIDATORS.tools, value, file);
+}
+
+/** Problems of a parsed scenario file against scenario.schema.json, each starting with `file`. */
+export function scenarioJsonProblems(value: unknown, file: string): string[] {
+  return schemaProblems(VALIDATORS.scenario, value, file);
 }
 
 /** `instancePath` (a JSON Pointer) as the field path the problems name: `silence.reminder`, `[0].url`. */

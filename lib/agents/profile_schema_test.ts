@@ -18,6 +18,7 @@ import {
   RELAY_OPTIONS,
 } from "./agent_profile.ts";
 import { REALTIME_VOICES } from "../platform/config.ts";
+import { scenarioJsonProblems } from "./profile_schema.ts";
 
 const AGENTS_DIR = fileURLToPath(new URL("../../assets/agents", import.meta.url));
 const AGENT = "assets/agents/sales/agent.json";
@@ -507,4 +508,13 @@ Deno.test("a JSON syntax error in one file hides no other file's problems", () =
   ]);
   // And the other way round: a broken tools.json leaves agent.json's problems standing.
   assert.deepEqual(problemsOf({ agentJson: '{"mode": 1}', toolsJson: "[" }).length, 2);
+});
+
+Deno.test("the scenario schema words its problems as the profile schemas do", () => {
+  assert.deepEqual(scenarioJsonProblems({ caller: { turns: [] } }, "S"), ["S: checks is required"]);
+  assert.deepEqual(
+    scenarioJsonProblems({ caller: { turns: [] }, checks: [{ type: "latency_under" }] }, "S"),
+    ["S: checks[0].ms is required"],
+  );
+  assert.deepEqual(scenarioJsonProblems({ caller: { turns: [] }, checks: [] }, "S"), []);
 });

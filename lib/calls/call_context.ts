@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { AgentProfile } from "../agents/agent_profile.ts";
+import { type AgentProfile, parseProfile } from "../agents/agent_profile.ts";
 import { loadOutbound } from "../records/outbound_store.ts";
 import type { AgentToolSets } from "../agents/agent_tools.ts";
 import type { ProfileStore } from "../agents/profile_store.ts";
@@ -20,7 +20,7 @@ export interface ContextSources {
   log: Logger;
   profiles: Pick<ProfileStore, "load" | "has">;
   toolSets: AgentToolSets;
-  config: { relay: { welcomeGreeting: string } };
+  config: { relay: { welcomeGreeting: string }; agentsDir?: string };
 }
 
 /** A call's resolved context. */
@@ -31,6 +31,8 @@ export interface CallContext {
   /** The relay path's welcome greeting, rendered ("" = none). */
   greeting: string;
   tools: ToolSet;
+  /** Tags of the call's record, from its stored params (`scenario`). */
+  tags?: string[];
 }
 
 /** What the socket's first message tells about the call. */
@@ -58,7 +60,10 @@ export async function resolveCallContext(
   if (agent && !services.profiles.has(agent)) {
     services.log.warn("call.unknown_agent", { callSid: start.callSid, agent: agent.slice(0, 64) });
   }
-  const profile = await services.profiles.load(agent);
+  // A scenario run against an unsaved edit runs the edit's files; the live version stays.
+  const profile = outbound?.draft && services.profiles.has(outbound.agent)
+    ? parseProfile({ name: outbound.agent, ...outbound.draft }, services.config.agentsDir)
+    : await services.profiles.load(agent);
   // The webhook answered with an apology; only a profile disabled since then gets here.
   if (!profile) throw new Error(`agent "${agent ?? "default"}" is disabled by its problems`);
   const call: ToolCallInfo = {
@@ -78,5 +83,6 @@ export async function resolveCallContext(
     instructions: renderTemplate(profile.instructions, values),
     greeting: start.customParameters.reconnect ? "" : renderTemplate(greeting, values),
     tools: services.toolSets.for(profile),
+    tags: outbound?.tags ?? [],
   };
 }

@@ -111,6 +111,13 @@ export class CallRecords {
     }
   }
 
+  /** Tags the open record of call `callSid` (once its context says what kind of call it is). */
+  tag(callSid: string, tags: readonly string[]): void {
+    for (const recorder of this.#open) {
+      if (recorder.record.callSid === callSid) recorder.setTags(tags);
+    }
+  }
+
   /** The summaries of the calls this process is recording now (live, or ending). */
   openRecords(): Readonly<CallRecord>[] {
     return [...this.#open].map((r) => r.record);
@@ -193,6 +200,12 @@ export class CallRecorder {
   /** The call's recording is known (Twilio's come through `recordings.ts` instead). */
   setRecording(recording: CallRecording): void {
     this.record.recording = { ...recording };
+    this.#dirty();
+  }
+
+  /** What kind of call this is besides a real one (`scenario`). */
+  setTags(tags: readonly string[]): void {
+    this.record.tags = [...tags];
     this.#dirty();
   }
 

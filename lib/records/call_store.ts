@@ -14,7 +14,9 @@
 
 import type { OpenAiApi } from "../platform/config.ts";
 
-/** The call path. */
+/** The tag of the calls scenario runs make, left out of call lists unless asked for. */
+export const SCENARIO_TAG = "scenario";
+
 /** A call's path: ConversationRelay, Media Streams, or SIP straight to OpenAI. */
 export type CallMode = "relay" | "realtime" | "sip";
 
@@ -63,6 +65,8 @@ export interface CallRecord {
   analysis?: CallAnalysis | null;
   /** The Twilio recording, once its status callback came (profiles with `record: true`). */
   recording?: CallRecording | null;
+  /** What kind of call this is besides a real one, e.g. `scenario` (a simulated test call). */
+  tags?: string[];
 }
 
 /**
@@ -149,6 +153,10 @@ export interface CallFilter {
   to?: number;
   /** Case-insensitive text searched in transcripts. */
   search?: string;
+  /** Only calls with this tag (`scenario`). */
+  tag?: string;
+  /** Only calls without this tag (the dashboard leaves scenario runs out by default). */
+  withoutTag?: string;
   limit?: number;
   /** Where the previous page stopped ({@link CallPage.cursor}); the other filters the same. */
   cursor?: string;
@@ -393,6 +401,8 @@ export class CallStore {
     if (filter.mode && record.mode !== filter.mode) return false;
     if (filter.outcome && record.outcome !== filter.outcome) return false;
     if (filter.result && resultOf(record) !== filter.result) return false;
+    if (filter.tag && !record.tags?.includes(filter.tag)) return false;
+    if (filter.withoutTag && record.tags?.includes(filter.withoutTag)) return false;
     return !needle || await this.#transcriptIncludes(record.id, needle);
   }
 

@@ -13,6 +13,13 @@ export interface OutboundCall {
   params: Record<string, unknown>;
   createdAt: number;
   callSid?: string;
+  /** Tags of the call's record (`scenario` for a scenario run). */
+  tags?: string[];
+  /**
+   * A scenario run against an unsaved edit: the call runs these profile files instead of the
+   * agent's live version (which stays as it is). Only an admin's simulator token can name it.
+   */
+  draft?: { agentJson: string; instructions: string; toolsJson: string | null };
 }
 
 const PREFIX = "outbound";

@@ -10,6 +10,9 @@
  * `{{from}}` and `{{customerName}}` render as they would on a real call. A real call cannot name
  * such a reference: its call token covers the reference the TwiML gave it.
  *
+ * `scenario=1` (a scenario run from `deno task scenarios --url`) stores the params in any case,
+ * tagged `scenario`, so the call's record is tagged and left out of the dashboard's default view.
+ *
  * @module
  */
 
@@ -18,6 +21,7 @@ import type { Services } from "../../lib/services.ts";
 import { SIMULATOR_PROTOCOL, type SimulatorTokens } from "../../lib/admin/simulator_token.ts";
 import { callTemplateValues, renderTemplate } from "../../lib/agents/template.ts";
 import { saveOutbound } from "../../lib/records/outbound_store.ts";
+import { SCENARIO_TAG } from "../../lib/records/call_store.ts";
 
 /** The caller the simulator is when the page names none. */
 export const SIMULATOR_CALLER = "client:simulator";
@@ -79,7 +83,8 @@ export function simulatorTokenHandler(services: Services, tokens: SimulatorToken
       return c.json({ error: `agent "${agent}" is disabled: its profile has problems` }, 409);
     }
     const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
-    const outbound = Object.keys(params).length > 0;
+    const scenario = body.scenario === "1";
+    const outbound = Object.keys(params).length > 0 || scenario;
     let reference = "";
     if (outbound) {
       reference = `sim-${crypto.randomUUID()}`;
@@ -89,6 +94,7 @@ export function simulatorTokenHandler(services: Services, tokens: SimulatorToken
         to: from,
         params,
         createdAt: Date.now(),
+        ...(scenario ? { tags: [SCENARIO_TAG] } : {}),
       });
     }
     // Twilio speaks the greeting itself: the page shows it as the session records it.

@@ -248,7 +248,9 @@ export class FakeOpenAI {
       else validateResponses(body as Json, format !== null);
       if (format && (body as Json).stream !== true) {
         this.structuredRequests.push({ api, body: body as Json });
-        const reply = this.#structured.shift() ?? {};
+        // A reply queued for a format (the caller's, the judge's) waits for a request of it.
+        const i = this.#structured.findIndex((r) => !r.format || r.format === format.name);
+        const reply = i < 0 ? {} : this.#structured.splice(i, 1)[0];
         if (reply.status) {
           return errorResponse(reply.status, "The server had an error processing your request.");
         }

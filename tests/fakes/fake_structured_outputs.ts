@@ -21,6 +21,11 @@ export interface StructuredReply {
   refusal?: string;
   /** The answer's text as is (not JSON: a model that broke the format). */
   rawText?: string;
+  /**
+   * Only for a request whose format has this name (a scenario's caller and judge play from
+   * their own scripts, whatever order their requests come in); unset: the next request's.
+   */
+  format?: string;
 }
 
 /** A request the real API refuses: status, message, `param`. */

@@ -1,0 +1,246 @@
+/**
+ * Where a scenario's call goes: the service in this process ({@link localTarget}: the runner's
+ * own in-process service, or the scenarios page) or a running deployment ({@link remoteTarget}:
+ * `deno task scenarios --url`, with the admin password). Either way the call is a real
+ * ConversationRelay session on `/twilio/relay`, opened with a simulator token, and its tool
+ * calls, transcript, latencies and end are read from the call's feed — what
+ * `/simulator/events/:sid` streams to the simulator page — so both targets see the same.
+ *
+ * The call's params are stored under a reference, tagged `scenario`, as `POST /simulator/token`
+ * stores the simulator's (`scenario=1`); a run against an unsaved edit stores the edit's files
+ * with them (`draft`), which the call runs instead of the live version.
+ *
+ * @module
+ */
+
+import { type AgentProfile, parseProfile } from "../agents/agent_profile.ts";
+import type { ProfileFiles, ProfileStore } from "../agents/profile_store.ts";
+import { callTemplateValues, renderTemplate } from "../agents/template.ts";
+import { SIMULATOR_PROTOCOL, type SimulatorTokens } from "../admin/simulator_token.ts";
+import { SCENARIO_TAG } from "../records/call_store.ts";
+import { saveOutbound } from "../records/outbound_store.ts";
+import type { FeedItem, ToolFeed } from "../records/tool_feed.ts";
+import { toWebSocketUrl } from "../platform/public_url.ts";
+import { LineTimeout, type SimulatedCall } from "./relay_line.ts";
+import type { CallObservation } from "./scenario_checks.ts";
+
+/** A simulated call to start. */
+export interface CallRequest {
+  agent: string;
+  from: string;
+  params: Record<string, string | number | boolean>;
+  /** Run these files instead of the agent's live version (an unsaved edit). */
+  draft?: ProfileFiles | null;
+}
+
+/** A call's feed, collected until its end. */
+export interface CallWatch {
+  /** What the call showed, once its record ended; rejects after `timeoutMs`. */
+  ended(timeoutMs: number): Promise<CallObservation & { failedTurns: number }>;
+  close(): void;
+}
+
+/** Where scenario calls go. */
+export interface ScenarioTarget {
+  /** `ws(s)://…/twilio/relay` */
+  readonly relayUrl: string;
+  /** Stores the call's params and gets its socket token. */
+  start(request: CallRequest): Promise<SimulatedCall>;
+  /** Subscribes to the call's feed; resolves once subscribed. */
+  watch(callSid: string): Promise<CallWatch>;
+}
+
+/** Collects a call's feed items into what the checks read. */
+export class FeedCollector {
+  readonly #transcript = new Map<number, { role: "caller" | "agent"; text: string }>();
+  readonly #tools: CallObservation["tools"] = [];
+  readonly #latencies: (number | null)[] = [];
+  #failedTurns = 0;
+  #outcome: string | null = null;
+  #closed = false;
+  #wake: (() => void) | null = null;
+
+  /** One item of the feed; null: the feed closed (the service is shutting down). */
+  add(item: FeedItem | null): void {
+    if (item === null) this.#closed = true;
+    else if (item.kind === "tool") this.#tools.push(item.item);
+    else if (item.kind === "transcript") {
+      const { seq, role, text } = item.item;
+      this.#transcript.set(seq, { role, text });
+    } else if (item.kind === "latency") {
+      this.#latencies.push(item.item.latencyMs);
+      if (item.item.outcome === "failed") this.#failedTurns++;
+    } else this.#outcome = item.item.outcome;
+    this.#wake?.();
+  }
+
+  /** Waits for the call's end (or the feed's); see {@link CallWatch.ended}. */
+  async ended(timeoutMs: number): Promise<CallObservation & { failedTurns: number }> {
+    if (this.#outcome === null && !this.#closed) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.#wake = null;
+          reject(new LineTimeout("the call's record", timeoutMs));
+        }, timeoutMs);
+        this.#wake = () => {
+          if (this.#outcome === null && !this.#closed) return;
+          clearTimeout(timer);
+          this.#wake = null;
+          resolve();
+        };
+      });
+    }
+    if (this.#outcome === null) throw new Error("the service closed the call's feed");
+    return {
+      transcript: [...this.#transcript].sort(([a], [b]) => a - b).map(([, line]) => line),
+      tools: [...this.#tools],
+      latencies: [...this.#latencies],
+      outcome: this.#outcome,
+      failedTurns: this.#failedTurns,
+    };
+  }
+}
+
+/** What {@link localTarget} uses of the service. */
+export interface LocalServices {
+  kv: Deno.Kv;
+  profiles: Pick<ProfileStore, "load" | "has">;
+  toolFeed: Pick<ToolFeed, "subscribe">;
+  tokens: Pick<SimulatorTokens, "issue">;
+  config: { agentsDir: string; relay: { welcomeGreeting: string } };
+}
+
+/** Scenario calls to the service of this process, reached at `baseUrl` (`http://host:port`). */
+export function localTarget(services: LocalServices, baseUrl: string): ScenarioTarget {
+  return {
+    relayUrl: `${toWebSocketUrl(baseUrl)}/twilio/relay`,
+    async start(request) {
+      const { agent, from, params } = request;
+      if (!services.profiles.has(agent)) throw new Error(`there is no agent "${agent}"`);
+      const draft = request.draft ?? null;
+      const profile: AgentProfile | null = draft
+        ? parseProfile({ name: agent, ...draft }, services.config.agentsDir)
+        : await services.profiles.load(agent);
+      if (!profile) throw new Error(`agent "${agent}" is disabled: its profile has problems`);
+      const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
+      const reference = `scn-${crypto.randomUUID()}`;
+      await saveOutbound(services.kv, {
+        reference,
+        agent,
+        to: from,
+        params,
+        createdAt: Date.now(),
+        tags: [SCENARIO_TAG],
+        ...(draft ? { draft } : {}),
+      });
+      const greeting = renderTemplate(
+        profile.greeting ?? services.config.relay.welcomeGreeting,
+        callTemplateValues({
+          callSid,
+          from,
+          to: "client:callbridge",
+          direction: "outbound-api",
+          agent,
+        }, params),
+      );
+      const token = await services.tokens.issue();
+      return { token, protocol: SIMULATOR_PROTOCOL, callSid, greeting, from, reference };
+    },
+    watch(callSid) {
+      const collector = new FeedCollector();
+      const unsubscribe = services.toolFeed.subscribe(callSid, (item) => collector.add(item));
+      return Promise.resolve({
+        ended: (timeoutMs) => collector.ended(timeoutMs),
+        close: unsubscribe,
+      });
+    },
+  };
+}
+
+/** Scenario calls to a running deployment at `baseUrl`, as the admin (`ADMIN_PASSWORD`). */
+export function remoteTarget(baseUrl: string, password: string | null): ScenarioTarget {
+  const base = baseUrl.replace(/\/+$/, "");
+  const headers: Record<string, string> = password
+    ? { authorization: `Basic ${btoa(`admin:${password}`)}` }
+    : {};
+  return {
+    relayUrl: `${toWebSocketUrl(base)}/twilio/relay`,
+    async start(request) {
+      if (request.draft) throw new Error("an unsaved edit runs only on the scenarios page");
+      const res = await fetch(`${base}/simulator/token`, {
+        method: "POST",
+        // A form post from the admin pages' origin, as the CSRF check wants.
+        headers: {
+          ...headers,
+          "content-type": "application/x-www-form-urlencoded",
+          origin: new URL(base).origin,
+        },
+        body: new URLSearchParams({
+          agent: request.agent,
+          from: request.from,
+          params: JSON.stringify(request.params),
+          scenario: "1",
+        }),
+      });
+      if (!res.ok) {
+        const why = await res.json().then((b) => String(b.error ?? "")).catch(() => "");
+        const hint = res.status === 401 ? " (is ADMIN_PASSWORD the deployment's?)" : "";
+        throw new Error(
+          `${base}/simulator/token answered ${res.status}${hint}${why && `: ${why}`}`,
+        );
+      }
+      return await res.json() as SimulatedCall;
+    },
+    async watch(callSid) {
+      const controller = new AbortController();
+      const res = await fetch(`${base}/simulator/events/${callSid}`, {
+        headers,
+        signal: controller.signal,
+      });
+      if (!res.ok || !res.body) {
+        await res.body?.cancel();
+        throw new Error(`${base}/simulator/events answered ${res.status}`);
+      }
+      const collector = new FeedCollector();
+      let subscribed = () => {};
+      const ready = new Promise<void>((resolve) => (subscribed = resolve));
+      readEvents(res.body, (event, data) => {
+        if (event === "ready") return subscribed();
+        if (
+          event === "tool" || event === "transcript" || event === "latency" || event === "ended"
+        ) {
+          collector.add({ kind: event, item: JSON.parse(data) } as FeedItem);
+        }
+      }).catch(() => {}).finally(() => {
+        subscribed();
+        collector.add(null);
+      });
+      await ready;
+      return { ended: (timeoutMs) => collector.ended(timeoutMs), close: () => controller.abort() };
+    },
+  };
+}
+
+/** Reads a server-sent event stream, calling `onEvent` with each event's name and data. */
+async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (event: string, data: string) => void,
+): Promise<void> {
+  let buffer = "";
+  const decoder = new TextDecoder();
+  for await (const bytes of body) {
+    buffer += decoder.decode(bytes, { stream: true }).replaceAll("\r\n", "\n");
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = "message";
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) onEvent(event, data.join("\n"));
+    }
+  }
+}
