@@ -23,6 +23,7 @@
  * | GET       | `/agents/:name/versions/:version` | `routes/agents/[name]/versions/[version].tsx` |
  * | GET       | `/agents/:name/export/:version`   | `routes/agents/[name]/export/[version].ts`    |
  * | GET       | `/config`                         | `routes/config.tsx`                           |
+ * | POST      | `/config/checks`                  | `routes/config/checks.ts`                     |
  * | GET       | `/simulator`                      | `routes/simulator/index.tsx`                  |
  * | POST      | `/agents/:name/tools/:tool/test`  | `routes/agents/[name]/tools/[tool]/test.tsx`  |
  * | POST      | `/simulator/token`                | `routes/simulator/token.ts`                   |
@@ -83,6 +84,7 @@ import { agentFollowHandler } from "./routes/agents/[name]/follow.ts";
 import { agentDiffHandler } from "./routes/agents/[name]/diff.tsx";
 import { agentExportHandler } from "./routes/agents/[name]/export/[version].ts";
 import { configPageHandler } from "./routes/config.tsx";
+import { configChecksHandler } from "./routes/config/checks.ts";
 import { simulatorPageHandler } from "./routes/simulator/index.tsx";
 import { simulatorTokenHandler } from "./routes/simulator/token.ts";
 import { simulatorEventsHandler } from "./routes/simulator/events/[sid].ts";
@@ -213,6 +215,7 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.get("/agents/:name/versions/:version", agentVersionHandler(services));
   app.get("/agents/:name/export/:version", agentExportHandler(services));
   app.get("/config", configPageHandler(services));
+  app.post("/config/checks", configChecksHandler(services));
   app.get("/simulator", simulatorPageHandler(services));
   app.post("/agents/:name/tools/:tool/test", toolTestHandler(services));
   app.post("/simulator/token", simulatorTokenHandler(services, simulatorTokens));

@@ -20,6 +20,7 @@ import { type Clock, systemClock } from "./platform/clock.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { Lifecycle } from "./platform/lifecycle.ts";
 import { LiveFeed } from "./records/live_feed.ts";
+import { type LiveCallView, Presence } from "./records/presence.ts";
 import { RejectedRequests } from "./admin/rejected_requests.ts";
 import { ToolFeed } from "./records/tool_feed.ts";
 import { createLlm, type Llm } from "./relay/llm.ts";
@@ -61,8 +62,10 @@ export interface Services {
    * scrape time: `/metrics`, from a prom-client registry of this instance's own.
    */
   metrics: Metrics;
-  /** The live calls of this process, as an event feed for the dashboard. */
+  /** Every instance's live calls (this one's from memory), as an event feed for the dashboard. */
   liveFeed: LiveFeed;
+  /** This instance's live calls and itself in KV, renewed while they live; every instance's. */
+  presence: Presence;
   /** Each live call's tool calls as they finish, for the simulator. */
   toolFeed: ToolFeed;
   /** How each Media Stream ended, for the `<Connect action>` that follows it. */
@@ -126,10 +129,27 @@ export async function createServices(
     limitHits,
     draining: () => lifecycle.draining,
     undeliveredWebhooks: async () => (await deadLetters(kv)).length,
+    instance: { id: config.instance.id, version: config.instance.version },
   });
-  const liveFeed = new LiveFeed(registry, records);
+  const { instance } = config;
+  // The presence reads the feed's local calls only once started, below.
+  const presence: Presence = new Presence(kv, (): LiveCallView[] => liveFeed.snapshot(), {
+    instance: instance.id,
+    version: instance.version,
+    ttlMs: instance.presenceTtlMs,
+    log,
+  });
+  const liveFeed: LiveFeed = new LiveFeed(registry, records, {
+    instance: instance.id,
+    presence,
+    kv,
+    updates: instance.liveUpdates,
+    pollMs: Math.min(1000, Math.floor(instance.presenceTtlMs / 3)),
+  });
   records.observe(metrics);
   records.observe(liveFeed);
+  records.observe(presence);
+  presence.start();
   const toolFeed = new ToolFeed();
   records.observe(toolFeed);
   const afterCall = createAfterCall({ config, profiles, records, log, metrics });
@@ -214,6 +234,7 @@ export async function createServices(
     limitHits,
     metrics,
     liveFeed,
+    presence,
     toolFeed,
     streamEndings,
     callTokens,

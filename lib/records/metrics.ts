@@ -35,6 +35,8 @@ export interface MetricsOptions {
   draining?: () => boolean;
   /** End-of-call webhooks that ran out of retries (read from KV at scrape time). */
   undeliveredWebhooks?: () => Promise<number>;
+  /** Which instance this is, exposed as `callbridge_instance_info{instance_id, version} 1`. */
+  instance?: { id: string; version: string };
 }
 
 /** The service's metrics in their own prom-client registry; one per `Services`. */
@@ -162,6 +164,16 @@ export class Metrics implements CallObserver {
           }
         },
       });
+    }
+    if (options.instance) {
+      // `instance` is the label Prometheus gives each target itself: this one is `instance_id`.
+      const info = new Gauge({
+        name: "callbridge_instance_info",
+        help: "1, labelled with this instance's id and version (several may share one KV).",
+        labelNames: ["instance_id", "version"],
+        registers,
+      });
+      info.set({ instance_id: options.instance.id, version: options.instance.version }, 1);
     }
     if (draining) {
       new Gauge({

@@ -1,0 +1,222 @@
+/**
+ * Live calls seen by every instance sharing one Deno KV: each instance keeps a presence entry per
+ * live call (agent, path, masked caller, started, last activity) and one for itself (version,
+ * live-call count). Entries are written when a call starts or ends and renewed every third of
+ * their life, never per frame; they expire, so a crashed instance's calls drop off on their own.
+ *
+ * KV keys:
+ * - `["presence_call", callId]` → {@link PresenceCall}, `expireIn` the presence TTL
+ * - `["presence_instance", instanceId]` → {@link InstanceSeen}, `expireIn` a minute
+ * - `["presence_changed"]` → a stamp bumped when the set of calls changes (what a watch sees)
+ *
+ * @module
+ */
+
+import type { CallObserver } from "./call_recorder.ts";
+import type { CallRecord } from "./call_store.ts";
+import type { CallMode } from "./call_store.ts";
+import { errorMessage, type Logger } from "../platform/log.ts";
+
+/** A live call as the dashboard shows it, from whichever instance holds it. */
+export interface LiveCallView {
+  id: string;
+  callSid: string | null;
+  mode: CallMode;
+  /** null until the call's first message named its agent. */
+  agent: string | null;
+  /** Masked. */
+  from: string;
+  startedAt: number;
+  /** The instance whose socket the call is on. */
+  instance: string;
+  /** When the call last recorded something (a turn, an event). */
+  lastActivity: number;
+}
+
+/** A call's presence entry: the view plus when it stops counting. */
+export interface PresenceCall extends LiveCallView {
+  expiresAt: number;
+}
+
+/** An instance as the others see it. */
+export interface InstanceSeen {
+  instance: string;
+  version: string;
+  liveCalls: number;
+  startedAt: number;
+  seenAt: number;
+}
+
+/** Options of {@link Presence}. */
+export interface PresenceOptions {
+  instance: string;
+  version: string;
+  /** Life of a call's entry; it is renewed every third of it. */
+  ttlMs: number;
+  log?: Logger;
+}
+
+/** How long an instance entry counts as seen. */
+export const INSTANCE_SEEN_MS = 60_000;
+const CALLS = "presence_call";
+const INSTANCES = "presence_instance";
+/** The key a watch follows: bumped whenever some instance's set of calls changes. */
+export const PRESENCE_CHANGED: Deno.KvKey = ["presence_changed"];
+/** Mutations per atomic write (Deno KV allows 1000). */
+const CHUNK = 400;
+
+/** This instance's live calls in KV, and every instance's, read back. */
+export class Presence implements CallObserver {
+  readonly #kv: Deno.Kv;
+  readonly #local: () => Omit<LiveCallView, "lastActivity">[];
+  readonly #options: PresenceOptions;
+  readonly #activity = new Map<string, number>();
+  readonly #startedAt = Date.now();
+  #written = new Map<string, string>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #writing: Promise<void> | null = null;
+  #dirty = false;
+  #closed = false;
+
+  /** `local` lists this instance's live calls (the live feed's snapshot). */
+  constructor(
+    kv: Deno.Kv,
+    local: () => Omit<LiveCallView, "lastActivity">[],
+    options: PresenceOptions,
+  ) {
+    this.#kv = kv;
+    this.#local = local;
+    this.#options = options;
+  }
+
+  /** This instance's id. */
+  get instance(): string {
+    return this.#options.instance;
+  }
+
+  /** Writes this instance's entry now and renews every entry every third of the TTL. */
+  start(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    const every = Math.max(100, Math.floor(this.#options.ttlMs / 3));
+    const timer = setInterval(() => this.#schedule(), every);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+    this.#schedule();
+  }
+
+  opened(record: Readonly<CallRecord>): void {
+    this.#activity.set(record.id, Date.now());
+    this.#schedule();
+  }
+
+  event(record: Readonly<CallRecord>): void {
+    this.#touch(record.id);
+  }
+
+  transcript(record: Readonly<CallRecord>): void {
+    this.#touch(record.id);
+  }
+
+  ended(record: Readonly<CallRecord>): void {
+    this.#activity.delete(record.id);
+    this.#schedule();
+  }
+
+  /** The local calls changed (started, ended, named their agent): write soon. */
+  changed(): void {
+    this.#schedule();
+  }
+
+  /** Every instance's live calls whose entries have not expired, oldest first. */
+  async calls(): Promise<PresenceCall[]> {
+    const now = Date.now();
+    const out: PresenceCall[] = [];
+    for await (const entry of this.#kv.list<PresenceCall>({ prefix: [CALLS] })) {
+      // expireIn is best effort: an entry past its time no longer counts.
+      if (entry.value.expiresAt > now) out.push(entry.value);
+    }
+    return out.sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id));
+  }
+
+  /** The instances seen in the last minute, this one first. */
+  async instances(): Promise<InstanceSeen[]> {
+    const since = Date.now() - INSTANCE_SEEN_MS;
+    const out: InstanceSeen[] = [];
+    for await (const entry of this.#kv.list<InstanceSeen>({ prefix: [INSTANCES] })) {
+      if (entry.value.seenAt > since) out.push(entry.value);
+    }
+    const own = this.#options.instance;
+    return out.sort((a, b) =>
+      Number(b.instance === own) - Number(a.instance === own) ||
+      a.instance.localeCompare(b.instance)
+    );
+  }
+
+  /** Stops renewing and waits for a write in flight (before KV is closed). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#writing;
+  }
+
+  #touch(id: string): void {
+    if (this.#activity.has(id)) this.#activity.set(id, Date.now());
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    this.#dirty = true;
+    this.#writing ??= this.#flush().finally(() => this.#writing = null);
+  }
+
+  async #flush(): Promise<void> {
+    // One write at a time; changes meanwhile are folded into the next one.
+    await Promise.resolve();
+    while (this.#dirty && !this.#closed) {
+      this.#dirty = false;
+      try {
+        await this.#write();
+      } catch (err) {
+        this.#options.log?.warn("presence.write_failed", { error: errorMessage(err) });
+      }
+    }
+  }
+
+  async #write(): Promise<void> {
+    const { instance, version, ttlMs } = this.#options;
+    const now = Date.now();
+    const calls = this.#local();
+    const written = new Map(calls.map((c) => [c.id, `${c.agent}|${c.callSid}`]));
+    const changed = written.size !== this.#written.size ||
+      [...written].some(([id, shape]) => this.#written.get(id) !== shape);
+    const mutations: ((op: Deno.AtomicOperation) => void)[] = [];
+    for (const call of calls) {
+      const entry: PresenceCall = {
+        ...call,
+        instance,
+        lastActivity: this.#activity.get(call.id) ?? call.startedAt,
+        expiresAt: now + ttlMs,
+      };
+      mutations.push((op) => op.set([CALLS, call.id], entry, { expireIn: ttlMs }));
+    }
+    for (const id of this.#written.keys()) {
+      if (!written.has(id)) mutations.push((op) => op.delete([CALLS, id]));
+    }
+    const seen: InstanceSeen = {
+      instance,
+      version,
+      liveCalls: calls.length,
+      startedAt: this.#startedAt,
+      seenAt: now,
+    };
+    mutations.push((op) => op.set([INSTANCES, instance], seen, { expireIn: INSTANCE_SEEN_MS }));
+    if (changed) mutations.push((op) => op.set(PRESENCE_CHANGED, { instance, at: now }));
+    for (let i = 0; i < mutations.length; i += CHUNK) {
+      const op = this.#kv.atomic();
+      for (const mutate of mutations.slice(i, i + CHUNK)) mutate(op);
+      await op.commit();
+    }
+    this.#written = written;
+  }
+}
