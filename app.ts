@@ -15,10 +15,11 @@
  * | POST      | `/calls/:sid/webhook`             | `routes/calls/[sid]/webhook.ts`               |
  * | POST      | `/calls/:sid/delete`              | `routes/calls/[sid]/delete.tsx`               |
  * | GET       | `/calls/:sid/recording`           | `routes/calls/[sid]/recording.ts`             |
- * | GET       | `/agents`                         | `routes/agents/index.tsx`                     |
+ * | GET, POST | `/agents`                         | `routes/agents/index.tsx`                     |
  * | GET, POST | `/agents/:name`                   | `routes/agents/[name]/index.tsx`              |
  * | POST      | `/agents/:name/restore`           | `routes/agents/[name]/restore.ts`             |
  * | POST      | `/agents/:name/follow`            | `routes/agents/[name]/follow.ts`              |
+ * | POST      | `/agents/:name/delete`            | `routes/agents/[name]/delete.ts`              |
  * | GET       | `/agents/:name/diff`              | `routes/agents/[name]/diff.tsx`               |
  * | GET       | `/agents/:name/versions/:version` | `routes/agents/[name]/versions/[version].tsx` |
  * | GET       | `/agents/:name/export/:version`   | `routes/agents/[name]/export/[version].ts`    |
@@ -76,7 +77,8 @@ import type { Services } from "./lib/services.ts";
 import { dashboardHandler } from "./routes/index.tsx";
 import { callDetailHandler } from "./routes/calls/[sid].tsx";
 import { webhookResendHandler } from "./routes/calls/[sid]/webhook.ts";
-import { agentsHandler } from "./routes/agents/index.tsx";
+import { agentCreateHandler, agentsHandler } from "./routes/agents/index.tsx";
+import { agentDeleteHandler } from "./routes/agents/[name]/delete.ts";
 import { agentPageHandler, agentSaveHandler } from "./routes/agents/[name]/index.tsx";
 import { agentRestoreHandler } from "./routes/agents/[name]/restore.ts";
 import { agentVersionHandler } from "./routes/agents/[name]/versions/[version].tsx";
@@ -207,10 +209,12 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.post("/calls/:sid/delete", callDeleteHandler(services));
   app.get("/calls/:sid/recording", callRecordingHandler(services));
   app.get("/agents", agentsHandler(services));
+  app.post("/agents", agentCreateHandler(services));
   app.get("/agents/:name", agentPageHandler(services));
   app.post("/agents/:name", agentSaveHandler(services));
   app.post("/agents/:name/restore", agentRestoreHandler(services));
   app.post("/agents/:name/follow", agentFollowHandler(services));
+  app.post("/agents/:name/delete", agentDeleteHandler(services));
   app.get("/agents/:name/diff", agentDiffHandler(services));
   app.get("/agents/:name/versions/:version", agentVersionHandler(services));
   app.get("/agents/:name/export/:version", agentExportHandler(services));

@@ -291,7 +291,7 @@ function createAfterCall(
     store: records.store,
     log,
     settingsFor: async (agent) => {
-      const profile = profiles.has(agent) ? await profiles.load(agent) : null;
+      const profile = await profiles.knows(agent) ? await profiles.load(agent) : null;
       // The analysis runs on the agent's own text model and API, as its calls do.
       const text = profile ? textModelOf(profile, openai) : null;
       return {

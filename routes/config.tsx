@@ -42,6 +42,7 @@ export function configPageHandler(services: Services): Handler {
   return async (c) => {
     const { config } = services;
     const ran = await configChecks(services);
+    await services.profiles.syncCreated();
     const checks = ran.checks;
     const base = publicBaseUrl(config.publicUrl, c.req.raw);
     const agents = await Promise.all(

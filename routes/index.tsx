@@ -49,6 +49,7 @@ export function dashboardHandler(services: Services): Handler {
     }
     const calls = page.calls;
     const live = { calls: await services.liveFeed.everywhere(), now: Date.now() };
+    await services.profiles.syncCreated();
     return renderPage(
       c,
       <Layout title="Calls" active="/">

@@ -18,7 +18,7 @@ import type { Logger } from "../platform/log.ts";
 export interface ContextSources {
   kv: Deno.Kv;
   log: Logger;
-  profiles: Pick<ProfileStore, "load" | "has">;
+  profiles: Pick<ProfileStore, "load" | "knows">;
   toolSets: AgentToolSets;
   config: { relay: { welcomeGreeting: string } };
 }
@@ -55,7 +55,7 @@ export async function resolveCallContext(
   }
   // Read now, not at start-up: an edit saved on any instance applies from the next call.
   const agent = outbound?.agent ?? start.customParameters.agent;
-  if (agent && !services.profiles.has(agent)) {
+  if (agent && !(await services.profiles.knows(agent))) {
     services.log.warn("call.unknown_agent", { callSid: start.callSid, agent: agent.slice(0, 64) });
   }
   const profile = await services.profiles.load(agent);

@@ -61,7 +61,7 @@ export interface SipWebhookDeps {
   admission: AdmissionState;
   limitHits: Map<string, number>;
   callTokens: Pick<CallTokens, "verify">;
-  profiles: Pick<ProfileStore, "has" | "status">;
+  profiles: Pick<ProfileStore, "knows" | "status">;
   resolveContext(start: CallStart): Promise<CallContext>;
   /** Each call dealt with, once its accept or reject has answered. */
   handled?(outcome: SipOutcome): void;
@@ -137,7 +137,7 @@ export class SipWebhook {
   async #answer(surface: "live" | "realtime", id: string, data: SipCallData): Promise<void> {
     const { deps } = this;
     const log = deps.log.child({ sip: surface, callSid: data.callSid || undefined });
-    const agent = data.agent && deps.profiles.has(data.agent) ? data.agent : "default";
+    const agent = data.agent && await deps.profiles.knows(data.agent) ? data.agent : "default";
     const outcome = (o: Omit<SipOutcome, "surface" | "id" | "agent">) =>
       deps.handled?.({ surface, id, agent, ...o });
     const refused = refuseCall(deps.admission);

@@ -78,6 +78,9 @@ function placeCall(services: Services): (c: Context) => Promise<Response> {
       return c.json({ error: "The body must be JSON." }, 400);
     }
     try {
+      // An agent created on another instance is looked up in KV before the (sync) check.
+      const named = (body as { agent?: unknown } | null)?.agent;
+      if (typeof named === "string") await services.profiles.knows(named);
       const request = parseOutboundRequest(body, services.profiles, {
         allowed: outbound.allowedPrefixes,
         denied: outbound.deniedPrefixes,
