@@ -19,6 +19,7 @@ import { CallStore } from "./records/call_store.ts";
 import { type Clock, systemClock } from "./platform/clock.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { Lifecycle } from "./platform/lifecycle.ts";
+import { retryWhenBusy } from "./platform/kv_busy.ts";
 import { LiveFeed } from "./records/live_feed.ts";
 import { type LiveCallView, Presence } from "./records/presence.ts";
 import { RejectedRequests } from "./admin/rejected_requests.ts";
@@ -315,7 +316,9 @@ async function openKv(path: string): Promise<Deno.Kv> {
       const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
       if (dir) await Deno.mkdir(dir, { recursive: true });
     }
-    return await Deno.openKv(path);
+    const kv = await Deno.openKv(path);
+    // A local file may be shared by replicas: a write meeting another's waits its turn.
+    return remote || path === ":memory:" ? kv : retryWhenBusy(kv);
   } catch (err) {
     const hint = err instanceof Deno.errors.NotCapable
       ? '; the service may write only under data/ (deno.json\'s "service" permission set)'
