@@ -2,12 +2,15 @@
  * What instances share through one Deno KV, part by part, on a real KV file opened twice (as two
  * processes would): the presence of live calls (written at a call's start, renewed, removed at
  * its end, expiring when its instance stops renewing, never written per event), the instances
- * seen in the last minute, and the `/config` checks cached for a minute per configuration.
+ * seen in the last minute, the `/config` checks cached for a minute per configuration, and the
+ * live feed following other instances by `kv.watch` where it can.
  */
 
 import assert from "node:assert/strict";
 import { type LiveCallView, Presence } from "../lib/records/presence.ts";
 import { newCallRecord } from "../lib/records/call_store.ts";
+import { LiveFeed } from "../lib/records/live_feed.ts";
+import type { CallRecords } from "../lib/records/call_recorder.ts";
 import { cachedConfigChecks } from "../lib/admin/config_check_cache.ts";
 import type { ConfigCheck } from "../lib/admin/config_checks.ts";
 import { eventually } from "./helpers/relay_harness.ts";
@@ -237,5 +240,39 @@ Deno.test("/config: the instances on the KV with their live calls and version; c
     await a.close();
     await b.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("live feed: with watch, another instance's call arrives by kv.watch, not by polling", async () => {
+  // One handle: a watch sees its own handle's writes (Deploy's KV sees every instance's).
+  const kv = await Deno.openKv(":memory:");
+  const remote = liveCall("7", "inst-b");
+  const b = new Presence(kv, () => [remote], { instance: "inst-b", version: "v", ttlMs: 60_000 });
+  const a = new Presence(kv, () => [], { instance: "inst-a", version: "v", ttlMs: 60_000 });
+  const records = { openRecords: () => [] } as unknown as CallRecords;
+  const feed = new LiveFeed({ list: () => [] }, records, {
+    instance: "inst-a",
+    presence: a,
+    kv,
+    updates: "watch",
+    pollMs: 600_000, // no poll falls inside the test
+  });
+  const lists: LiveCallView[][] = [];
+  const unsubscribe = feed.subscribe({ update: (calls) => lists.push(calls), close() {} });
+  try {
+    b.start();
+    await eventually(
+      () => Promise.resolve(lists.some((l) => l.some((c) => c.id === "7"))),
+      "B's call through the watch",
+      3000,
+    );
+    const seen = lists.find((l) => l.some((c) => c.id === "7"))!;
+    assert.deepEqual(seen.map((c) => [c.id, c.instance]), [["7", "inst-b"]]);
+  } finally {
+    unsubscribe();
+    feed.close();
+    await b.close();
+    await a.close();
+    kv.close();
   }
 });
