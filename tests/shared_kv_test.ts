@@ -120,7 +120,7 @@ Deno.test("presence: events of a live call write nothing; only its start, end an
     list: kv.a.list.bind(kv.a),
   } as unknown as Deno.Kv;
   const call = liveCall("9", "inst-a");
-  // A long TTL: no renewal falls inside the test.
+  // A long TTL: no timed renewal falls inside the test.
   const p = new Presence(counting, () => [call], {
     instance: "inst-a",
     version: "v",
@@ -133,6 +133,8 @@ Deno.test("presence: events of a live call write nothing; only its start, end an
     const afterStart = commits;
     assert.equal(afterStart, 1, "the start and the instance entry in one write");
     const record = recordOf(call);
+    const [before] = await p.calls();
+    const eventsAt = Date.now();
     for (let i = 0; i < 5000; i++) {
       p.event(record);
       p.transcript(record);
@@ -141,8 +143,14 @@ Deno.test("presence: events of a live call write nothing; only its start, end an
     p.changed();
     await eventually(() => Promise.resolve(commits > afterStart), "the next write");
     assert.equal(commits, afterStart + 1, "10,000 events, no write of their own");
-    const [entry] = await p.calls();
-    assert.ok(entry.lastActivity >= record.startedAt, "the events moved the last activity");
+    const [unchanged] = await p.calls();
+    assert.equal(unchanged.expiresAt, before.expiresAt, "a change elsewhere leaves the entry be");
+    // The renewal (every third of the TTL) carries the last activity.
+    p.renew();
+    await eventually(async () => (await p.calls())[0].expiresAt > before.expiresAt, "renewed");
+    assert.equal(commits, afterStart + 2);
+    const [renewed] = await p.calls();
+    assert.ok(renewed.lastActivity >= eventsAt, "the events moved the last activity");
   } finally {
     await p.close();
     await kv.close();

@@ -76,6 +76,8 @@ export class Presence implements CallObserver {
   #timer: ReturnType<typeof setInterval> | undefined;
   #writing: Promise<void> | null = null;
   #dirty = false;
+  /** The next write renews every entry (else it writes only what changed). */
+  #renew = true;
   #closed = false;
 
   /** `local` lists this instance's live calls (the live feed's snapshot). */
@@ -98,7 +100,7 @@ export class Presence implements CallObserver {
   start(): void {
     if (this.#timer !== undefined || this.#closed) return;
     const every = Math.max(100, Math.floor(this.#options.ttlMs / 3));
-    const timer = setInterval(() => this.#schedule(), every);
+    const timer = setInterval(() => this.renew(), every);
     Deno.unrefTimer(timer);
     this.#timer = timer;
     this.#schedule();
@@ -122,9 +124,14 @@ export class Presence implements CallObserver {
     this.#schedule();
   }
 
-  /** The local calls changed (started, ended, named their agent): write soon. */
+  /** The local calls changed (started, ended, named their agent): write what changed soon. */
   changed(): void {
     this.#schedule();
+  }
+
+  /** Writes every entry again soon, with a later expiry and last activity (the timer's job). */
+  renew(): void {
+    this.#schedule(true);
   }
 
   /** Every instance's live calls whose entries have not expired, oldest first. */
@@ -164,9 +171,10 @@ export class Presence implements CallObserver {
     if (this.#activity.has(id)) this.#activity.set(id, Date.now());
   }
 
-  #schedule(): void {
+  #schedule(renew = false): void {
     if (this.#closed) return;
     this.#dirty = true;
+    if (renew) this.#renew = true;
     this.#writing ??= this.#flush().finally(() => this.#writing = null);
   }
 
@@ -183,15 +191,22 @@ export class Presence implements CallObserver {
     }
   }
 
+  /**
+   * A call started or ended: its entry alone (and this instance's) is written; a renewal writes
+   * every entry again with a later expiry.
+   */
   async #write(): Promise<void> {
     const { instance, version, ttlMs } = this.#options;
     const now = Date.now();
+    const renew = this.#renew;
+    this.#renew = false;
     const calls = this.#local();
     const written = new Map(calls.map((c) => [c.id, `${c.agent}|${c.callSid}`]));
     const changed = written.size !== this.#written.size ||
       [...written].some(([id, shape]) => this.#written.get(id) !== shape);
     const mutations: ((op: Deno.AtomicOperation) => void)[] = [];
     for (const call of calls) {
+      if (!renew && this.#written.get(call.id) === written.get(call.id)) continue;
       const entry: PresenceCall = {
         ...call,
         instance,
@@ -212,10 +227,15 @@ export class Presence implements CallObserver {
     };
     mutations.push((op) => op.set([INSTANCES, instance], seen, { expireIn: INSTANCE_SEEN_MS }));
     if (changed) mutations.push((op) => op.set(PRESENCE_CHANGED, { instance, at: now }));
-    for (let i = 0; i < mutations.length; i += CHUNK) {
-      const op = this.#kv.atomic();
-      for (const mutate of mutations.slice(i, i + CHUNK)) mutate(op);
-      await op.commit();
+    try {
+      for (let i = 0; i < mutations.length; i += CHUNK) {
+        const op = this.#kv.atomic();
+        for (const mutate of mutations.slice(i, i + CHUNK)) mutate(op);
+        await op.commit();
+      }
+    } catch (err) {
+      this.#renew = true; // write everything next time
+      throw err;
     }
     this.#written = written;
   }
