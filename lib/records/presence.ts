@@ -53,6 +53,8 @@ export interface PresenceOptions {
   version: string;
   /** Life of a call's entry; it is renewed every third of it. */
   ttlMs: number;
+  /** Changes within this long are written together (a burst of calls starting: one write). */
+  coalesceMs?: number;
   log?: Logger;
 }
 
@@ -62,6 +64,8 @@ const CALLS = "presence_call";
 const INSTANCES = "presence_instance";
 /** The key a watch follows: bumped whenever some instance's set of calls changes. */
 export const PRESENCE_CHANGED: Deno.KvKey = ["presence_changed"];
+/** Changes within this long are written together. */
+const COALESCE_MS = 250;
 /** Mutations per atomic write (Deno KV allows 1000). */
 const CHUNK = 400;
 
@@ -75,6 +79,7 @@ export class Presence implements CallObserver {
   #written = new Map<string, string>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #writing: Promise<void> | null = null;
+  #pause: { timer: ReturnType<typeof setTimeout>; end: () => void } | null = null;
   #dirty = false;
   /** The next write renews every entry (else it writes only what changed). */
   #renew = true;
@@ -103,7 +108,7 @@ export class Presence implements CallObserver {
     const timer = setInterval(() => this.renew(), every);
     Deno.unrefTimer(timer);
     this.#timer = timer;
-    this.#schedule();
+    this.renew();
   }
 
   opened(record: Readonly<CallRecord>): void {
@@ -164,6 +169,10 @@ export class Presence implements CallObserver {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#timer = undefined;
+    if (this.#pause) {
+      clearTimeout(this.#pause.timer);
+      this.#pause.end();
+    }
     await this.#writing;
   }
 
@@ -179,9 +188,17 @@ export class Presence implements CallObserver {
   }
 
   async #flush(): Promise<void> {
-    // One write at a time; changes meanwhile are folded into the next one.
-    await Promise.resolve();
+    // One write at a time; changes in the pause before it, or during it, are folded into one.
     while (this.#dirty && !this.#closed) {
+      // A renewal (and the first write, at start) goes at once.
+      if (!this.#renew) {
+        await new Promise<void>((end) => {
+          const timer = setTimeout(end, this.#options.coalesceMs ?? COALESCE_MS);
+          this.#pause = { timer, end };
+        });
+        this.#pause = null;
+      }
+      if (this.#closed) return;
       this.#dirty = false;
       try {
         await this.#write();
