@@ -125,7 +125,7 @@ export async function createServices(
   const lifecycle = new Lifecycle();
   const limitHits = new Map<string, number>();
   const metrics = new Metrics({
-    agents: profiles.names(),
+    agents: profiles, // its has(): the shipped agents and those created since
     liveCalls: () => registry.countByMode(),
     limitHits,
     draining: () => lifecycle.draining,

@@ -60,6 +60,12 @@ Deno.test("agents: created from a template or a copy on one instance, answering 
     await call.turn();
     const messages = h.fake.requests[0].body.messages as { role: string; content: string }[];
     assert.equal(messages[0].content, "You are Ferris at the front desk.");
+    const metrics = await text(await fetch(`${h.svc.url}/metrics`));
+    assert.match(
+      metrics,
+      /callbridge_calls_started_total\{mode="relay",agent="front-desk"\} 1/,
+      "a created agent is counted by name, not as other",
+    );
     assert.match(await text(await fetch(`${h.svc.url}/agents`)), /data-agent="front-desk"/);
 
     // A copy starts from the running files of the copied agent.
