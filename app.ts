@@ -15,16 +15,18 @@
  * | POST      | `/calls/:sid/webhook`             | `routes/calls/[sid]/webhook.ts`               |
  * | POST      | `/calls/:sid/delete`              | `routes/calls/[sid]/delete.tsx`               |
  * | GET       | `/calls/:sid/recording`           | `routes/calls/[sid]/recording.ts`             |
- * | GET       | `/agents`                         | `routes/agents/index.tsx`                     |
+ * | GET, POST | `/agents`                         | `routes/agents/index.tsx`                     |
  * | GET, POST | `/agents/:name`                   | `routes/agents/[name]/index.tsx`              |
  * | POST      | `/agents/:name/restore`           | `routes/agents/[name]/restore.ts`             |
  * | POST      | `/agents/:name/follow`            | `routes/agents/[name]/follow.ts`              |
+ * | POST      | `/agents/:name/delete`            | `routes/agents/[name]/delete.ts`              |
  * | GET       | `/agents/:name/diff`              | `routes/agents/[name]/diff.tsx`               |
  * | GET       | `/agents/:name/versions/:version` | `routes/agents/[name]/versions/[version].tsx` |
  * | GET       | `/agents/:name/export/:version`   | `routes/agents/[name]/export/[version].ts`    |
  * | GET       | `/agents/:name/scenarios`         | `routes/agents/[name]/scenarios/index.tsx`    |
  * | POST      | `/agents/:name/scenarios/run`     | `routes/agents/[name]/scenarios/run.tsx`      |
  * | GET       | `/config`                         | `routes/config.tsx`                           |
+ * | POST      | `/config/checks`                  | `routes/config/checks.ts`                     |
  * | GET       | `/simulator`                      | `routes/simulator/index.tsx`                  |
  * | POST      | `/agents/:name/tools/:tool/test`  | `routes/agents/[name]/tools/[tool]/test.tsx`  |
  * | POST      | `/simulator/token`                | `routes/simulator/token.ts`                   |
@@ -77,7 +79,8 @@ import type { Services } from "./lib/services.ts";
 import { dashboardHandler } from "./routes/index.tsx";
 import { callDetailHandler } from "./routes/calls/[sid].tsx";
 import { webhookResendHandler } from "./routes/calls/[sid]/webhook.ts";
-import { agentsHandler } from "./routes/agents/index.tsx";
+import { agentCreateHandler, agentsHandler } from "./routes/agents/index.tsx";
+import { agentDeleteHandler } from "./routes/agents/[name]/delete.ts";
 import { agentPageHandler, agentSaveHandler } from "./routes/agents/[name]/index.tsx";
 import { agentRestoreHandler } from "./routes/agents/[name]/restore.ts";
 import { agentVersionHandler } from "./routes/agents/[name]/versions/[version].tsx";
@@ -87,6 +90,7 @@ import { agentExportHandler } from "./routes/agents/[name]/export/[version].ts";
 import { scenariosPageHandler } from "./routes/agents/[name]/scenarios/index.tsx";
 import { scenarioRunHandler } from "./routes/agents/[name]/scenarios/run.tsx";
 import { configPageHandler } from "./routes/config.tsx";
+import { configChecksHandler } from "./routes/config/checks.ts";
 import { simulatorPageHandler } from "./routes/simulator/index.tsx";
 import { simulatorTokenHandler } from "./routes/simulator/token.ts";
 import { simulatorEventsHandler } from "./routes/simulator/events/[sid].ts";
@@ -209,16 +213,19 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.post("/calls/:sid/delete", callDeleteHandler(services));
   app.get("/calls/:sid/recording", callRecordingHandler(services));
   app.get("/agents", agentsHandler(services));
+  app.post("/agents", agentCreateHandler(services));
   app.get("/agents/:name", agentPageHandler(services));
   app.post("/agents/:name", agentSaveHandler(services));
   app.post("/agents/:name/restore", agentRestoreHandler(services));
   app.post("/agents/:name/follow", agentFollowHandler(services));
+  app.post("/agents/:name/delete", agentDeleteHandler(services));
   app.get("/agents/:name/diff", agentDiffHandler(services));
   app.get("/agents/:name/versions/:version", agentVersionHandler(services));
   app.get("/agents/:name/export/:version", agentExportHandler(services));
   app.get("/agents/:name/scenarios", scenariosPageHandler(services));
   app.post("/agents/:name/scenarios/run", scenarioRunHandler(services, simulatorTokens));
   app.get("/config", configPageHandler(services));
+  app.post("/config/checks", configChecksHandler(services));
   app.get("/simulator", simulatorPageHandler(services));
   app.post("/agents/:name/tools/:tool/test", toolTestHandler(services));
   app.post("/simulator/token", simulatorTokenHandler(services, simulatorTokens));

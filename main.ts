@@ -102,6 +102,7 @@ async function drain(services: Services, signal: string, server: AbortController
   );
   services.liveFeed.close(); // the dashboards' event streams
   services.toolFeed.close(); // the simulators' event streams
+  await services.presence.close(); // its last write removed the ended calls' entries
   server.abort();
   log.info("server.stopped", { drained: finished });
 }

@@ -41,8 +41,8 @@ export interface AgentEditorState {
   /** Problems by form field; `general` for those of no one field. */
   problems?: Record<string, string[]>;
   notice?: string | null;
-  /** 422 when the form is shown again with its problems. */
-  status?: 200 | 422;
+  /** 422 when the form is shown again with its problems; 409 when a delete was refused. */
+  status?: 200 | 409 | 422;
 }
 
 /**
@@ -125,7 +125,8 @@ export async function renderAgentEditor(
       {state.notice ? <p class="notice">{state.notice}</p> : null}
       <AgentProblems status={status} />
       <AgentWarnings warnings={status.profile ? profileWarnings(status.profile, dir) : []} />
-      {status.source === "edit"
+      <AgentLifecycle name={name} shipped={services.profiles.isShipped(name)} />
+      {status.source === "edit" && services.profiles.isShipped(name)
         ? (
           <section
             class={status.filesChanged ? "warning" : undefined}
@@ -295,22 +296,50 @@ export async function renderAgentEditor(
             {versions.map((v) => (
               <VersionRow key={v.version} name={name} v={v} current={state.version} />
             ))}
-            <tr data-version="0">
-              <td>
-                <a href={`/agents/${name}/versions/0`}>the files</a>
-              </td>
-              <td>—</td>
-              <td>{`${services.config.agentsDir}/${name}, as this instance read them`}</td>
-              <td>
-                <a href={`/agents/${name}/diff?from=${status.version}&to=0`}>diff with running</a>
-              </td>
-              <td>{status.source === "files" ? null : <FollowButton name={name} />}</td>
-            </tr>
+            {services.profiles.isShipped(name)
+              ? (
+                <tr data-version="0">
+                  <td>
+                    <a href={`/agents/${name}/versions/0`}>the files</a>
+                  </td>
+                  <td>—</td>
+                  <td>{`${services.config.agentsDir}/${name}, as this instance read them`}</td>
+                  <td>
+                    <a href={`/agents/${name}/diff?from=${status.version}&to=0`}>
+                      diff with running
+                    </a>
+                  </td>
+                  <td>{status.source === "files" ? null : <FollowButton name={name} />}</td>
+                </tr>
+              )
+              : null}
           </tbody>
         </table>
       </section>
     </Layout>,
     state.status ?? 200,
+  );
+}
+
+/** A shipped agent can follow its files again, not be deleted; a created one can be deleted. */
+function AgentLifecycle({ name, shipped }: { name: string; shipped: boolean }) {
+  if (shipped) {
+    return (
+      <p class="hint" data-lifecycle="shipped">
+        Ships with the service: it can be reset to its files ("Follow the files"), not deleted.
+      </p>
+    );
+  }
+  return (
+    <section data-lifecycle="created">
+      <p class="hint">
+        Created from these pages: it has no files, only its versions in KV. Deleting it is refused
+        while a number's voice webhook or a pending outbound call uses it.
+      </p>
+      <form method="post" action={`/agents/${name}/delete`}>
+        <button type="submit" class="danger" data-action="delete">Delete agent</button>
+      </form>
+    </section>
   );
 }
 
@@ -323,7 +352,9 @@ function VersionRow({ name, v, current }: { name: string; v: ProfileVersion; cur
       </td>
       <td>{formatTime(v.savedAt)}</td>
       <td>
-        {v.followsFiles
+        {v.createdFrom
+          ? `created from ${v.createdFrom.replace(":", " ")}`
+          : v.followsFiles
           ? "follows the files"
           : v.restoredFrom === null
           ? "edited"

@@ -8,7 +8,7 @@ import { renderToString } from "preact-render-to-string";
 export function renderPage(
   c: Context,
   page: VNode,
-  status: 200 | 400 | 404 | 422 = 200,
+  status: 200 | 400 | 404 | 409 | 422 = 200,
 ): Response {
   return c.html(`<!doctype html>${renderToString(page)}`, status);
 }

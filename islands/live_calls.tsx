@@ -1,10 +1,10 @@
 /**
- * Island: the live calls of this instance, kept current by the server-sent events of
- * `/live/events` (a call appears when it starts and goes when it ends), durations ticking.
+ * Island: the live calls of every instance sharing the KV, kept current by the server-sent events
+ * of `/live/events` (a call appears when it starts and goes when it ends), durations ticking.
  */
 
 import { useEffect, useState } from "preact/hooks";
-import type { LiveCallView } from "../lib/records/live_feed.ts";
+import type { LiveCallView } from "../lib/records/presence.ts";
 import { hydrateIsland } from "./hydrate.ts";
 
 /** Props of {@link LiveCalls}. */
@@ -39,7 +39,7 @@ export function LiveCalls(props: LiveCallsProps) {
         Live calls <span class="count">{calls.length}</span>
         <span class={`feed feed-${feed}`}>{feed === "live" ? "● live" : feed}</span>
       </h2>
-      {calls.length === 0 ? <p class="empty">No call in progress on this instance.</p> : (
+      {calls.length === 0 ? <p class="empty">No call in progress.</p> : (
         <table>
           <thead>
             <tr>
@@ -47,16 +47,23 @@ export function LiveCalls(props: LiveCallsProps) {
               <th>Path</th>
               <th>From</th>
               <th>Duration</th>
+              <th>Instance</th>
               <th>Call</th>
             </tr>
           </thead>
           <tbody>
             {calls.map((call) => (
-              <tr class="live-call" data-call-sid={call.callSid ?? ""} key={call.id}>
+              <tr
+                class="live-call"
+                data-call-sid={call.callSid ?? ""}
+                data-instance={call.instance}
+                key={call.id}
+              >
                 <td>{call.agent ?? "…"}</td>
                 <td>{call.mode}</td>
                 <td>{call.from || "—"}</td>
                 <td>{duration(now - call.startedAt)}</td>
+                <td class="instance">{call.instance}</td>
                 <td>
                   <a href={`/calls/${call.callSid ?? call.id}`}>{call.callSid ?? "starting"}</a>
                 </td>

@@ -19,7 +19,9 @@ import { CallStore } from "./records/call_store.ts";
 import { type Clock, systemClock } from "./platform/clock.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { Lifecycle } from "./platform/lifecycle.ts";
+import { retryWhenBusy } from "./platform/kv_busy.ts";
 import { LiveFeed } from "./records/live_feed.ts";
+import { type LiveCallView, Presence } from "./records/presence.ts";
 import { RejectedRequests } from "./admin/rejected_requests.ts";
 import { ToolFeed } from "./records/tool_feed.ts";
 import { createLlm, type Llm } from "./relay/llm.ts";
@@ -61,8 +63,10 @@ export interface Services {
    * scrape time: `/metrics`, from a prom-client registry of this instance's own.
    */
   metrics: Metrics;
-  /** The live calls of this process, as an event feed for the dashboard. */
+  /** Every instance's live calls (this one's from memory), as an event feed for the dashboard. */
   liveFeed: LiveFeed;
+  /** This instance's live calls and itself in KV, renewed while they live; every instance's. */
+  presence: Presence;
   /** Each live call's tool calls as they finish, for the simulator. */
   toolFeed: ToolFeed;
   /** How each Media Stream ended, for the `<Connect action>` that follows it. */
@@ -123,15 +127,32 @@ export async function createServices(
   const lifecycle = new Lifecycle();
   const limitHits = new Map<string, number>();
   const metrics = new Metrics({
-    agents: profiles.names(),
+    agents: profiles, // its has(): the shipped agents and those created since
     liveCalls: () => registry.countByMode(),
     limitHits,
     draining: () => lifecycle.draining,
     undeliveredWebhooks: async () => (await deadLetters(kv)).length,
+    instance: { id: config.instance.id, version: config.instance.version },
   });
-  const liveFeed = new LiveFeed(registry, records);
+  const { instance } = config;
+  // The presence reads the feed's local calls only once started, below.
+  const presence: Presence = new Presence(kv, (): LiveCallView[] => liveFeed.snapshot(), {
+    instance: instance.id,
+    version: instance.version,
+    ttlMs: instance.presenceTtlMs,
+    log,
+  });
+  const liveFeed: LiveFeed = new LiveFeed(registry, records, {
+    instance: instance.id,
+    presence,
+    kv,
+    updates: instance.liveUpdates,
+    pollMs: Math.min(1000, Math.floor(instance.presenceTtlMs / 3)),
+  });
   records.observe(metrics);
   records.observe(liveFeed);
+  records.observe(presence);
+  presence.start();
   const toolFeed = new ToolFeed();
   records.observe(toolFeed);
   const afterCall = createAfterCall({ config, profiles, records, log, metrics });
@@ -223,6 +244,7 @@ export async function createServices(
     limitHits,
     metrics,
     liveFeed,
+    presence,
     toolFeed,
     streamEndings,
     callTokens,
@@ -279,7 +301,7 @@ function createAfterCall(
     store: records.store,
     log,
     settingsFor: async (agent) => {
-      const profile = profiles.has(agent) ? await profiles.load(agent) : null;
+      const profile = await profiles.knows(agent) ? await profiles.load(agent) : null;
       // The analysis runs on the agent's own text model and API, as its calls do.
       const text = profile ? textModelOf(profile, openai) : null;
       return {
@@ -303,7 +325,9 @@ async function openKv(path: string): Promise<Deno.Kv> {
       const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
       if (dir) await Deno.mkdir(dir, { recursive: true });
     }
-    return await Deno.openKv(path);
+    const kv = await Deno.openKv(path);
+    // A local file may be shared by replicas: a write meeting another's waits its turn.
+    return remote || path === ":memory:" ? kv : retryWhenBusy(kv);
   } catch (err) {
     const hint = err instanceof Deno.errors.NotCapable
       ? '; the service may write only under data/ (deno.json\'s "service" permission set)'

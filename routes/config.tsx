@@ -11,6 +11,8 @@ import { Layout } from "../components/layout.tsx";
 import { RejectedRequestsTable } from "../components/rejected_requests_table.tsx";
 import { renderPage } from "../components/render.ts";
 import { runConfigChecks } from "../lib/admin/config_checks.ts";
+import { type CachedChecks, cachedConfigChecks } from "../lib/admin/config_check_cache.ts";
+import { InstancesTable } from "../components/instances_table.tsx";
 import { configRows, webhookUrls } from "../lib/admin/config_view.ts";
 import { publicBaseUrl } from "../lib/platform/public_url.ts";
 import type { Services } from "../lib/services.ts";
@@ -19,10 +21,39 @@ import { formatTime } from "../components/format.ts";
 import { profileWarnings } from "../lib/agents/agent_profile.ts";
 import { recentUnknownAgents } from "../lib/records/unknown_agents.ts";
 
-/** Renders the page (the checks run on every load). */
+/**
+ * The checks, cached in KV for a minute (shared by the instances configured alike); `fresh` runs
+ * them now.
+ */
+export async function configChecks(
+  services: Services,
+  options: { fresh?: boolean } = {},
+): Promise<CachedChecks & { cached: boolean }> {
+  const { config } = services;
+  const run = async () =>
+    runConfigChecks(config, services.twilio, { sipAgents: await sipAgentsOf(services) });
+  return await cachedConfigChecks(services.kv, run, {
+    config: { ...config, instance: null },
+    instance: config.instance.id,
+    fresh: options.fresh,
+  });
+}
+
+/** The agents whose calls go to OpenAI's SIP endpoint: their own mode, else `VOICE_MODE`. */
+async function sipAgentsOf(services: Services): Promise<string[]> {
+  const names = services.profiles.names();
+  const statuses = await Promise.all(names.map((name) => services.profiles.status(name)));
+  const mode = (i: number) => statuses[i].profile?.mode ?? services.config.voiceMode;
+  return names.filter((_, i) => mode(i) === "sip");
+}
+
+/** Renders the page (the checks come from the cache when at most a minute old). */
 export function configPageHandler(services: Services): Handler {
   return async (c) => {
     const { config } = services;
+    await services.profiles.syncCreated();
+    const ran = await configChecks(services);
+    const checks = ran.checks;
     const base = publicBaseUrl(config.publicUrl, c.req.raw);
     const agents = await Promise.all(
       services.profiles.names().map(async (name) => {
@@ -31,18 +62,22 @@ export function configPageHandler(services: Services): Handler {
         return { name, status, warnings };
       }),
     );
-    const sipAgents = agents
-      .filter(({ status }) => (status.profile?.mode ?? config.voiceMode) === "sip")
-      .map(({ name }) => name);
-    const checks = await runConfigChecks(config, services.twilio, { sipAgents });
     const findings = agents.filter((a) => a.status.problems.length || a.warnings.length);
     const unknown = await recentUnknownAgents(services.kv, { limit: 10 });
     return renderPage(
       c,
       <Layout title="Configuration" active="/config">
         <h1>Configuration</h1>
-        <section>
+        <section id="checks" data-section="checks" data-cached={String(ran.cached)}>
           <h2>Checks</h2>
+          <form method="post" action="/config/checks" class="inline">
+            <span class="muted checked-at">
+              {`Checked ${formatTime(ran.at)} UTC by ${ran.instance}${
+                ran.cached ? " (cached for a minute)" : ""
+              }. `}
+            </span>
+            <button type="submit" class="secondary">Check again</button>
+          </form>
           {checks.map((check) => (
             <div
               key={check.name}
@@ -102,6 +137,7 @@ export function configPageHandler(services: Services): Handler {
               </>
             )}
         </section>
+        <InstancesTable instances={await services.presence.instances()} own={config.instance.id} />
         <RejectedRequestsTable requests={services.rejections.list()} />
         <section>
           <h2>Twilio console</h2>

@@ -48,7 +48,8 @@ export function dashboardHandler(services: Services): Handler {
       page = await services.records.store.page({ ...filter, cursor: undefined });
     }
     const calls = page.calls;
-    const live = { calls: services.liveFeed.snapshot(), now: Date.now() };
+    const live = { calls: await services.liveFeed.everywhere(), now: Date.now() };
+    await services.profiles.syncCreated();
     return renderPage(
       c,
       <Layout title="Calls" active="/">

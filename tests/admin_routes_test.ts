@@ -44,6 +44,7 @@ const METRIC_FAMILIES = [
   "callbridge_webhook_attempts_total",
   "callbridge_webhooks_undelivered",
   "callbridge_limit_hits_total",
+  "callbridge_instance_info",
   "callbridge_draining",
 ];
 
@@ -530,13 +531,15 @@ Deno.test("/metrics: Prometheus text with calls, outcomes, latency histograms, c
 });
 
 Deno.test("/health/ready: 200 when KV answers and calls can be taken, else 503 naming why", async () => {
-  const ready = await startService({ OPENAI_API_KEY: "sk-x" });
+  const ready = await startService({ OPENAI_API_KEY: "sk-x", INSTANCE_ID: "web-1" });
   const notReady = await startService({ TWILIO_AUTH_TOKEN: "" });
   try {
     const ok = await fetch(`${ready.url}/health/ready`);
     assert.equal(ok.status, 200);
     assert.deepEqual(await ok.json(), {
       ready: true,
+      instance: "web-1",
+      version: "dev",
       checks: { kv: true, openaiKey: true, twilioSignatures: true, notDraining: true },
     });
     const bad = await fetch(`${notReady.url}/health/ready`);
@@ -546,6 +549,7 @@ Deno.test("/health/ready: 200 when KV answers and calls can be taken, else 503 n
     assert.equal(body.checks.openaiKey, false);
     assert.equal(body.checks.twilioSignatures, false);
     assert.equal(body.checks.kv, true);
+    assert.match(body.instance, /^i-[0-9a-f]{8}$/, "a generated id without INSTANCE_ID");
   } finally {
     await ready.close();
     await notReady.close();
@@ -891,8 +895,8 @@ Deno.test("metrics labels stay bounded: unknown agents and free-text outcomes be
 });
 
 Deno.test("/metrics is Prometheus exposition format line by line; two services count apart", async () => {
-  const a = await startService();
-  const b = await startService();
+  const a = await startService({ INSTANCE_ID: "web-a", APP_VERSION: "1.2.3" });
+  const b = await startService({ INSTANCE_ID: "web-b" });
   try {
     const recorder = a.services.records.open({
       id: "rec-a",
@@ -946,6 +950,18 @@ Deno.test("/metrics is Prometheus exposition format line by line; two services c
       assert.equal(scraped.value("callbridge_draining"), 0);
       assert.deepEqual([...scraped.types.keys()], METRIC_FAMILIES, "the same families, in order");
     }
+    assert.equal(
+      first.value("callbridge_instance_info", { instance_id: "web-a", version: "1.2.3" }),
+      1,
+    );
+    assert.equal(
+      second.value("callbridge_instance_info", { instance_id: "web-b", version: "dev" }),
+      1,
+    );
+    assert.equal(
+      first.value("callbridge_instance_info", { instance_id: "web-b", version: "dev" }),
+      undefined,
+    );
     a.services.lifecycle.startDrain();
     assert.equal((await scrape(a)).value("callbridge_draining"), 1);
     assert.equal((await scrape(b)).value("callbridge_draining"), 0);

@@ -1,8 +1,8 @@
 /**
  * Start-up failures of `main.ts`, run with the `start` task's own flags: a port in use, a
  * `HOSTNAME` that is a machine name (as shells and containers set it), an address not on this
- * machine, and a KV path that cannot be opened each exit 1 with one line naming the variable and
- * what to do — never a stack trace.
+ * machine, a KV path that cannot be opened and a KV Connect URL without its token or out of reach
+ * each exit 1 with one line naming the variable and what to do — never a stack trace.
  */
 
 import assert from "node:assert/strict";
@@ -104,4 +104,38 @@ Deno.test("a KV path outside data/ or one that is a folder: exit 1 naming KV_PAT
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("KV_PATH as a KV Connect URL: without a token, or unreachable, exit 1 naming it", async () => {
+  const noToken = await startFails({ KV_PATH: "https://kv.example.com", PORT: "0" });
+  assert.equal(noToken.code, 1);
+  assert.deepEqual(noToken.lines, [
+    "Invalid configuration:",
+    "  - DENO_KV_ACCESS_TOKEN must be set when KV_PATH is a KV Connect URL " +
+    "(https://kv.example.com): the denokv --access-token, or a Deno Deploy access token",
+  ]);
+  assertNoStack(noToken.stderr);
+  const plain = await startFails({
+    KV_PATH: "http://kv.example.com:4512",
+    DENO_KV_ACCESS_TOKEN: "kv-token-5150",
+    PORT: "0",
+  });
+  assert.equal(plain.code, 1);
+  assert.match(plain.lines[1], /^ {2}- KV_PATH must be an https:\/\/ KV Connect URL/);
+  // A local denokv that is not running: the open fails at start, named, the token not shown.
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const down = await startFails({
+    KV_PATH: `http://127.0.0.1:${port}`,
+    DENO_KV_ACCESS_TOKEN: "kv-token-5150",
+    PORT: "0",
+  });
+  assert.equal(down.code, 1);
+  assert.ok(
+    down.lines[1].startsWith(`  - KV_PATH: cannot open "http://127.0.0.1:${port}" (`),
+    down.lines[1],
+  );
+  assert.doesNotMatch(down.stderr, /kv-token-5150/);
+  assertNoStack(down.stderr);
 });

@@ -10,9 +10,15 @@
  * files, so a later change of the files is seen ({@link ProfileStore.status}) instead of being
  * silently ignored.
  *
+ * Agents can also be **created** from the pages (from a template or a copy): such an agent has no
+ * files, only versions, and is known to every instance through its KV entry; deleting it is one
+ * more version (a tombstone) and the entry's removal. Shipped agents (those with files) cannot be
+ * deleted, only made to follow their files again.
+ *
  * KV keys:
  * - `["agent_profile", name, version]` → {@link ProfileVersion}, never overwritten
  * - `["agent_profile_head", name]` → the newest version number (checked on save)
+ * - `["agent_created", name]` → {@link CreatedAgent}, while a created agent exists
  *
  * @module
  */
@@ -24,6 +30,7 @@ import {
   type ProfileSource,
 } from "./agent_profile.ts";
 import type { ProfileFolder } from "./profile_folders.ts";
+import { AGENT_NAME } from "./agent_templates.ts";
 import { errorMessage, type Logger } from "../platform/log.ts";
 
 /** The files of a profile without its name. */
@@ -42,6 +49,18 @@ export interface ProfileVersion extends ProfileFiles {
   followsFiles?: boolean;
   /** {@link filesFingerprint} of the saving instance's files at `savedAt`. */
   filesFingerprint?: string;
+  /** A created agent's first version: what it started from (`template:relay`, `copy:sales`). */
+  createdFrom?: string;
+  /** The agent was deleted by this version (its files are the last ones it ran). */
+  deleted?: boolean;
+}
+
+/** A created agent's entry (no files: only versions in KV). */
+export interface CreatedAgent {
+  name: string;
+  createdAt: number;
+  /** `template:<id>` or `copy:<agent>`. */
+  from: string;
 }
 
 /** What a save did: the new version, or every problem found (nothing was saved). */
@@ -81,12 +100,17 @@ export const SHIPPED_VERSION = 0;
 const MAX_VERSION_BYTES = 60_000;
 const VERSIONS = "agent_profile";
 const HEAD = "agent_profile_head";
+const CREATED = "agent_created";
+/** The KV key prefixes above, for creating and deleting agents (`agent_changes.ts`). */
+export const PROFILE_KEYS = { versions: VERSIONS, head: HEAD, created: CREATED } as const;
 
 /** Profiles by name: this instance's files, or the version saved in KV that replaces them. */
 export class ProfileStore {
   readonly #folders: ReadonlyMap<string, ProfileFolder>;
   /** What each agent ran when this process last looked. */
   readonly #current = new Map<string, ProfileStatus>();
+  /** The created agents as this process last read them from KV. */
+  readonly #created = new Map<string, CreatedAgent>();
   readonly #kv: Deno.Kv | null;
   readonly #dir: string;
   readonly #log: Logger | null;
@@ -104,13 +128,45 @@ export class ProfileStore {
     return this.#current.get(name)?.profile ?? null;
   }
 
-  /** Whether there is a folder of that name (the agent may still be disabled). */
+  /**
+   * Whether there is an agent of that name, as last seen: a folder, or a created agent (the agent
+   * may still be disabled). {@link knows} asks KV.
+   */
   has(name: string): boolean {
+    return this.#folders.has(name) || this.#created.has(name);
+  }
+
+  /** Whether the agent ships with files (it can be reset to them, not deleted). */
+  isShipped(name: string): boolean {
     return this.#folders.has(name);
   }
 
+  /** Whether there is an agent of that name now: a folder, or a created agent in KV. */
+  async knows(name: string | null | undefined): Promise<boolean> {
+    if (!name) return false;
+    if (this.#folders.has(name)) return true;
+    if (!this.#kv || !AGENT_NAME.test(name)) return false;
+    const entry = (await this.#kv.get<CreatedAgent>([CREATED, name])).value;
+    if (entry) this.#created.set(name, entry);
+    else this.#forget(name);
+    return entry !== null;
+  }
+
+  /** The shipped agents, then the created ones (as last read: {@link syncCreated}). */
   names(): string[] {
-    return [...this.#folders.keys()];
+    const created = [...this.#created.keys()].filter((n) => !this.#folders.has(n)).sort();
+    return [...this.#folders.keys(), ...created];
+  }
+
+  /** Reads the created agents from KV now (pages listing agents call it first). */
+  async syncCreated(): Promise<void> {
+    if (!this.#kv) return;
+    const seen = new Set<string>();
+    for await (const entry of this.#kv.list<CreatedAgent>({ prefix: [CREATED] })) {
+      this.#created.set(entry.value.name, entry.value);
+      seen.add(entry.value.name);
+    }
+    for (const name of this.#created.keys()) if (!seen.has(name)) this.#forget(name);
   }
 
   /**
@@ -123,16 +179,19 @@ export class ProfileStore {
 
   /** The newest version of the named profile (else `default`), read from KV now; null: disabled. */
   async load(name: string | undefined | null): Promise<AgentProfile | null> {
-    return (await this.status(this.#known(name))).profile;
+    return (await this.status(name)).profile;
   }
 
   /** What the named agent (else `default`) runs now, read from KV now. */
   async status(name: string | undefined | null): Promise<ProfileStatus> {
-    const known = this.#known(name);
-    const cached = this.#current.get(known)!;
-    if (!this.#kv) return cached;
+    // A created agent is looked up each time: it may have been created or deleted elsewhere.
+    const known = name && !this.#folders.has(name) && await this.knows(name)
+      ? name
+      : this.#known(name);
+    const cached = this.#current.get(known);
+    if (!this.#kv) return cached!;
     const head = (await this.#kv.get<number>([HEAD, known])).value ?? SHIPPED_VERSION;
-    if (head === cached.version) return cached;
+    if (cached && head === cached.version) return cached;
     const saved = head === SHIPPED_VERSION ? null : await this.#version(known, head);
     const status = saved && !saved.followsFiles
       ? this.#editStatus(known, saved)
@@ -143,6 +202,7 @@ export class ProfileStore {
 
   /** Loads the newest version of every profile (start-up, so the sync cache is current). */
   async refresh(): Promise<void> {
+    await this.syncCreated();
     const names = this.names();
     const statuses = await Promise.all(names.map((name) => this.status(name)));
     statuses.forEach((status, i) => {
@@ -163,15 +223,19 @@ export class ProfileStore {
   /** The files of the running version (this instance's files when following them). */
   async files(name: string): Promise<{ version: number; files: ProfileFiles } | null> {
     const shipped = this.shipped(name);
-    if (!shipped) return null;
+    if (!shipped && !(await this.knows(name))) return null;
     const status = await this.status(name);
+    if (!shipped) {
+      const saved = await this.#version(name, status.version);
+      return saved ? { version: status.version, files: filesOf(saved) } : null;
+    }
     const saved = status.source === "edit" ? await this.#version(name, status.version) : null;
     return { version: status.version, files: filesOf(saved ?? shipped) };
   }
 
   /** Saved versions of a profile, newest first. */
   async versions(name: string, limit = 100): Promise<ProfileVersion[]> {
-    if (!this.#kv || !this.#folders.has(name)) return [];
+    if (!this.#kv || !this.has(name)) return [];
     const out: ProfileVersion[] = [];
     const entries = this.#kv.list<ProfileVersion>({ prefix: [VERSIONS, name] }, {
       reverse: true,
@@ -186,10 +250,12 @@ export class ProfileStore {
    * (what it runs); an edit is its saved files.
    */
   async versionFiles(name: string, version: number): Promise<ProfileFiles | null> {
-    if (!this.#folders.has(name) || !Number.isSafeInteger(version) || version < 0) return null;
+    if (!this.has(name) || !Number.isSafeInteger(version) || version < 0) return null;
     const saved = version === SHIPPED_VERSION ? null : await this.#version(name, version);
     if (version !== SHIPPED_VERSION && !saved) return null;
-    return filesOf(saved && !saved.followsFiles ? saved : this.shipped(name)!);
+    const shipped = this.shipped(name);
+    if (saved && !saved.followsFiles) return filesOf(saved);
+    return shipped ? filesOf(shipped) : null;
   }
 
   /** Validates and saves `files` as the profile's next version: an edit. */
@@ -215,7 +281,12 @@ export class ProfileStore {
    */
   async follow(name: string): Promise<SaveResult> {
     const folder = this.#folders.get(name);
-    if (!folder) return { ok: false, problems: [`there is no agent "${name}"`] };
+    if (!folder) {
+      const problem = this.#created.has(name)
+        ? `agent "${name}" was created here and has no files to follow`
+        : `there is no agent "${name}"`;
+      return { ok: false, problems: [problem] };
+    }
     if (!folder.profile) return { ok: false, problems: folder.problems };
     return await this.#append(name, folder.source, { restoredFrom: 0, followsFiles: true });
   }
@@ -241,9 +312,10 @@ export class ProfileStore {
       version: 0,
       savedAt: Date.now(),
       ...marks,
-      filesFingerprint: filesFingerprint(this.shipped(name)!),
       ...filesOf(files),
     };
+    const shipped = this.shipped(name);
+    if (shipped) draft.filesFingerprint = filesFingerprint(shipped);
     if (!marks.followsFiles) delete draft.followsFiles;
     const bytes = new TextEncoder().encode(JSON.stringify(draft)).length;
     if (bytes > MAX_VERSION_BYTES) {
@@ -283,20 +355,22 @@ export class ProfileStore {
   }
 
   #filesStatus(name: string, version: number, savedAt: number | null): ProfileStatus {
-    const folder = this.#folders.get(name)!;
+    const folder = this.#folders.get(name);
     return {
       version,
       source: "files",
       savedAt,
-      profile: folder.profile,
-      problems: folder.problems,
+      profile: folder?.profile ?? null,
+      problems: folder?.problems ?? [`agent "${name}" has no files and no usable version`],
       filesChanged: false,
     };
   }
 
   #editStatus(name: string, saved: ProfileVersion): ProfileStatus {
-    const shipped = this.shipped(name)!;
-    const filesChanged = saved.filesFingerprint
+    const shipped = this.shipped(name);
+    const filesChanged = !shipped
+      ? false
+      : saved.filesFingerprint
       ? saved.filesFingerprint !== filesFingerprint(shipped)
       : filesFingerprint(saved) !== filesFingerprint(shipped);
     try {
@@ -330,7 +404,7 @@ export class ProfileStore {
   }
 
   async #savedVersion(name: string, version: number): Promise<ProfileVersion | null> {
-    if (!this.#kv || !this.#folders.has(name) || !Number.isSafeInteger(version)) return null;
+    if (!this.#kv || !this.has(name) || !Number.isSafeInteger(version)) return null;
     return version > 0 ? await this.#version(name, version) : null;
   }
 
@@ -339,7 +413,13 @@ export class ProfileStore {
   }
 
   #known(name: string | undefined | null): string {
-    return name && this.#folders.has(name) ? name : "default";
+    return name && this.has(name) ? name : "default";
+  }
+
+  #forget(name: string): void {
+    if (this.#folders.has(name)) return;
+    this.#created.delete(name);
+    this.#current.delete(name);
   }
 }
 

@@ -18,7 +18,7 @@ import type { Logger } from "../platform/log.ts";
 export interface ContextSources {
   kv: Deno.Kv;
   log: Logger;
-  profiles: Pick<ProfileStore, "load" | "has">;
+  profiles: Pick<ProfileStore, "load" | "knows">;
   toolSets: AgentToolSets;
   config: { relay: { welcomeGreeting: string }; agentsDir?: string };
 }
@@ -57,11 +57,11 @@ export async function resolveCallContext(
   }
   // Read now, not at start-up: an edit saved on any instance applies from the next call.
   const agent = outbound?.agent ?? start.customParameters.agent;
-  if (agent && !services.profiles.has(agent)) {
+  if (agent && !(await services.profiles.knows(agent))) {
     services.log.warn("call.unknown_agent", { callSid: start.callSid, agent: agent.slice(0, 64) });
   }
   // A scenario run against an unsaved edit runs the edit's files; the live version stays.
-  const profile = outbound?.draft && services.profiles.has(outbound.agent)
+  const profile = outbound?.draft && await services.profiles.knows(outbound.agent)
     ? parseProfile({ name: outbound.agent, ...outbound.draft }, services.config.agentsDir)
     : await services.profiles.load(agent);
   // The webhook answered with an apology; only a profile disabled since then gets here.

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { type InstanceConfig, readInstanceConfig, readKvLocation } from "./instance_config.ts";
 import { EnvReader } from "./env_reader.ts";
 import { loadPriceTable, type PriceTable } from "./model_prices.ts";
 
@@ -110,8 +111,10 @@ export interface Config {
   handoffNumber: string | null;
   /** Folder of the shipped agent profiles. */
   agentsDir: string;
-  /** Deno KV location: a file path, `:memory:`, a remote URL, or "" for the platform default. */
+  /** Deno KV location: a file path, `:memory:`, a KV Connect URL, or "" for the platform's. */
   kvPath: string;
+  /** Who this instance is among those sharing the KV. */
+  instance: InstanceConfig;
   /** Caller ID for outbound calls and texts. */
   twilioPhoneNumber: string | null;
   /** Call records older than this expire. */
@@ -217,6 +220,7 @@ export const REALTIME_VOICES = [
 /** Reads and validates the configuration from `env` (defaults to the process environment). */
 export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
   const r = new EnvReader(env);
+  const kv = readKvLocation(env, r);
   const turnType = r.oneOf("OPENAI_TURN_DETECTION", ["server_vad", "semantic_vad"], "server_vad");
   const turnDetection: TurnDetection = turnType === "semantic_vad"
     ? {
@@ -306,9 +310,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       "an E.164 number like +15550100",
     ),
     agentsDir: r.string("AGENTS_DIR", "assets/agents"),
-    kvPath: r.string("KV_PATH", env.DENO_DEPLOYMENT_ID ? "" : "data/callbridge.kv", {
-      allowEmpty: true,
-    }),
+    kvPath: kv.path,
+    instance: readInstanceConfig(env, r, kv.location),
     twilioPhoneNumber: r.optional(
       "TWILIO_PHONE_NUMBER",
       /^\+[1-9]\d{6,14}$/,

@@ -25,8 +25,11 @@ const WORD = /^[a-z][a-z0-9_-]{0,39}$/;
 
 /** What {@link Metrics} reads at scrape time; each part may be left out (then not exposed). */
 export interface MetricsOptions {
-  /** The agent names known at start-up; any other becomes `other`. */
-  agents: Iterable<string>;
+  /**
+   * The agent names known at start-up, or a check of a name (agents created later count too);
+   * any other becomes `other`.
+   */
+  agents: Iterable<string> | { has(name: string): boolean };
   /** The live calls of this instance by call path. */
   liveCalls?: () => Record<CallMode, number>;
   /** Calls, messages or requests refused, by limit name (the services' `limitHits`). */
@@ -35,13 +38,15 @@ export interface MetricsOptions {
   draining?: () => boolean;
   /** End-of-call webhooks that ran out of retries (read from KV at scrape time). */
   undeliveredWebhooks?: () => Promise<number>;
+  /** Which instance this is, exposed as `callbridge_instance_info{instance_id, version} 1`. */
+  instance?: { id: string; version: string };
 }
 
 /** The service's metrics in their own prom-client registry; one per `Services`. */
 export class Metrics implements CallObserver {
   /** The registry `/metrics` serves (`await registry.metrics()`, `registry.contentType`). */
   readonly registry = new Registry();
-  readonly #agents: ReadonlySet<string>;
+  readonly #agents: { has(name: string): boolean };
   /** The label sets each counter holds, for the {@link MAX_SERIES} cap. */
   readonly #series = new Map<object, Set<string>>();
   readonly #started: Counter<"mode" | "agent">;
@@ -57,7 +62,7 @@ export class Metrics implements CallObserver {
   readonly #deliveries: Counter<"result">;
 
   constructor(options: MetricsOptions) {
-    this.#agents = new Set(options.agents);
+    this.#agents = "has" in options.agents ? options.agents : new Set(options.agents);
     const registers = [this.registry];
     // Registered (and so exposed) in this order, the order of the hand-written text before.
     const { liveCalls, limitHits, draining, undeliveredWebhooks } = options;
@@ -162,6 +167,16 @@ export class Metrics implements CallObserver {
           }
         },
       });
+    }
+    if (options.instance) {
+      // `instance` is the label Prometheus gives each target itself: this one is `instance_id`.
+      const info = new Gauge({
+        name: "callbridge_instance_info",
+        help: "1, labelled with this instance's id and version (several may share one KV).",
+        labelNames: ["instance_id", "version"],
+        registers,
+      });
+      info.set({ instance_id: options.instance.id, version: options.instance.version }, 1);
     }
     if (draining) {
       new Gauge({

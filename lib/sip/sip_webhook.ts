@@ -63,7 +63,7 @@ export interface SipWebhookDeps {
   admission: AdmissionState;
   limitHits: Map<string, number>;
   callTokens: Pick<CallTokens, "verify">;
-  profiles: Pick<ProfileStore, "has" | "status">;
+  profiles: Pick<ProfileStore, "knows" | "status">;
   resolveContext(start: CallStart): Promise<CallContext>;
   /** Each call dealt with, once its accept or reject has answered. */
   handled?(outcome: SipOutcome): void;
@@ -204,7 +204,7 @@ export class SipWebhook {
   async #agentOf(data: SipCallData, log: Logger): Promise<string> {
     const named = data.agent || this.deps.openai.sipTrunkAgents.get(data.to) || "";
     if (!named) return "default";
-    if (this.deps.profiles.has(named)) return named;
+    if (await this.deps.profiles.knows(named)) return named;
     // Answered by `default`, and listed on /config as a misconfigured number.
     log.warn("sip.unknown_agent", { agent: named.slice(0, 64), trunk: !data.agent });
     await recordUnknownAgent(this.deps.kv, { agent: named, to: data.to, at: Date.now() });

@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { Handler } from "hono";
+import type { Context, Handler } from "hono";
+import { claimIdempotencyKey, validIdempotencyKey } from "../../lib/outbound/idempotency.ts";
 import {
   OutboundError,
   parseOutboundRequest,
@@ -19,9 +20,45 @@ import { CursorError } from "../../lib/records/call_store.ts";
 
 /**
  * Answers `201 { callSid, reference }`, or `{ error }` with the matching status; more than
- * `API_CALLS_PER_MINUTE` calls a minute get 429 with `Retry-After`.
+ * `API_CALLS_PER_MINUTE` calls a minute get 429 with `Retry-After`. With an `Idempotency-Key`,
+ * a retry within 24 h (on any instance) gets the first answer again (`Idempotent-Replayed: true`)
+ * and places no second call.
  */
 export function createCallHandler(services: Services): Handler {
+  const place = placeCall(services);
+  return async (c) => {
+    const key = c.req.header("idempotency-key");
+    if (key === undefined) return await place(c);
+    if (!validIdempotencyKey(key)) {
+      return c.json({ error: "Idempotency-Key must be 1 to 255 visible ASCII characters." }, 400);
+    }
+    const text = await c.req.text();
+    const claim = await claimIdempotencyKey(services.kv, key, text);
+    if (claim.kind === "replay") {
+      c.header("Idempotent-Replayed", "true");
+      return c.json(claim.body, claim.status as 201);
+    }
+    if (claim.kind === "mismatch") {
+      return c.json({ error: "This Idempotency-Key was used with another request body." }, 422);
+    }
+    if (claim.kind === "busy") {
+      c.header("Retry-After", "1");
+      return c.json({ error: "A request with this Idempotency-Key is still in progress." }, 409);
+    }
+    let res: Response | undefined;
+    try {
+      res = await place(c);
+    } finally {
+      // Only a placed call is kept; after a failure the key may be tried again.
+      if (res?.status === 201) await claim.slot.complete(201, await res.clone().json());
+      else await claim.slot.release();
+    }
+    return res;
+  };
+}
+
+/** The placing itself: rate limit, validation, the call. */
+function placeCall(services: Services): (c: Context) => Promise<Response> {
   const { outbound } = services.config;
   const placed = new RateLimiter({ limit: outbound.callsPerMinute, windowMs: 60_000 });
   return async (c) => {
@@ -41,6 +78,9 @@ export function createCallHandler(services: Services): Handler {
       return c.json({ error: "The body must be JSON." }, 400);
     }
     try {
+      // An agent created on another instance is looked up in KV before the (sync) check.
+      const named = (body as { agent?: unknown } | null)?.agent;
+      if (typeof named === "string") await services.profiles.knows(named);
       const request = parseOutboundRequest(body, services.profiles, {
         allowed: outbound.allowedPrefixes,
         denied: outbound.deniedPrefixes,

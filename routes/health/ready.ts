@@ -1,5 +1,6 @@
 /**
- * `GET /health/ready`: readiness as JSON (KV reachable, configuration able to take calls).
+ * `GET /health/ready`: readiness as JSON (KV reachable, configuration able to take calls), naming
+ * the instance that answered and its version.
  *
  * @module
  */
@@ -9,7 +10,7 @@ import type { Services } from "../../lib/services.ts";
 
 const KV_TIMEOUT_MS = 2000;
 
-/** 200 `{ ready: true, checks }` when ready, else 503 with the failing checks. */
+/** 200 `{ ready: true, instance, version, checks }` when ready, else 503 with the failing checks. */
 export function readyHandler(services: Services): Handler {
   return async (c) => {
     const { config } = services;
@@ -20,7 +21,8 @@ export function readyHandler(services: Services): Handler {
       notDraining: !services.lifecycle.draining,
     };
     const ready = Object.values(checks).every(Boolean);
-    return c.json({ ready, checks }, ready ? 200 : 503);
+    const { id, version } = config.instance;
+    return c.json({ ready, instance: id, version, checks }, ready ? 200 : 503);
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * `GET /live/events`: the live calls as server-sent events. Each change sends the whole list
+ * `GET /live/events`: every instance's live calls as server-sent events. Each change sends the whole list
  * (`event: calls`); a comment every 25 s keeps proxies from closing an idle stream.
  *
  * @module
@@ -7,7 +7,7 @@
 
 import type { Handler } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { LiveCallView } from "../../lib/records/live_feed.ts";
+import type { LiveCallView } from "../../lib/records/presence.ts";
 import type { Services } from "../../lib/services.ts";
 import { Wakeup } from "../../lib/platform/wakeup.ts";
 
@@ -17,7 +17,7 @@ const KEEPALIVE_MS = 25_000;
 export function liveEventsHandler(services: Services): Handler {
   return (c) =>
     streamSSE(c, async (stream) => {
-      let latest: LiveCallView[] | null = services.liveFeed.snapshot();
+      let latest: LiveCallView[] | null = await services.liveFeed.everywhere();
       let open = true;
       const wakeup = new Wakeup();
       const unsubscribe = services.liveFeed.subscribe({

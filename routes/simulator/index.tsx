@@ -18,7 +18,8 @@ import type { Services } from "../../lib/services.ts";
 
 /** Renders the simulator page, in the text or the voice mode. */
 export function simulatorPageHandler(services: Services): Handler {
-  return (c) => {
+  return async (c) => {
+    await services.profiles.syncCreated();
     const agents = services.profiles.names();
     const voice = c.req.query("mode") === "voice";
     const asked = c.req.query("agent") ?? "";

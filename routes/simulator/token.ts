@@ -63,7 +63,7 @@ function paramsOf(raw: unknown): { params: Record<string, unknown> } | { error: 
 export function simulatorTokenHandler(services: Services, tokens: SimulatorTokens): Handler {
   return async (c) => {
     const body = await c.req.parseBody();
-    const agent = typeof body.agent === "string" && services.profiles.has(body.agent)
+    const agent = typeof body.agent === "string" && await services.profiles.knows(body.agent)
       ? body.agent
       : "default";
     const caller = callerOf(body.from);

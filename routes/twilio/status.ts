@@ -43,7 +43,7 @@ export function statusCallbackHandler(services: Services): Handler {
     if (FINAL_STATUSES.includes(status)) {
       const outbound = await findOutboundBySid(services.kv, form.CallSid);
       const agent = outbound?.agent ?? "default";
-      const profile = services.profiles.resolve(agent);
+      const profile = await services.profiles.load(agent);
       const records = await recordFinalStatus(services.records.store, {
         callSid: form.CallSid,
         status,

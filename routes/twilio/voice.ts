@@ -30,7 +30,8 @@ export function voiceHandler(services: Services, mode: VoiceMode | null): Handle
     }
     const agent = c.req.query("agent") || "default";
     const call = webhookCall(await formParams(c));
-    if (!services.profiles.has(agent)) {
+    const known = await services.profiles.knows(agent);
+    if (!known) {
       // A number pointed at a mistyped agent: answered by `default`, and listed on /config.
       services.log.warn("voice.unknown_agent", { agent: agent.slice(0, 64), to: call.to });
       await recordUnknownAgent(services.kv, { agent, to: call.to, at: Date.now() });
@@ -38,7 +39,7 @@ export function voiceHandler(services: Services, mode: VoiceMode | null): Handle
     // The newest saved version, for the greeting and voice.
     const status = await services.profiles.status(agent);
     if (!status.profile) {
-      const name = services.profiles.has(agent) ? agent : "default";
+      const name = known ? agent : "default";
       services.log.warn("voice.agent_disabled", { agent: name, problems: status.problems.length });
       services.metrics.disabledAgentCall(name);
       const apology = sayAndHangUpTwiml(AGENT_UNAVAILABLE);

@@ -62,6 +62,7 @@ export async function startService(
       services.toolFeed.close();
       await server.shutdown();
       await services.records.close();
+      await services.presence.close(); // a presence write in flight lands before KV closes
       await services.afterCall.idle(); // a webhook attempt in flight writes its state first
       services.kv.close();
     },

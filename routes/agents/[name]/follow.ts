@@ -14,7 +14,7 @@ import type { Services } from "../../../lib/services.ts";
 export function agentFollowHandler(services: Services): Handler {
   return async (c) => {
     const name = c.req.param("name") ?? "";
-    if (!services.profiles.has(name)) return agentNotFound(c, name);
+    if (!(await services.profiles.knows(name))) return agentNotFound(c, name);
     const result = await services.profiles.follow(name);
     if (result.ok) return c.redirect(`/agents/${name}?followed=${result.version}`, 303);
     const current = (await services.profiles.files(name))!;

@@ -23,11 +23,16 @@ export function agentPageHandler(services: Services): Handler {
     const current = await services.profiles.files(name);
     if (!current) return agentNotFound(c, name);
     const saved = Number(c.req.query("saved")) || null;
+    const created = Number(c.req.query("created")) || null;
     return await renderAgentEditor(c, services, {
       name,
       form: formFromFiles(current.files),
       version: current.version,
-      notice: saved ? `Saved as version ${saved}: the next call uses it.` : null,
+      notice: created
+        ? `Created as version ${created}: every instance answers with it from its next call.`
+        : saved
+        ? `Saved as version ${saved}: the next call uses it.`
+        : null,
     });
   };
 }

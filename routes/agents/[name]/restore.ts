@@ -16,7 +16,7 @@ export function agentRestoreHandler(services: Services): Handler {
     const name = c.req.param("name") ?? "";
     const body = await c.req.parseBody();
     const version = Number(body.version);
-    if (!services.profiles.has(name)) return agentNotFound(c, name);
+    if (!(await services.profiles.knows(name))) return agentNotFound(c, name);
     const result = Number.isInteger(version) && version >= 0
       ? await services.profiles.restore(name, version)
       : { ok: false as const, problems: ["no version given"] };

@@ -18,7 +18,7 @@ export function toolTestHandler(services: Services): Handler {
   return async (c) => {
     const agent = c.req.param("name") ?? "";
     const name = c.req.param("tool") ?? "";
-    if (!services.profiles.has(agent)) return agentNotFound(c, agent);
+    if (!(await services.profiles.knows(agent))) return agentNotFound(c, agent);
     const profile = await services.profiles.load(agent);
     if (!profile) {
       return c.text(`Agent ${agent} is disabled: fix the problems on /agents/${agent} first`, 409);

@@ -1,0 +1,110 @@
+/**
+ * `Idempotency-Key` for `POST /api/calls`: the first request with a key claims it in Deno KV with
+ * an atomic check (so two instances racing with the same key cannot both win), places its call
+ * and stores its answer for 24 hours; a retry with the key gets that answer back and places no
+ * second call, whichever instance it reaches. A retry while the first is still placing waits for
+ * its answer. A request that failed (nothing placed) releases the key, so it can be retried; the
+ * same key with another body is refused (422).
+ *
+ * KV key: `["idempotency", "api_calls", sha256(key)]` → {@link IdempotencyEntry}, `expireIn` 24 h.
+ *
+ * @module
+ */
+
+/** How long a key's answer is kept. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Longest a claim may stay pending (the placing instance died): then it can be taken over. */
+const PENDING_MS = 60_000;
+const PREFIX = ["idempotency", "api_calls"];
+
+/** A key's state: being placed, or placed with its answer. */
+export type IdempotencyEntry =
+  | { state: "pending"; request: string; at: number }
+  | { state: "done"; request: string; at: number; status: number; body: unknown };
+
+/** What a claim found. */
+export type Claim =
+  | { kind: "claimed"; slot: IdempotencySlot }
+  | { kind: "replay"; status: number; body: unknown }
+  | { kind: "mismatch" }
+  | { kind: "busy" };
+
+/** Options of {@link claimIdempotencyKey}. */
+export interface ClaimOptions {
+  /** How long to wait for a pending first request's answer. */
+  waitMs?: number;
+  /** Between looks at a pending claim. */
+  pollMs?: number;
+}
+
+/** `Idempotency-Key`'s value as accepted: 1 to 255 visible ASCII characters. */
+export function validIdempotencyKey(key: string): boolean {
+  return /^[\x21-\x7e]{1,255}$/.test(key);
+}
+
+/**
+ * Claims `key` for a request whose body is `body` (as sent): `claimed` (go on, then
+ * {@link IdempotencySlot.complete} or {@link IdempotencySlot.release}), `replay` (answer with
+ * that), `mismatch` (the key was used with another body) or `busy` (still placing after `waitMs`).
+ */
+export async function claimIdempotencyKey(
+  kv: Deno.Kv,
+  key: string,
+  body: string,
+  options: ClaimOptions = {},
+): Promise<Claim> {
+  const entryKey = [...PREFIX, await sha256(key)];
+  const request = await sha256(body);
+  const deadline = Date.now() + (options.waitMs ?? 10_000);
+  for (;;) {
+    const current = await kv.get<IdempotencyEntry>(entryKey);
+    const entry = current.value;
+    // A dead placer's claim can be taken over; an answer past its 24 h (expireIn is best
+    // effort) no longer counts.
+    const stale = entry !== null &&
+      Date.now() - entry.at > (entry.state === "pending" ? PENDING_MS : IDEMPOTENCY_TTL_MS);
+    if (!entry || stale) {
+      const pending: IdempotencyEntry = { state: "pending", request, at: Date.now() };
+      const won = await kv.atomic().check(current)
+        .set(entryKey, pending, { expireIn: IDEMPOTENCY_TTL_MS })
+        .commit();
+      if (won.ok) return { kind: "claimed", slot: new IdempotencySlot(kv, entryKey, request) };
+      continue; // another instance claimed it first: look again
+    }
+    if (entry.request !== request) return { kind: "mismatch" };
+    if (entry.state === "done") return { kind: "replay", status: entry.status, body: entry.body };
+    if (Date.now() >= deadline) return { kind: "busy" };
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
+  }
+}
+
+/** A claimed key: store the answer once the call is placed, or release it when nothing was. */
+export class IdempotencySlot {
+  constructor(
+    private readonly kv: Deno.Kv,
+    private readonly key: Deno.KvKey,
+    private readonly request: string,
+  ) {}
+
+  /** Keeps `body` (answered with `status`) as the key's answer for 24 hours. */
+  async complete(status: number, body: unknown): Promise<void> {
+    const done: IdempotencyEntry = {
+      state: "done",
+      request: this.request,
+      at: Date.now(),
+      status,
+      body,
+    };
+    await this.kv.set(this.key, done, { expireIn: IDEMPOTENCY_TTL_MS });
+  }
+
+  /** Nothing was placed: a retry with the key may try again. */
+  async release(): Promise<void> {
+    await this.kv.delete(this.key);
+  }
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
