@@ -8,6 +8,7 @@
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { SimulatedCall } from "../lib/calls/simulated_call.ts";
 import { hydrateIsland } from "./hydrate.ts";
 import { type ToolItem, toolText, whenSubscribed } from "./simulator_feed.ts";
 
@@ -28,16 +29,7 @@ interface Line {
 }
 
 /** What `POST /simulator/token` answers. */
-interface TokenAnswer {
-  token: string;
-  protocol: string;
-  callSid: string;
-  greeting: string;
-  /** The caller's number, as the server checked it. */
-  from: string;
-  /** Where the call's params are stored ("" = none). */
-  reference: string;
-}
+type TokenAnswer = SimulatedCall;
 
 /** A finished tool call, as `/simulator/events/:sid` sends it. */
 type Status = "idle" | "connecting" | "live" | "ended";

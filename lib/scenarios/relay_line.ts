@@ -12,19 +12,8 @@
  * @module
  */
 
+import type { SimulatedCall } from "../calls/simulated_call.ts";
 import type { RelayOutbound, SetupMessage } from "../protocols/conversation_relay.ts";
-
-/** What the service answered a simulated call's token request. */
-export interface SimulatedCall {
-  token: string;
-  protocol: string;
-  callSid: string;
-  /** Twilio says it itself: the agent's first words. */
-  greeting: string;
-  from: string;
-  /** Where the call's params are stored. */
-  reference: string;
-}
 
 /** One agent turn as the line read it. */
 export interface AgentTurn {

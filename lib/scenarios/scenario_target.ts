@@ -15,13 +15,12 @@
 
 import { type AgentProfile, parseProfile } from "../agents/agent_profile.ts";
 import type { ProfileFiles, ProfileStore } from "../agents/profile_store.ts";
-import { callTemplateValues, renderTemplate } from "../agents/template.ts";
-import { SIMULATOR_PROTOCOL, type SimulatorTokens } from "../admin/simulator_token.ts";
+import { type SimulatedCall, startSimulatedCall } from "../calls/simulated_call.ts";
+import type { SimulatorTokens } from "../admin/simulator_token.ts";
 import { SCENARIO_TAG } from "../records/call_store.ts";
-import { saveOutbound } from "../records/outbound_store.ts";
 import type { FeedItem, ToolFeed } from "../records/tool_feed.ts";
 import { toWebSocketUrl } from "../platform/public_url.ts";
-import { LineTimeout, type SimulatedCall } from "./relay_line.ts";
+import { LineTimeout } from "./relay_line.ts";
 import type { CallObservation } from "./scenario_checks.ts";
 
 /** A simulated call to start. */
@@ -122,29 +121,22 @@ export function localTarget(services: LocalServices, baseUrl: string): ScenarioT
         ? parseProfile({ name: agent, ...draft }, services.config.agentsDir)
         : await services.profiles.load(agent);
       if (!profile) throw new Error(`agent "${agent}" is disabled: its profile has problems`);
-      const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
-      const reference = `scn-${crypto.randomUUID()}`;
-      await saveOutbound(services.kv, {
-        reference,
-        agent,
-        to: from,
-        params,
-        createdAt: Date.now(),
-        tags: [SCENARIO_TAG],
-        ...(draft ? { draft } : {}),
-      });
-      const greeting = renderTemplate(
-        profile.greeting ?? services.config.relay.welcomeGreeting,
-        callTemplateValues({
-          callSid,
+      return await startSimulatedCall(
+        {
+          kv: services.kv,
+          tokens: services.tokens,
+          welcomeGreeting: services.config.relay.welcomeGreeting,
+        },
+        {
+          profile,
           from,
-          to: "client:callbridge",
-          direction: "outbound-api",
-          agent,
-        }, params),
+          params,
+          outbound: true,
+          prefix: "scn",
+          tags: [SCENARIO_TAG],
+          ...(draft ? { draft } : {}),
+        },
       );
-      const token = await services.tokens.issue();
-      return { token, protocol: SIMULATOR_PROTOCOL, callSid, greeting, from, reference };
     },
     watch(callSid) {
       const collector = new FeedCollector();

@@ -18,9 +18,8 @@
 
 import type { Handler } from "hono";
 import type { Services } from "../../lib/services.ts";
-import { SIMULATOR_PROTOCOL, type SimulatorTokens } from "../../lib/admin/simulator_token.ts";
-import { callTemplateValues, renderTemplate } from "../../lib/agents/template.ts";
-import { saveOutbound } from "../../lib/records/outbound_store.ts";
+import type { SimulatorTokens } from "../../lib/admin/simulator_token.ts";
+import { type SimulatedCall, startSimulatedCall } from "../../lib/calls/simulated_call.ts";
 import { SCENARIO_TAG } from "../../lib/records/call_store.ts";
 
 /** The caller the simulator is when the page names none. */
@@ -82,46 +81,25 @@ export function simulatorTokenHandler(services: Services, tokens: SimulatorToken
     if (!profile) {
       return c.json({ error: `agent "${agent}" is disabled: its profile has problems` }, 409);
     }
-    const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
     const scenario = body.scenario === "1";
-    const outbound = Object.keys(params).length > 0 || scenario;
-    let reference = "";
-    if (outbound) {
-      reference = `sim-${crypto.randomUUID()}`;
-      await saveOutbound(services.kv, {
-        reference,
-        agent,
-        to: from,
-        params,
-        createdAt: Date.now(),
-        ...(scenario ? { tags: [SCENARIO_TAG] } : {}),
-      });
-    }
-    // Twilio speaks the greeting itself: the page shows it as the session records it.
-    const greeting = renderTemplate(
-      profile.greeting ?? services.config.relay.welcomeGreeting,
-      callTemplateValues({
-        callSid,
+    const call = await startSimulatedCall(
+      { kv: services.kv, tokens, welcomeGreeting: services.config.relay.welcomeGreeting },
+      {
+        profile,
         from,
-        to: "client:callbridge",
-        direction: outbound ? "outbound-api" : "inbound",
-        agent,
-      }, params),
+        params,
+        outbound: Object.keys(params).length > 0 || scenario,
+        prefix: "sim",
+        ...(scenario ? { tags: [SCENARIO_TAG] } : {}),
+      },
     );
     const mode = body.mode === "voice" ? "voice" : "text";
     services.log.info("simulator.token", {
       agent,
-      callSid,
+      callSid: call.callSid,
       mode,
       params: Object.keys(params).length,
     });
-    return c.json({
-      token: await tokens.issue(),
-      protocol: SIMULATOR_PROTOCOL,
-      callSid,
-      greeting,
-      from,
-      reference,
-    });
+    return c.json(call satisfies SimulatedCall);
   };
 }
