@@ -268,6 +268,26 @@ export async function createServices(
   };
 }
 
+/**
+ * Closes what the services hold open once their calls have ended, in the order that loses
+ * nothing: the event streams (open ones would hold `server`'s shutdown), then `server` (its
+ * requests in flight finish), the records, after-call work in flight (a webhook attempt writes
+ * its state first), the presence (its last write lands), and KV. `main.ts` drains the same way,
+ * with its own time limits.
+ */
+export async function closeServices(
+  services: Services,
+  server: { shutdown(): Promise<void> },
+): Promise<void> {
+  services.liveFeed.close();
+  services.toolFeed.close();
+  await server.shutdown();
+  await services.records.close();
+  await services.afterCall.idle();
+  await services.presence.close();
+  services.kv.close();
+}
+
 /** Where this service reaches itself: `PUBLIC_URL`, else the address it listens on. */
 export function ownBaseUrl(config: Pick<Config, "publicUrl" | "hostname" | "port">): string {
   if (config.publicUrl) return config.publicUrl;

@@ -33,7 +33,7 @@ import {
   remoteTarget,
   type ScenarioTarget,
 } from "../lib/scenarios/scenario_target.ts";
-import { createServices } from "../lib/services.ts";
+import { closeServices, createServices } from "../lib/services.ts";
 
 /** Runs the command for `args` with `env`; returns the exit code. */
 async function main(args: string[], env: Record<string, string>): Promise<number> {
@@ -110,12 +110,7 @@ async function serveInProcess(env: Record<string, string>) {
     target,
     kv: services.kv,
     async stop() {
-      services.liveFeed.close();
-      services.toolFeed.close();
-      await server.shutdown();
-      await services.records.close();
-      await services.afterCall.idle();
-      services.kv.close();
+      await closeServices(services, server);
     },
   };
 }

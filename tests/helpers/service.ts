@@ -8,7 +8,7 @@ import twilio from "twilio";
 import { createApp } from "../../app.ts";
 import type { Clock } from "../../lib/platform/clock.ts";
 import { loadConfig } from "../../lib/platform/config.ts";
-import { createServices, type Services } from "../../lib/services.ts";
+import { closeServices, createServices, type Services } from "../../lib/services.ts";
 
 /** The auth token tests sign Twilio requests with. */
 export const TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef";
@@ -58,13 +58,7 @@ export async function startService(
     logs,
     async close() {
       for (const call of services.registry.list()) call.end("test-shutdown");
-      services.liveFeed.close(); // ends open event streams, which would hold the shutdown
-      services.toolFeed.close();
-      await server.shutdown();
-      await services.records.close();
-      await services.presence.close(); // a presence write in flight lands before KV closes
-      await services.afterCall.idle(); // a webhook attempt in flight writes its state first
-      services.kv.close();
+      await closeServices(services, server);
     },
   };
 }
