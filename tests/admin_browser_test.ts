@@ -14,8 +14,8 @@ import assert from "node:assert/strict";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { eventually, relayHarness } from "./helpers/relay_harness.ts";
 import { startService } from "./helpers/service.ts";
+import { CHROMIUM, chromiumFor } from "./helpers/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = [
   "--headless",
   "--no-sandbox",
@@ -25,18 +25,7 @@ const FLAGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasChromium) {
-  console.log(
-    `admin browser tests SKIPPED: no Chromium at ${CHROMIUM} (install it: apt-get install -y chromium)`,
-  );
-}
+const hasChromium = chromiumFor("admin");
 const screenshots = Deno.env.get("UPDATE_SCREENSHOTS") === "1";
 
 type Msg = { role: string; content: string };

@@ -11,17 +11,10 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { agentsWithAnalysis, analysedRecord } from "./helpers/after_call.ts";
 import { relayHarness } from "./helpers/relay_harness.ts";
 import { postSigned, TEST_ACCOUNT_SID } from "./helpers/service.ts";
+import { CHROMIUM, chromiumFor } from "./helpers/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--mute-audio"];
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasChromium) console.log(`call page browser tests SKIPPED: no Chromium at ${CHROMIUM}`);
+const hasChromium = chromiumFor("call page");
 
 Deno.test({
   name: "the call page in Chromium: analysis, recording, deletion; the analysis editor",

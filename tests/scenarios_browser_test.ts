@@ -14,19 +14,10 @@ import { fileURLToPath } from "node:url";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { JUDGE_FORMAT } from "../lib/scenarios/scenario_models.ts";
 import { relayHarness } from "./helpers/relay_harness.ts";
+import { CHROMIUM, chromiumFor } from "./helpers/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasChromium) {
-  console.log(`scenario browser tests SKIPPED: no Chromium at ${CHROMIUM}`);
-}
+const hasChromium = chromiumFor("scenario");
 
 const SHIPPED = fileURLToPath(new URL("../assets/agents", import.meta.url));
 

@@ -30,18 +30,9 @@ import { startRealtime } from "./helpers/realtime_harness.ts";
 import { eventually } from "./helpers/relay_harness.ts";
 import { startService } from "./helpers/service.ts";
 import { amplitude, cuttableProxy, toneWav } from "./helpers/voice_browser.ts";
+import { CHROMIUM, chromiumFor } from "./helpers/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasChromium) {
-  console.log(`voice simulator browser tests SKIPPED: no Chromium at ${CHROMIUM}`);
-}
+const hasChromium = chromiumFor("voice simulator");
 const screenshots = Deno.env.get("UPDATE_SCREENSHOTS") === "1";
 const FLAGS = [
   "--headless",
