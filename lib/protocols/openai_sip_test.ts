@@ -38,6 +38,27 @@ Deno.test("sipCallData: our X-headers in any case, URI-decoded; missing ones emp
   });
 });
 
+Deno.test("sipCallData: every one of our headers, each to its field; a bad escape kept as sent", () => {
+  const data = sipCallData([
+    { name: "X-Callbridge-Agent", value: "sales" },
+    { name: "X-Callbridge-Call-Sid", value: "CA1" },
+    { name: "X-Callbridge-From", value: "+15550100123" },
+    { name: "X-Callbridge-To", value: "+15550100999" },
+    { name: "X-Callbridge-Direction", value: "outbound-api" },
+    { name: "X-Callbridge-Token", value: "cbcall.x%E0y" },
+    { name: "X-Callbridge-Reference", value: "ref%201" },
+  ]);
+  assert.deepEqual(data, {
+    agent: "sales",
+    callSid: "CA1",
+    from: "+15550100123",
+    to: "+15550100999",
+    direction: "outbound-api",
+    token: "cbcall.x%E0y",
+    reference: "ref 1",
+  });
+});
+
 Deno.test("sipCallData: a trunk call's numbers come from the INVITE's From and To", () => {
   // The headers of realtime.call.incoming in OpenAI's SIP guide, as an Elastic SIP Trunk sends them.
   const trunk = [
@@ -88,8 +109,19 @@ Deno.test("sipWebhookEvent: Live and Realtime incoming calls; any other event", 
     data: { call_id: "rtc_1", sip_headers: headers },
   });
   assert.equal(
-    realtime.kind === "incoming" && `${realtime.surface}:${realtime.id}`,
-    "realtime:rtc_1",
+    realtime.kind === "incoming" && `${realtime.surface}:${realtime.id}:${realtime.data.agent}`,
+    "realtime:rtc_1:a",
+  );
+  // The Live event's deprecated name means the same.
+  const deprecated = sipWebhookEvent({
+    id: "e",
+    created_at: 0,
+    type: "live.call.incoming",
+    data: { session_id: "sess_2", sip_headers: headers },
+  });
+  assert.equal(
+    deprecated.kind === "incoming" && `${deprecated.surface}:${deprecated.id}`,
+    "live:sess_2",
   );
   const other = sipWebhookEvent({
     id: "e",
@@ -105,9 +137,16 @@ Deno.test("accept bodies: Live with delegated tools, Realtime with tools; no aud
   assert.equal(live.session.type, "live");
   assert.deepEqual(live.session.audio, { output: { voice: "coral" } });
   assert.equal(live.session.delegation?.type, "responses");
+  assert.equal(live.session.delegation?.responses?.parallel_tool_calls, true);
+  // Stored (for its recording) only when asked.
+  assert.equal("store" in live.session, false);
+  assert.equal(liveAccept({ ...SESSION, store: false }).session.store, undefined);
+  assert.equal(liveAccept({ ...SESSION, store: true }).session.store, true);
   const realtime = realtimeAccept(SESSION);
   assert.equal(realtime.type, "realtime");
-  assert.deepEqual(realtime.tools?.map((t) => "name" in t && t.name), ["end_call"]);
+  assert.deepEqual(realtime.tools?.map((t) => `${t.type}:${"name" in t && t.name}`), [
+    "function:end_call",
+  ]);
   assert.equal(realtime.tool_choice, "auto");
   assert.equal(realtimeAccept({ ...SESSION, tools: [] }).tools, undefined);
 });

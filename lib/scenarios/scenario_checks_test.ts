@@ -129,3 +129,39 @@ Deno.test("the judge reads the transcript, the tool calls and the end", () => {
     ].join("\n"),
   );
 });
+
+Deno.test("the judge reads a call without tools as such, and a long tool output cut at 500", () => {
+  const text = callForJudge({ ...CALL, tools: [] });
+  assert.match(text, /Tool calls:\n\(none\)\n\nHow the call ended/);
+  const long = callForJudge({
+    ...CALL,
+    tools: [{ name: "t", arguments: "{}", ok: true, output: "x".repeat(600) }],
+  });
+  assert.match(long, new RegExp(`- t\\(\\{\\}\\) → x{500}\\n`));
+});
+
+Deno.test("tool_called: every non-matching call is named; arguments that are not JSON never match", () => {
+  const twice: CallObservation = {
+    ...CALL,
+    tools: [
+      { name: "find_slots", arguments: '{"date":"a"}', ok: true, output: "[]" },
+      { name: "find_slots", arguments: "not json", ok: true, output: "[]" },
+    ],
+  };
+  const check = {
+    type: "tool_called" as const,
+    tool: "find_slots",
+    name: "n",
+    arguments: { type: "object" },
+    argumentsMatch: null,
+  };
+  assert.equal(
+    status(check, { ...twice, tools: twice.tools.slice(1) }),
+    "fail: no call of find_slots had matching arguments (got not json)",
+  );
+  assert.equal(status(check, twice), 'pass: called with {"date":"a"}');
+  assert.equal(
+    status({ ...check, arguments: { required: ["slot"] } }, twice),
+    'fail: no call of find_slots had matching arguments (got {"date":"a"}; not json)',
+  );
+});
