@@ -3,8 +3,9 @@
  * SDK's `LiveWS` against the fake Live server (so the fake follows the SDK); a call whose session
  * starts with µ-law passed through, the agent's instructions, voice and tools (by delegation);
  * a delegated tool call run from the agent's tool set and answered; transcripts, latency and
- * usage in the record; a barge-in that clears Twilio with little audio queued; the engine chosen
- * per agent over `OPENAI_VOICE_ENGINE`.
+ * usage in the record; a barge-in that clears Twilio with little audio queued; `end_call`, whose
+ * hang-up waits until the goodbye (paced in real time, so Twilio's queue runs dry between its
+ * deltas) has been played out at Twilio; the engine chosen per agent over `OPENAI_VOICE_ENGINE`.
  */
 
 import assert from "node:assert/strict";
@@ -191,6 +192,48 @@ Deno.test("live call: a barge-in clears Twilio, with at most MAX_QUEUED_MS queue
     const queued = h.logs("live.barge_in")[0].queuedMs as number;
     assert.ok(queued <= MAX_QUEUED_MS + 100, `${queued} ms queued`);
     assert.ok(!bridge.playing, "nothing plays after the clear");
+    assertNoErrors(session);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("live call: end_call hangs up once the goodbye has been played out at Twilio", async () => {
+  const { h, live } = await startLive();
+  try {
+    const { client, session } = await liveCall(h, live, "default");
+    const bridge = bridgeOf(h);
+    await waitUntil(() => !session.speaking && !bridge.playing, { what: "greeting heard" });
+    session.callerSays("That's all, bye.");
+    // The goodbye comes after the delegation has completed, paced in real time in 100 ms deltas:
+    // Twilio's shallow queue runs dry between them, which is no end of the goodbye.
+    session.delegate([{ name: "end_call", arguments: "{}" }], {
+      audioMs: 800,
+      deltaMs: 100,
+      speed: 1,
+      transcript: "Goodbye, and thanks for calling.",
+    });
+    const sentBefore = session.sent.length;
+    const update = await h.twilioApi.updates.waitFor(() => true, {
+      what: "hang-up",
+      timeoutMs: 10_000,
+    });
+    assert.match(update.twiml, /<Response><Hangup\/><\/Response>/);
+    await client.closed;
+    // Every delta of the goodbye reached Twilio, in order, and was the last audio it got …
+    const goodbye = session.sent.slice(sentBefore);
+    assert.equal(goodbye.length, 8, "the fake sent the whole goodbye");
+    assert.equal(client.audio.slice(-goodbye.length).join(""), goodbye.join(""));
+    // … its last mark came after the last media and was echoed (played) before the stream ended.
+    const events = client.received.items.map((r) => r.event);
+    assert.equal(events.lastIndexOf("mark"), events.lastIndexOf("media") + 1, events.join(","));
+    const lastMark = (client.received.items.at(-1)!.mark as { name: string }).name;
+    assert.equal(client.echoes.items.at(-1), lastMark, "the goodbye's last mark acknowledged");
+    assert.equal(client.playedBytes(), client.receivedBytes, "all of it played");
+    const said = bridge.transcript.filter((e) => e.role === "agent").map((e) => e.text);
+    assert.equal(said.at(-1), "Goodbye, and thanks for calling.");
+    assert.deepEqual(h.logs("call.end").map((l) => l.reason), ["agent-ended"]);
+    assert.ok(bridge.toolEvents.some((e) => e.name === "end_call" && e.ok));
     assertNoErrors(session);
   } finally {
     await h.close();

@@ -10,10 +10,17 @@
  * plays), it sends `clear` and drops what it held. What was still queued at Twilio at that moment
  * is recorded with the barge-in (the benchmark reads it beside the Realtime path's).
  *
+ * Live says nothing when a turn of the agent ends, and its paced output may leave Twilio's
+ * shallow queue empty between two deltas: so the agent's turn is open (the conversation is not
+ * settled, and a pending end such as `end_call`'s waits) from when the bridge asks the model to
+ * speak until its audio has come and then paused for {@link TURN_QUIET_MS} — with the audio
+ * played out at Twilio, which the call reads from the marks — or, if no audio comes, for at most
+ * {@link ANSWER_WAIT_MS}.
+ *
  * @module
  */
 
-import type { Clock } from "../platform/clock.ts";
+import type { Clock, TimerId } from "../platform/clock.ts";
 import type { Logger } from "../platform/log.ts";
 import { commentary } from "../protocols/openai_live.ts";
 import type { CallRecorder } from "../records/call_recorder.ts";
@@ -25,6 +32,11 @@ import type { OutgoingItem, TwilioStream } from "./twilio_stream.ts";
 /** Most audio queued at Twilio at once: a barge-in cuts at most this much of the agent short. */
 export const MAX_QUEUED_MS = 200;
 
+/** The agent's turn is over once no audio came for this long (and Twilio has played it). */
+export const TURN_QUIET_MS = 600;
+/** The longest wait for the audio of an answer the bridge asked for (a goodbye, a tool's answer). */
+export const ANSWER_WAIT_MS = 5000;
+
 /** What the voice uses of its call. */
 export interface LiveVoiceDeps {
   upstream: LiveSession;
@@ -33,6 +45,8 @@ export interface LiveVoiceDeps {
   stats: { framesOut: number; droppedDeltas: number; bargeIns: number; truncates: number };
   log(): Logger;
   record(): CallRecorder | null;
+  /** The agent's turn closed by itself (quiet, or no answer in time): the call may settle. */
+  turnClosed(): void;
 }
 
 /** The agent's side of one Live call's audio. */
@@ -51,6 +65,12 @@ export class LiveVoice {
   #turns = 0;
   /** Monotonic time the caller last spoke (or the bridge asked for speech), awaiting an answer. */
   #askedAt: number | null = null;
+  /** An answer was asked for and its audio has not come (bounded by {@link ANSWER_WAIT_MS}). */
+  #answerDue: TimerId | undefined;
+  /** Clock time of the agent's last audio delta of the open turn (null: no turn is open). */
+  #lastAudioAt: number | null = null;
+  /** Fires once the open turn has been quiet for {@link TURN_QUIET_MS}. */
+  #quietTimer: TimerId | undefined;
 
   constructor(private readonly deps: LiveVoiceDeps) {}
 
@@ -64,6 +84,28 @@ export class LiveVoice {
     return this.#held.length > 0 || (this.#stream?.playing ?? false);
   }
 
+  /**
+   * True while the agent's turn may go on: an answer asked for has not come yet, or its audio
+   * came less than {@link TURN_QUIET_MS} ago (a timer then tells the call, `turnClosed`).
+   */
+  get turnOpen(): boolean {
+    if (this.#answerDue !== undefined) return true;
+    const last = this.#lastAudioAt;
+    if (last === null) return false;
+    const { clock } = this.deps;
+    const left = last + TURN_QUIET_MS - clock.now();
+    if (left <= 0) {
+      this.#lastAudioAt = null;
+      return false;
+    }
+    // One timer for the quiet gap, armed when the call asks, not one per delta.
+    this.#quietTimer ??= clock.setTimeout(() => {
+      this.#quietTimer = undefined;
+      this.deps.turnClosed();
+    }, left);
+    return true;
+  }
+
   /** Has the model say `text` (greeting, reminder, goodbye) next; false if it cannot now. */
   say(text: string): boolean {
     if (!this.deps.upstream.ready) return false;
@@ -75,6 +117,23 @@ export class LiveVoice {
   ask(line: string): void {
     this.#askedAt ??= this.deps.clock.monotonic();
     this.deps.upstream.send(commentary(line));
+    this.expect();
+  }
+
+  /** The model was asked to speak (or to go on after tools): its turn is open until it has. */
+  expect(): void {
+    const { clock } = this.deps;
+    clock.clearTimeout(this.#answerDue);
+    this.#answerDue = clock.setTimeout(() => {
+      this.#answerDue = undefined;
+      this.deps.log().warn("live.answer_missing", { waitedMs: ANSWER_WAIT_MS });
+      this.deps.turnClosed();
+    }, ANSWER_WAIT_MS);
+  }
+
+  /** Stops the turn's timers (the call ends). */
+  stop(): void {
+    this.#closeTurn();
   }
 
   /** The caller spoke: the agent's next audio begins a new turn, its latency counted from now. */
@@ -91,6 +150,9 @@ export class LiveVoice {
       return;
     }
     if (!this.#out) this.#startTurn();
+    this.deps.clock.clearTimeout(this.#answerDue);
+    this.#answerDue = undefined;
+    this.#lastAudioAt = this.deps.clock.now();
     if (this.#held.length > 0 || stream.queuedMs >= MAX_QUEUED_MS) {
       this.#held.push(delta);
       return;
@@ -127,6 +189,7 @@ export class LiveVoice {
     const heard = stream.clear();
     const dropped = this.#held.length;
     this.#held = [];
+    this.#closeTurn();
     this.deps.stats.bargeIns++;
     this.queuedAtBargeIn.push(queuedMs);
     const heardMs = Math.max(0, Math.floor(heard?.heardMs ?? out.entry.audioMs ?? 0));
@@ -140,6 +203,16 @@ export class LiveVoice {
       audioEndMs: heardMs,
       queuedMs,
     });
+  }
+
+  /** The open turn is over (a barge-in, the end of the call): no timer is left. */
+  #closeTurn(): void {
+    const { clock } = this.deps;
+    clock.clearTimeout(this.#answerDue);
+    clock.clearTimeout(this.#quietTimer);
+    this.#answerDue = undefined;
+    this.#quietTimer = undefined;
+    this.#lastAudioAt = null;
   }
 
   #startTurn(): void {

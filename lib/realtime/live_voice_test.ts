@@ -1,0 +1,95 @@
+/**
+ * LiveVoice's turn without sockets: an answer asked for keeps the turn open until its audio
+ * comes, or for at most ANSWER_WAIT_MS; audio keeps it open until none came for TURN_QUIET_MS
+ * (a gap in Live's paced output is no end of the turn), and the call is told when it closes by
+ * itself; a barge-in closes it at once; no timer is left once stopped. Twilio's socket and the
+ * Live session are stubs; time is a FakeClock.
+ */
+
+import assert from "node:assert/strict";
+import { FakeClock } from "../../tests/helpers/fake_clock.ts";
+import type { CallSocket } from "../calls/call_types.ts";
+import { Logger } from "../platform/log.ts";
+import { CallTranscript } from "./call_transcript.ts";
+import type { LiveSession } from "./live_session.ts";
+import { ANSWER_WAIT_MS, LiveVoice, TURN_QUIET_MS } from "./live_voice.ts";
+import { TwilioStream } from "./twilio_stream.ts";
+
+/** `ms` of µ-law silence (8 bytes a ms) as one base64 delta. */
+const delta = (ms: number) => btoa("\xff".repeat(ms * 8));
+
+function setup() {
+  const clock = new FakeClock();
+  const socket: CallSocket = {
+    readyState: WebSocket.OPEN,
+    send() {},
+    close() {},
+    addEventListener() {},
+  };
+  const sent: string[] = [];
+  const upstream = { ready: true, session: 1, send: (frame: string) => void sent.push(frame) };
+  let closed = 0;
+  const voice = new LiveVoice({
+    upstream: upstream as unknown as LiveSession,
+    clock,
+    transcript: new CallTranscript(clock, () => null),
+    stats: { framesOut: 0, droppedDeltas: 0, bargeIns: 0, truncates: 0 },
+    log: () => new Logger("error", {}, () => {}),
+    record: () => null,
+    turnClosed: () => void closed++,
+  });
+  voice.attach(new TwilioStream(socket, "MZ1", () => clock.monotonic()));
+  return { clock, voice, sent, closed: () => closed };
+}
+
+Deno.test("live voice: an answer asked for keeps the turn open, at most ANSWER_WAIT_MS", () => {
+  const { clock, voice, sent, closed } = setup();
+  assert.equal(voice.turnOpen, false, "nothing asked, nothing open");
+  assert.equal(voice.say("Goodbye."), true);
+  assert.equal(sent.length, 1, "the commentary went out");
+  assert.equal(voice.turnOpen, true);
+  clock.tick(ANSWER_WAIT_MS - 1);
+  assert.equal(voice.turnOpen, true, "still waiting for the answer's audio");
+  assert.equal(closed(), 0);
+  clock.tick(1);
+  assert.equal(closed(), 1, "the call is told the wait is over");
+  assert.equal(voice.turnOpen, false);
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("live voice: audio keeps the turn open until TURN_QUIET_MS without any", () => {
+  const { clock, voice, closed } = setup();
+  voice.expect();
+  voice.audio(delta(100));
+  assert.equal(voice.turnOpen, true, "the answer has begun");
+  clock.tick(TURN_QUIET_MS - 100);
+  // A gap in the paced output: more audio comes, the quiet counts again from it.
+  voice.audio(delta(100));
+  clock.tick(150);
+  // The timer armed at the first delta told the call; the turn is still open, from the second.
+  assert.equal(closed(), 1);
+  assert.equal(voice.turnOpen, true);
+  clock.tick(TURN_QUIET_MS - 150 - 1);
+  assert.equal(closed(), 1);
+  clock.tick(1);
+  assert.equal(closed(), 2, "quiet since the last delta: the turn closed by itself");
+  assert.equal(voice.turnOpen, false);
+  assert.equal(clock.pending, 0, "no timer left");
+});
+
+Deno.test("live voice: a barge-in closes the turn; stop leaves no timer", () => {
+  const { clock, voice, closed } = setup();
+  voice.expect();
+  voice.audio(delta(100));
+  assert.equal(voice.turnOpen, true);
+  voice.interrupt("speech");
+  assert.equal(voice.turnOpen, false, "the caller cut in: the turn is over");
+  assert.equal(clock.pending, 0);
+  voice.say("Are you there?");
+  voice.audio(delta(100));
+  assert.equal(voice.turnOpen, true);
+  voice.stop();
+  assert.equal(clock.pending, 0, "stopped: no timer left");
+  clock.tick(ANSWER_WAIT_MS + TURN_QUIET_MS);
+  assert.equal(closed(), 0);
+});
