@@ -1,11 +1,12 @@
 /**
  * GPT-Live on the Media Streams path (`engine: "live"`), over real sockets: the real `openai`
- * SDK's `LiveWS` against the fake Live server (so the fake follows the SDK); a call whose session
- * starts with µ-law passed through, the agent's instructions, voice and tools (by delegation);
- * a delegated tool call run from the agent's tool set and answered; transcripts, latency and
- * usage in the record; a barge-in that clears Twilio with little audio queued; `end_call`, whose
- * hang-up waits until the goodbye (paced in real time, so Twilio's queue runs dry between its
- * deltas) has been played out at Twilio; the engine chosen per agent over `OPENAI_VOICE_ENGINE`.
+ * SDK's `LiveWS` against the fake Live server (so the fake follows the SDK), in its echo mode too
+ * (the benchmark's: paced as Live paces); a call whose session starts with µ-law passed through,
+ * the agent's instructions, voice and tools (by delegation); a delegated tool call run from the
+ * agent's tool set and answered; transcripts, latency and usage in the record; a barge-in that
+ * clears Twilio with little audio queued; `end_call`, whose hang-up waits until the goodbye (paced
+ * in real time, so Twilio's queue runs dry between its deltas) has been played out at Twilio; the
+ * engine chosen per agent over `OPENAI_VOICE_ENGINE`.
  */
 
 import assert from "node:assert/strict";
@@ -16,6 +17,7 @@ import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
 import { MAX_QUEUED_MS } from "../lib/realtime/live_voice.ts";
 import { waitUntil } from "./fakes/event_log.ts";
 import { FakeLive, type FakeLiveSession } from "./fakes/fake_live.ts";
+import { FakeRealtime } from "./fakes/fake_realtime.ts";
 import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
 import { eventually } from "./helpers/relay_harness.ts";
 
@@ -82,6 +84,42 @@ Deno.test("fake Live: the real SDK's LiveWS starts a session, appends audio and 
     ws.close();
   } finally {
     await h.close();
+  }
+});
+
+Deno.test("fake Live echo: the SDK's LiveWS gets its audio back as output, paced, in order", async () => {
+  const fake = new FakeRealtime();
+  const live = new FakeLive({}, { mode: "echo" });
+  fake.live = live;
+  const baseURL = fake.start();
+  try {
+    const ws = new LiveWS(new OpenAI({ apiKey: "sk-test-echo", baseURL }));
+    const deltas: { delta: string; at: number }[] = [];
+    ws.on("session.output_audio.delta", (event) => {
+      deltas.push({ delta: event.delta, at: performance.now() });
+    });
+    const started = new Promise<void>((resolve) => ws.on("session.started", () => resolve()));
+    ws.socket.on("open", () => {
+      ws.send({
+        type: "session.start",
+        session: { model: "gpt-live-1", audio: { format: { type: "audio/pcmu", rate: 8000 } } },
+      });
+    });
+    await started;
+    // 200 ms of audio at once: it comes back over about its own length, not in one burst.
+    const frames = Array.from({ length: 10 }, (_, i) => callerFrame(i + 1));
+    for (const audio of frames) ws.send({ type: "session.input_audio.append", audio });
+    await waitUntil(() => deltas.length === frames.length, { what: "every frame echoed" });
+    assert.deepEqual(deltas.map((d) => d.delta), frames, "in delivery order, unchanged");
+    const spread = deltas.at(-1)!.at - deltas[0].at;
+    const earliest = 9 * 20 - live.echoLeadMs;
+    assert.ok(spread >= earliest - 2, `paced: ${spread.toFixed(1)} ms ≥ ${earliest} ms`);
+    const session = await live.session();
+    assertNoErrors(session);
+    assert.equal(session.audio.length, 0, "echoed appends are not kept");
+    ws.close();
+  } finally {
+    await fake.close();
   }
 });
 
