@@ -5,8 +5,8 @@
  * Live paces its output itself (about real time) and has no response ids, item ids or
  * truncate: its chunks are played in delivery order, and when the caller cuts in the server stops
  * sending and takes what it sent as what was said. So the bridge keeps Twilio's buffer shallow —
- * at most {@link MAX_QUEUED_MS} of audio queued there, any more held here and released as marks
- * echo — and when the caller speaks over audio still playing (an input transcript while Twilio
+ * at most {@link MAX_QUEUED_MS} of audio queued there, any more held here (a long delta cut to
+ * the room left) and released as marks echo — and when the caller speaks over audio still playing (an input transcript while Twilio
  * plays), it sends `clear` and drops what it held. What was still queued at Twilio at that moment
  * is recorded with the barge-in (the benchmark reads it beside the Realtime path's).
  *
@@ -22,6 +22,7 @@
 
 import type { Clock, TimerId } from "../platform/clock.ts";
 import type { Logger } from "../platform/log.ts";
+import { base64ByteLength, MULAW_BYTES_PER_MS } from "../protocols/media_streams.ts";
 import { commentary } from "../protocols/openai_live.ts";
 import type { CallRecorder } from "../records/call_recorder.ts";
 import type { CallTranscript } from "./call_transcript.ts";
@@ -31,6 +32,9 @@ import type { OutgoingItem, TwilioStream } from "./twilio_stream.ts";
 
 /** Most audio queued at Twilio at once: a barge-in cuts at most this much of the agent short. */
 export const MAX_QUEUED_MS = 200;
+
+/** Held audio goes out in parts of at least a Twilio frame (20 ms), so marks stay few. */
+const MIN_RELEASE_BYTES = 20 * MULAW_BYTES_PER_MS;
 
 /** The agent's turn is over once no audio came for this long (and Twilio has played it). */
 export const TURN_QUIET_MS = 600;
@@ -153,20 +157,43 @@ export class LiveVoice {
     this.deps.clock.clearTimeout(this.#answerDue);
     this.#answerDue = undefined;
     this.#lastAudioAt = this.deps.clock.now();
-    if (this.#held.length > 0 || stream.queuedMs >= MAX_QUEUED_MS) {
-      this.#held.push(delta);
-      return;
+    if (this.#held.length === 0 && base64ByteLength(delta) <= this.#roomBytes(stream)) {
+      return this.#send(delta);
     }
-    this.#send(delta);
+    this.#held.push(delta);
+    this.#release(stream);
   }
 
   /** A mark echoed: held audio goes out while Twilio's queue has room. */
   played(): void {
-    const stream = this.#stream;
-    if (!stream) return;
-    while (this.#held.length > 0 && stream.queuedMs < MAX_QUEUED_MS) {
-      this.#send(this.#held.shift()!);
+    if (this.#stream) this.#release(this.#stream);
+  }
+
+  /**
+   * Sends held audio while Twilio's queue has room for a frame or more; a delta longer than the
+   * room is cut (on a base64 group) and its rest held, so the queue stays under the cap whatever
+   * the deltas' length.
+   */
+  #release(stream: TwilioStream): void {
+    while (this.#held.length > 0) {
+      const room = this.#roomBytes(stream);
+      if (room < MIN_RELEASE_BYTES) return;
+      const delta = this.#held[0];
+      // Whole groups of 3 bytes (4 characters): each part stays valid base64, never decoded.
+      const chars = Math.floor(room / 3) * 4;
+      if (chars >= delta.length) {
+        this.#held.shift();
+        this.#send(delta);
+      } else {
+        this.#held[0] = delta.slice(chars);
+        this.#send(delta.slice(0, chars));
+      }
     }
+  }
+
+  /** Bytes of µ-law Twilio's queue has room for under {@link MAX_QUEUED_MS}. */
+  #roomBytes(stream: TwilioStream): number {
+    return (MAX_QUEUED_MS - stream.queuedMs) * MULAW_BYTES_PER_MS;
   }
 
   /** The agent's transcript grows (Live sends it in deltas, with no done event). */

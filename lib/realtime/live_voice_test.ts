@@ -2,7 +2,9 @@
  * LiveVoice's turn without sockets: an answer asked for keeps the turn open until its audio
  * comes, or for at most ANSWER_WAIT_MS; audio keeps it open until none came for TURN_QUIET_MS
  * (a gap in Live's paced output is no end of the turn), and the call is told when it closes by
- * itself; a barge-in closes it at once; no timer is left once stopped. Twilio's socket and the
+ * itself; a barge-in closes it at once; no timer is left once stopped. And Twilio's queue kept
+ * under MAX_QUEUED_MS whatever the deltas' length: a long one is cut to the room left, its rest
+ * sent as Twilio plays. Twilio's socket and the
  * Live session are stubs; time is a FakeClock.
  */
 
@@ -12,17 +14,29 @@ import type { CallSocket } from "../calls/call_types.ts";
 import { Logger } from "../platform/log.ts";
 import { CallTranscript } from "./call_transcript.ts";
 import type { LiveSession } from "./live_session.ts";
-import { ANSWER_WAIT_MS, LiveVoice, TURN_QUIET_MS } from "./live_voice.ts";
+import { ANSWER_WAIT_MS, LiveVoice, MAX_QUEUED_MS, TURN_QUIET_MS } from "./live_voice.ts";
 import { TwilioStream } from "./twilio_stream.ts";
 
 /** `ms` of µ-law silence (8 bytes a ms) as one base64 delta. */
 const delta = (ms: number) => btoa("\xff".repeat(ms * 8));
 
+/** A FakeClock whose monotonic time (Twilio's playout) is set by the test too. */
+class ManualClock extends FakeClock {
+  mono = 0;
+  override monotonic(): number {
+    return this.mono;
+  }
+}
+
 function setup() {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
+  const media: number[] = [];
   const socket: CallSocket = {
     readyState: WebSocket.OPEN,
-    send() {},
+    send(data) {
+      const message = JSON.parse(data);
+      if (message.event === "media") media.push(atob(message.media.payload).length);
+    },
     close() {},
     addEventListener() {},
   };
@@ -39,7 +53,7 @@ function setup() {
     turnClosed: () => void closed++,
   });
   voice.attach(new TwilioStream(socket, "MZ1", () => clock.monotonic()));
-  return { clock, voice, sent, closed: () => closed };
+  return { clock, voice, sent, media, closed: () => closed };
 }
 
 Deno.test("live voice: an answer asked for keeps the turn open, at most ANSWER_WAIT_MS", () => {
@@ -92,4 +106,26 @@ Deno.test("live voice: a barge-in closes the turn; stop leaves no timer", () => 
   assert.equal(clock.pending, 0, "stopped: no timer left");
   clock.tick(ANSWER_WAIT_MS + TURN_QUIET_MS);
   assert.equal(closed(), 0);
+});
+
+Deno.test("live voice: a delta longer than the room left is cut; its rest goes as Twilio plays", () => {
+  const { clock, voice, media } = setup();
+  voice.audio(delta(300));
+  // 200 ms of it in whole base64 groups (1599 of 1600 bytes), the rest held.
+  assert.deepEqual(media, [Math.floor((MAX_QUEUED_MS * 8) / 3) * 3]);
+  assert.equal(voice.playing, true);
+  voice.audio(delta(20));
+  assert.equal(media.length, 1, "held behind the rest");
+  clock.mono = 10;
+  voice.played();
+  assert.equal(media.length, 1, "less than a frame of room: nothing yet");
+  clock.mono = 100;
+  voice.played();
+  // 100 ms played: as much of the rest as fits in the room (whole groups of 3 bytes).
+  const queuedMs = media[0] / 8 - 100;
+  assert.deepEqual(media.slice(1), [Math.floor(((MAX_QUEUED_MS - queuedMs) * 8) / 3) * 3]);
+  clock.mono = 400;
+  voice.played();
+  const total = media.reduce((a, b) => a + b, 0);
+  assert.equal(total, 320 * 8, "every byte went out, in order, none twice");
 });

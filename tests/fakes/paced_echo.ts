@@ -1,10 +1,12 @@
 /**
  * The fake Live server's echo mode (for the benchmark): the caller's audio comes back as the
  * model's, as `session.output_audio.delta` events (the SDK's shape: `type` and `delta`, with no
- * timestamps on the primary socket), paced as Live paces its output. An output clock runs in real
- * time and a delta goes out only once it is at most `echoLeadMs` ahead of it, so a burst of input
- * leaves spread over its own duration, in delivery order. With `echoDeltaMs`, appends are gathered
- * into longer deltas first (real servers send 100 ms and more at once).
+ * timestamps on the primary socket), paced as Live paces its output, in delivery order: an output
+ * clock runs in real time and a delta goes out only once it is at most `echoLeadMs` ahead of it.
+ * A server whose output fell behind that clock (a turn starting, input that stalled on its way)
+ * catches up by at most `echoCatchUpMs` at once; past that, a burst of input leaves spread over
+ * its own duration. With `echoDeltaMs`, appends are gathered into longer deltas first (real
+ * servers send 100 ms and more at once).
  *
  * @module
  */
@@ -19,6 +21,8 @@ export interface EchoPacing {
   echoDeltaMs: number;
   /** How far ahead of real-time playout a delta may be sent, in ms. */
   echoLeadMs: number;
+  /** How much output that fell behind the clock may go at once to catch up, in ms. */
+  echoCatchUpMs: number;
 }
 
 /** One session's echo. */
@@ -60,11 +64,11 @@ export class PacedEcho {
 
   /** Sends every delta whose time has come; a timer for the next one. */
   #pace(): void {
-    const lead = this.pacing.echoLeadMs;
+    const { echoLeadMs: lead, echoCatchUpMs: catchUp } = this.pacing;
     const now = performance.now();
-    while (this.#queue.length > 0 && this.#end - now <= lead) {
+    while (this.#queue.length > 0 && Math.max(this.#end, now - catchUp) - now <= lead) {
       const { delta, ms } = this.#queue.shift()!;
-      this.#end = Math.max(now, this.#end) + ms;
+      this.#end = Math.max(this.#end, now - catchUp) + ms;
       this.send(DELTA_HEAD + delta + '"}');
     }
     if (this.#queue.length > 0 && this.#timer === undefined) {
