@@ -357,6 +357,11 @@ export interface LoadResult {
   latencies: number[];
   sent: number;
   lost: number;
+  /**
+   * Lost on the calls that never barged in: on GPT-Live a barge-in drops, by design, what Live
+   * had not sent yet and what the bridge held back, which never reaches the caller.
+   */
+  lostUnbarged: number;
   cpu: CpuUse;
   /** RSS with every call open, before the traffic, less the fresh process's, per call, KB. */
   idlePerCallKb: number;
@@ -439,6 +444,10 @@ export async function loadRun(
     latencies: open.flatMap((c) => c.frames.latencies),
     sent,
     lost: sent - open.reduce((n, c) => n + c.frames.receivedCount, 0),
+    lostUnbarged: open.slice(run.bargeCalls).reduce(
+      (n, c) => n + c.frames.sentCount - c.frames.receivedCount,
+      0,
+    ),
     cpu: cpuUse,
     peakPerCallKb: (peak - fresh) / calls,
     settledPerCallKb,
