@@ -105,7 +105,7 @@ for (const surface of ["live", "realtime"] as const) {
     rssKbPerCall: (open - fresh) / CALLS,
     addedP99Ms: percentile(controls, 99),
     what: `only control events pass through the service: a sideband function call → its output ` +
-      `back, p99; CPU over ${ROUNDS} back-to-back control rounds per call; RSS with every call open`,
+      `back, p99; CPU over ${ROUNDS} control rounds per call back to back; RSS, every call open`,
   });
 }
 

@@ -87,7 +87,7 @@ Deno.test("fake Live: the real SDK's LiveWS starts a session, appends audio and 
   }
 });
 
-Deno.test("fake Live echo: the SDK's LiveWS gets its audio back as output, paced, in order", async () => {
+Deno.test("fake Live echo: the SDK's LiveWS gets its audio back, paced, in order", async () => {
   const fake = new FakeRealtime();
   const live = new FakeLive({}, { mode: "echo" });
   fake.live = live;
@@ -239,7 +239,7 @@ Deno.test("live call: a barge-in clears Twilio, with at most MAX_QUEUED_MS queue
   }
 });
 
-Deno.test("live call: end_call hangs up once the goodbye has been played out at Twilio", async () => {
+Deno.test("live call: end_call hangs up once the goodbye has played out at Twilio", async () => {
   const { h, live } = await startLive();
   try {
     const { client, session } = await liveCall(h, live, "default");

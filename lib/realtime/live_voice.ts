@@ -6,9 +6,10 @@
  * truncate: its chunks are played in delivery order, and when the caller cuts in the server stops
  * sending and takes what it sent as what was said. So the bridge keeps Twilio's buffer shallow —
  * at most {@link MAX_QUEUED_MS} of audio queued there, any more held here (a long delta cut to
- * the room left) and released as marks echo — and when the caller speaks over audio still playing (an input transcript while Twilio
- * plays), it sends `clear` and drops what it held. What was still queued at Twilio at that moment
- * is recorded with the barge-in (the benchmark reads it beside the Realtime path's).
+ * the room left) and released as marks echo — and when the caller speaks over audio still
+ * playing (an input transcript while Twilio plays), it sends `clear` and drops what it held.
+ * What was still queued at Twilio at that moment is recorded with the barge-in (the benchmark
+ * reads it beside the Realtime path's).
  *
  * Live says nothing when a turn of the agent ends, and its paced output may leave Twilio's
  * shallow queue empty between two deltas: so the agent's turn is open (the conversation is not
@@ -38,7 +39,7 @@ const MIN_RELEASE_BYTES = 20 * MULAW_BYTES_PER_MS;
 
 /** The agent's turn is over once no audio came for this long (and Twilio has played it). */
 export const TURN_QUIET_MS = 600;
-/** The longest wait for the audio of an answer the bridge asked for (a goodbye, a tool's answer). */
+/** The longest wait for the audio of an answer the bridge asked for (a goodbye, a tool's). */
 export const ANSWER_WAIT_MS = 5000;
 
 /** What the voice uses of its call. */

@@ -4,8 +4,8 @@
  * (a gap in Live's paced output is no end of the turn), and the call is told when it closes by
  * itself; a barge-in closes it at once; no timer is left once stopped. And Twilio's queue kept
  * under MAX_QUEUED_MS whatever the deltas' length: a long one is cut to the room left, its rest
- * sent as Twilio plays. Twilio's socket and the
- * Live session are stubs; time is a FakeClock.
+ * sent as Twilio plays. Twilio's socket and the Live session are stubs; time is a FakeClock
+ * whose monotonic time (Twilio's playout) the test sets.
  */
 
 import assert from "node:assert/strict";
@@ -108,7 +108,7 @@ Deno.test("live voice: a barge-in closes the turn; stop leaves no timer", () => 
   assert.equal(closed(), 0);
 });
 
-Deno.test("live voice: a delta longer than the room left is cut; its rest goes as Twilio plays", () => {
+Deno.test("live voice: a delta past the room left is cut; its rest goes as Twilio plays", () => {
   const { clock, voice, media } = setup();
   voice.audio(delta(300));
   // 200 ms of it in whole base64 groups (1599 of 1600 bytes), the rest held.
