@@ -445,8 +445,8 @@ export class FakeLive {
   echoDeltaMs = 0;
   /** In echo mode, how far ahead of real-time playout the output may be sent, in ms. */
   echoLeadMs = 40;
-  /** In echo mode, how much output that fell behind may go at once to catch up, in ms. */
-  echoCatchUpMs = 200;
+  /** In echo mode, how far behind its output clock late input may still go out at once, in ms. */
+  echoCatchUpMs = 1000;
 
   constructor(speech: Partial<LiveSpeech> = {}, options: { mode?: "script" | "echo" } = {}) {
     this.speech = { ...this.speech, ...speech };

@@ -2,10 +2,11 @@
  * The fake Live server's echo mode (for the benchmark): the caller's audio comes back as the
  * model's, as `session.output_audio.delta` events (the SDK's shape: `type` and `delta`, with no
  * timestamps on the primary socket), paced as Live paces its output, in delivery order: an output
- * clock runs in real time and a delta goes out only once it is at most `echoLeadMs` ahead of it.
- * A server whose output fell behind that clock (a turn starting, input that stalled on its way)
- * catches up by at most `echoCatchUpMs` at once; past that, a burst of input leaves spread over
- * its own duration. With `echoDeltaMs`, appends are gathered into longer deltas first (real
+ * clock runs in real time from the turn's first delta, and a delta goes out only once it is at
+ * most `echoLeadMs` ahead of it: a burst of input leaves spread over its own duration. Input
+ * that came late (it stalled on its way) goes out at once, as its time has come, by up to
+ * `echoCatchUpMs` behind the clock: an echo cannot precede what it echoes, and a bridge's stall
+ * must not become lasting latency at the fake. With `echoDeltaMs`, appends are gathered into longer deltas first (real
  * servers send 100 ms and more at once).
  *
  * @module
@@ -21,7 +22,7 @@ export interface EchoPacing {
   echoDeltaMs: number;
   /** How far ahead of real-time playout a delta may be sent, in ms. */
   echoLeadMs: number;
-  /** How much output that fell behind the clock may go at once to catch up, in ms. */
+  /** How far behind the clock late input may still go out at once, in ms. */
   echoCatchUpMs: number;
 }
 
@@ -30,8 +31,9 @@ export class PacedEcho {
   #held: Uint8Array[] = [];
   #heldBytes = 0;
   readonly #queue: { delta: string; ms: number }[] = [];
-  /** When the audio sent so far will have played at real time (performance.now() ms). */
-  #end = 0;
+  /** When the audio sent so far will have played at real time (performance.now() ms; null: a
+   * new turn, whose first delta starts the clock). */
+  #end: number | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly send: (text: string) => void, private readonly pacing: EchoPacing) {}
@@ -59,23 +61,24 @@ export class PacedEcho {
     this.#queue.length = 0;
     this.#held = [];
     this.#heldBytes = 0;
-    this.#end = 0;
+    this.#end = null;
   }
 
   /** Sends every delta whose time has come; a timer for the next one. */
   #pace(): void {
     const { echoLeadMs: lead, echoCatchUpMs: catchUp } = this.pacing;
     const now = performance.now();
-    while (this.#queue.length > 0 && Math.max(this.#end, now - catchUp) - now <= lead) {
+    const clock = () => Math.max(this.#end ?? now, now - catchUp);
+    while (this.#queue.length > 0 && clock() - now <= lead) {
       const { delta, ms } = this.#queue.shift()!;
-      this.#end = Math.max(this.#end, now - catchUp) + ms;
+      this.#end = clock() + ms;
       this.send(DELTA_HEAD + delta + '"}');
     }
     if (this.#queue.length > 0 && this.#timer === undefined) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.#pace();
-      }, this.#end - lead - now);
+      }, clock() - lead - now);
     }
   }
 }
