@@ -34,8 +34,8 @@ import type { OutgoingItem, TwilioStream } from "./twilio_stream.ts";
 /** Most audio queued at Twilio at once: a barge-in cuts at most this much of the agent short. */
 export const MAX_QUEUED_MS = 200;
 
-/** Held audio goes out in parts of at least a Twilio frame (20 ms), so marks stay few. */
-const MIN_RELEASE_BYTES = 20 * MULAW_BYTES_PER_MS;
+/** A long delta is cut into parts of at least a Twilio frame (20 ms). */
+const MIN_PART_BYTES = 20 * MULAW_BYTES_PER_MS;
 
 /** The agent's turn is over once no audio came for this long (and Twilio has played it). */
 export const TURN_QUIET_MS = 600;
@@ -171,24 +171,26 @@ export class LiveVoice {
   }
 
   /**
-   * Sends held audio while Twilio's queue has room for a frame or more; a delta longer than the
-   * room is cut (on a base64 group) and its rest held, so the queue stays under the cap whatever
-   * the deltas' length.
+   * Sends held audio while Twilio's queue has room: a delta that fits goes whole, a longer one is
+   * cut (on a base64 group) to the room left and its rest held, so the queue stays under the cap
+   * whatever the deltas' length. Neither part is ever shorter than a Twilio frame (20 ms): a
+   * frame is never split, and marks stay few.
    */
   #release(stream: TwilioStream): void {
     while (this.#held.length > 0) {
       const room = this.#roomBytes(stream);
-      if (room < MIN_RELEASE_BYTES) return;
       const delta = this.#held[0];
-      // Whole groups of 3 bytes (4 characters): each part stays valid base64, never decoded.
-      const chars = Math.floor(room / 3) * 4;
-      if (chars >= delta.length) {
+      const bytes = base64ByteLength(delta);
+      if (bytes <= room) {
         this.#held.shift();
         this.#send(delta);
-      } else {
-        this.#held[0] = delta.slice(chars);
-        this.#send(delta.slice(0, chars));
+        continue;
       }
+      // Whole groups of 3 bytes (4 characters): each part stays valid base64, never decoded.
+      const cut = Math.floor(Math.min(room, bytes - MIN_PART_BYTES) / 3) * 3;
+      if (cut < MIN_PART_BYTES) return;
+      this.#held[0] = delta.slice((cut / 3) * 4);
+      this.#send(delta.slice(0, (cut / 3) * 4));
     }
   }
 

@@ -119,6 +119,9 @@ Deno.test("live voice: a delta past the room left is cut; its rest goes as Twili
   clock.mono = 10;
   voice.played();
   assert.equal(media.length, 1, "less than a frame of room: nothing yet");
+  clock.mono = 20;
+  voice.played();
+  assert.equal(media.length, 1, "the room rounds down (whole base64 groups) to under a frame");
   clock.mono = 100;
   voice.played();
   // 100 ms played: as much of the rest as fits in the room (whole groups of 3 bytes).
@@ -128,4 +131,18 @@ Deno.test("live voice: a delta past the room left is cut; its rest goes as Twili
   voice.played();
   const total = media.reduce((a, b) => a + b, 0);
   assert.equal(total, 320 * 8, "every byte went out, in order, none twice");
+  assert.equal(media.at(-1), 160, "the 20 ms frame went whole, never split");
+});
+
+Deno.test("live voice: a 20 ms frame that does not fit waits whole for the room", () => {
+  const { clock, voice, media } = setup();
+  for (let i = 0; i < 10; i++) voice.audio(delta(20));
+  assert.equal(media.length, 10, "200 ms fit");
+  voice.audio(delta(20));
+  clock.mono = 19;
+  voice.played();
+  assert.equal(media.length, 10, "19 ms of room: the frame is not split");
+  clock.mono = 20;
+  voice.played();
+  assert.deepEqual(media.slice(10), [160]);
 });
