@@ -76,6 +76,8 @@ export class LiveVoice {
   #lastAudioAt: number | null = null;
   /** Fires once the open turn has been quiet for {@link TURN_QUIET_MS}. */
   #quietTimer: TimerId | undefined;
+  /** Fires when Twilio will have played enough for the held audio's next part. */
+  #releaseTimer: TimerId | undefined;
 
   constructor(private readonly deps: LiveVoiceDeps) {}
 
@@ -174,7 +176,9 @@ export class LiveVoice {
    * Sends held audio while Twilio's queue has room: a delta that fits goes whole, a longer one is
    * cut (on a base64 group) to the room left and its rest held, so the queue stays under the cap
    * whatever the deltas' length. Neither part is ever shorter than a Twilio frame (20 ms): a
-   * frame is never split, and marks stay few.
+   * frame is never split, and marks stay few. What still waits goes when Twilio will have played
+   * enough for it (a timer: as Twilio plays in real time, a late echo of its marks must not
+   * leave it short of audio), or at the next echo if sooner.
    */
   #release(stream: TwilioStream): void {
     while (this.#held.length > 0) {
@@ -188,10 +192,22 @@ export class LiveVoice {
       }
       // Whole groups of 3 bytes (4 characters): each part stays valid base64, never decoded.
       const cut = Math.floor(Math.min(room, bytes - MIN_PART_BYTES) / 3) * 3;
-      if (cut < MIN_PART_BYTES) return;
+      if (cut < MIN_PART_BYTES) {
+        const need = bytes - MIN_PART_BYTES >= MIN_PART_BYTES ? MIN_PART_BYTES + 2 : bytes;
+        return this.#releaseLater(stream, (need - room) / MULAW_BYTES_PER_MS);
+      }
       this.#held[0] = delta.slice((cut / 3) * 4);
       this.#send(delta.slice(0, (cut / 3) * 4));
     }
+  }
+
+  /** Releases held audio again in `ms` (one timer at a time). */
+  #releaseLater(stream: TwilioStream, ms: number): void {
+    if (this.#releaseTimer !== undefined) return;
+    this.#releaseTimer = this.deps.clock.setTimeout(() => {
+      this.#releaseTimer = undefined;
+      this.#release(stream);
+    }, Math.max(1, Math.ceil(ms)));
   }
 
   /** Bytes of µ-law Twilio's queue has room for under {@link MAX_QUEUED_MS}. */
@@ -235,13 +251,15 @@ export class LiveVoice {
     });
   }
 
-  /** The open turn is over (a barge-in, the end of the call): no timer is left. */
+  /** The open turn is over (a barge-in, the end of the call): nothing held waits, no timer. */
   #closeTurn(): void {
     const { clock } = this.deps;
     clock.clearTimeout(this.#answerDue);
     clock.clearTimeout(this.#quietTimer);
+    clock.clearTimeout(this.#releaseTimer);
     this.#answerDue = undefined;
     this.#quietTimer = undefined;
+    this.#releaseTimer = undefined;
     this.#lastAudioAt = null;
   }
 

@@ -4,7 +4,7 @@
  * (a gap in Live's paced output is no end of the turn), and the call is told when it closes by
  * itself; a barge-in closes it at once; no timer is left once stopped. And Twilio's queue kept
  * under MAX_QUEUED_MS whatever the deltas' length: a long one is cut to the room left, its rest
- * sent as Twilio plays. Twilio's socket and the Live session are stubs; time is a FakeClock
+ * sent as Twilio plays (by the clock, not only as its marks echo). Twilio's socket and the Live session are stubs; time is a FakeClock
  * whose monotonic time (Twilio's playout) the test sets.
  */
 
@@ -145,4 +145,23 @@ Deno.test("live voice: a 20 ms frame that does not fit waits whole for the room"
   clock.mono = 20;
   voice.played();
   assert.deepEqual(media.slice(10), [160]);
+});
+
+Deno.test("live voice: held audio goes out as Twilio plays it, even when its echoes are late", () => {
+  const { clock, voice, media } = setup();
+  for (let i = 0; i < 12; i++) voice.audio(delta(20));
+  assert.equal(media.length, 10, "200 ms out, 40 ms held");
+  // No mark echoes at all: Twilio plays in real time, so the room opens with time.
+  clock.mono = 20;
+  clock.tick(20);
+  assert.equal(media.length, 11, "a frame went once a frame had played");
+  clock.mono = 40;
+  clock.tick(20);
+  assert.equal(media.length, 12);
+  assert.equal(clock.pending, 0, "nothing held, no timer left");
+  // A barge-in drops what is held and its timer.
+  voice.audio(delta(20));
+  assert.equal(clock.pending, 1);
+  voice.interrupt("speech");
+  assert.equal(clock.pending, 0);
 });
