@@ -1,15 +1,18 @@
 /**
- * Realtime (Media Streams ↔ OpenAI Realtime) benchmark. In one run, against one fake Realtime
- * server (echo mode) and the same load (N calls, a 20 ms frame each way every 20 ms, in Twilio's
- * field order), it measures three bridges, each as its own process: the service (`main.ts`), the
- * reference bridge (`bench/reference_bridge.ts`: the common Node sample's shape, on `node:http`
- * and npm `ws`) and the floor (`bench/null_bridge.ts`: forwards only), and the same load straight
- * to the fake. For each: frame round trip (p50, p99, p99 ÷ direct), peak RSS growth per call with
- * every call open, CPU of one core, frames lost, and (service and reference) barge-ins on some
- * calls' first and second answers: speech_started → `clear`, and `audio_end_ms` against what the
- * emulated caller had heard. Then barge-ins again with the longer audio deltas real servers send,
- * and the service alone at a larger number of calls. Before all that, one call through the
- * service: `clear` latency and Nagle probes on both of its sockets.
+ * Realtime (Media Streams ↔ OpenAI Realtime or GPT-Live) benchmark. In one run, against one fake
+ * OpenAI server (Realtime and Live, both in echo mode; Live's output paced as Live paces it) and
+ * the same load (N calls, a 20 ms frame each way every 20 ms, in Twilio's field order), it
+ * measures each bridge as its own process: the service (`main.ts`) on Realtime and on GPT-Live
+ * (`OPENAI_VOICE_ENGINE=live`), the reference bridge (`bench/reference_bridge.ts`: the common Node
+ * sample's shape, on `node:http` and npm `ws`) and the floor (`bench/null_bridge.ts`: forwards
+ * only), and the same load straight to the fake on each engine. For each: frame round trip (p50,
+ * p99, p99 ÷ direct on its engine), peak RSS growth per call with every call open, CPU of one
+ * core, frames lost, and (service and reference) barge-ins on some calls' first and second
+ * answers: the caller cutting in → `clear`, `audio_end_ms` against what the emulated caller had
+ * heard (Realtime; Live has nothing to truncate) and the audio still queued at Twilio when the
+ * caller cut in. Then barge-ins again with the longer audio deltas real servers send, and the
+ * service alone at a larger number of calls. Before all that, one call through the service:
+ * `clear` latency and Nagle probes on both of its sockets.
  *
  * This process is the load generator: its own CPU, and what else kept the machine busy, are shown
  * with each phase, since a saturated load generator (or a busy machine) shows up as latency that
@@ -18,20 +21,17 @@
  *   [--settle 30] [--barge-calls 20] [--big-calls 400]
  */
 
+import { FakeLive } from "../tests/fakes/fake_live.ts";
 import { FakeRealtime } from "../tests/fakes/fake_realtime.ts";
-import { NoDelayWebSocket } from "../lib/platform/ws_client.ts";
 import { benchOptions } from "./bench_options.ts";
-import { PCMU_SESSION_UPDATE } from "./null_bridge.ts";
+import { directRun } from "./direct_load.ts";
+import { recordPath } from "./path_summary.ts";
 import {
   type BargeIn,
   bargeIn,
   type Bridge,
   cpuLine,
-  cpuWindow,
-  drive,
-  frame,
   FRAME_MS,
-  FrameClock,
   type LoadResult,
   loadRun,
   ms,
@@ -42,6 +42,7 @@ import {
   settle,
 } from "./realtime_load.ts";
 import { percentile, startServiceProcess } from "./service_process.ts";
+import { MAX_QUEUED_MS } from "../lib/realtime/live_voice.ts";
 
 const options = benchOptions({
   calls: { full: 200, quick: 50 },
@@ -58,11 +59,19 @@ const API_KEY = "sk-bench";
 /** Longer deltas, as real servers send them (one delta is often 100–200 ms and more). */
 const LONG_DELTAS_MS = [100, 200];
 
-type Kind = "service" | "service, KV in memory" | "service, variant" | "reference" | "floor";
+type Kind =
+  | "service"
+  | "service, GPT-Live"
+  | "service, KV in memory"
+  | "service, variant"
+  | "reference"
+  | "floor";
 /** `deno run` flags of an extra row, "service, variant" (e.g. a V8 flag under trial). */
 const VARIANT_FLAGS = Deno.env.get("BENCH_VARIANT_FLAGS")?.split(" ").filter(Boolean) ?? [];
 
 const fake = new FakeRealtime({ mode: "echo" });
+const live = new FakeLive({}, { mode: "echo" });
+fake.live = live;
 const baseUrl = fake.start();
 const agentsDir = await quietAgentsDir();
 
@@ -70,6 +79,7 @@ const agentsDir = await quietAgentsDir();
 async function startBridge(kind: Kind) {
   const entry = {
     service: undefined,
+    "service, GPT-Live": undefined,
     "service, KV in memory": undefined,
     "service, variant": undefined,
     reference: "reference_bridge.ts",
@@ -81,6 +91,8 @@ async function startBridge(kind: Kind) {
       ? service
       : kind === "service, KV in memory"
       ? { ...service, KV_PATH: ":memory:" }
+      : kind === "service, GPT-Live"
+      ? { ...service, OPENAI_VOICE_ENGINE: "live" }
       : { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: baseUrl },
     {
       entry: entry[kind] && new URL(entry[kind], import.meta.url).pathname,
@@ -92,6 +104,7 @@ async function startBridge(kind: Kind) {
     url: process.url,
     pid: process.pid,
     signed: kind.startsWith("service"),
+    engine: kind === "service, GPT-Live" ? "live" as const : "realtime" as const,
   };
   return { bridge, stop: () => process.stop() };
 }
@@ -169,56 +182,16 @@ function log(line: string): void {
 }
 
 // ---- 2. The same load through each bridge, and straight to the fake. -----------------------
-/** The same load straight to the fake, from the same client code: the direct baseline. */
-async function directRun(calls: number, seconds: number) {
-  const url = `${baseUrl.replace(/^http/, "ws")}/realtime?model=gpt-realtime`;
-  const open: { ws: NoDelayWebSocket; frames: FrameClock }[] = [];
-  for (let i = 0; i < calls; i++) {
-    const ws = new NoDelayWebSocket(url, { headers: { Authorization: `Bearer ${API_KEY}` } });
-    const call = { ws, frames: new FrameClock() };
-    const ready = new Promise<void>((resolve, reject) => {
-      ws.addEventListener("error", () => reject(new Error("direct socket failed")));
-      ws.addEventListener("message", (ev) => {
-        const data = ev.data as string;
-        const at = performance.now();
-        if (data.startsWith('{"type":"response.output_audio.delta"')) {
-          const start = data.indexOf('"delta":"') + 9;
-          call.frames.received(data.slice(start, data.indexOf('"', start)), at);
-        } else if (data.includes('"type":"session.updated"')) resolve();
-      });
-    });
-    await new Promise<void>((resolve) => ws.addEventListener("open", () => resolve()));
-    ws.send(PCMU_SESSION_UPDATE);
-    await ready;
-    open.push(call);
-  }
-  const cpu = await cpuWindow(Deno.pid);
-  await drive(
-    open.map((call, i) => (seq: number) => {
-      call.frames.sent(seq);
-      call.ws.send('{"type":"input_audio_buffer.append","audio":"' + frame(i + 1, seq) + '"}');
-    }),
-    seconds,
-  );
-  const cpuUse = await cpu();
-  await settle(() => open.every((c) => c.frames.done), 2000);
-  await Promise.all(open.map((c) =>
-    new Promise<void>((resolve) => {
-      c.ws.addEventListener("close", () => resolve());
-      c.ws.close();
-    })
-  ));
-  return {
-    latencies: open.flatMap((c) => c.frames.latencies),
-    lost: open.reduce((n, c) => n + c.frames.sentCount - c.frames.receivedCount, 0),
-    cpu: cpuUse,
-  };
-}
-
 const results: LoadResult[] = [];
 // The in-memory KV row runs between the service and the reference, not last, so that a busier
 // end of the run is not read as the cost of the KV.
-const kinds: Kind[] = ["service", "service, KV in memory", "reference", "floor"];
+const kinds: Kind[] = [
+  "service",
+  "service, GPT-Live",
+  "service, KV in memory",
+  "reference",
+  "floor",
+];
 if (VARIANT_FLAGS.length > 0) kinds.push("service, variant");
 for (const kind of kinds) {
   results.push(
@@ -229,33 +202,46 @@ for (const kind of kinds) {
     }),
   );
 }
-const direct = await directRun(CALLS, SECONDS);
+const load = { calls: CALLS, seconds: SECONDS, apiKey: API_KEY };
+const direct = await directRun(baseUrl, "realtime", load);
+const directLive = await directRun(baseUrl, "live", load);
 const directP99 = percentile(direct.latencies, 99);
+const directLiveP99 = percentile(directLive.latencies, 99);
+/** The direct p99 of `r`'s engine. */
+const directP99Of = (r: LoadResult) => r.name === "service, GPT-Live" ? directLiveP99 : directP99;
 
 /** |audio_end_ms − heard|, largest, and how many truncates were missing or refused. */
 function bargeSummary(barges: BargeIn[]) {
   const errors = barges.map((b) => Math.abs(b.endErrorMs));
+  const queued = barges.map((b) => b.queuedMs);
   return {
     clearP95: percentile(barges.map((b) => b.clearMs), 95),
+    queued: { p50: percentile(queued, 50), p95: percentile(queued, 95), max: Math.max(...queued) },
     worstError: errors.some(Number.isNaN) ? NaN : Math.max(...errors),
     missing: barges.filter((b) => Number.isNaN(b.endErrorMs)).length,
     rejected: barges.filter((b) => b.rejected).length,
   };
 }
 
-function bargeCell(barges: BargeIn[]): string {
+function bargeCell(barges: BargeIn[], engine: "realtime" | "live" = "realtime"): string {
   if (barges.length === 0) return "–";
   const s = bargeSummary(barges);
-  const worst = Number.isNaN(s.worstError)
+  const worst = engine === "live"
+    ? "nothing to truncate"
+    : Number.isNaN(s.worstError)
     ? `${s.missing} of ${barges.length} without truncate (${s.rejected} refused)`
     : `audio_end_ms − heard within ±${s.worstError.toFixed(1)} ms`;
-  return `clear p95 ${s.clearP95.toFixed(1)} ms, ${worst}`;
+  const { p50, p95, max } = s.queued;
+  return `clear p95 ${s.clearP95.toFixed(1)} ms, ${worst}, queued at Twilio p50 ` +
+    `${p50.toFixed(0)} / p95 ${p95.toFixed(0)} / max ${max.toFixed(0)} ms`;
 }
+
+const engineOf = (name: string) => name === "service, GPT-Live" ? "live" as const : "realtime";
 
 const row = (cells: string[]) => log(`| ${cells.join(" | ")} |`);
 log(
-  `\n${CALLS} calls, 50 frames/s each way, ${SECONDS} s, one fake (echo); ` +
-    `barge-ins on ${BARGE_CALLS} calls (20 ms deltas):`,
+  `\n${CALLS} calls, 50 frames/s each way, ${SECONDS} s, one fake (echo; Live's paced, at most ` +
+    `${live.echoLeadMs} ms ahead); barge-ins on ${BARGE_CALLS} calls (20 ms deltas):`,
 );
 row([
   "bridge",
@@ -276,30 +262,46 @@ for (const r of results) {
     r.name,
     ms(percentile(r.latencies, 50)),
     ms(p99),
-    `${(p99 / directP99).toFixed(2)} ×`,
+    `${(p99 / directP99Of(r)).toFixed(2)} ×`,
     `${r.idlePerCallKb.toFixed(0)} KB`,
     `${r.peakPerCallKb.toFixed(0)} KB`,
     `${r.cpu.servicePct.toFixed(1)} %`,
-    `${r.lost} of ${r.sent}`,
-    bargeCell(r.barges[0]),
-    bargeCell(r.barges[1]),
+    r.lost === r.lostUnbarged ? `${r.lost} of ${r.sent}` : `${r.lost} of ${r.sent} ` +
+      `(${r.lostUnbarged} on calls that never barged in)`,
+    bargeCell(r.barges[0], engineOf(r.name)),
+    bargeCell(r.barges[1], engineOf(r.name)),
   ]);
 }
-row([
-  "direct",
-  ms(percentile(direct.latencies, 50)),
-  ms(directP99),
-  "1 ×",
-  "–",
-  "–",
-  "–",
-  String(direct.lost),
-  "–",
-  "–",
-]);
+for (const [name, d] of [["direct", direct], ["direct, GPT-Live", directLive]] as const) {
+  const p50 = ms(percentile(d.latencies, 50));
+  row([name, p50, ms(percentile(d.latencies, 99)), "1 ×", "–", "–", "–", String(d.lost), "–", "–"]);
+}
 for (const r of results) log(`  ${r.name}:${cpuLine(r.cpu)}`);
 log(`  direct:${cpuLine(direct.cpu)}`);
-const service = results[0];
+log(`  direct, GPT-Live:${cpuLine(directLive.cpu)}`);
+log(
+  "  queued at Twilio: audio received by the emulated Twilio and not yet played (20 ms frames in " +
+    "real time) when the caller cut in — what the barge-in cut short.",
+);
+const byName = (name: Kind) => results.find((r) => r.name === name)!;
+const service = byName("service");
+const serviceLive = byName("service, GPT-Live");
+for (
+  const [path, r] of [["Media Streams, Realtime", service], [
+    "Media Streams, GPT-Live",
+    serviceLive,
+  ]] as const
+) {
+  await recordPath({
+    path,
+    calls: CALLS,
+    cpuPctPerCall: r.cpu.servicePct / CALLS,
+    rssKbPerCall: r.peakPerCallKb,
+    addedP99Ms: percentile(r.latencies, 99) - directP99Of(r),
+    what: `frame round trip through the service, p99 less the direct p99 on its engine; ` +
+      `CPU over ${SECONDS} s of 50 frames/s each way per call; RSS at its peak`,
+  });
+}
 if (service.settledPerCallKb !== null) {
   log(`  service RSS per call once the heap settled: ${service.settledPerCallKb.toFixed(0)} KB`);
 }
@@ -308,7 +310,8 @@ if (service.settledPerCallKb !== null) {
 const longBarges: { deltaMs: number; kind: Kind; barges: BargeIn[][] }[] = [];
 for (const deltaMs of BARGE_CALLS > 0 ? LONG_DELTAS_MS : []) {
   fake.echoDeltaMs = deltaMs;
-  for (const kind of ["service", "reference"] as const) {
+  live.echoDeltaMs = deltaMs;
+  for (const kind of ["service", "service, GPT-Live", "reference"] as const) {
     const r = await loadRun(fake, await startBridge(kind), BARGE_CALLS, {
       seconds: Math.max(3, SECONDS / 2),
       bargeCalls: BARGE_CALLS,
@@ -317,11 +320,13 @@ for (const deltaMs of BARGE_CALLS > 0 ? LONG_DELTAS_MS : []) {
   }
 }
 fake.echoDeltaMs = 0;
+live.echoDeltaMs = 0;
 log(`\nBarge-ins on ${BARGE_CALLS} calls with longer deltas:`);
 row(["deltas", "bridge", "barge-in, 1st answer", "barge-in, 2nd answer"]);
 row(Array(4).fill("---"));
 for (const b of longBarges) {
-  row([`${b.deltaMs} ms`, b.kind, bargeCell(b.barges[0]), bargeCell(b.barges[1])]);
+  const engine = engineOf(b.kind);
+  row([`${b.deltaMs} ms`, b.kind, bargeCell(b.barges[0], engine), bargeCell(b.barges[1], engine)]);
 }
 
 // ---- 4. The service alone at more calls. ---------------------------------------------------
@@ -340,13 +345,18 @@ if (BIG_CALLS > 0) {
 }
 
 // ---- Targets. ------------------------------------------------------------------------------
-const reference = results[2];
+const reference = byName("reference");
 if (VARIANT_FLAGS.length > 0) log(`  service, variant: ${VARIANT_FLAGS.join(" ")}`);
 const serviceP99 = percentile(service.latencies, 99);
 const second = bargeSummary(service.barges[1]);
 const longSecond = longBarges.filter((b) => b.kind === "service").map((b) =>
   bargeSummary(b.barges[1])
 );
+const liveP99 = percentile(serviceLive.latencies, 99);
+const liveBarges = [
+  ...serviceLive.barges,
+  ...longBarges.filter((b) => b.kind === "service, GPT-Live").flatMap((b) => b.barges),
+].flat();
 const targets: [string, boolean][] = [
   [
     "p99 ≤ the reference's p99",
@@ -356,6 +366,17 @@ const targets: [string, boolean][] = [
   ["peak RSS growth ≤ 150 KB per call", service.peakPerCallKb <= 150],
   ["CPU ≤ the reference's", service.cpu.servicePct <= reference.cpu.servicePct],
   ["0 frames lost", service.lost === 0],
+  ["GPT-Live: p99 ≤ 2.5 × direct on Live", liveP99 <= 2.5 * directLiveP99],
+  [
+    "GPT-Live: peak RSS growth ≤ 150 KB per call, 0 frames lost on calls that never barged in",
+    serviceLive.peakPerCallKb <= 150 && serviceLive.lostUnbarged === 0,
+  ],
+  [
+    `GPT-Live barge-ins: at most ${MAX_QUEUED_MS} ms queued at Twilio, and a frame for the trip ` +
+    "(all delta sizes)",
+    liveBarges.length > 0 &&
+    Math.max(...liveBarges.map((b) => b.queuedMs)) <= MAX_QUEUED_MS + FRAME_MS,
+  ],
   [
     "2nd-answer barge-ins: clear p95 ≤ 10 ms, |audio_end_ms − heard| ≤ 20 ms (all delta sizes)",
     [second, ...longSecond].every((s) => s.clearP95 <= 10 && s.worstError <= 20),

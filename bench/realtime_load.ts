@@ -1,12 +1,14 @@
 /**
- * The load of the realtime benchmark: emulated Twilio calls through a bridge (the service, the
- * reference bridge or the floor) against the fake Realtime in echo mode, each frame timed from
- * the call sending it to the call receiving its echo, barge-ins timed and checked against the
- * emulated caller's ears, and the bridge process's CPU and peak RSS read from /proc.
+ * The load of the realtime benchmark: emulated Twilio calls through a bridge (the service on
+ * either engine, the reference bridge or the floor) against the fake Realtime or the fake Live in
+ * echo mode, each frame timed from the call sending it to the call receiving its echo, barge-ins
+ * timed and checked against the emulated caller's ears (with the audio still queued at Twilio
+ * when the caller cut in), and the bridge process's CPU and peak RSS read from /proc.
  *
  * @module
  */
 
+import type { FakeLiveSession } from "../tests/fakes/fake_live.ts";
 import type { FakeRealtime, FakeRealtimeSession } from "../tests/fakes/fake_realtime.ts";
 import { MediaStreamsClient } from "../tests/fakes/media_streams_client.ts";
 import { twilioParameters } from "../tests/helpers/service.ts";
@@ -163,13 +165,20 @@ export interface Bridge {
   pid: number;
   /** The service checks the per-call token of the webhook's TwiML; the others forward anything. */
   signed: boolean;
+  /** The upstream API its calls use (default Realtime). */
+  engine?: "realtime" | "live";
 }
+
+/** A call's session at the fake, on either API. */
+export type EchoSession =
+  | { engine: "realtime"; session: FakeRealtimeSession }
+  | { engine: "live"; session: FakeLiveSession };
 
 /** One emulated call through a bridge, with its own upstream session at the fake. */
 export interface BridgedCall {
   index: number;
   client: MediaStreamsClient;
-  session: FakeRealtimeSession;
+  upstream: EchoSession;
   frames: FrameClock;
   /** Played bytes when the current echo item started (after a clear the queue is empty). */
   itemStart: number;
@@ -184,7 +193,7 @@ export async function openBridgedCall(
   bridge: Bridge,
   index: number,
 ): Promise<BridgedCall> {
-  const sessionsBefore = fake.sessions.items.length;
+  const sessionsBefore = sessionCount(fake, bridge.engine ?? "realtime");
   const call = {
     index,
     frames: new FrameClock(),
@@ -210,16 +219,36 @@ export async function openBridgedCall(
     },
   });
   call.client.start(parameters);
-  call.session = await fake.sessions.waitFor(() => true, {
-    what: "a session",
-    from: sessionsBefore,
-    timeoutMs: 30000,
-  });
-  await call.session.events.waitFor((e) => e.type === "session.update", {
+  call.upstream = await upstreamOf(fake, bridge.engine ?? "realtime", sessionsBefore);
+  return call;
+}
+
+/** Number of sessions the fake of `engine` has had so far. */
+function sessionCount(fake: FakeRealtime, engine: "realtime" | "live"): number {
+  return engine === "live" ? fake.live!.sessions.items.length : fake.sessions.items.length;
+}
+
+/** The next session at the fake of `engine` after `from`, once the bridge has configured it. */
+async function upstreamOf(
+  fake: FakeRealtime,
+  engine: "realtime" | "live",
+  from: number,
+): Promise<EchoSession> {
+  const wait = { from, timeoutMs: 30000 };
+  if (engine === "live") {
+    const session = await fake.live!.sessions.waitFor(() => true, { what: "a session", ...wait });
+    await session.events.waitFor((e) => e.type === "session.start", {
+      what: "session.start",
+      timeoutMs: 30000,
+    });
+    return { engine, session };
+  }
+  const session = await fake.sessions.waitFor(() => true, { what: "a session", ...wait });
+  await session.events.waitFor((e) => e.type === "session.update", {
     what: "session.update",
     timeoutMs: 30000,
   });
-  return call;
+  return { engine, session };
 }
 
 /** The service's Twilio auth token in the benchmark. */
@@ -233,22 +262,30 @@ export function sendBridged(call: BridgedCall, seq: number): void {
 
 /** One barge-in as the caller lived it. */
 export interface BargeIn {
-  /** speech_started → `clear` at the client, ms. */
+  /** The caller cut in (speech_started, or Live's transcript of their words) → `clear`, ms. */
   clearMs: number;
   /** audio_end_ms of the truncate − what the caller had heard of the item, ms (NaN: none). */
   endErrorMs: number;
   /** The fake refused the truncate (e.g. past the item's audio). */
   rejected: boolean;
+  /** Audio received at Twilio and not yet played when the caller cut in, ms. */
+  queuedMs: number;
 }
 
-/** Barge-in on `call`: the fake says speech_started; the clear and the truncate are awaited. */
+/**
+ * Barge-in on `call`: the fake says speech_started (Realtime: the clear and the truncate are
+ * awaited) or the caller's words (Live: it stops its output; the clear is awaited, and there is
+ * nothing to truncate).
+ */
 export async function bargeIn(call: BridgedCall): Promise<BargeIn> {
-  const { session, client } = call;
-  const truncates = session.truncates.items.length;
-  const errors = session.errors.items.length;
+  const { upstream, client } = call;
   const clears = client.clears.items.length;
   const t0 = performance.now();
-  session.speechStarted();
+  const queuedMs = client.queuedMs(t0);
+  if (upstream.engine === "live") upstream.session.callerSays("Wait.");
+  else upstream.session.speechStarted();
+  const truncates = upstream.engine === "realtime" ? upstream.session.truncates.items.length : 0;
+  const errors = upstream.session.errors.items.length;
   const clear = await client.clears.waitFor(() => true, {
     what: "clear",
     from: clears,
@@ -256,15 +293,19 @@ export async function bargeIn(call: BridgedCall): Promise<BargeIn> {
   });
   const heardMs = (clear.playedBytes - call.itemStart) / 8;
   call.itemStart = clear.playedBytes;
+  const clearMs = clear.at - t0;
+  if (upstream.engine === "live") return { clearMs, endErrorMs: NaN, rejected: false, queuedMs };
+  const session = upstream.session;
   await settle(
     () => session.truncates.items.length > truncates || session.errors.items.length > errors,
     3000,
   );
   const truncate = session.truncates.items[truncates];
   return {
-    clearMs: clear.at - t0,
+    clearMs,
     endErrorMs: truncate ? truncate.audioEndMs - heardMs : NaN,
     rejected: !truncate && session.errors.items.length > errors,
+    queuedMs,
   };
 }
 
@@ -316,6 +357,11 @@ export interface LoadResult {
   latencies: number[];
   sent: number;
   lost: number;
+  /**
+   * Lost on the calls that never barged in: on GPT-Live a barge-in drops, by design, what Live
+   * had not sent yet and what the bridge held back, which never reaches the caller.
+   */
+  lostUnbarged: number;
   cpu: CpuUse;
   /** RSS with every call open, before the traffic, less the fresh process's, per call, KB. */
   idlePerCallKb: number;
@@ -398,6 +444,10 @@ export async function loadRun(
     latencies: open.flatMap((c) => c.frames.latencies),
     sent,
     lost: sent - open.reduce((n, c) => n + c.frames.receivedCount, 0),
+    lostUnbarged: open.slice(run.bargeCalls).reduce(
+      (n, c) => n + c.frames.sentCount - c.frames.receivedCount,
+      0,
+    ),
     cpu: cpuUse,
     peakPerCallKb: (peak - fresh) / calls,
     settledPerCallKb,

@@ -13,6 +13,7 @@ import { FakeRealtime } from "../tests/fakes/fake_realtime.ts";
 import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "../tests/fakes/fake_sip.ts";
 import { benchOptions } from "./bench_options.ts";
 import { cpuLine, cpuWindow, quietAgentsDir, serviceEnv } from "./realtime_load.ts";
+import { recordPath } from "./path_summary.ts";
 import { percentile, processStats, startServiceProcess } from "./service_process.ts";
 
 const options = benchOptions({
@@ -97,6 +98,15 @@ for (const surface of ["live", "realtime"] as const) {
       `${((open - fresh) / CALLS).toFixed(0).padStart(8)} |`,
   );
   console.log(`${name}: service ${use.servicePct.toFixed(1)} % of one core;${cpuLine(use)}`);
+  await recordPath({
+    path: surface === "live" ? "SIP, GPT-Live" : "SIP, Realtime",
+    calls: CALLS,
+    cpuPctPerCall: use.servicePct / CALLS,
+    rssKbPerCall: (open - fresh) / CALLS,
+    addedP99Ms: percentile(controls, 99),
+    what: `only control events pass through the service: a sideband function call → its output ` +
+      `back, p99; CPU over ${ROUNDS} control rounds per call back to back; RSS, every call open`,
+  });
 }
 
 console.log(

@@ -1,10 +1,12 @@
 /**
  * GPT-Live on the Media Streams path (`engine: "live"`), over real sockets: the real `openai`
- * SDK's `LiveWS` against the fake Live server (so the fake follows the SDK); a call whose session
- * starts with µ-law passed through, the agent's instructions, voice and tools (by delegation);
- * a delegated tool call run from the agent's tool set and answered; transcripts, latency and
- * usage in the record; a barge-in that clears Twilio with little audio queued; the engine chosen
- * per agent over `OPENAI_VOICE_ENGINE`.
+ * SDK's `LiveWS` against the fake Live server (so the fake follows the SDK), in its echo mode too
+ * (the benchmark's: paced as Live paces); a call whose session starts with µ-law passed through,
+ * the agent's instructions, voice and tools (by delegation); a delegated tool call run from the
+ * agent's tool set and answered; transcripts, latency and usage in the record; a barge-in that
+ * clears Twilio with little audio queued; `end_call`, whose hang-up waits until the goodbye (paced
+ * in real time, so Twilio's queue runs dry between its deltas) has been played out at Twilio; the
+ * engine chosen per agent over `OPENAI_VOICE_ENGINE`.
  */
 
 import assert from "node:assert/strict";
@@ -15,6 +17,7 @@ import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
 import { MAX_QUEUED_MS } from "../lib/realtime/live_voice.ts";
 import { waitUntil } from "./fakes/event_log.ts";
 import { FakeLive, type FakeLiveSession } from "./fakes/fake_live.ts";
+import { FakeRealtime } from "./fakes/fake_realtime.ts";
 import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
 import { eventually } from "./helpers/relay_harness.ts";
 
@@ -81,6 +84,42 @@ Deno.test("fake Live: the real SDK's LiveWS starts a session, appends audio and 
     ws.close();
   } finally {
     await h.close();
+  }
+});
+
+Deno.test("fake Live echo: the SDK's LiveWS gets its audio back, paced, in order", async () => {
+  const fake = new FakeRealtime();
+  const live = new FakeLive({}, { mode: "echo" });
+  fake.live = live;
+  const baseURL = fake.start();
+  try {
+    const ws = new LiveWS(new OpenAI({ apiKey: "sk-test-echo", baseURL }));
+    const deltas: { delta: string; at: number }[] = [];
+    ws.on("session.output_audio.delta", (event) => {
+      deltas.push({ delta: event.delta, at: performance.now() });
+    });
+    const started = new Promise<void>((resolve) => ws.on("session.started", () => resolve()));
+    ws.socket.on("open", () => {
+      ws.send({
+        type: "session.start",
+        session: { model: "gpt-live-1", audio: { format: { type: "audio/pcmu", rate: 8000 } } },
+      });
+    });
+    await started;
+    // 600 ms of audio at once, at the turn's start: it comes back over about its own length.
+    const frames = Array.from({ length: 30 }, (_, i) => callerFrame(i + 1));
+    for (const audio of frames) ws.send({ type: "session.input_audio.append", audio });
+    await waitUntil(() => deltas.length === frames.length, { what: "every frame echoed" });
+    assert.deepEqual(deltas.map((d) => d.delta), frames, "in delivery order, unchanged");
+    const spread = deltas.at(-1)!.at - deltas[0].at;
+    const earliest = 29 * 20 - live.echoLeadMs;
+    assert.ok(spread >= earliest - 10, `paced: ${spread.toFixed(1)} ms ≥ ${earliest} ms`);
+    const session = await live.session();
+    assertNoErrors(session);
+    assert.equal(session.audio.length, 0, "echoed appends are not kept");
+    ws.close();
+  } finally {
+    await fake.close();
   }
 });
 
@@ -187,10 +226,55 @@ Deno.test("live call: a barge-in clears Twilio, with at most MAX_QUEUED_MS queue
     const entry = bridge.transcript.find((t) => t.role === "agent")!;
     assert.equal(entry.interrupted, true);
     assert.ok(entry.heardMs! < 3000, `heard ${entry.heardMs} ms of 3000`);
-    // What was queued at Twilio when the caller cut in: at most the cap and one delta.
+    // What was queued at Twilio when the caller cut in: at most the cap (a 100 ms delta that did
+    // not fit went out in parts), and never more at any time.
     const queued = h.logs("live.barge_in")[0].queuedMs as number;
-    assert.ok(queued <= MAX_QUEUED_MS + 100, `${queued} ms queued`);
+    assert.ok(queued <= MAX_QUEUED_MS, `${queued} ms queued`);
+    // Twilio's own queue never held more (a frame's slack for the trip): deltas were cut to fit.
+    assert.ok(client.maxQueuedMs <= MAX_QUEUED_MS + 20, `${client.maxQueuedMs} ms at most`);
     assert.ok(!bridge.playing, "nothing plays after the clear");
+    assertNoErrors(session);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("live call: end_call hangs up once the goodbye has played out at Twilio", async () => {
+  const { h, live } = await startLive();
+  try {
+    const { client, session } = await liveCall(h, live, "default");
+    const bridge = bridgeOf(h);
+    await waitUntil(() => !session.speaking && !bridge.playing, { what: "greeting heard" });
+    session.callerSays("That's all, bye.");
+    // The goodbye comes after the delegation has completed, paced in real time in 100 ms deltas:
+    // Twilio's shallow queue runs dry between them, which is no end of the goodbye.
+    session.delegate([{ name: "end_call", arguments: "{}" }], {
+      audioMs: 800,
+      deltaMs: 100,
+      speed: 1,
+      transcript: "Goodbye, and thanks for calling.",
+    });
+    const sentBefore = session.sent.length;
+    const update = await h.twilioApi.updates.waitFor(() => true, {
+      what: "hang-up",
+      timeoutMs: 10_000,
+    });
+    assert.match(update.twiml, /<Response><Hangup\/><\/Response>/);
+    await client.closed;
+    // Every delta of the goodbye reached Twilio, in order, and was the last audio it got …
+    const goodbye = session.sent.slice(sentBefore);
+    assert.equal(goodbye.length, 8, "the fake sent the whole goodbye");
+    assert.equal(client.audio.slice(-goodbye.length).join(""), goodbye.join(""));
+    // … its last mark came after the last media and was echoed (played) before the stream ended.
+    const events = client.received.items.map((r) => r.event);
+    assert.equal(events.lastIndexOf("mark"), events.lastIndexOf("media") + 1, events.join(","));
+    const lastMark = (client.received.items.at(-1)!.mark as { name: string }).name;
+    assert.equal(client.echoes.items.at(-1), lastMark, "the goodbye's last mark acknowledged");
+    assert.equal(client.playedBytes(), client.receivedBytes, "all of it played");
+    const said = bridge.transcript.filter((e) => e.role === "agent").map((e) => e.text);
+    assert.equal(said.at(-1), "Goodbye, and thanks for calling.");
+    assert.deepEqual(h.logs("call.end").map((l) => l.reason), ["agent-ended"]);
+    assert.ok(bridge.toolEvents.some((e) => e.name === "end_call" && e.ok));
     assertNoErrors(session);
   } finally {
     await h.close();

@@ -80,6 +80,7 @@ export class LiveConversation {
       stats: parts.stats,
       log: parts.log,
       record: parts.record,
+      turnClosed: () => this.#settle(),
     });
     this.tools = conversationToolRuns({
       clock,
@@ -101,9 +102,13 @@ export class LiveConversation {
     });
   }
 
-  /** Nothing plays, no tool runs, no delegation is at work. */
+  /**
+   * Nothing plays, no tool runs, no delegation is at work, and the agent's turn is over (Live
+   * says nothing when it is: see {@link LiveVoice.turnOpen}).
+   */
   get settled(): boolean {
-    return !this.voice.playing && this.tools.size === 0 && this.#delegations.size === 0;
+    return !this.voice.playing && this.tools.size === 0 && this.#delegations.size === 0 &&
+      !this.voice.turnOpen;
   }
 
   /** Nobody speaks and nothing is due. */
@@ -141,6 +146,7 @@ export class LiveConversation {
     this.#closed = true;
     this.#dtmf.stop();
     this.#toolSignal.abort();
+    this.voice.stop();
     this.upstream.close();
     if (this.#audioSeconds > 0) {
       this.parts.record()?.event("status", `GPT-Live audio: ${this.#audioSeconds} s`, {
@@ -255,8 +261,10 @@ export class LiveConversation {
       for (const { callId, output } of answered) {
         this.upstream.send(liveFunctionOutput(callId, output));
       }
-      // The delegated response goes on with the results; its end closes the delegation.
+      // The delegated response goes on with the results (its end closes the delegation), and
+      // the model speaks them: a goodbye before `end_call`'s hang-up is awaited.
       this.upstream.send(continueResponse());
+      this.voice.expect();
     });
   }
 
@@ -274,5 +282,6 @@ export class LiveConversation {
     this.parts.record()?.event("dtmf", `${keys.length} key${keys.length > 1 ? "s" : ""} pressed`);
     this.voice.callerSpoke();
     this.upstream.send(commentary(text));
+    this.voice.expect();
   }
 }

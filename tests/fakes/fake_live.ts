@@ -12,13 +12,17 @@
  * over it ({@link FakeLiveSession.callerSays}) it stops sending, as Live does. Delegations run
  * the agent's function tools as a Responses backend would: the calls arrive nested in
  * `response.event`, and the answer is spoken once every output came back and `response.create`
- * continued it. Every client event is recorded.
+ * continued it. Every client event is recorded (but the audio appends in echo mode).
+ *
+ * In echo mode (the benchmark's) appended audio comes back as output, paced as Live paces it
+ * (`paced_echo.ts`); the caller speaking over it drops what waits, and later audio echoes again.
  */
 
 import { Buffer } from "node:buffer";
 import { jsonObject } from "../../lib/protocols/json_fields.ts";
 import { EventLog } from "./event_log.ts";
 import { replyAudio } from "./fake_realtime.ts";
+import { PacedEcho } from "./paced_echo.ts";
 
 /** A client event as recorded. */
 export type LiveClientEvent = Record<string, unknown> & { type: string };
@@ -61,6 +65,8 @@ const CLIENT_EVENTS = new Set([
   "session.close",
 ]);
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** An append as the service writes it (`audio` last), read without a parse. */
+const APPEND_HEAD = '{"type":"session.input_audio.append","audio":"';
 
 /** One Live session (one accepted socket). */
 export class FakeLiveSession {
@@ -84,9 +90,19 @@ export class FakeLiveSession {
   #pending = new Map<string, string>();
   #answered = 0;
   #waiting: { id: string; reply: LiveSpeech } | null = null;
+  /** Echo mode: the caller's audio back as output, paced. */
+  readonly #echo: PacedEcho;
 
   constructor(private readonly socket: WebSocket, private readonly server: FakeLive) {
-    this.closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
+    this.#echo = new PacedEcho((text) => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(text);
+    }, server);
+    this.closed = new Promise((resolve) =>
+      socket.addEventListener("close", () => {
+        this.#echo.drop();
+        resolve();
+      })
+    );
     socket.addEventListener("message", (ev) => this.#onMessage(ev.data));
   }
 
@@ -152,6 +168,7 @@ export class FakeLiveSession {
       this.cut.push(this.#speaking.sentMs);
       this.#stop();
     }
+    this.#echo.drop();
     this.#send({
       type: "session.input_transcript.delta",
       event_id: this.#eventId(),
@@ -239,6 +256,11 @@ export class FakeLiveSession {
 
   #onMessage(data: unknown): void {
     if (typeof data !== "string") return this.#error("binary", "invalid_event", "binary frame");
+    if (this.server.mode === "echo" && this.#started && data.startsWith(APPEND_HEAD)) {
+      // The benchmark's hot path: thousands of appends a second, neither parsed nor kept.
+      const audio = data.slice(APPEND_HEAD.length, -2);
+      if (data.endsWith('"}') && BASE64.test(audio)) return this.#echo.push(audio);
+    }
     let event: LiveClientEvent;
     try {
       event = JSON.parse(data);
@@ -417,9 +439,18 @@ export class FakeLive {
   utterances = 0;
   /** Answer upgrades with this HTTP status instead (e.g. 401). */
   refuseStatus: number | null = null;
+  /** `echo`: appended audio comes back as the model's output, paced (see the module doc). */
+  readonly mode: "script" | "echo";
+  /** In echo mode, gather appended audio into deltas of at least this many ms (0: one each). */
+  echoDeltaMs = 0;
+  /** In echo mode, how far ahead of real-time playout the output may be sent, in ms. */
+  echoLeadMs = 40;
+  /** In echo mode, how far behind its output clock late input may still go out at once, in ms. */
+  echoCatchUpMs = 1000;
 
-  constructor(speech: Partial<LiveSpeech> = {}) {
+  constructor(speech: Partial<LiveSpeech> = {}, options: { mode?: "script" | "echo" } = {}) {
     this.speech = { ...this.speech, ...speech };
+    this.mode = options.mode ?? "script";
   }
 
   /** Session number `index` (0 = first), waiting for it if needed. */

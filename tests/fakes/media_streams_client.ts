@@ -82,6 +82,8 @@ export class MediaStreamsClient {
   /** Total audio bytes received / dropped by a clear. */
   receivedBytes = 0;
   droppedBytes = 0;
+  /** The most audio ever queued here (received, not yet played), in ms. */
+  maxQueuedMs = 0;
   /** Marks echoed back, by name, in order. */
   readonly echoes = new EventLog<string>();
   closed: Promise<CloseEvent>;
@@ -145,6 +147,11 @@ export class MediaStreamsClient {
   /** Assistant audio played so far, in bytes (the emulated caller's ears). */
   playedBytes(now = performance.now()): number {
     return this.receivedBytes - this.droppedBytes - Math.max(0, this.#busyUntil - now) * 8;
+  }
+
+  /** Assistant audio received and not yet played, in ms: what a `clear` now would drop. */
+  queuedMs(now = performance.now()): number {
+    return Math.max(0, this.#busyUntil - now);
   }
 
   /** Sends `connected` then `start` with `customParameters`. */
@@ -296,6 +303,7 @@ export class MediaStreamsClient {
     const bytes = base64ByteLength(payload);
     this.receivedBytes += bytes;
     this.#busyUntil = Math.max(now, this.#busyUntil) + bytes / 8;
+    this.maxQueuedMs = Math.max(this.maxQueuedMs, this.#busyUntil - now);
     if (this.#options.keepAudio) this.audio.push(payload);
     this.#options.onMedia?.(payload, now);
     if (!this.#options.onMedia) this.received.push({ event: "media", bytes });
