@@ -18,6 +18,7 @@
  * (`paced_echo.ts`); the caller speaking over it drops what waits, and later audio echoes again.
  */
 
+import type { ServerEvent, SessionResource } from "openai/resources/live/live";
 import { Buffer } from "node:buffer";
 import { jsonObject } from "../../lib/protocols/json_fields.ts";
 import { EventLog } from "./event_log.ts";
@@ -129,7 +130,11 @@ export class FakeLiveSession {
       if (this.#speaking !== speaking) return;
       if (offset >= bytes.length) {
         this.#speaking = null;
-        this.#send({ type: "session.usage.updated", usage: { seconds: this.#seq / 50 } });
+        this.#send({
+          type: "session.usage.updated",
+          event_id: this.#eventId(),
+          usage: { seconds: this.#seq / 50 },
+        });
         return;
       }
       const delta = Buffer.from(bytes.subarray(offset, offset + step)).toString("base64");
@@ -241,7 +246,7 @@ export class FakeLiveSession {
     return `event_${++this.#seq}`;
   }
 
-  #send(event: Record<string, unknown>): void {
+  #send(event: ServerEvent): void {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(event));
   }
 
@@ -377,13 +382,15 @@ export class FakeLiveSession {
     });
   }
 
-  #resource(): Record<string, unknown> {
+  /** The session as the server describes it: the client's configuration, with its id and state. */
+  #resource(): SessionResource {
+    // The configuration was checked on `session.start` (model and type among it).
     return {
       ...this.config,
       id: this.id,
       expires_at: Math.floor(Date.now() / 1000) + 3600,
       status: "active",
-    };
+    } as unknown as SessionResource;
   }
 
   #responsesDelegation(): boolean {

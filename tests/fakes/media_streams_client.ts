@@ -57,7 +57,6 @@ export interface MediaStreamsClientOptions {
   callSid?: string;
 }
 
-let streams = 0;
 const ACCOUNT_SID = "AC00000000000000000000000000000000";
 
 /** A mark as the service writes it, with a name that needs no JSON escape. */
@@ -77,7 +76,7 @@ export class MediaStreamsClient {
   readonly invalid = new EventLog<InvalidStreamMessage>();
   /** Every media payload received, in order (with `keepAudio`). */
   readonly audio: string[] = [];
-  readonly streamSid = `MZ${(++streams).toString(16).padStart(32, "0")}`;
+  readonly streamSid = `MZ${crypto.randomUUID().replaceAll("-", "")}`;
   readonly callSid: string;
   /** Total audio bytes received / dropped by a clear. */
   receivedBytes = 0;
