@@ -29,6 +29,8 @@ export interface PlayoutState {
   queuedMs: number;
   clearedAtMs: number | null;
   clearedWallMs: number | null;
+  /** What had played by each wall-clock moment just before the clear (see the worklet). */
+  clearedRecent: [number, number][] | null;
 }
 
 /** What the call tells its page. */
@@ -95,6 +97,7 @@ export class VoiceCall {
   #ended = false;
   #clearedAtMs: number | null = null;
   #clearedWallMs: number | null = null;
+  #clearedRecent: [number, number][] | null = null;
 
   constructor(mic: MediaStream, callSid: string, events: VoiceCallEvents) {
     this.#mic = mic;
@@ -193,6 +196,7 @@ export class VoiceCall {
     if (message.type === "cleared") {
       this.#clearedAtMs = message.playedMs;
       this.#clearedWallMs = message.at;
+      this.#clearedRecent = message.recent;
     }
     for (const name of message.marks) this.#socket?.send(this.#stream.mark(name));
     this.#events.playout({
@@ -200,6 +204,7 @@ export class VoiceCall {
       queuedMs: message.type === "played" ? message.queuedMs : 0,
       clearedAtMs: this.#clearedAtMs,
       clearedWallMs: this.#clearedWallMs,
+      clearedRecent: this.#clearedRecent,
     });
   }
 

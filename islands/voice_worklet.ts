@@ -48,8 +48,22 @@ export type FromWorklet =
   | { type: "frame"; bytes: Uint8Array; level: number }
   /** Marks playout reached; `playedMs`: the agent's audio played since the call began. */
   | { type: "played"; marks: string[]; playedMs: number; queuedMs: number }
-  /** The queue was cleared: the pending marks, to echo at once, and when (wall clock, ms). */
-  | { type: "cleared"; marks: string[]; playedMs: number; at: number };
+  /**
+   * The queue was cleared: the pending marks, to echo at once, and when (wall clock, ms); with
+   * `recent`, the agent audio played by each of the last render quanta's wall-clock times, so
+   * what had played at any moment of the last {@link RECENT_QUANTA} quanta can be read exactly
+   * (under load the audio thread can fall behind the wall clock).
+   */
+  | {
+    type: "cleared";
+    marks: string[];
+    playedMs: number;
+    at: number;
+    recent: [wallMs: number, playedMs: number][];
+  };
+
+/** How many render quanta `recent` covers (128 frames each: about 350 ms at 48 kHz). */
+export const RECENT_QUANTA = 128;
 
 class VoiceProcessor extends AudioWorkletProcessor {
   readonly #down = new Resampler(sampleRate, MULAW_RATE);
@@ -61,6 +75,8 @@ class VoiceProcessor extends AudioWorkletProcessor {
   /** Samples of agent audio played, at the context's rate. */
   #played = 0;
   #playing = false;
+  /** (wall ms, samples played) after each of the last quanta, oldest first. */
+  readonly #recent: [number, number][] = [];
 
   constructor() {
     super();
@@ -75,6 +91,8 @@ class VoiceProcessor extends AudioWorkletProcessor {
       const { marks, played } = this.#queue.pull(out[0]);
       for (let c = 1; c < out.length; c++) out[c].set(out[0]);
       this.#played += played;
+      this.#recent.push([Date.now(), this.#played]);
+      if (this.#recent.length > RECENT_QUANTA) this.#recent.shift();
       const was = this.#playing;
       this.#playing = this.#queue.queued > 0;
       // Posted when a mark is reached or playback stops: not on every quantum.
@@ -118,7 +136,14 @@ class VoiceProcessor extends AudioWorkletProcessor {
         const marks = this.#queue.clear();
         this.#playing = false;
         const at = Date.now();
-        return this.#post({ type: "cleared", marks, playedMs: this.#ms(this.#played), at });
+        const recent = this.#recent.map(([wall, n]): [number, number] => [wall, this.#ms(n)]);
+        return this.#post({
+          type: "cleared",
+          marks,
+          playedMs: this.#ms(this.#played),
+          at,
+          recent,
+        });
       }
       case "mute":
         this.#muted = message.muted;
