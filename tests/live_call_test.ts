@@ -312,3 +312,25 @@ Deno.test("live engine: an agent's engine wins over OPENAI_VOICE_ENGINE, held au
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("live: a session that goes quiet while it owes the greeting gets the fallback, not silence", async () => {
+  const { h, live } = await startLive({ OPENAI_TIMEOUT_MS: "300" });
+  try {
+    live.stallAnswers = true;
+    const { client } = await liveCall(h, live, "default");
+    // The greeting was asked for and nothing comes back: the watchdog's stall.
+    const update = await h.twilioApi.updates.waitFor(() => true, { what: "fallback redirect" });
+    assert.match(update.twiml, /<Say>Sorry, something went wrong/);
+    await client.closed;
+    assert.equal(h.logs("realtime.stalled").length, 1);
+    const store = h.service.services.records.store;
+    await eventually(
+      async () => ((await store.findBySid(client.callSid))[0]?.outcome ?? "live") !== "live",
+      "record completed",
+    );
+    const [record] = await store.findBySid(client.callSid);
+    assert.equal(record.outcome, "upstream-stalled");
+  } finally {
+    await h.close();
+  }
+});

@@ -62,8 +62,15 @@ export class LiveVoice {
   readonly queuedAtBargeIn: number[] = [];
   /** The most audio queued at Twilio at once, in ms (kept under {@link MAX_QUEUED_MS}). */
   maxQueuedMs = 0;
-  /** The responses side as the call reads it: Live owes nothing the bridge asked for. */
-  readonly responses = { owed: false, busy: false, turns: this.turns };
+  /**
+   * The responses side as the call reads it. Live has no responses to sequence (never busy);
+   * it owes the caller an answer the bridge asked for until its audio comes, so the call's
+   * watchdog fails a session that sends nothing at all meanwhile (the caller hears the
+   * fallback, not silence), though the turn stops waiting after {@link ANSWER_WAIT_MS}.
+   */
+  get responses(): { owed: boolean; busy: boolean; turns: RealtimeTurn[] } {
+    return { owed: this.#owed, busy: false, turns: this.turns };
+  }
   #stream: TwilioStream | null = null;
   #out: OutgoingItem | null = null;
   #held: string[] = [];
@@ -78,6 +85,8 @@ export class LiveVoice {
   #quietTimer: TimerId | undefined;
   /** Fires when Twilio will have played enough for the held audio's next part. */
   #releaseTimer: TimerId | undefined;
+  /** An answer was asked for and none of its audio has come yet. */
+  #owed = false;
 
   constructor(private readonly deps: LiveVoiceDeps) {}
 
@@ -130,6 +139,7 @@ export class LiveVoice {
   /** The model was asked to speak (or to go on after tools): its turn is open until it has. */
   expect(): void {
     const { clock } = this.deps;
+    this.#owed = true;
     clock.clearTimeout(this.#answerDue);
     this.#answerDue = clock.setTimeout(() => {
       this.#answerDue = undefined;
@@ -145,6 +155,8 @@ export class LiveVoice {
 
   /** The caller spoke: the agent's next audio begins a new turn, its latency counted from now. */
   callerSpoke(): void {
+    // Live answers the caller by itself: what the bridge had asked for is moot.
+    this.#owed = false;
     this.#out = null;
     this.#askedAt = this.deps.clock.monotonic();
   }
@@ -159,6 +171,7 @@ export class LiveVoice {
     if (!this.#out) this.#startTurn();
     this.deps.clock.clearTimeout(this.#answerDue);
     this.#answerDue = undefined;
+    this.#owed = false;
     this.#lastAudioAt = this.deps.clock.now();
     if (this.#held.length === 0 && base64ByteLength(delta) <= this.#roomBytes(stream)) {
       return this.#send(delta);

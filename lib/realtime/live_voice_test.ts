@@ -71,6 +71,26 @@ Deno.test("live voice: an answer asked for keeps the turn open, at most ANSWER_W
   assert.equal(clock.pending, 0);
 });
 
+Deno.test("live voice: an answer asked for is owed until its audio comes, or the caller speaks", () => {
+  const { clock, voice } = setup();
+  assert.deepEqual(voice.responses, { owed: false, busy: false, turns: [] });
+  voice.say("Hello.");
+  assert.equal(voice.responses.owed, true);
+  // The turn stops waiting, but the answer is still owed: the watchdog judges the session.
+  clock.tick(ANSWER_WAIT_MS);
+  assert.equal(voice.turnOpen, false);
+  assert.equal(voice.responses.owed, true);
+  voice.audio(delta(20));
+  assert.equal(voice.responses.owed, false, "its audio came");
+  assert.equal(voice.responses.turns.length, 1);
+  voice.say("Anything else?");
+  assert.equal(voice.responses.owed, true);
+  voice.callerSpoke();
+  assert.equal(voice.responses.owed, false, "the caller spoke first: Live answers that");
+  assert.equal(voice.responses.busy, false);
+  voice.stop();
+});
+
 Deno.test("live voice: audio keeps the turn open until TURN_QUIET_MS without any", () => {
   const { clock, voice, closed } = setup();
   voice.expect();

@@ -301,6 +301,7 @@ export class FakeLiveSession {
           return this.#error(event.type, "missing_required_parameter", "content, delegation_id");
         }
         // Speakable context: the model says it (a greeting, a reminder).
+        if (this.server.stallAnswers) return;
         return this.speak();
       case "response.item.create":
         return this.#itemCreate(event);
@@ -446,6 +447,8 @@ export class FakeLive {
   utterances = 0;
   /** Answer upgrades with this HTTP status instead (e.g. 401). */
   refuseStatus: number | null = null;
+  /** The model goes quiet: speakable context is taken and nothing at all is sent back. */
+  stallAnswers = false;
   /** `echo`: appended audio comes back as the model's output, paced (see the module doc). */
   readonly mode: "script" | "echo";
   /** In echo mode, gather appended audio into deltas of at least this many ms (0: one each). */
