@@ -334,7 +334,9 @@ export async function quietAgentsDir(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "callbridge-bench-agents-" });
   const shipped = new URL("../assets/agents/default/", import.meta.url);
   await Deno.mkdir(`${dir}/default`);
+  // The profile's own files (its scenarios folder is not needed under load).
   for await (const entry of Deno.readDir(shipped)) {
+    if (!entry.isFile) continue;
     await Deno.copyFile(new URL(entry.name, shipped), `${dir}/default/${entry.name}`);
   }
   const agent = JSON.parse(await Deno.readTextFile(`${dir}/default/agent.json`));
