@@ -25,6 +25,7 @@ import { AgentVoice, type VoiceDeps } from "./agent_voice.ts";
 import { CallTranscript } from "./call_transcript.ts";
 import type { RealtimeDeps } from "./realtime_deps.ts";
 import {
+  type ConversationToolOptions,
   conversationToolRuns,
   languageInstructions,
   type ToolOutput,
@@ -62,6 +63,43 @@ export interface ConversationParts {
   callSid(): string | null;
 }
 
+/**
+ * The tool runs of a conversation on either engine: what they use of the call is the same; the
+ * abort signal, the context, the stream and how a language switch applies are the engine's own.
+ */
+export function callToolRuns(
+  deps: RealtimeDeps,
+  host: ConversationHost,
+  parts: ConversationParts,
+  own: Pick<ConversationToolOptions, "signal" | "context" | "stream" | "switchLanguage">,
+): ToolRuns {
+  return conversationToolRuns({
+    clock: deps.clock,
+    sendSms: deps.sendSms,
+    handoffNumber: deps.handoffNumber,
+    log: parts.log,
+    record: parts.record,
+    callSid: parts.callSid,
+    ran: (event) => parts.toolEvents.push(event),
+    endAfterHeard: (ending) => host.endAfterHeard(ending),
+    ...own,
+  });
+}
+
+/** What either engine's upstream session takes from the call: where, the key, the connect limit. */
+export function upstreamBasics(deps: RealtimeDeps, parts: ConversationParts) {
+  const { limits } = deps;
+  return {
+    baseUrl: deps.openai.baseUrl,
+    apiKey: deps.openai.apiKey ?? "",
+    connectTimeoutMs: limits.openaiConnectTimeoutMs,
+    clock: deps.clock,
+    log: parts.log,
+    onConnectTimeout: () =>
+      deps.limitHit("openai_connect_timeout", { timeoutMs: limits.openaiConnectTimeoutMs }),
+  };
+}
+
 /** The model's side of one call. */
 export class RealtimeConversation {
   readonly engine = "realtime" as const;
@@ -89,18 +127,12 @@ export class RealtimeConversation {
     private readonly host: ConversationHost,
     private readonly parts: ConversationParts,
   ) {
-    const { clock, limits } = deps;
+    const { clock } = deps;
     this.#dtmf = new DtmfBuffer(clock, deps.dtmfDebounceMs, () => this.#flushDtmf());
     this.transcript = new CallTranscript(clock, () => parts.record());
     this.upstream = new UpstreamSession({
-      baseUrl: deps.openai.baseUrl,
+      ...upstreamBasics(deps, parts),
       model: deps.openai.realtimeModel,
-      apiKey: deps.openai.apiKey ?? "",
-      connectTimeoutMs: limits.openaiConnectTimeoutMs,
-      clock,
-      log: parts.log,
-      onConnectTimeout: () =>
-        deps.limitHit("openai_connect_timeout", { timeoutMs: limits.openaiConnectTimeoutMs }),
     }, {
       configure: (session) => this.#configuration(session),
       ready: (flushed) => this.#onReady(flushed),
@@ -120,18 +152,10 @@ export class RealtimeConversation {
       record: parts.record,
       instructions: () => this.#instructions,
     });
-    this.tools = conversationToolRuns({
-      clock,
-      sendSms: deps.sendSms,
-      handoffNumber: deps.handoffNumber,
+    this.tools = callToolRuns(deps, host, parts, {
       signal: this.#toolSignal.signal,
       context: () => this.context,
-      log: parts.log,
-      record: parts.record,
-      callSid: parts.callSid,
       stream: () => this.#stream,
-      ran: (event) => parts.toolEvents.push(event),
-      endAfterHeard: (ending) => host.endAfterHeard(ending),
       switchLanguage: (language) => {
         if (!this.upstream.ready || !this.context) throw new Error("the model is not connected");
         this.#instructions = languageInstructions(this.context.instructions, language);

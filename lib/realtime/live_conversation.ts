@@ -18,12 +18,17 @@ import {
   type LiveServerEvent,
   sessionStart,
 } from "../protocols/openai_live.ts";
-import type { ConversationHost, ConversationParts } from "./conversation.ts";
+import {
+  callToolRuns,
+  type ConversationHost,
+  type ConversationParts,
+  upstreamBasics,
+} from "./conversation.ts";
 import { CallTranscript } from "./call_transcript.ts";
 import { LiveSession } from "./live_session.ts";
 import { LiveVoice } from "./live_voice.ts";
 import type { RealtimeDeps } from "./realtime_deps.ts";
-import { conversationToolRuns, type ToolRuns } from "./realtime_tools.ts";
+import type { ToolRuns } from "./realtime_tools.ts";
 import type { TwilioStream } from "./twilio_stream.ts";
 
 /** Error codes after which the session cannot go on. */
@@ -55,18 +60,10 @@ export class LiveConversation {
     private readonly host: ConversationHost,
     private readonly parts: ConversationParts,
   ) {
-    const { clock, limits } = deps;
+    const { clock } = deps;
     this.#dtmf = new DtmfBuffer(clock, deps.dtmfDebounceMs, () => this.#flushDtmf());
     this.transcript = new CallTranscript(clock, () => parts.record());
-    this.upstream = new LiveSession({
-      baseUrl: deps.openai.baseUrl,
-      apiKey: deps.openai.apiKey ?? "",
-      connectTimeoutMs: limits.openaiConnectTimeoutMs,
-      clock,
-      log: parts.log,
-      onConnectTimeout: () =>
-        deps.limitHit("openai_connect_timeout", { timeoutMs: limits.openaiConnectTimeoutMs }),
-    }, {
+    this.upstream = new LiveSession(upstreamBasics(deps, parts), {
       configure: () => this.#configuration(),
       ready: (flushed) => this.#onReady(flushed),
       event: (event) => this.#onEvent(event),
@@ -82,18 +79,10 @@ export class LiveConversation {
       record: parts.record,
       turnClosed: () => this.#settle(),
     });
-    this.tools = conversationToolRuns({
-      clock,
-      sendSms: deps.sendSms,
-      handoffNumber: deps.handoffNumber,
+    this.tools = callToolRuns(deps, host, parts, {
       signal: this.#toolSignal.signal,
       context: () => this.context,
-      log: parts.log,
-      record: parts.record,
-      callSid: parts.callSid,
       stream: () => this.#stream,
-      ran: (event) => parts.toolEvents.push(event),
-      endAfterHeard: (ending) => host.endAfterHeard(ending),
       switchLanguage: (language) => {
         if (!this.upstream.ready) throw new Error("the model is not connected");
         // Live's instructions are fixed at startup: the switch is context for what follows.
