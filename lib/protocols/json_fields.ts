@@ -16,6 +16,18 @@ export function jsonObject(value: unknown): JsonObject | null {
   return value && typeof value === "object" && !Array.isArray(value) ? value as JsonObject : null;
 }
 
+/** `obj[key]` if it is a string, else "". */
+export function textField(obj: JsonObject | null, key: string): string {
+  const v = obj?.[key];
+  return typeof v === "string" ? v : "";
+}
+
+/** `obj[key]` if it is a finite number, else 0. */
+export function numberField(obj: JsonObject | null, key: string): number {
+  const v = obj?.[key];
+  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+}
+
 /** Parses a text frame that must hold a JSON object. Never throws. */
 export function parseJsonFrame(data: unknown): JsonFrame {
   if (typeof data !== "string") return { ok: false, error: "binary frame" };

@@ -24,8 +24,14 @@ import type {
   SessionStartEvent,
 } from "openai/resources/live/live";
 import { isBase64 } from "./media_streams.ts";
-import { type JsonObject, jsonObject, parseJsonFrame } from "./json_fields.ts";
-import type { FunctionDeclaration } from "./openai_realtime.ts";
+import {
+  type JsonObject,
+  jsonObject,
+  numberField,
+  parseJsonFrame,
+  textField,
+} from "./json_fields.ts";
+import { type FunctionDeclaration, openAiError } from "./openai_realtime.ts";
 import type { ParseResult } from "./parse_result.ts";
 import { audioSplicer } from "./audio_splice.ts";
 
@@ -41,9 +47,24 @@ export interface LiveSessionOptions {
   tools: readonly FunctionDeclaration[];
 }
 
-/** The function tools of a Responses delegation, as the SDK types them. */
-export function liveTools(tools: readonly FunctionDeclaration[]): FunctionTool[] {
-  return tools.map((t) => ({ type: "function", ...t }));
+/**
+ * Tools and reasoning delegated to a Responses backend (the agent's text model, under the same
+ * instructions), whose function calls the application answers: for `session.start` and for a
+ * SIP call's accept alike.
+ */
+export function responsesDelegation(
+  options: Pick<LiveSessionOptions, "delegationModel" | "instructions" | "tools">,
+) {
+  const tools: FunctionTool[] = options.tools.map((t) => ({ type: "function", ...t }));
+  return {
+    type: "responses" as const,
+    responses: {
+      model: options.delegationModel,
+      instructions: options.instructions,
+      tools,
+      parallel_tool_calls: true,
+    },
+  };
 }
 
 /** `session.start`: µ-law both ways, the agent's voice and instructions, tools by delegation. */
@@ -58,15 +79,7 @@ export function sessionStart(options: LiveSessionOptions): string {
           format: { type: "audio/pcmu", rate: 8000 },
           output: { voice: options.voice },
         },
-        delegation: {
-          type: "responses",
-          responses: {
-            model: options.delegationModel,
-            instructions: options.instructions,
-            tools: liveTools(options.tools),
-            parallel_tool_calls: true,
-          },
-        },
+        delegation: responsesDelegation(options),
       },
     } satisfies SessionStartEvent,
   );
@@ -172,16 +185,6 @@ type Unlisted = Exclude<
 const EVERY_EVENT_LISTED: [Unlisted] extends [never] ? true : Unlisted = true;
 void EVERY_EVENT_LISTED;
 
-function text(obj: JsonObject | null, key: string): string {
-  const v = obj?.[key];
-  return typeof v === "string" ? v : "";
-}
-
-function num(obj: JsonObject | null, key: string): number {
-  const v = obj?.[key];
-  return typeof v === "number" && Number.isFinite(v) ? v : 0;
-}
-
 /** `session.output_audio.delta` on the primary socket as the API writes it (no timestamps). */
 const AUDIO_DELTA_FRAME =
   /^\{"delta":"([A-Za-z0-9+/]*={0,2})","type":"session\.output_audio\.delta"\}$|^\{"type":"session\.output_audio\.delta","delta":"([A-Za-z0-9+/]*={0,2})"\}$/;
@@ -189,13 +192,13 @@ const AUDIO_DELTA_FRAME =
 /** What a nested Responses streaming event means (a function call, the response's end). */
 export function delegatedEvent(value: unknown): DelegatedEvent {
   const e = jsonObject(value);
-  const type = text(e, "type");
+  const type = textField(e, "type");
   if (type === "response.output_item.done") {
     const item = jsonObject(e?.item);
-    const callId = text(item, "call_id");
-    const name = text(item, "name");
-    if (text(item, "type") === "function_call" && callId && name) {
-      return { kind: "function_call", callId, name, arguments: text(item, "arguments") };
+    const callId = textField(item, "call_id");
+    const name = textField(item, "name");
+    if (textField(item, "type") === "function_call" && callId && name) {
+      return { kind: "function_call", callId, name, arguments: textField(item, "arguments") };
     }
   }
   if (
@@ -204,12 +207,15 @@ export function delegatedEvent(value: unknown): DelegatedEvent {
     const response = jsonObject(e?.response);
     const u = jsonObject(response?.usage);
     const usage = u
-      ? { inputTokens: num(u, "input_tokens"), outputTokens: num(u, "output_tokens") }
+      ? {
+        inputTokens: numberField(u, "input_tokens"),
+        outputTokens: numberField(u, "output_tokens"),
+      }
       : null;
     return {
       kind: "done",
-      responseId: text(response, "id"),
-      status: text(response, "status"),
+      responseId: textField(response, "id"),
+      status: textField(response, "status"),
       usage,
     };
   }
@@ -230,7 +236,7 @@ export function parseLiveEvent(data: unknown): ParseResult<LiveServerEvent> {
   const type = m.type;
   switch (type) {
     case "session.started": {
-      const sessionId = text(jsonObject(m.session), "id");
+      const sessionId = textField(jsonObject(m.session), "id");
       if (!sessionId) return { ok: false, error: "session.started without session.id" };
       return { ok: true, message: { type, sessionId } };
     }
@@ -242,38 +248,35 @@ export function parseLiveEvent(data: unknown): ParseResult<LiveServerEvent> {
       return { ok: true, message: { type, delta } };
     }
     case "session.input_transcript.delta":
-      return { ok: true, message: { type, delta: text(m, "delta"), endMs: num(m, "end_ms") } };
+      return {
+        ok: true,
+        message: { type, delta: textField(m, "delta"), endMs: numberField(m, "end_ms") },
+      };
     case "session.output_transcript.delta":
-      return { ok: true, message: { type, delta: text(m, "delta") } };
+      return { ok: true, message: { type, delta: textField(m, "delta") } };
     case "session.delegation.created": {
       const delegation = jsonObject(m.delegation);
-      const delegationId = text(delegation, "id");
+      const delegationId = textField(delegation, "id");
       if (!delegationId) return { ok: false, error: "delegation without an id" };
-      return { ok: true, message: { type, delegationId, target: text(delegation, "target") } };
+      return { ok: true, message: { type, delegationId, target: textField(delegation, "target") } };
     }
     case "response.event": {
       const delegationId = typeof m.delegation_id === "string" ? m.delegation_id : null;
       return { ok: true, message: { type, delegationId, event: delegatedEvent(m.event) } };
     }
     case "session.usage.updated":
-      return { ok: true, message: { type, seconds: num(jsonObject(m.usage), "seconds") } };
+      return { ok: true, message: { type, seconds: numberField(jsonObject(m.usage), "seconds") } };
     case "session.closed":
-      return {
-        ok: true,
-        message: { type, reason: text(m, "reason"), seconds: num(jsonObject(m.usage), "seconds") },
-      };
-    case "error": {
-      const error = jsonObject(m.error);
       return {
         ok: true,
         message: {
           type,
-          errorType: text(error, "type"),
-          code: text(error, "code"),
-          message: text(error, "message").slice(0, 300),
+          reason: textField(m, "reason"),
+          seconds: numberField(jsonObject(m.usage), "seconds"),
         },
       };
-    }
+    case "error":
+      return { ok: true, message: { type, ...openAiError(m) } };
     default:
       if (KNOWN_OTHER.has(type)) return { ok: true, message: { type: "other", name: type } };
       return { ok: false, error: `unknown type "${type.slice(0, 60)}"` };

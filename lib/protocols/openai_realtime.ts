@@ -24,7 +24,13 @@ import type { TurnDetection } from "../platform/config.ts";
 import type { TokenUsage } from "../platform/model_prices.ts";
 
 import { isBase64 } from "./media_streams.ts";
-import { type JsonObject, jsonObject, parseJsonFrame } from "./json_fields.ts";
+import {
+  type JsonObject,
+  jsonObject,
+  numberField,
+  parseJsonFrame,
+  textField,
+} from "./json_fields.ts";
 import type { ParseResult } from "./parse_result.ts";
 import { audioSplicer } from "./audio_splice.ts";
 
@@ -202,14 +208,16 @@ export type RealtimeServerEvent =
 
 type Json = JsonObject;
 
-function text(obj: Json | null, key: string): string {
-  const v = obj?.[key];
-  return typeof v === "string" ? v : "";
-}
-
-function num(obj: Json | null, key: string): number {
-  const v = obj?.[key];
-  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+/** The fields of an OpenAI `error` event (both voice APIs write it alike), its message capped. */
+export function openAiError(
+  event: JsonObject,
+): { errorType: string; code: string; message: string } {
+  const error = jsonObject(event.error);
+  return {
+    errorType: textField(error, "type"),
+    code: textField(error, "code"),
+    message: textField(error, "message").slice(0, 300),
+  };
 }
 
 /** GA server events the bridge knows but does not act on: dropped quietly, not counted as bad. */
@@ -265,24 +273,24 @@ void EVERY_EVENT_LISTED;
 function usage(value: unknown): Usage | null {
   const u = jsonObject(value);
   if (!u) return null;
-  const inputTokens = num(u, "input_tokens");
-  const outputTokens = num(u, "output_tokens");
+  const inputTokens = numberField(u, "input_tokens");
+  const outputTokens = numberField(u, "output_tokens");
   const result: Usage = {
     inputTokens,
     outputTokens,
-    totalTokens: num(u, "total_tokens") || inputTokens + outputTokens,
+    totalTokens: numberField(u, "total_tokens") || inputTokens + outputTokens,
   };
   const input = jsonObject(u.input_token_details);
   const output = jsonObject(u.output_token_details);
   if (input || output) {
     const cached = jsonObject(input?.cached_tokens_details);
     result.details = {
-      input: num(input, "text_tokens"),
-      cachedInput: num(cached, "text_tokens"),
-      output: num(output, "text_tokens"),
-      audioInput: num(input, "audio_tokens"),
-      cachedAudioInput: num(cached, "audio_tokens"),
-      audioOutput: num(output, "audio_tokens"),
+      input: numberField(input, "text_tokens"),
+      cachedInput: numberField(cached, "text_tokens"),
+      output: numberField(output, "text_tokens"),
+      audioInput: numberField(input, "audio_tokens"),
+      cachedAudioInput: numberField(cached, "audio_tokens"),
+      audioOutput: numberField(output, "audio_tokens"),
     };
   }
   return result;
@@ -320,11 +328,14 @@ export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent
   switch (type) {
     case "response.output_audio.delta": {
       const delta = m.delta;
-      const itemId = text(m, "item_id");
+      const itemId = textField(m, "item_id");
       if (typeof delta !== "string" || !isBase64(delta) || !itemId) {
         return { ok: false, error: "audio delta without base64 delta or item_id" };
       }
-      return { ok: true, message: { type, responseId: text(m, "response_id"), itemId, delta } };
+      return {
+        ok: true,
+        message: { type, responseId: textField(m, "response_id"), itemId, delta },
+      };
     }
     case "session.created":
     case "session.updated":
@@ -332,20 +343,28 @@ export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent
     case "input_audio_buffer.speech_started":
       return {
         ok: true,
-        message: { type, itemId: text(m, "item_id"), audioStartMs: num(m, "audio_start_ms") },
+        message: {
+          type,
+          itemId: textField(m, "item_id"),
+          audioStartMs: numberField(m, "audio_start_ms"),
+        },
       };
     case "input_audio_buffer.speech_stopped":
       return {
         ok: true,
-        message: { type, itemId: text(m, "item_id"), audioEndMs: num(m, "audio_end_ms") },
+        message: {
+          type,
+          itemId: textField(m, "item_id"),
+          audioEndMs: numberField(m, "audio_end_ms"),
+        },
       };
     case "response.created":
-      return { ok: true, message: { type, responseId: text(jsonObject(m.response), "id") } };
+      return { ok: true, message: { type, responseId: textField(jsonObject(m.response), "id") } };
     case "response.output_audio_transcript.done":
     case "conversation.item.input_audio_transcription.completed":
       return {
         ok: true,
-        message: { type, itemId: text(m, "item_id"), transcript: text(m, "transcript") },
+        message: { type, itemId: textField(m, "item_id"), transcript: textField(m, "transcript") },
       };
     case "response.done": {
       const response = jsonObject(m.response);
@@ -353,39 +372,29 @@ export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent
         ok: true,
         message: {
           type,
-          responseId: text(response, "id"),
-          status: text(response, "status"),
+          responseId: textField(response, "id"),
+          status: textField(response, "status"),
           usage: usage(response?.usage),
         },
       };
     }
     case "response.function_call_arguments.done": {
-      const callId = text(m, "call_id");
-      const name = text(m, "name");
+      const callId = textField(m, "call_id");
+      const name = textField(m, "name");
       if (!callId || !name) return { ok: false, error: "function call without call_id or name" };
       return {
         ok: true,
         message: {
           type,
-          responseId: text(m, "response_id"),
+          responseId: textField(m, "response_id"),
           callId,
           name,
-          arguments: text(m, "arguments"),
+          arguments: textField(m, "arguments"),
         },
       };
     }
-    case "error": {
-      const error = jsonObject(m.error);
-      return {
-        ok: true,
-        message: {
-          type,
-          errorType: text(error, "type"),
-          code: text(error, "code"),
-          message: text(error, "message").slice(0, 300),
-        },
-      };
-    }
+    case "error":
+      return { ok: true, message: { type, ...openAiError(m) } };
     default:
       if (KNOWN_OTHER.has(type)) return { ok: true, message: { type: "other", name: type } };
       return { ok: false, error: `unknown type "${type.slice(0, 60)}"` };

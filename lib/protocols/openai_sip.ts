@@ -13,7 +13,7 @@ import type { SessionAcceptParams } from "openai/resources/live/sessions";
 import type { CallAcceptParams } from "openai/resources/realtime/calls";
 import type { UnwrapWebhookEvent } from "openai/resources/webhooks/webhooks";
 import type { FunctionDeclaration } from "./openai_realtime.ts";
-import { liveTools } from "./openai_live.ts";
+import { responsesDelegation } from "./openai_live.ts";
 
 /** The custom SIP headers of a call, by what they carry. */
 export const SIP_HEADERS = {
@@ -116,15 +116,7 @@ export function liveAccept(options: SipSessionOptions): SessionAcceptParams {
       instructions: options.instructions,
       audio: { output: { voice: options.voice } },
       ...(options.store ? { store: true } : {}),
-      delegation: {
-        type: "responses",
-        responses: {
-          model: options.delegationModel,
-          instructions: options.instructions,
-          tools: liveTools(options.tools),
-          parallel_tool_calls: true,
-        },
-      },
+      delegation: responsesDelegation(options),
     },
   } satisfies SessionAcceptParams;
 }
