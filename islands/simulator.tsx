@@ -10,6 +10,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { SimulatedCall } from "../lib/calls/simulated_call.ts";
 import { hydrateIsland } from "./hydrate.ts";
+import { CallStatus } from "./call_status.ts";
 import { type ToolItem, toolText, whenSubscribed } from "./simulator_feed.ts";
 
 /** Props of {@link Simulator}. */
@@ -239,16 +240,7 @@ export function Simulator({ agents }: SimulatorProps) {
               Start a call
             </button>
           )}
-        <span class="status">
-          {status}
-          {callSid
-            ? (
-              <>
-                {" "}· <a href={`/calls/${callSid}`}>{callSid}</a>
-              </>
-            )
-            : null}
-        </span>
+        <CallStatus status={status} callSid={callSid} />
       </div>
       <label class="params">
         Params (JSON, as <code>POST /api/calls</code> takes them; the call then runs as outbound)

@@ -8,6 +8,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { hydrateIsland } from "./hydrate.ts";
+import { CallStatus } from "./call_status.ts";
 import { openMicrophone, type PlayoutState, VoiceCall } from "./voice_call.ts";
 import { type ToolItem, toolText, whenSubscribed } from "./simulator_feed.ts";
 
@@ -254,16 +255,7 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
         <button type="button" id="voice-mute" disabled={!live} onClick={toggleMute}>
           {muted ? "Unmute" : "Mute"}
         </button>
-        <span class="status">
-          {status}
-          {callSid
-            ? (
-              <>
-                {" "}· <a href={`/calls/${callSid}`}>{callSid}</a>
-              </>
-            )
-            : null}
-        </span>
+        <CallStatus status={status} callSid={callSid} />
       </div>
       <div class="meters">
         <label>
