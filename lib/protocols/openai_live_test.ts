@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import {
   appendLiveAudio,
+  closeSession,
+  commentary,
   continueResponse,
   delegatedEvent,
   liveFunctionOutput,
@@ -129,4 +131,131 @@ Deno.test("delegatedEvent: function calls and the response's end, with its usage
     },
   );
   assert.deepEqual(delegatedEvent(null), { kind: "other" });
+});
+
+Deno.test("client events: commentary for the model to speak, and the session's close", () => {
+  assert.deepEqual(JSON.parse(commentary("Greet the caller.")), {
+    type: "session.commentary.append",
+    content: "Greet the caller.",
+    delegation_id: null,
+  });
+  assert.equal(closeSession(), '{"type":"session.close"}');
+});
+
+Deno.test("parseLiveEvent: every event the bridge ignores is known, not bad", () => {
+  const ignored = [
+    "session.updated",
+    "session.input_audio.muted",
+    "session.input_audio.unmuted",
+    "session.output_audio.fixture.playing",
+    "session.output_audio.fixture.played",
+    "session.instructions.appended",
+    "session.thinking.appended",
+    "session.commentary.appended",
+    "session.input_audio.append",
+    "decision.event",
+    "decision.item.created",
+    "decision.item.deleted",
+    "info",
+    "transport.dtmf.received",
+    "transport.dtmf.send",
+    "transport.dtmf.sent",
+    "transport.ringing",
+    "transport.answered",
+    "transport.failed",
+  ];
+  for (const type of ignored) {
+    assert.deepEqual(parseLiveEvent(JSON.stringify({ type })), {
+      ok: true,
+      message: { type: "other", name: type },
+    });
+  }
+});
+
+Deno.test("parseLiveEvent: the rest of the events, and what is refused with its reason", () => {
+  const parse = (frame: unknown) => parseLiveEvent(JSON.stringify(frame));
+  assert.deepEqual(parse({ type: "session.output_transcript.delta", delta: "Hi" }), {
+    ok: true,
+    message: { type: "session.output_transcript.delta", delta: "Hi" },
+  });
+  assert.deepEqual(
+    parse({
+      type: "response.event",
+      delegation_id: "d1",
+      event: { type: "response.completed", response: { id: "r", status: "completed" } },
+    }),
+    {
+      ok: true,
+      message: {
+        type: "response.event",
+        delegationId: "d1",
+        event: { kind: "done", responseId: "r", status: "completed", usage: null },
+      },
+    },
+  );
+  assert.deepEqual(parse({ type: "response.event", event: {} }), {
+    ok: true,
+    message: { type: "response.event", delegationId: null, event: { kind: "other" } },
+  });
+  assert.deepEqual(
+    parse({ type: "session.closed", reason: "close_requested", usage: { seconds: 7 } }),
+    { ok: true, message: { type: "session.closed", reason: "close_requested", seconds: 7 } },
+  );
+  assert.deepEqual(parse({ delta: "AAAA" }), { ok: false, error: "no type" });
+  assert.deepEqual(parse({ type: "session.started", session: {} }), {
+    ok: false,
+    error: "session.started without session.id",
+  });
+  assert.deepEqual(parse({ type: "session.output_audio.delta", delta: 3 }), {
+    ok: false,
+    error: "audio delta without a base64 delta",
+  });
+  assert.deepEqual(parse({ type: "session.delegation.created", delegation: {} }), {
+    ok: false,
+    error: "delegation without an id",
+  });
+  const long = `x.${"y".repeat(100)}`;
+  assert.deepEqual(parse({ type: long }), {
+    ok: false,
+    error: `unknown type "${long.slice(0, 60)}"`,
+  });
+  assert.deepEqual(parseLiveEvent(new Uint8Array([1])), { ok: false, error: "binary frame" });
+});
+
+Deno.test("parseLiveEvent: the fast path takes only whole base64; the rest goes to the parser", () => {
+  // Either field order the API writes; a delta that is not whole base64 is refused.
+  assert.deepEqual(parseLiveEvent('{"delta":"AAAA","type":"session.output_audio.delta"}'), {
+    ok: true,
+    message: { type: "session.output_audio.delta", delta: "AAAA" },
+  });
+  assert.deepEqual(parseLiveEvent('{"type":"session.output_audio.delta","delta":"AAA"}'), {
+    ok: false,
+    error: "audio delta without a base64 delta",
+  });
+  assert.deepEqual(parseLiveEvent('{"type":"session.output_audio.delta","delta":""}'), {
+    ok: true,
+    message: { type: "session.output_audio.delta", delta: "" },
+  });
+});
+
+Deno.test("delegatedEvent: a function call needs its id and name; failed and incomplete end it", () => {
+  const call = (item: Record<string, unknown>) =>
+    delegatedEvent({ type: "response.output_item.done", item });
+  assert.deepEqual(call({ type: "function_call", name: "end_call", arguments: "{}" }), {
+    kind: "other",
+  });
+  assert.deepEqual(call({ type: "function_call", call_id: "c1", arguments: "{}" }), {
+    kind: "other",
+  });
+  assert.deepEqual(delegatedEvent({ type: "response.created", item: { type: "function_call" } }), {
+    kind: "other",
+  });
+  for (const type of ["response.failed", "response.incomplete"]) {
+    assert.deepEqual(delegatedEvent({ type, response: { id: "r", status: "failed" } }), {
+      kind: "done",
+      responseId: "r",
+      status: "failed",
+      usage: null,
+    });
+  }
 });

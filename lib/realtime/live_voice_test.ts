@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/helpers/fake_clock.ts";
 import type { CallSocket } from "../calls/call_types.ts";
 import { Logger } from "../platform/log.ts";
+import type { CallRecorder } from "../records/call_recorder.ts";
 import { CallTranscript } from "./call_transcript.ts";
 import type { LiveSession } from "./live_session.ts";
 import { ANSWER_WAIT_MS, LiveVoice, MAX_QUEUED_MS, TURN_QUIET_MS } from "./live_voice.ts";
@@ -28,7 +29,20 @@ class ManualClock extends FakeClock {
   }
 }
 
-function setup() {
+/** What the voice wrote to the call's record. */
+interface Recorded {
+  latencies: { latencyMs: number | null; outcome: string }[];
+  events: { type: string; summary: string; data: Record<string, unknown> }[];
+}
+
+function setup(options: { ready?: boolean; attach?: boolean } = {}) {
+  const recorded: Recorded = { latencies: [], events: [] };
+  const record = {
+    latency: (l: { latencyMs: number | null; outcome: string }) =>
+      void recorded.latencies.push({ latencyMs: l.latencyMs, outcome: l.outcome }),
+    event: (type: string, summary: string, data: Record<string, unknown>) =>
+      void recorded.events.push({ type, summary, data }),
+  };
   const clock = new ManualClock();
   const media: number[] = [];
   const socket: CallSocket = {
@@ -41,19 +55,27 @@ function setup() {
     addEventListener() {},
   };
   const sent: string[] = [];
-  const upstream = { ready: true, session: 1, send: (frame: string) => void sent.push(frame) };
+  const upstream = {
+    ready: options.ready ?? true,
+    session: 1,
+    send: (frame: string) => void sent.push(frame),
+  };
   let closed = 0;
+  const transcript = new CallTranscript(clock, () => null);
+  const stats = { framesOut: 0, droppedDeltas: 0, bargeIns: 0, truncates: 0 };
   const voice = new LiveVoice({
     upstream: upstream as unknown as LiveSession,
     clock,
-    transcript: new CallTranscript(clock, () => null),
-    stats: { framesOut: 0, droppedDeltas: 0, bargeIns: 0, truncates: 0 },
+    transcript,
+    stats,
     log: () => new Logger("error", {}, () => {}),
-    record: () => null,
+    record: () => record as unknown as CallRecorder,
     turnClosed: () => void closed++,
   });
-  voice.attach(new TwilioStream(socket, "MZ1", () => clock.monotonic()));
-  return { clock, voice, sent, media, closed: () => closed };
+  if (options.attach ?? true) {
+    voice.attach(new TwilioStream(socket, "MZ1", () => clock.monotonic()));
+  }
+  return { clock, voice, sent, media, closed: () => closed, recorded, transcript, stats };
 }
 
 Deno.test("live voice: an answer asked for keeps the turn open, at most ANSWER_WAIT_MS", () => {
@@ -184,4 +206,81 @@ Deno.test("live voice: held audio goes out as Twilio plays it, even when its ech
   assert.equal(clock.pending, 1);
   voice.interrupt("speech");
   assert.equal(clock.pending, 0);
+});
+
+Deno.test("live voice: a turn per answer, its latency from the caller's words, recorded", () => {
+  const { clock, voice, recorded, transcript, stats } = setup();
+  clock.mono = 100;
+  voice.callerSpoke();
+  clock.mono = 350;
+  voice.audio(delta(20));
+  voice.spoken("Hi ");
+  voice.spoken("there.");
+  assert.deepEqual(voice.turns.map((t) => [t.responseId, t.latencyMs, t.status]), [
+    ["live-agent-1", 250, "completed"],
+  ]);
+  assert.deepEqual(recorded.latencies, [{ latencyMs: 250, outcome: "completed" }]);
+  assert.deepEqual(transcript.entries.map((e) => [e.role, e.text, e.itemId]), [
+    ["agent", "Hi there.", "live-agent-1"],
+  ]);
+  assert.ok(stats.framesOut > 0, "the delta went to Twilio");
+  assert.ok(voice.maxQueuedMs >= 19, `queued ${voice.maxQueuedMs} ms`);
+  // Audio the bridge did not ask for (Live's own turn) has no latency to count.
+  clock.tick(TURN_QUIET_MS);
+  voice.interrupt("speech");
+  clock.mono = 10_000;
+  voice.spoken("More.");
+  assert.deepEqual(voice.turns.map((t) => [t.responseId, t.latencyMs]), [
+    ["live-agent-1", 250],
+    ["live-agent-2", null],
+  ]);
+  assert.deepEqual(recorded.latencies.at(-1), { latencyMs: null, outcome: "completed" });
+  voice.stop();
+});
+
+Deno.test("live voice: a barge-in while Twilio plays is counted, recorded with what was heard", () => {
+  const { clock, voice, recorded, transcript, stats } = setup();
+  voice.callerSpoke();
+  voice.audio(delta(100));
+  clock.mono = 40; // Twilio has played 40 ms of it.
+  voice.interrupt("speech_started");
+  assert.equal(stats.bargeIns, 1);
+  assert.equal(voice.queuedAtBargeIn.length, 1);
+  assert.ok(voice.queuedAtBargeIn[0] > 40 && voice.queuedAtBargeIn[0] <= 100);
+  const [event] = recorded.events;
+  assert.equal(event.type, "barge_in");
+  const heard = event.data.audioEndMs as number;
+  assert.ok(heard >= 0 && heard <= 100, `heard ${heard} ms`);
+  assert.equal(event.summary, `caller cut in after ${heard} ms of audio`);
+  assert.deepEqual(event.data, {
+    cause: "speech_started",
+    audioEndMs: heard,
+    queuedMs: voice.queuedAtBargeIn[0],
+  });
+  assert.equal(transcript.entries[0].interrupted, true);
+  assert.equal(transcript.entries[0].heardMs, heard);
+  assert.equal(voice.playing, false);
+  // Nothing plays any more: a second cut-in does nothing.
+  voice.interrupt("speech_started");
+  assert.equal(stats.bargeIns, 1);
+  assert.equal(recorded.events.length, 1);
+  voice.stop();
+});
+
+Deno.test("live voice: no stream yet drops the delta; no session yet says nothing", () => {
+  const early = setup({ attach: false });
+  early.voice.audio(delta(20));
+  assert.equal(early.stats.droppedDeltas, 1);
+  assert.equal(early.voice.turns.length, 0);
+  const offline = setup({ ready: false });
+  assert.equal(offline.voice.say("Hello."), false);
+  assert.deepEqual(offline.sent, []);
+  assert.equal(offline.voice.responses.owed, false);
+  const online = setup();
+  assert.equal(online.voice.say("Hello."), true);
+  assert.match(
+    JSON.parse(online.sent[0]).content,
+    /^Say exactly this to the caller, and nothing else: "Hello\."$/,
+  );
+  online.voice.stop();
 });
