@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { XMLParser } from "fast-xml-parser";
 import { FakeOpenAI } from "./fakes/fake_openai.ts";
 import { FakeRealtime } from "./fakes/fake_realtime.ts";
+import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
 import { FakeTwilioApi } from "./fakes/fake_twilio_api.ts";
 import { MediaStreamsClient } from "./fakes/media_streams_client.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
@@ -57,7 +58,13 @@ Deno.test("permissions: start, dev, setup-number and the Dockerfile's CMD grant 
 async function startShipped(env: Record<string, string> = {}) {
   const ca = await createTestCa();
   const realtime = new FakeRealtime();
-  const openai = new FakeOpenAI({ upgrade: (req) => realtime.handle(req) });
+  // SIP calls' REST (accept, hangup…) and sidebands, under the same base URL as OpenAI's.
+  const sip = new FakeSip();
+  realtime.sip = sip;
+  const openai = new FakeOpenAI({
+    upgrade: (req) => realtime.handle(req),
+    rest: (req) => sip.handle(req),
+  });
   const openaiUrl = openai.start({ tls: ca.server });
   const twilioApi = new FakeTwilioApi();
   const twilioUrl = twilioApi.start({ tls: ca.server });
@@ -84,6 +91,7 @@ async function startShipped(env: Record<string, string> = {}) {
     main,
     openai,
     realtime,
+    sip,
     twilioApi,
     urls: { openai: openaiUrl, twilio: twilioUrl },
     async close() {
@@ -192,6 +200,41 @@ Deno.test("as shipped, over TLS: realtime end_call hangs up and transfer_to_huma
     ]);
     assert.equal(xml.parse(moved.update.twiml).Response.Dial, "+15550100777");
     await s.main.logged("call.redirected", { where: (l) => l.to === "live-agent-handoff" });
+  } finally {
+    assert.equal((await s.close()).code, 0);
+  }
+});
+
+Deno.test("as shipped, over TLS: a SIP call's webhook is verified, accepted, and its sideband hangs up", async () => {
+  const s = await startShipped({
+    OPENAI_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    OPENAI_VOICE_ENGINE: "live",
+  });
+  try {
+    const events = s.sip.incoming({ "X-Callbridge-Agent": "default" });
+    const body = JSON.stringify(events.live);
+    const res = await fetch(`${s.main.url}/openai/webhook`, {
+      method: "POST",
+      headers: signWebhook(body, TEST_WEBHOOK_SECRET),
+      body,
+    });
+    assert.deepEqual([res.status, await res.text()], [200, "ok"]);
+    // The accept goes out through the SDK over TLS, the sideband over wss, with the start flags.
+    const accept = await s.sip.requests.waitFor((r) => r.action === "accept", { what: "accept" });
+    assert.equal(accept.status, 200);
+    assert.equal((accept.body.session as { type: string }).type, "live");
+    const sideband = await s.sip.sideband(accept.id);
+    await sideband.events.waitFor((e) => e.type === "session.commentary.append", {
+      what: "the greeting",
+    });
+    sideband.call("end_call", JSON.stringify({ reason: "done" }));
+    sideband.agentSays("Goodbye!");
+    const hangup = await s.sip.requests.waitFor((r) => r.action === "hangup", {
+      what: "hangup",
+      timeoutMs: 10_000,
+    });
+    assert.equal(hangup.status, 200);
+    await s.main.logged("sip.hung_up");
   } finally {
     assert.equal((await s.close()).code, 0);
   }

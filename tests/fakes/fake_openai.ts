@@ -163,12 +163,19 @@ export class FakeOpenAI {
 
   /** Takes WebSocket upgrades (the Realtime API under the same base URL), when set. */
   readonly #upgrade: ((req: Request) => Response | Promise<Response>) | null;
+  /** Answers the REST requests it knows (e.g. the SIP calls' accept), null for the rest. */
+  readonly #rest: ((req: Request) => Promise<Response | null>) | null;
 
   constructor(
-    options: { apiKey?: string; upgrade?: (req: Request) => Response | Promise<Response> } = {},
+    options: {
+      apiKey?: string;
+      upgrade?: (req: Request) => Response | Promise<Response>;
+      rest?: (req: Request) => Promise<Response | null>;
+    } = {},
   ) {
     this.apiKey = options.apiKey ?? "sk-test-fake-key";
     this.#upgrade = options.upgrade ?? null;
+    this.#rest = options.rest ?? null;
   }
 
   /** Starts listening; returns the base URL to use as `OPENAI_BASE_URL` (https with `tls`). */
@@ -216,6 +223,8 @@ export class FakeOpenAI {
     if (this.#upgrade && req.headers.get("upgrade")?.toLowerCase() === "websocket") {
       return await this.#upgrade(req);
     }
+    const other = this.#rest ? await this.#rest(req) : null;
+    if (other) return other;
     try {
       if (req.method === "GET" && url.pathname === "/v1/models") {
         this.#checkAuth(req.headers.get("authorization"));
