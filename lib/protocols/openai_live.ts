@@ -24,13 +24,7 @@ import type {
   SessionStartEvent,
 } from "openai/resources/live/live";
 import { isBase64 } from "./media_streams.ts";
-import {
-  type JsonObject,
-  jsonObject,
-  numberField,
-  parseJsonFrame,
-  textField,
-} from "./json_fields.ts";
+import { jsonObject, numberField, parseJsonFrame, textField } from "./json_fields.ts";
 import { type FunctionDeclaration, openAiError } from "./openai_realtime.ts";
 import type { ParseResult } from "./parse_result.ts";
 import { audioSplicer } from "./audio_splice.ts";
