@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { FakeLive } from "./fakes/fake_live.ts";
 import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
 import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
 import { postSigned } from "./helpers/service.ts";
@@ -17,7 +18,7 @@ import { waitUntil } from "./fakes/event_log.ts";
 
 const PROJECT = "proj_test123";
 
-/** The service in SIP mode with the fake SIP API beside the fake Realtime one. */
+/** The service in SIP mode with the fake SIP and Live APIs beside the fake Realtime one. */
 async function startSip(env: Record<string, string> = {}) {
   const h = await startRealtime({
     env: {
@@ -29,7 +30,9 @@ async function startSip(env: Record<string, string> = {}) {
   });
   const sip = new FakeSip();
   h.fake.sip = sip;
-  return { h, sip };
+  const live = new FakeLive();
+  h.fake.live = live;
+  return { h, sip, live };
 }
 
 /** What Twilio does for a call in SIP mode: asks the voice webhook; returns the SIP URI's headers. */
@@ -261,12 +264,18 @@ Deno.test("openai webhook: a duplicate webhook-id is handled once", async () => 
 });
 
 Deno.test("sip: rejected with 486 at capacity, 503 while draining, 603 for a bad token", async () => {
-  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live", MAX_CONCURRENT_CALLS: "1" });
+  const { h, sip, live } = await startSip({
+    OPENAI_VOICE_ENGINE: "live",
+    MAX_CONCURRENT_CALLS: "1",
+  });
   try {
-    // At capacity: one Media Streams call is live (it started after the SIP call's webhook).
+    // At capacity: one Media Streams call is live (it started after the SIP call's webhook), its
+    // Live session started (a session that failed to open would end the call and free its line).
     const headers = await dialedHeaders(h, "default");
     const busy = await h.call();
-    await waitUntil(() => h.service.services.registry.size === 1, { what: "the call is live" });
+    const session = await live.session();
+    await session.events.waitFor((e) => e.type === "session.start", { what: "session.start" });
+    assert.equal(h.service.services.registry.size, 1);
     const first = sip.incoming(headers);
     await deliver(h, first.live);
     await h.service.services.sipWebhook.idle();
