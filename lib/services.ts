@@ -19,7 +19,7 @@ import { CallStore } from "./records/call_store.ts";
 import { type Clock, systemClock } from "./platform/clock.ts";
 import { type Config, ConfigError } from "./platform/config.ts";
 import { Lifecycle } from "./platform/lifecycle.ts";
-import { retryWhenBusy } from "./platform/kv_busy.ts";
+import { openKv } from "./platform/kv_open.ts";
 import { LiveFeed } from "./records/live_feed.ts";
 import { type LiveCallView, Presence } from "./records/presence.ts";
 import { RejectedRequests } from "./admin/rejected_requests.ts";
@@ -334,26 +334,6 @@ function createAfterCall(
     webhook: { ...callWebhook, production: config.production, publicUrl: config.publicUrl },
     observer: metrics,
   });
-}
-
-/** Opens KV at `path`, creating the folder of a local file. */
-async function openKv(path: string): Promise<Deno.Kv> {
-  if (!path) return await Deno.openKv();
-  const remote = /^https?:\/\//.test(path);
-  try {
-    if (!remote && path !== ":memory:") {
-      const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
-      if (dir) await Deno.mkdir(dir, { recursive: true });
-    }
-    const kv = await Deno.openKv(path);
-    // A local file may be shared by replicas: a write meeting another's waits its turn.
-    return remote || path === ":memory:" ? kv : retryWhenBusy(kv);
-  } catch (err) {
-    const hint = err instanceof Deno.errors.NotCapable
-      ? '; the service may write only under data/ (deno.json\'s "service" permission set)'
-      : "";
-    throw new ConfigError([`KV_PATH: cannot open "${path}" (${(err as Error).message})${hint}`]);
-  }
 }
 
 /** Start-up warnings about a configuration that works but is not production-ready. */

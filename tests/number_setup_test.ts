@@ -1,7 +1,8 @@
 /**
  * `deno task setup-number`: an owned number's voice webhook and status callback are pointed at
  * PUBLIC_URL through the real twilio SDK against the fake REST API; wrong flags and variables are
- * named; a dry run changes nothing; the real script exits 0 or 1 with what it did.
+ * named; a dry run changes nothing; the real script exits 0 or 1 with what it did; an agent created
+ * from the pages (in the service's KV) can be given a number, by the real script too.
  */
 
 import assert from "node:assert/strict";
@@ -14,6 +15,10 @@ import {
   setupNumber,
 } from "../lib/outbound/number_setup.ts";
 import { createTwilioApi } from "../lib/platform/twilio_api.ts";
+import { createAgent } from "../lib/agents/agent_changes.ts";
+import { readProfileFolders } from "../lib/agents/profile_folders.ts";
+import { ProfileStore } from "../lib/agents/profile_store.ts";
+import { Logger } from "../lib/platform/log.ts";
 import { FakeTwilioApi, type OwnedNumber } from "./fakes/fake_twilio_api.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -41,6 +46,7 @@ function setupEnv(fake: FakeTwilioApi, baseUrl: string): Record<string, string> 
     TWILIO_API_BASE_URL: baseUrl,
     PUBLIC_URL,
     AGENTS_DIR,
+    KV_PATH: ":memory:",
   };
 }
 
@@ -58,10 +64,28 @@ async function withFake(
   }
 }
 
-/** Runs {@link setupNumber} for `args` with `env`, the way the script does. */
-function runSetup(env: Record<string, string>, args: string[]) {
+/** Runs {@link setupNumber} for `args` with `env` (and the service's `kv`), as the script does. */
+function runSetup(env: Record<string, string>, args: string[], kv: Deno.Kv | null = null) {
   const config: Config = loadConfig(env);
-  return setupNumber(config, createTwilioApi(config)?.client ?? null, parseSetupArgs(args));
+  const client = createTwilioApi(config)?.client ?? null;
+  return setupNumber({ config, client, kv }, parseSetupArgs(args));
+}
+
+/** A KV file (under data/, where the shipped permissions write) with agent `name` created in it. */
+async function kvWithCreatedAgent(name: string, template: string) {
+  await Deno.mkdir(`${ROOT}data`, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: `${ROOT}data`, prefix: "test-setup-" });
+  const path = `${dir}/callbridge.kv`;
+  const kv = await Deno.openKv(path);
+  const profiles = new ProfileStore(await readProfileFolders(AGENTS_DIR), { kv, dir: AGENTS_DIR });
+  const log = new Logger("error", {}, () => {});
+  const created = await createAgent(
+    { profiles, kv, twilio: null, log, agentsDir: AGENTS_DIR },
+    name,
+    { template },
+  );
+  assert.ok(created.ok, JSON.stringify(created));
+  return { kv, path, remove: () => Deno.remove(dir, { recursive: true }) };
 }
 
 /** The problems of the {@link NumberSetupError} `promise` rejects with. */
@@ -185,7 +209,8 @@ Deno.test("every wrong input is named at once: PUBLIC_URL, credentials, --number
     "PUBLIC_URL must be set to the https:// base URL Twilio reaches",
     "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set",
     '--number must be an E.164 number like +15550100 (got "555-0100")',
-    `--agent "nobody" is not a profile in AGENTS_DIR ${AGENTS_DIR} (known: appointments, default)`,
+    `--agent "nobody" is not a profile in AGENTS_DIR ${AGENTS_DIR} nor created from the pages ` +
+    "(known: appointments, default)",
   ]);
   const http = await setupProblems(
     runSetup({ PUBLIC_URL: "http://127.0.0.1:8000", AGENTS_DIR }, ["--number", NUMBER]),
@@ -194,6 +219,31 @@ Deno.test("every wrong input is named at once: PUBLIC_URL, credentials, --number
     http[0],
     /^PUBLIC_URL must start with https:\/\/ \(got "http:\/\/127\.0\.0\.1:8000"\)/,
   );
+});
+
+Deno.test("an agent created from the pages gets a number; its own mode counts; others are named", async () => {
+  const store = await kvWithCreatedAgent("sales-line", "realtime");
+  try {
+    await withFake(async (fake, env) => {
+      await runSetup(env, ["--number", NUMBER, "--agent", "sales-line"], store.kv);
+      assert.equal(fake.numbers[0].voiceUrl, `${PUBLIC_URL}/twilio/voice?agent=sales-line`);
+      // Without the service's KV the agent is unknown; the created ones are listed beside it.
+      const unknown = await setupProblems(
+        runSetup(env, ["--number", NUMBER, "--agent", "sales-lin"], store.kv),
+      );
+      assert.deepEqual(unknown, [
+        `--agent "sales-lin" is not a profile in AGENTS_DIR ${AGENTS_DIR} nor created from the ` +
+        "pages (known: appointments, default, sales-line)",
+      ]);
+      const sip = await setupProblems(
+        runSetup(env, ["--number", NUMBER, "--agent", "sales-line", "--mode", "sip"], store.kv),
+      );
+      assert.match(sip[0], /^OPENAI_PROJECT_ID must be set for --agent "sales-line"/);
+    });
+  } finally {
+    store.kv.close();
+    await store.remove();
+  }
 });
 
 Deno.test("flags: --number is required, --mode is relay, realtime or sip, unknown flags are refused", () => {
@@ -251,6 +301,27 @@ Deno.test("the real script: exit 0 and before → after lines; exit 1 naming the
     assert.match(missing.stderr, /--number \+15550100999 is not a phone number of Twilio account/);
     assert.match(missing.stderr, /usage: deno task setup-number/);
   });
+});
+
+Deno.test("the real script reads the agents created in KV_PATH, and creates no KV file", async () => {
+  const store = await kvWithCreatedAgent("front-desk", "relay");
+  store.kv.close();
+  try {
+    await withFake(async (fake, env) => {
+      const args = ["--number", NUMBER, "--agent", "front-desk"];
+      const ok = await runTask({ ...env, KV_PATH: store.path }, args);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(fake.numbers[0].voiceUrl, `${PUBLIC_URL}/twilio/voice?agent=front-desk`);
+      // A KV_PATH with no database yet: no agent was created there, and none is made.
+      const fresh = store.path.replace(/callbridge\.kv$/, "none.kv");
+      const missing = await runTask({ ...env, KV_PATH: fresh }, args);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /--agent "front-desk" is not a profile/);
+      await assert.rejects(Deno.stat(fresh), Deno.errors.NotFound);
+    });
+  } finally {
+    await store.remove();
+  }
 });
 
 Deno.test("--help prints what the task sets and exits 0, whatever else is missing", async () => {

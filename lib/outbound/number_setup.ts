@@ -9,7 +9,8 @@
 import { parseArgs } from "node:util";
 import type twilio from "twilio";
 import { ProfileError } from "../agents/agent_profile.ts";
-import { loadProfiles } from "../agents/profile_folders.ts";
+import { readProfileFolders } from "../agents/profile_folders.ts";
+import { ProfileStore } from "../agents/profile_store.ts";
 import type { Config, VoiceMode } from "../platform/config.ts";
 
 /** What to set up. */
@@ -45,6 +46,15 @@ export interface NumberSetupResult {
    * does not: then `changes` lists every field with what it would be set to, `before` "".
    */
   lookedUp: boolean;
+}
+
+/** What the set-up uses. */
+export interface NumberSetupDeps {
+  config: Config;
+  /** null when the Twilio credentials are not configured (reported as a problem). */
+  client: twilio.Twilio | null;
+  /** The service's KV (`KV_PATH`), where the agents created from the pages are; null: none yet. */
+  kv: Deno.Kv | null;
 }
 
 /** Wrong flags or configuration; each problem names the flag or variable. */
@@ -125,14 +135,14 @@ export function parseSetupArgs(args: string[]): NumberSetupOptions {
 }
 
 /**
- * Points `options.number`'s voice webhook (POST) and status callback at `config.publicUrl`.
- * `client` is null when the Twilio credentials are not configured (reported as a problem).
+ * Points `options.number`'s voice webhook (POST) and status callback at `config.publicUrl`, for
+ * an agent of the folders or one created from the pages (in KV).
  */
 export async function setupNumber(
-  config: Config,
-  client: twilio.Twilio | null,
+  deps: NumberSetupDeps,
   options: NumberSetupOptions,
 ): Promise<NumberSetupResult> {
+  const { config, client } = deps;
   const problems: string[] = [];
   if (!config.publicUrl) {
     problems.push("PUBLIC_URL must be set to the https:// base URL Twilio reaches");
@@ -146,7 +156,7 @@ export async function setupNumber(
   if (!E164.test(options.number)) {
     problems.push(`--number must be an E.164 number like +15550100 (got "${options.number}")`);
   }
-  problems.push(...await agentProblems(config, options));
+  problems.push(...await agentProblems(deps, options));
   if (problems.length > 0) throw new NumberSetupError(problems);
   const wanted = {
     voiceUrl: voiceWebhookUrl(config.publicUrl!, options),
@@ -205,34 +215,44 @@ export function describeSetup(result: NumberSetupResult): string {
   return lines.join("\n");
 }
 
-/** The agent must exist; answering over SIP (pinned or the agent's own mode) needs the project. */
+/**
+ * The agent must exist (a folder, or created from the pages) and be enabled, as the service sees
+ * it now; answering over SIP (pinned, or the running version's own mode) needs the project.
+ */
 async function agentProblems(
-  config: Config,
+  { config, kv }: Pick<NumberSetupDeps, "config" | "kv">,
   { agent, mode }: Pick<NumberSetupOptions, "agent" | "mode">,
 ): Promise<string[]> {
   const dir = config.agentsDir;
+  let profiles: ProfileStore;
   try {
-    const profiles = await loadProfiles(dir);
-    const profile = profiles.get(agent);
-    if (profile) {
-      const sip = (mode ?? profile.mode ?? config.voiceMode) === "sip";
-      if (!sip || config.openai.projectId) return [];
-      return [
-        `OPENAI_PROJECT_ID must be set for --agent "${agent}" to answer over SIP ` +
-        `(the proj_… id its calls are dialled to)`,
-      ];
-    }
-    return [
-      `--agent "${agent}" is not a profile in AGENTS_DIR ${dir} (known: ${
-        [...profiles.keys()].join(", ")
-      })`,
-    ];
+    profiles = new ProfileStore(await readProfileFolders(dir), { kv, dir });
   } catch (err) {
     if (err instanceof ProfileError) {
-      return [`AGENTS_DIR ${dir} has invalid profiles:`, ...err.problems.map((p) => `  ${p}`)];
+      return err.problems.map((p) => `AGENTS_DIR: ${p}`);
     }
     throw err;
   }
+  if (!await profiles.knows(agent)) {
+    await profiles.syncCreated();
+    return [
+      `--agent "${agent}" is not a profile in AGENTS_DIR ${dir} nor created from the pages ` +
+      `(known: ${profiles.names().join(", ")})`,
+    ];
+  }
+  const status = await profiles.status(agent);
+  if (!status.profile) {
+    return [
+      `--agent "${agent}" is disabled by its profile's problems:`,
+      ...status.problems.map((p) => `  ${p}`),
+    ];
+  }
+  const sip = (mode ?? status.profile.mode ?? config.voiceMode) === "sip";
+  if (!sip || config.openai.projectId) return [];
+  return [
+    `OPENAI_PROJECT_ID must be set for --agent "${agent}" to answer over SIP ` +
+    `(the proj_… id its calls are dialled to)`,
+  ];
 }
 
 /** Runs a REST request; Twilio's refusals become problems naming what to check. */
