@@ -4,11 +4,13 @@
  * REST API (which counts the calls placed). A call live on B shows on A's dashboard feed within
  * 3 s and leaves it when it ends; an agent created on A answers B's next call; an outbound call
  * placed through A whose socket lands on B runs with its params; the same `Idempotency-Key` sent
- * to A and to B places one call; killing B (SIGKILL) drops its live call from A's list within the
- * presence expiry.
+ * to A and to B places one call; a scenario run on A's page whose call's socket lands on B is read
+ * from the call's record and passes, and so do the simulator's events on A of a call on B; killing B (SIGKILL) drops its live call from A's list within
+ * the presence expiry.
  */
 
 import assert from "node:assert/strict";
+import http from "node:http";
 import { FakeOpenAI } from "./fakes/fake_openai.ts";
 import { FakeTwilioApi } from "./fakes/fake_twilio_api.ts";
 import { RelayClient } from "./fakes/relay_client.ts";
@@ -21,6 +23,9 @@ import {
   twilioParameters,
 } from "./helpers/service.ts";
 import type { LiveCallView } from "../lib/records/presence.ts";
+import { toWebSocketUrl } from "../lib/platform/public_url.ts";
+import { RelayLine } from "../lib/scenarios/relay_line.ts";
+import { remoteTarget } from "../lib/scenarios/scenario_target.ts";
 
 const API_TOKEN = "api-token-multi-instance";
 const TTL_MS = 1500;
@@ -117,6 +122,39 @@ function postForm(main: MainProcess, path: string, fields: Record<string, string
   });
 }
 
+/**
+ * A form posted to `to` as a load balancer forwards it: the browser asked at `publicly`'s address
+ * (its Host and Origin). Through node:http, as `fetch` does not send the Host it is given.
+ */
+function postBehindBalancer(
+  to: MainProcess,
+  publicly: MainProcess,
+  path: string,
+  fields: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(to.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      hostname,
+      port,
+      path,
+      method: "POST",
+      headers: {
+        host: new URL(publicly.url).host,
+        origin: publicly.url,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+    }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => body += chunk);
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end(new URLSearchParams(fields).toString());
+  });
+}
+
 /** The system message of the newest chat request the fake OpenAI got. */
 function lastSystemMessage(openai: FakeOpenAI): string {
   const messages = openai.requests.at(-1)?.body.messages as { role: string; content: string }[];
@@ -136,6 +174,7 @@ Deno.test("two processes on one KV file behave as one service", async (t) => {
     TWILIO_PHONE_NUMBER: "+15550100000",
     API_TOKEN,
     WELCOME_GREETING: "",
+    HANDOFF_NUMBER: "+15550100777",
     PRESENCE_TTL_MS: String(TTL_MS),
   };
   let a: MainProcess | null = null;
@@ -235,6 +274,53 @@ Deno.test("two processes on one KV file behave as one service", async (t) => {
         await call.hangUp();
       },
     );
+
+    await t.step(
+      "a scenario run on A's page, its call's socket on B, reads the call from KV",
+      async () => {
+        openai.script(
+          {
+            tokens: ["Connecting you."],
+            toolCalls: [{ name: "transfer_to_human", arguments: '{"summary":"wants a person"}' }],
+          },
+          { tokens: [] },
+        );
+        const count = (m: MainProcess) => m.lines.filter((l) => l.event === "call.start").length;
+        const [startedOnA, startedOnB] = [count(A), count(B)];
+        // The load balancer's public address is B's: the page's calls are dialled there.
+        const res = await postBehindBalancer(A, B, "/agents/default/scenarios/run", {
+          scenario: "hands_off",
+        });
+        assert.equal(res.status, 200, res.body);
+        assert.match(res.body, /<p id="run-done" data-passed="1" data-failed="0">/, res.body);
+        // Streamed into the page's list, and the page closed after.
+        assert.match(res.body, /<ol class="scenario-progress"><li data-started="hands_off">/);
+        assert.match(res.body, /<\/ol><div class="scenario-totals"><p id="run-done"[^]*<\/html>$/);
+        assert.equal(count(A), startedOnA, "no call ran on A");
+        assert.equal(count(B), startedOnB + 1, "the scenario's call ran on B");
+      },
+    );
+
+    await t.step("the simulator's events on A follow a call whose socket is on B", async () => {
+      const target = remoteTarget(A.url, null);
+      const call = await target.start({ agent: "default", from: "+15550100123", params: {} });
+      const watch = await target.watch(call.callSid);
+      const line = await RelayLine.open(`${toWebSocketUrl(B.url)}/twilio/relay`, call, {
+        agent: "default",
+        timeoutMs: 5000,
+      });
+      line.say("Hello from the simulator");
+      assert.equal((await line.nextTurn(5000)).text, "You said: Hello from the simulator");
+      line.hangUp();
+      const seen = await watch.ended(5000);
+      watch.close();
+      assert.equal(seen.outcome, "caller-hangup");
+      assert.deepEqual(seen.transcript, [
+        { role: "caller", text: "Hello from the simulator" },
+        { role: "agent", text: "You said: Hello from the simulator" },
+      ]);
+      assert.equal(seen.latencies.length, 1);
+    });
 
     await t.step(
       "B killed with SIGKILL: its live call leaves A's list within the expiry",

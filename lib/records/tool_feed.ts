@@ -3,14 +3,20 @@
  * for the simulator page to show live: told by the call recorder (the `tool` events, transcript
  * lines, latencies and the end it records), handed to the subscribers of that call's SID. The
  * text mode shows the tool calls (it knows the words); the voice mode all of it (a Media Stream
- * carries no words). Only this process's calls: the page's event stream must reach the instance
- * holding the socket.
+ * carries no words). Only this process's calls: a follower on another instance reads the call's
+ * record instead ({@link storedFeed}, `call_follow.ts`).
  *
  * @module
  */
 
 import type { CallObserver } from "./call_recorder.ts";
-import type { CallEventRecord, CallRecord, TranscriptTurn, TurnLatency } from "./call_store.ts";
+import type {
+  CallDetail,
+  CallEventRecord,
+  CallRecord,
+  TranscriptTurn,
+  TurnLatency,
+} from "./call_store.ts";
 
 /** One finished tool call, as the simulator shows it. */
 export interface ToolFeedItem {
@@ -73,33 +79,19 @@ export class ToolFeed implements CallObserver {
     type: CallEventRecord["type"],
     data?: Readonly<Record<string, unknown>>,
   ): void {
-    if (type !== "tool" || !data) return;
-    const item: ToolFeedItem = {
-      name: String(data.name ?? ""),
-      arguments: String(data.arguments ?? ""),
-      ok: data.ok === true,
-      output: String(data.output ?? ""),
-      durationMs: Number(data.durationMs ?? 0),
-    };
-    this.#tell(record, { kind: "tool", item });
+    if (type === "tool" && data) this.#tell(record, toolItem(data));
   }
 
   transcript(record: Readonly<CallRecord>, turn: Readonly<TranscriptTurn>): void {
-    const { seq, role, text, interrupted } = turn;
-    const item: TranscriptFeedItem = { seq, role, text, interrupted: interrupted !== undefined };
-    if (interrupted?.heardMs !== undefined) item.heardMs = interrupted.heardMs;
-    this.#tell(record, { kind: "transcript", item });
+    this.#tell(record, transcriptItem(turn));
   }
 
   latency(record: Readonly<CallRecord>, latency: TurnLatency): void {
-    this.#tell(record, {
-      kind: "latency",
-      item: { latencyMs: latency.latencyMs, outcome: latency.outcome },
-    });
+    this.#tell(record, latencyItem(latency));
   }
 
   ended(record: Readonly<CallRecord>): void {
-    this.#tell(record, { kind: "ended", item: { outcome: record.outcome } });
+    this.#tell(record, endedItem(record));
   }
 
   #tell(record: Readonly<CallRecord>, item: FeedItem): void {
@@ -107,4 +99,43 @@ export class ToolFeed implements CallObserver {
     if (!listeners) return;
     for (const listener of listeners) listener(item);
   }
+}
+
+/**
+ * What the feed told of a call, rebuilt from its stored record: for a follower on another
+ * instance than the call's, which sees the call only once its record has ended.
+ */
+export function storedFeed(detail: Readonly<CallDetail>): FeedItem[] {
+  return [
+    ...detail.transcript.map(transcriptItem),
+    ...detail.events.flatMap((e) => e.type === "tool" && e.data ? [toolItem(e.data)] : []),
+    ...detail.latencies.map(latencyItem),
+    endedItem(detail.record),
+  ];
+}
+
+function toolItem(data: Readonly<Record<string, unknown>>): FeedItem {
+  const item: ToolFeedItem = {
+    name: String(data.name ?? ""),
+    arguments: String(data.arguments ?? ""),
+    ok: data.ok === true,
+    output: String(data.output ?? ""),
+    durationMs: Number(data.durationMs ?? 0),
+  };
+  return { kind: "tool", item };
+}
+
+function transcriptItem(turn: Readonly<TranscriptTurn>): FeedItem {
+  const { seq, role, text, interrupted } = turn;
+  const item: TranscriptFeedItem = { seq, role, text, interrupted: interrupted !== undefined };
+  if (interrupted?.heardMs !== undefined) item.heardMs = interrupted.heardMs;
+  return { kind: "transcript", item };
+}
+
+function latencyItem(latency: Readonly<TurnLatency>): FeedItem {
+  return { kind: "latency", item: { latencyMs: latency.latencyMs, outcome: latency.outcome } };
+}
+
+function endedItem(record: Readonly<CallRecord>): FeedItem {
+  return { kind: "ended", item: { outcome: record.outcome } };
 }

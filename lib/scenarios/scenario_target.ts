@@ -18,7 +18,8 @@ import type { ProfileFiles, ProfileStore } from "../agents/profile_store.ts";
 import { type SimulatedCall, startSimulatedCall } from "../calls/simulated_call.ts";
 import type { SimulatorTokens } from "../admin/simulator_token.ts";
 import { SCENARIO_TAG } from "../records/call_store.ts";
-import type { FeedItem, ToolFeed } from "../records/tool_feed.ts";
+import { followCall, type FollowDeps } from "../records/call_follow.ts";
+import type { FeedItem } from "../records/tool_feed.ts";
 import { toWebSocketUrl } from "../platform/public_url.ts";
 import { LineTimeout } from "./relay_line.ts";
 import type { CallObservation } from "./scenario_checks.ts";
@@ -104,12 +105,17 @@ export class FeedCollector {
 export interface LocalServices {
   kv: Deno.Kv;
   profiles: Pick<ProfileStore, "load" | "has">;
-  toolFeed: Pick<ToolFeed, "subscribe">;
+  toolFeed: FollowDeps["toolFeed"];
+  records: { store: FollowDeps["store"] };
+  clock: FollowDeps["clock"];
   tokens: Pick<SimulatorTokens, "issue">;
   config: { agentsDir: string; relay: { welcomeGreeting: string } };
 }
 
-/** Scenario calls to the service of this process, reached at `baseUrl` (`http://host:port`). */
+/**
+ * Scenario calls through the service of this process, reached at `baseUrl` (`http://host:port`,
+ * or the public URL the page was asked on, which may lead to another instance on the same KV).
+ */
 export function localTarget(services: LocalServices, baseUrl: string): ScenarioTarget {
   return {
     relayUrl: `${toWebSocketUrl(baseUrl)}/twilio/relay`,
@@ -140,11 +146,13 @@ export function localTarget(services: LocalServices, baseUrl: string): ScenarioT
     },
     watch(callSid) {
       const collector = new FeedCollector();
-      const unsubscribe = services.toolFeed.subscribe(callSid, (item) => collector.add(item));
-      return Promise.resolve({
-        ended: (timeoutMs) => collector.ended(timeoutMs),
-        close: unsubscribe,
-      });
+      // The call's socket may land on another instance sharing the KV (see call_follow.ts).
+      const stop = followCall(
+        { toolFeed: services.toolFeed, store: services.records.store, clock: services.clock },
+        callSid,
+        (item) => collector.add(item),
+      );
+      return Promise.resolve({ ended: (timeoutMs) => collector.ended(timeoutMs), close: stop });
     },
   };
 }

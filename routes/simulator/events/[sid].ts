@@ -4,13 +4,16 @@
  * a line again with the same `seq` when it changes; `event: latency`, one per agent turn;
  * `event: ended`, the call's outcome), so
  * the simulator shows them live without adding anything to what the call's socket carries
- * (ConversationRelay's or the Media Stream's). Ends when the client goes away.
+ * (ConversationRelay's or the Media Stream's). Ends when the client goes away. A call whose
+ * socket landed on another instance sharing the KV is told at its end, from its record (see
+ * `call_follow.ts`).
  *
  * @module
  */
 
 import type { Handler } from "hono";
 import { streamSSE } from "hono/streaming";
+import { followCall } from "../../../lib/records/call_follow.ts";
 import type { FeedItem } from "../../../lib/records/tool_feed.ts";
 import type { Services } from "../../../lib/services.ts";
 import { Wakeup } from "../../../lib/platform/wakeup.ts";
@@ -26,7 +29,8 @@ export function simulatorEventsHandler(services: Services): Handler {
       const pending: FeedItem[] = [];
       let open = true;
       const wakeup = new Wakeup();
-      const unsubscribe = services.toolFeed.subscribe(sid, (item) => {
+      const { toolFeed, records, clock } = services;
+      const unsubscribe = followCall({ toolFeed, store: records.store, clock }, sid, (item) => {
         if (item) pending.push(item);
         else open = false;
         wakeup.wake();

@@ -6,8 +6,9 @@
  * scenario starts, its checks when it ends, then the totals); each result becomes the
  * scenario's last run on `GET /agents/:name/scenarios`.
  *
- * The calls go to this instance, at the address the page was asked on, so their feed (which the
- * checks read) is this process's.
+ * The calls go to the address the page was asked on. Behind a load balancer their sockets may
+ * land on another instance sharing the KV: a call seen here is read from this process's feed, one
+ * elsewhere from its record once it ends (see `call_follow.ts`), so the checks read the same.
  *
  * @module
  */
@@ -33,7 +34,9 @@ import { saveLastRun } from "../../../../lib/scenarios/scenario_runs.ts";
 import { localTarget } from "../../../../lib/scenarios/scenario_target.ts";
 import type { Services } from "../../../../lib/services.ts";
 
+/** Where the streamed rows go (in the list), and the totals (after it). */
 const ROWS = "<!--scenario-rows-->";
+const TOTALS = "<!--scenario-totals-->";
 
 /** Runs the asked scenarios and streams their progress as the page. */
 export function scenarioRunHandler(services: Services, tokens: SimulatorTokens): Handler {
@@ -69,7 +72,7 @@ export function scenarioRunHandler(services: Services, tokens: SimulatorTokens):
     const problems = chosen.flatMap((e) => e.parsed.ok ? [] : e.parsed.problems);
     const scenarios = chosen.flatMap((e) => e.parsed.ok ? [e.parsed.scenario] : []);
     const target = localTarget({ ...services, tokens }, new URL(c.req.url).origin);
-    const [head, tail] = `<!doctype html>${
+    const [head, middle, tail] = `<!doctype html>${
       renderToString(
         <Layout title={`Running scenarios of ${name}`} active="/agents">
           <h1>{`Running scenarios of agent ${name}`}</h1>
@@ -81,10 +84,11 @@ export function scenarioRunHandler(services: Services, tokens: SimulatorTokens):
           {problems.length
             ? <ul class="bad">{problems.map((p) => <li key={p}>{p}</li>)}</ul>
             : null}
-          <ol class="scenario-progress">{ROWS}</ol>
+          <ol class="scenario-progress" dangerouslySetInnerHTML={{ __html: ROWS }} />
+          <div class="scenario-totals" dangerouslySetInnerHTML={{ __html: TOTALS }} />
         </Layout>,
       )
-    }`.split(ROWS);
+    }`.split(new RegExp(`${ROWS}|${TOTALS}`));
     const encoder = new TextEncoder();
     let open = true;
     const stream = new ReadableStream<Uint8Array>({
@@ -112,6 +116,7 @@ export function scenarioRunHandler(services: Services, tokens: SimulatorTokens):
           },
         });
         const count = (s: string) => results.filter((r) => r.status === s).length;
+        write(middle);
         write(renderToString(
           <>
             <p id="run-done" data-passed={count("pass")} data-failed={count("fail")}>
