@@ -75,9 +75,9 @@ Deno.test("parseLiveEvent: started, transcripts, delegations, usage, errors; unk
     assert.ok(parsed.ok, JSON.stringify(frame));
     return parsed.message;
   };
-  assert.deepEqual(ok({ type: "session.started", session: { id: "sess_1" } }), {
+  assert.deepEqual(ok({ type: "session.started", session: { id: "live_1" } }), {
     type: "session.started",
-    sessionId: "sess_1",
+    sessionId: "live_1",
   });
   assert.equal(parseLiveEvent('{"type":"session.started","session":{}}').ok, false);
   assert.deepEqual(ok({ type: "session.input_transcript.delta", delta: "hi", end_ms: 40 }), {

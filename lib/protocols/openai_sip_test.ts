@@ -96,11 +96,11 @@ Deno.test("sipWebhookEvent: Live and Realtime incoming calls; any other event", 
     id: "e",
     created_at: 0,
     type: "live.transport.incoming",
-    data: { type: "sip", session_id: "sess_1", sip_headers: headers },
+    data: { type: "sip", session_id: "live_1", sip_headers: headers },
   });
   assert.equal(
     live.kind === "incoming" && `${live.surface}:${live.id}:${live.data.agent}`,
-    "live:sess_1:a",
+    "live:live_1:a",
   );
   const realtime = sipWebhookEvent({
     id: "e",
@@ -117,11 +117,11 @@ Deno.test("sipWebhookEvent: Live and Realtime incoming calls; any other event", 
     id: "e",
     created_at: 0,
     type: "live.call.incoming",
-    data: { session_id: "sess_2", sip_headers: headers },
+    data: { session_id: "live_2", sip_headers: headers },
   });
   assert.equal(
     deprecated.kind === "incoming" && `${deprecated.surface}:${deprecated.id}`,
-    "live:sess_2",
+    "live:live_2",
   );
   const other = sipWebhookEvent({
     id: "e",

@@ -71,7 +71,7 @@ const APPEND_HEAD = '{"type":"session.input_audio.append","audio":"';
 
 /** One Live session (one accepted socket). */
 export class FakeLiveSession {
-  readonly id = `sess_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
+  readonly id = `live_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
   readonly events = new EventLog<LiveClientEvent>();
   readonly errors = new EventLog<{ code: string; param: string | null; cause: string }>();
   /** Caller audio appended, in order. */

@@ -24,6 +24,14 @@ export const TEST_WEBHOOK_SECRET = `whsec_${
   Buffer.from("callbridge-test-secret").toString("base64")
 }`;
 
+/**
+ * A Live session's ID. OpenAI's OpenAPI document calls the `live.transport.incoming` data's
+ * `session_id` "the `live_...` ID of the pending SIP session" (the same call's
+ * `realtime.call.incoming` has an `rtc_...` ID), and the `GET /v1/live/sessions/{session_id}/content`
+ * reference (as mirrored at w3cschool.cn, 2026-11-10) says it "must match" this pattern.
+ */
+const LIVE_SESSION_ID = /^live_[A-Za-z0-9_-]{1,128}$/;
+
 /** One REST call the service made. */
 export interface SipRequest {
   surface: "live" | "realtime";
@@ -268,7 +276,7 @@ export class FakeSip {
   } {
     const n = ++this.#count;
     const call: PendingCall = {
-      liveId: `sess_sip${n}`,
+      liveId: `live_sip${n}`,
       realtimeId: `rtc_sip${n}`,
       taken: null,
       ended: false,
@@ -404,6 +412,8 @@ export class FakeSip {
     const error = (status: number, message: string) =>
       Response.json({ error: { message, type: "invalid_request_error" } }, { status });
     if (!req.headers.get("authorization")?.startsWith("Bearer ")) return error(401, "no key");
+    // The API reference's pattern of a stored Live session's ID.
+    if (!LIVE_SESSION_ID.test(id)) return error(400, `session_id must match ${LIVE_SESSION_ID}`);
     const call = this.#calls.find((c) => c.liveId === id && c.taken === "live");
     if (!call) return error(404, `no session ${id}`);
     if (!call.stored) return error(404, `session ${id} was not stored`);
