@@ -75,7 +75,13 @@ import { SimulatorTokens } from "./lib/admin/simulator_token.ts";
 import { twilioSignature } from "./lib/admin/twilio_signature.ts";
 import { demoOrAdmin } from "./lib/demo/demo_access.ts";
 import { DemoBooking } from "./lib/demo/demo_booking.ts";
-import type { Services } from "./lib/services.ts";
+import {
+  closeServices,
+  createServices,
+  type ServiceOptions,
+  type Services,
+} from "./lib/services.ts";
+import type { Config } from "./lib/platform/config.ts";
 import { dashboardHandler } from "./routes/index.tsx";
 import { callDetailHandler } from "./routes/calls/[sid].tsx";
 import { webhookResendHandler } from "./routes/calls/[sid]/webhook.ts";
@@ -244,6 +250,33 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
     return c.text("Internal Server Error", 500);
   });
   return app;
+}
+
+/**
+ * The service in this process on a free loopback port, which is also its public URL (`configOf`
+ * is given it): the scenario runner's (`deno task scenarios` without `--url`) and the tests'.
+ */
+export async function serveOnLoopback(
+  configOf: (url: string) => Config,
+  options: ServiceOptions = {},
+): Promise<{ url: string; services: Services; close(): Promise<void> }> {
+  let handler: (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> = () =>
+    new Response("starting", { status: 503 });
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    // The connection info lets the app tell local admin clients (hono/deno getConnInfo).
+    (req, info) => handler(req, info),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  let services: Services;
+  try {
+    services = await createServices(configOf(url), options);
+  } catch (err) {
+    await server.shutdown();
+    throw err;
+  }
+  handler = createApp(services).fetch;
+  return { url, services, close: () => closeServices(services, server) };
 }
 
 /** `/api/*` needs `Authorization: Bearer API_TOKEN`; without a configured token the API is off. */

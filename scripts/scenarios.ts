@@ -8,7 +8,7 @@
  * failed or was an error (or on bad flags or scenario files, each problem named), else 0.
  */
 
-import { createApp } from "../app.ts";
+import { serveOnLoopback } from "../app.ts";
 import { SimulatorTokens } from "../lib/admin/simulator_token.ts";
 import { ConfigError, loadConfig } from "../lib/platform/config.ts";
 import { errorMessage } from "../lib/platform/log.ts";
@@ -33,7 +33,6 @@ import {
   remoteTarget,
   type ScenarioTarget,
 } from "../lib/scenarios/scenario_target.ts";
-import { closeServices, createServices } from "../lib/services.ts";
 
 /** Runs the command for `args` with `env`; returns the exit code. */
 async function main(args: string[], env: Record<string, string>): Promise<number> {
@@ -90,29 +89,16 @@ async function main(args: string[], env: Record<string, string>): Promise<number
 
 /** The service in this process on a free loopback port, which is also its public URL. */
 async function serveInProcess(env: Record<string, string>) {
-  let handler: (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> = () =>
-    new Response("starting", { status: 503 });
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    (req, info) => handler(req, info),
-  );
-  const url = `http://127.0.0.1:${server.addr.port}`;
-  const config = loadConfig({ ...env, PUBLIC_URL: url, HOSTNAME: "127.0.0.1" });
   // The service's own logs stay out of the report: warnings and errors only, on stderr.
-  const services = await createServices(
-    { ...config, logLevel: "warn" },
+  const { url, services, close } = await serveOnLoopback(
+    (url) => ({
+      ...loadConfig({ ...env, PUBLIC_URL: url, HOSTNAME: "127.0.0.1" }),
+      logLevel: "warn",
+    }),
     { sink: (line) => console.error(line) },
   );
-  handler = createApp(services).fetch;
   const target = localTarget({ ...services, tokens: new SimulatorTokens(services.kv) }, url);
-  return {
-    url,
-    target,
-    kv: services.kv,
-    async stop() {
-      await closeServices(services, server);
-    },
-  };
+  return { url, target, kv: services.kv, stop: close };
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args, Deno.env.toObject()));

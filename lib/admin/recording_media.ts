@@ -25,6 +25,14 @@ export interface RecordingSources {
   log: Logger;
 }
 
+/** A service's sources of recordings: its records' store, Twilio, OpenAI's Live sessions, its log. */
+export function recordingSources(
+  services: Omit<RecordingSources, "store"> & { records: { store: CallStore } },
+): RecordingSources {
+  const { records, twilio, liveSessions, log } = services;
+  return { store: records.store, twilio, liveSessions, log };
+}
+
 /**
  * The recording of call `key` (call SID or record id): its media, or 404 (no such call, or no
  * recording yet), 503 without the holder's credentials, 502 when the holder does not serve it.

@@ -8,10 +8,9 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../platform/clock.ts";
-import { errorMessage, type Logger } from "../platform/log.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { Logger } from "../platform/log.ts";
 import { toWebSocketUrl } from "../platform/public_url.ts";
-import { NoDelayWebSocket } from "../platform/ws_client.ts";
 import {
   appendLiveAudio,
   closeSession,
@@ -19,7 +18,7 @@ import {
   parseLiveEvent,
 } from "../protocols/openai_live.ts";
 import type { UpstreamFailure } from "./upstream_session.ts";
-import { HeldAudio } from "./held_audio.ts";
+import { UpstreamSocket } from "./upstream_socket.ts";
 
 /** What the session tells its call. */
 export interface LiveSessionEvents {
@@ -49,16 +48,11 @@ export class LiveSession {
   readonly session = 1;
   /** Clock time of the last frame from OpenAI (the stall watchdog reads it). */
   lastEventAt: number;
-  /** Clock time the session started. */
-  readyAt = 0;
   /** The server's id of the session (for a sideband, a fork, a recording), once started. */
   sessionId: string | null = null;
 
-  #ws: NoDelayWebSocket | null = null;
-  #ready = false;
+  readonly #socket: UpstreamSocket;
   #started = false;
-  readonly #held = new HeldAudio();
-  #connectTimer: TimerId | undefined;
   #closed = false;
 
   constructor(
@@ -66,72 +60,65 @@ export class LiveSession {
     private readonly events: LiveSessionEvents,
   ) {
     this.lastEventAt = options.clock.now();
+    this.#socket = new UpstreamSocket({ ...options, engine: "live", appendAudio: appendLiveAudio });
+  }
+
+  /** Clock time the session started. */
+  get readyAt(): number {
+    return this.#socket.readyAt;
   }
 
   /** `session.started` arrived: audio and commands flow. */
   get ready(): boolean {
-    return this.#ready;
+    return this.#socket.ready;
   }
 
   /** Opens the session's socket. */
   connect(): void {
-    if (this.#closed || this.#ws) return;
+    if (this.#closed || this.#socket.opened) return;
     const { options } = this;
-    let ws: NoDelayWebSocket;
-    try {
-      ws = new NoDelayWebSocket(`${toWebSocketUrl(options.baseUrl)}/live/sessions`, {
-        headers: { Authorization: `Bearer ${options.apiKey}` },
-      });
-    } catch (err) {
-      options.log().error("live.connect_failed", { error: errorMessage(err) });
-      return this.events.failed("upstream-refused");
-    }
-    this.#ws = ws;
-    this.#connectTimer = options.clock.setTimeout(() => {
-      options.onConnectTimeout();
-      this.close();
-      this.events.failed("upstream-timeout");
-    }, options.connectTimeoutMs);
-    ws.addEventListener("open", () => this.configure());
-    ws.addEventListener("message", (ev) => {
-      if (!this.#closed) this.#onFrame(ev.data);
+    const opened = this.#socket.open(`${toWebSocketUrl(options.baseUrl)}/live/sessions`, {
+      open: () => this.configure(),
+      message: (data) => {
+        if (!this.#closed) this.#onFrame(data);
+      },
+      close: (code, reason) => this.#onClose(code, reason),
+      timeout: () => {
+        options.onConnectTimeout();
+        this.close();
+        this.events.failed("upstream-timeout");
+      },
     });
-    ws.addEventListener("error", () => options.log().warn("live.socket_error"));
-    ws.addEventListener("close", (ev) => this.#onClose(ev.code, ev.reason));
+    if (!opened) this.events.failed("upstream-refused");
   }
 
   /** Sends `session.start` once, as soon as the socket is open and the call knows its agent. */
   configure(): void {
-    const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || this.#started) return;
+    if (!this.#socket.writable || this.#started) return;
     const start = this.events.configure();
     if (!start) return;
     this.#started = true;
-    ws.send(start);
+    this.#socket.sendNow(start);
   }
 
   /** Sends a client event now (dropped until the session has started). */
   send(frame: string): void {
-    if (this.#ready) this.#ws?.send(frame);
+    this.#socket.send(frame);
   }
 
   /** Caller audio: sent when ready, else held (false when the hold is full and it was dropped). */
   audio(payload: string): boolean {
-    if (this.#ready) {
-      this.#ws!.send(appendLiveAudio(payload));
-      return true;
-    }
-    return this.#held.push(payload);
+    return this.#socket.audio(payload);
   }
 
   /** Held caller audio, handed over (to a session of another engine); the hold is emptied. */
   takeHeld(): string[] {
-    return this.#held.take();
+    return this.#socket.takeHeld();
   }
 
   /** Caller audio held elsewhere, kept ahead of what comes next. */
   hold(frames: readonly string[]): void {
-    this.#held.prepend(frames);
+    this.#socket.hold(frames);
   }
 
   /** A Live session is not renewed: it lasts as long as the call (the watchdog never asks). */
@@ -141,14 +128,8 @@ export class LiveSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#held.clear();
-    this.options.clock.clearTimeout(this.#connectTimer);
-    const ws = this.#ws;
-    this.#ws = null;
-    if (!ws || ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
-    if (this.#ready) ws.send(closeSession());
-    this.#ready = false;
-    ws.close(1000);
+    this.#socket.clearHeld();
+    this.#socket.drop(closeSession());
   }
 
   #onFrame(data: unknown): void {
@@ -156,25 +137,18 @@ export class LiveSession {
     const parsed = parseLiveEvent(data);
     if (!parsed.ok) return this.events.bad(parsed.error);
     const event = parsed.message;
-    if (event.type === "session.started" && !this.#ready) {
-      this.options.clock.clearTimeout(this.#connectTimer);
-      this.#ready = true;
-      this.readyAt = this.options.clock.now();
+    if (event.type === "session.started" && !this.#socket.ready) {
       this.sessionId = event.sessionId;
-      const pending = this.#held.take();
-      for (const payload of pending) this.#ws!.send(appendLiveAudio(payload));
+      const flushed = this.#socket.becameReady();
       this.events.event(event);
-      this.events.ready(pending.length);
+      this.events.ready(flushed);
       return;
     }
     this.events.event(event);
   }
 
   #onClose(code: number, reason: string): void {
-    this.options.clock.clearTimeout(this.#connectTimer);
-    const wasReady = this.#ready;
-    this.#ws = null;
-    this.#ready = false;
+    const wasReady = this.#socket.closed();
     if (this.#closed) return;
     this.#closed = true;
     this.options.log().error("live.closed", { code, reason: reason.slice(0, 120), wasReady });

@@ -8,17 +8,16 @@
  */
 
 import type { TranscriptEntry } from "../calls/call_types.ts";
-import type { Clock, TimerId } from "../platform/clock.ts";
-import { errorMessage, type Logger } from "../platform/log.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { Logger } from "../platform/log.ts";
 import { toWebSocketUrl } from "../platform/public_url.ts";
-import { NoDelayWebSocket } from "../platform/ws_client.ts";
 import {
   appendAudio,
   createTextItem,
   parseServerEvent,
   type RealtimeServerEvent,
 } from "../protocols/openai_realtime.ts";
-import { HeldAudio } from "./held_audio.ts";
+import { UpstreamSocket } from "./upstream_socket.ts";
 
 /** Consecutive reconnects (session expiry) tried before the call is failed. */
 export const MAX_RECONNECTS = 3;
@@ -63,17 +62,11 @@ export class UpstreamSession {
   connects = 0;
   /** Clock time of the last frame from OpenAI (the stall watchdog reads it). */
   lastEventAt: number;
-  /** Clock time the current session became ready. */
-  readyAt = 0;
-
-  #ws: NoDelayWebSocket | null = null;
-  #ready = false;
+  readonly #socket: UpstreamSocket;
   #configured = 0;
-  readonly #held = new HeldAudio();
   #reconnects = 0;
   /** The server said the session hit its time limit: its socket's close reconnects, whatever the code. */
   #expired = false;
-  #connectTimer: TimerId | undefined;
   #closed = false;
   /** The model sessions are opened for (in the URL: a session's model cannot change). */
   #model: string;
@@ -81,6 +74,12 @@ export class UpstreamSession {
   constructor(private readonly options: UpstreamOptions, private readonly events: UpstreamEvents) {
     this.lastEventAt = options.clock.now();
     this.#model = options.model;
+    this.#socket = new UpstreamSocket({ ...options, engine: "realtime", appendAudio });
+  }
+
+  /** Clock time the current session became ready. */
+  get readyAt(): number {
+    return this.#socket.readyAt;
   }
 
   /** The model the sessions are opened for. */
@@ -96,7 +95,7 @@ export class UpstreamSession {
   useModel(model: string): void {
     if (model === this.#model) return;
     this.#model = model;
-    if (this.#closed || !this.#ws) return;
+    if (this.#closed || !this.#socket.opened) return;
     this.options.log().info("realtime.model_switch", { model });
     this.#drop();
     this.connect();
@@ -104,7 +103,7 @@ export class UpstreamSession {
 
   /** The session is configured: audio and events flow. */
   get ready(): boolean {
-    return this.#ready;
+    return this.#socket.ready;
   }
 
   /** Opens a new session (a new socket). */
@@ -117,66 +116,53 @@ export class UpstreamSession {
     const session = ++this.session;
     this.#expired = false;
     this.connects++;
-    let ws: NoDelayWebSocket;
-    try {
-      ws = new NoDelayWebSocket(url, { headers: { Authorization: `Bearer ${options.apiKey}` } });
-    } catch (err) {
-      options.log().error("realtime.connect_failed", { error: errorMessage(err) });
-      this.events.failed("upstream-refused");
-      return;
-    }
-    this.#ws = ws;
-    this.#connectTimer = options.clock.setTimeout(() => {
-      options.onConnectTimeout();
-      this.close();
-      this.events.failed("upstream-timeout");
-    }, options.connectTimeoutMs);
-    ws.addEventListener("open", () => {
-      if (session === this.session) this.configure();
+    // Each handler acts only while its socket's session is the current one.
+    const opened = this.#socket.open(url, {
+      open: () => {
+        if (session === this.session) this.configure();
+      },
+      message: (data) => {
+        if (session === this.session) this.#onFrame(data);
+      },
+      close: (code, reason) => {
+        if (session === this.session) this.#onClose(code, reason);
+      },
+      timeout: () => {
+        options.onConnectTimeout();
+        this.close();
+        this.events.failed("upstream-timeout");
+      },
     });
-    ws.addEventListener("message", (ev) => {
-      if (session === this.session) this.#onFrame(ev.data);
-    });
-    ws.addEventListener("error", () => {
-      if (session === this.session) options.log().warn("realtime.socket_error");
-    });
-    ws.addEventListener("close", (ev) => {
-      if (session === this.session) this.#onClose(ev.code, ev.reason);
-    });
+    if (!opened) this.events.failed("upstream-refused");
   }
 
   /** Sends the call's configuration once per session, as soon as the socket is open and the call knows it. */
   configure(): void {
-    const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || this.#configured === this.session) return;
+    if (!this.#socket.writable || this.#configured === this.session) return;
     const frames = this.events.configure(this.session);
     if (!frames) return;
     this.#configured = this.session;
-    for (const frame of frames) ws.send(frame);
+    for (const frame of frames) this.#socket.sendNow(frame);
   }
 
   /** Sends a client event now (dropped while no session is ready). */
   send(frame: string): void {
-    if (this.#ready) this.#ws?.send(frame);
+    this.#socket.send(frame);
   }
 
   /** Caller audio: sent when ready, else held (false when the hold is full and it was dropped). */
   audio(payload: string): boolean {
-    if (this.#ready) {
-      this.#ws!.send(appendAudio(payload));
-      return true;
-    }
-    return this.#held.push(payload);
+    return this.#socket.audio(payload);
   }
 
   /** Held caller audio, handed over (to a session of another engine); the hold is emptied. */
   takeHeld(): string[] {
-    return this.#held.take();
+    return this.#socket.takeHeld();
   }
 
   /** Caller audio held elsewhere, kept ahead of what comes next. */
   hold(frames: readonly string[]): void {
-    this.#held.prepend(frames);
+    this.#socket.hold(frames);
   }
 
   /** Replaces the session with a new one before its time limit (a quiet moment). */
@@ -188,20 +174,14 @@ export class UpstreamSession {
   /** Closes for good (the call ended or failed). */
   close(): void {
     this.#closed = true;
-    this.#held.clear();
+    this.#socket.clearHeld();
     this.#drop();
   }
 
   /** Closes the current socket; its events are ignored from now on. */
   #drop(): void {
-    this.options.clock.clearTimeout(this.#connectTimer);
-    const ws = this.#ws;
-    this.#ws = null;
-    this.#ready = false;
     this.session++;
-    if (ws && ws.readyState !== WebSocket.CLOSED && ws.readyState !== WebSocket.CLOSING) {
-      ws.close(1000);
-    }
+    this.#socket.drop();
   }
 
   #onFrame(data: unknown): void {
@@ -209,14 +189,9 @@ export class UpstreamSession {
     const parsed = parseServerEvent(data);
     if (!parsed.ok) return this.events.bad(parsed.error);
     const event = parsed.message;
-    if (event.type === "session.updated" && !this.#ready) {
-      this.options.clock.clearTimeout(this.#connectTimer);
-      this.#ready = true;
-      this.readyAt = this.options.clock.now();
+    if (event.type === "session.updated" && !this.#socket.ready) {
       this.#reconnects = 0;
-      const pending = this.#held.take();
-      for (const payload of pending) this.#ws!.send(appendAudio(payload));
-      this.events.ready(pending.length);
+      this.events.ready(this.#socket.becameReady());
     } else if (event.type === "error" && event.code === "session_expired") {
       // The server closes next (1001 "going away"); the close reconnects.
       this.#expired = true;
@@ -227,10 +202,7 @@ export class UpstreamSession {
   }
 
   #onClose(code: number, reason: string): void {
-    this.options.clock.clearTimeout(this.#connectTimer);
-    const wasReady = this.#ready;
-    this.#ws = null;
-    this.#ready = false;
+    const wasReady = this.#socket.closed();
     if (this.#closed) return;
     if ((code === 1001 || this.#expired) && this.#reconnects < MAX_RECONNECTS) {
       // The session reached its time limit: the call goes on over a new one.

@@ -5,10 +5,10 @@
 
 import { XMLParser } from "fast-xml-parser";
 import twilio from "twilio";
-import { createApp } from "../../app.ts";
+import { serveOnLoopback } from "../../app.ts";
 import type { Clock } from "../../lib/platform/clock.ts";
 import { loadConfig } from "../../lib/platform/config.ts";
-import { closeServices, createServices, type Services } from "../../lib/services.ts";
+import type { Services } from "../../lib/services.ts";
 
 /** The auth token tests sign Twilio requests with. */
 export const TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef";
@@ -30,35 +30,26 @@ export async function startService(
   env: Record<string, string> = {},
   options: { clock?: Clock } = {},
 ): Promise<TestService> {
-  let handler: (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> = () =>
-    new Response("starting", { status: 503 });
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    // The connection info lets the app tell local admin clients (hono/deno getConnInfo).
-    (req, info) => handler(req, info),
-  );
-  const url = `http://127.0.0.1:${server.addr.port}`;
   const logs: Record<string, unknown>[] = [];
-  const config = loadConfig({
-    TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
-    TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
-    PUBLIC_URL: url,
-    LOG_LEVEL: "debug",
-    KV_PATH: ":memory:",
-    ...env,
-  });
-  const services = await createServices(config, {
+  const { url, services, close } = await serveOnLoopback((url) =>
+    loadConfig({
+      TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
+      TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
+      PUBLIC_URL: url,
+      LOG_LEVEL: "debug",
+      KV_PATH: ":memory:",
+      ...env,
+    }), {
     sink: (line) => logs.push(JSON.parse(line)),
     clock: options.clock,
   });
-  handler = createApp(services).fetch;
   return {
     url,
     services,
     logs,
     async close() {
       for (const call of services.registry.list()) call.end("test-shutdown");
-      await closeServices(services, server);
+      await close();
     },
   };
 }

@@ -6,19 +6,14 @@
  */
 
 import type { Handler } from "hono";
-import { recordingResponse } from "../../../lib/admin/recording_media.ts";
+import { recordingResponse, recordingSources } from "../../../lib/admin/recording_media.ts";
 import type { Services } from "../../../lib/services.ts";
 
 /** Streams the media, or answers why not. */
 export function callRecordingHandler(services: Services): Handler {
   return (c) =>
     recordingResponse(
-      {
-        store: services.records.store,
-        twilio: services.twilio,
-        liveSessions: services.liveSessions,
-        log: services.log,
-      },
+      recordingSources(services),
       (c.req.param("sid") ?? "").slice(0, 64),
       c.req.header("range") ?? null,
     );
