@@ -29,7 +29,10 @@ export const TARGETS: { module: string; tests: string[] }[] = [
   { module: "lib/protocols/audio_splice.ts", tests: ["lib/protocols/audio_splice_test.ts"] },
   { module: "lib/protocols/openai_sip.ts", tests: ["lib/protocols/openai_sip_test.ts"] },
   { module: "lib/protocols/openai_live.ts", tests: ["lib/protocols/openai_live_test.ts"] },
-  { module: "lib/realtime/live_voice.ts", tests: ["lib/realtime/live_voice_test.ts"] },
+  {
+    module: "lib/realtime/live_voice.ts",
+    tests: ["lib/realtime/live_voice_test.ts", "lib/realtime/live_voice_queue_test.ts"],
+  },
   {
     module: "lib/scenarios/scenario_checks.ts",
     tests: ["lib/scenarios/scenario_checks_test.ts"],

@@ -101,15 +101,13 @@ export function priceOf(table: PriceTable, model: string): ModelPrice | null {
 export function costUsd(table: PriceTable, model: string, usage: TokenUsage): number | null {
   const price = priceOf(table, model);
   if (!price) return null;
-  const audioUsed = usage.audioInput + usage.audioOutput > 0;
-  if (audioUsed && !price.audio) return null;
   const part = (p: TokenPrices, input: number, cached: number, output: number) =>
     (Math.max(0, input - cached) * p.input + cached * p.cachedInput + output * p.output) / 1e6;
   const text = part(price, usage.input, usage.cachedInput, usage.output);
-  const audio = price.audio && audioUsed
-    ? part(price.audio, usage.audioInput, usage.cachedAudioInput, usage.audioOutput)
-    : 0;
-  return text + audio;
+  if (usage.audioInput + usage.audioOutput <= 0) return text;
+  // Audio tokens on a model priced for text only: unknown, not free.
+  if (!price.audio) return null;
+  return text + part(price.audio, usage.audioInput, usage.cachedAudioInput, usage.audioOutput);
 }
 
 /** The sum of two usages. */
@@ -200,7 +198,7 @@ output, audio)`);
     const audio = entry.audio === undefined
       ? undefined
       : tokenPrices(entry.audio, `${source}: ${model}.audio`, problems);
-    if (audio === null) continue;
+    // A bad audio price added its problem: the whole table is refused below.
     table[model] = audio ? { ...prices, audio } : prices;
   }
   return problems.length > before ? null : table;

@@ -113,6 +113,17 @@ Deno.test("a bad override is a problem naming the variable, the model and the fi
       /^MODEL_PRICES: m\.outptu is not a known field/,
     ],
     [{ MODEL_PRICES: "{}", MODEL_PRICES_FILE: "x.json" }, /must not both be set/],
+    [{ MODEL_PRICES: '{"m": null}' }, /^MODEL_PRICES: m must be an object \{input, cachedInput/],
+    [
+      // JSON's 1e999 parses as Infinity: a price every cost would show as "—".
+      { MODEL_PRICES: '{"m": {"input": 1e999, "cachedInput": 1, "output": 1}}' },
+      /^MODEL_PRICES: m\.input must be a number of at least 0/,
+    ],
+    [
+      // One problem per model, the first found: its bad price, not also its unknown field.
+      { MODEL_PRICES: '{"m": {"input": -1, "cachedInput": 1, "output": 1, "outptu": 1}}' },
+      /^MODEL_PRICES: m\.input must be a number of at least 0 .*got -1\)$/,
+    ],
   ];
   for (const [env, expected] of cases) {
     const problems: string[] = [];
@@ -216,4 +227,35 @@ Deno.test("cost: cached beyond the input is not negative; an audio price unused 
     1000 / 1e6,
     "audio output alone is audio used",
   );
+});
+
+Deno.test("the built-in table: OpenAI's list prices in USD per 1M tokens", () => {
+  // From each model's page at developers.openai.com/api/docs/models (text, then audio tokens).
+  const text = (input: number, cachedInput: number, output: number) => ({
+    input,
+    cachedInput,
+    output,
+  });
+  assert.deepEqual(BUILTIN_PRICES, {
+    "gpt-4.1": text(2, 0.5, 8),
+    "gpt-4.1-mini": text(0.4, 0.1, 1.6),
+    "gpt-4.1-nano": text(0.1, 0.025, 0.4),
+    "gpt-4o": text(2.5, 1.25, 10),
+    "gpt-4o-mini": text(0.15, 0.075, 0.6),
+    "gpt-5": text(1.25, 0.125, 10),
+    "gpt-5-mini": text(0.25, 0.025, 2),
+    "gpt-5-nano": text(0.05, 0.005, 0.4),
+    "o3": text(2, 0.5, 8),
+    "o4-mini": text(1.1, 0.275, 4.4),
+    "gpt-realtime": { ...text(4, 0.4, 16), audio: text(32, 0.4, 64) },
+    "gpt-realtime-mini": { ...text(0.6, 0.06, 2.4), audio: text(10, 0.3, 20) },
+    "gpt-4o-realtime-preview": { ...text(5, 2.5, 20), audio: text(40, 2.5, 80) },
+    "gpt-4o-mini-realtime-preview": { ...text(0.6, 0.3, 2.4), audio: text(10, 0.3, 20) },
+  });
+});
+
+Deno.test("cost: text-only usage on a Realtime model is its text price alone", () => {
+  const cost = costUsd(BUILTIN_PRICES, "gpt-realtime-mini", usage({ input: 1e6, output: 1e6 }));
+  assert.equal(cost, 0.6 + 2.4);
+  assert.equal(costUsd(BUILTIN_PRICES, "gpt-4o", usage({ audioOutput: 1 })), null);
 });

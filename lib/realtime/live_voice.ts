@@ -36,6 +36,8 @@ export const MAX_QUEUED_MS = 200;
 
 /** A long delta is cut into parts of at least a Twilio frame (20 ms). */
 const MIN_PART_BYTES = 20 * MULAW_BYTES_PER_MS;
+/** The shortest part cut off a delta: a frame, rounded up to whole base64 groups (3 bytes). */
+const MIN_CUT_BYTES = Math.ceil(MIN_PART_BYTES / 3) * 3;
 
 /** The agent's turn is over once no audio came for this long (and Twilio has played it). */
 export const TURN_QUIET_MS = 600;
@@ -79,8 +81,8 @@ export class LiveVoice {
   #askedAt: number | null = null;
   /** An answer was asked for and its audio has not come (bounded by {@link ANSWER_WAIT_MS}). */
   #answerDue: TimerId | undefined;
-  /** Clock time of the agent's last audio delta of the open turn (null: no turn is open). */
-  #lastAudioAt: number | null = null;
+  /** Clock time of the agent's last audio delta of the open turn (-Infinity: none is open). */
+  #lastAudioAt = -Infinity;
   /** Fires once the open turn has been quiet for {@link TURN_QUIET_MS}. */
   #quietTimer: TimerId | undefined;
   /** Fires when Twilio will have played enough for the held audio's next part. */
@@ -106,14 +108,9 @@ export class LiveVoice {
    */
   get turnOpen(): boolean {
     if (this.#answerDue !== undefined) return true;
-    const last = this.#lastAudioAt;
-    if (last === null) return false;
     const { clock } = this.deps;
-    const left = last + TURN_QUIET_MS - clock.now();
-    if (left <= 0) {
-      this.#lastAudioAt = null;
-      return false;
-    }
+    const left = this.#lastAudioAt + TURN_QUIET_MS - clock.now();
+    if (left <= 0) return false;
     // One timer for the quiet gap, armed when the call asks, not one per delta.
     this.#quietTimer ??= clock.setTimeout(() => {
       this.#quietTimer = undefined;
@@ -173,9 +170,7 @@ export class LiveVoice {
     this.#answerDue = undefined;
     this.#owed = false;
     this.#lastAudioAt = this.deps.clock.now();
-    if (this.#held.length === 0 && base64ByteLength(delta) <= this.#roomBytes(stream)) {
-      return this.#send(delta);
-    }
+    // Behind what is held, or straight out (below) when nothing is and Twilio has room for it.
     this.#held.push(delta);
     this.#release(stream);
   }
@@ -205,8 +200,9 @@ export class LiveVoice {
       }
       // Whole groups of 3 bytes (4 characters): each part stays valid base64, never decoded.
       const cut = Math.floor(Math.min(room, bytes - MIN_PART_BYTES) / 3) * 3;
-      if (cut < MIN_PART_BYTES) {
-        const need = bytes - MIN_PART_BYTES >= MIN_PART_BYTES ? MIN_PART_BYTES + 2 : bytes;
+      if (cut < MIN_CUT_BYTES) {
+        // The room for the shortest cut that leaves a frame, else for the whole delta.
+        const need = bytes - MIN_PART_BYTES >= MIN_CUT_BYTES ? MIN_CUT_BYTES : bytes;
         return this.#releaseLater(stream, (need - room) / MULAW_BYTES_PER_MS);
       }
       this.#held[0] = delta.slice((cut / 3) * 4);
@@ -220,7 +216,7 @@ export class LiveVoice {
     this.#releaseTimer = this.deps.clock.setTimeout(() => {
       this.#releaseTimer = undefined;
       this.#release(stream);
-    }, Math.max(1, Math.ceil(ms)));
+    }, Math.ceil(ms)); // ms > 0: Twilio has less room than the part needs
   }
 
   /** Bytes of µ-law Twilio's queue has room for under {@link MAX_QUEUED_MS}. */
@@ -273,7 +269,7 @@ export class LiveVoice {
     this.#answerDue = undefined;
     this.#quietTimer = undefined;
     this.#releaseTimer = undefined;
-    this.#lastAudioAt = null;
+    this.#lastAudioAt = -Infinity;
   }
 
   #startTurn(): void {
