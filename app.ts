@@ -25,6 +25,7 @@
  * | GET       | `/agents/:name/export/:version`   | `routes/agents/[name]/export/[version].ts`    |
  * | GET       | `/agents/:name/scenarios`         | `routes/agents/[name]/scenarios/index.tsx`    |
  * | POST      | `/agents/:name/scenarios/run`     | `routes/agents/[name]/scenarios/run.tsx`      |
+ * | POST      | `/agents/:name/scenarios/runs`    | `routes/agents/[name]/scenarios/runs.ts`      |
  * | GET       | `/config`                         | `routes/config.tsx`                           |
  * | POST      | `/config/checks`                  | `routes/config/checks.ts`                     |
  * | GET       | `/simulator`                      | `routes/simulator/index.tsx`                  |
@@ -95,6 +96,7 @@ import { agentDiffHandler } from "./routes/agents/[name]/diff.tsx";
 import { agentExportHandler } from "./routes/agents/[name]/export/[version].ts";
 import { scenariosPageHandler } from "./routes/agents/[name]/scenarios/index.tsx";
 import { scenarioRunHandler } from "./routes/agents/[name]/scenarios/run.tsx";
+import { scenarioRunsHandler } from "./routes/agents/[name]/scenarios/runs.ts";
 import { configPageHandler } from "./routes/config.tsx";
 import { configChecksHandler } from "./routes/config/checks.ts";
 import { simulatorPageHandler } from "./routes/simulator/index.tsx";
@@ -230,6 +232,7 @@ export function createApp(services: Services, options: AppOptions = {}): Hono {
   app.get("/agents/:name/export/:version", agentExportHandler(services));
   app.get("/agents/:name/scenarios", scenariosPageHandler(services));
   app.post("/agents/:name/scenarios/run", scenarioRunHandler(services, simulatorTokens));
+  app.post("/agents/:name/scenarios/runs", scenarioRunsHandler(services));
   app.get("/config", configPageHandler(services));
   app.post("/config/checks", configChecksHandler(services));
   app.get("/simulator", simulatorPageHandler(services));

@@ -5,7 +5,7 @@
  */
 
 import type { Scenario } from "../lib/scenarios/scenario.ts";
-import type { ScenarioResult } from "../lib/scenarios/scenario_run.ts";
+import type { ScenarioResult } from "../lib/scenarios/scenario_runs.ts";
 import { formatTime } from "./format.ts";
 
 const MARK = { pass: "✓", fail: "✗", error: "!" } as const;

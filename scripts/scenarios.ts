@@ -20,14 +20,13 @@ import {
   selectScenarios,
 } from "../lib/scenarios/scenario_cli.ts";
 import { scenarioModelsOf } from "../lib/scenarios/scenario_models.ts";
-import { saveLastRun } from "../lib/scenarios/scenario_runs.ts";
 import {
   anyFailed,
   junitXml,
   progressLine,
   summaryTable,
 } from "../lib/scenarios/scenario_report.ts";
-import { runScenarios, type ScenarioResult } from "../lib/scenarios/scenario_run.ts";
+import { runScenarios } from "../lib/scenarios/scenario_run.ts";
 import {
   localTarget,
   remoteTarget,
@@ -48,7 +47,6 @@ async function main(args: string[], env: Record<string, string>): Promise<number
     let target: ScenarioTarget;
     let base: string;
     let stop = () => Promise.resolve();
-    let save: ((result: ScenarioResult) => Promise<void>) | null = null;
     if (options.url) {
       base = options.url.replace(/\/+$/, "");
       target = remoteTarget(base, config.adminPassword);
@@ -57,8 +55,6 @@ async function main(args: string[], env: Record<string, string>): Promise<number
       base = server.url;
       target = server.target;
       stop = server.stop;
-      // The scenarios page shows the last runs of the same KV.
-      save = (result) => saveLastRun(server.kv, result);
     }
     console.log(`${scenarios.length} scenario(s) against ${options.url ? base : "this process"}`);
     try {
@@ -66,7 +62,12 @@ async function main(args: string[], env: Record<string, string>): Promise<number
       const results = await runScenarios(scenarios, { target, models }, {
         finished: (result) => {
           console.log(progressLine(result));
-          if (save) saving.push(save(result));
+          // The last run on the scenarios page (of this KV, or of the deployment at --url).
+          saving.push(
+            target.save(result).catch((err) => {
+              console.error(`warning: ${result.scenario}'s run was not kept: ${errorMessage(err)}`);
+            }),
+          );
         },
       });
       await Promise.all(saving);
@@ -98,7 +99,7 @@ async function serveInProcess(env: Record<string, string>) {
     { sink: (line) => console.error(line) },
   );
   const target = localTarget({ ...services, tokens: new SimulatorTokens(services.kv) }, url);
-  return { url, target, kv: services.kv, stop: close };
+  return { url, target, stop: close };
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args, Deno.env.toObject()));

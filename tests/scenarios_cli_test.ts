@@ -1,7 +1,9 @@
 /**
  * `deno task scenarios` as a user runs it, in its own process: against a running service with
  * `--url` and the admin password, a passing and a failing scenario give a progress line each, a
- * summary table, JUnit XML in which the failing check is the failure, and exit code 1; the same
+ * summary table, JUnit XML in which the failing check is the failure, and exit code 1, and the
+ * runs are the deployment's last runs on its scenarios page (a run it cannot take is refused
+ * naming why); the same
  * passing scenario alone exits 0 in the default mode (the service in the runner's own process);
  * and a malformed scenario file is named with its field before anything runs.
  */
@@ -10,6 +12,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { XMLParser } from "fast-xml-parser";
 import { relayHarness } from "./helpers/relay_harness.ts";
+import { lastRuns } from "../lib/scenarios/scenario_runs.ts";
 
 const SCRIPT = fileURLToPath(new URL("../scripts/scenarios.ts", import.meta.url));
 const SHIPPED = fileURLToPath(new URL("../assets/agents", import.meta.url));
@@ -114,6 +117,47 @@ Deno.test("--url: a pass and a fail, JUnit names the failing check, exit code 1"
     assert.equal(runs.length, 2);
     const page = await (await fetch(`${h.svc.url}/`, { headers: auth })).text();
     assert.ok(runs.every((r) => !page.includes(r.callSid!)), "scenario runs on the default view");
+    // Reported to the deployment: its scenarios page shows them as the last runs.
+    const last = await lastRuns(h.svc.services.kv, "default");
+    assert.deepEqual([...last.keys()].sort(), ["a_hands_off", "b_ends"]);
+    assert.equal(last.get("b_ends")!.status, "fail");
+    assert.ok(runs.some((r) => r.callSid === last.get("a_hands_off")!.callSid));
+    const scenariosPage = await (await fetch(`${h.svc.url}/agents/default/scenarios`, {
+      headers: auth,
+    })).text();
+    assert.match(scenariosPage, /data-scenario="b_ends" data-status="fail"/);
+
+    // What the deployment refuses to keep, and why.
+    const report = (agent: string, body: unknown) =>
+      fetch(`${h.svc.url}/agents/${agent}/scenarios/runs`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const good = last.get("a_hands_off")!;
+    assert.deepEqual(await report("default", { ...good, status: "maybe", extra: 1 }), {
+      status: 422,
+      body: {
+        error: "not a scenario run",
+        problems: [
+          "(top level) must NOT have additional properties",
+          "status must be equal to one of the allowed values",
+        ],
+      },
+    });
+    assert.deepEqual(await report("default", { ...good, scenario: "nope" }), {
+      status: 404,
+      body: { error: 'agent "default" has no scenario "nope"' },
+    });
+    assert.deepEqual(await report("default", { ...good, agent: "other" }), {
+      status: 422,
+      body: { error: 'the run is of agent "other", not "default"' },
+    });
+    assert.deepEqual(await report("nobody", good), {
+      status: 404,
+      body: { error: 'there is no agent "nobody"' },
+    });
+    assert.equal((await lastRuns(h.svc.services.kv, "default")).get("a_hands_off")!.status, "pass");
   } finally {
     await h.close();
     await Deno.remove(dir, { recursive: true });

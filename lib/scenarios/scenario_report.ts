@@ -8,7 +8,7 @@
  */
 
 import { XMLBuilder } from "fast-xml-parser";
-import type { ScenarioResult } from "./scenario_run.ts";
+import type { ScenarioResult } from "./scenario_runs.ts";
 
 const MARK = { pass: "✓", fail: "✗", error: "!" } as const;
 

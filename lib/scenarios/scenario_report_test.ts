@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { XMLParser } from "fast-xml-parser";
 import { anyFailed, junitXml, progressLine, summaryTable } from "./scenario_report.ts";
-import type { ScenarioResult } from "./scenario_run.ts";
+import type { ScenarioResult } from "./scenario_runs.ts";
 
 function result(fields: Partial<ScenarioResult>): ScenarioResult {
   return {

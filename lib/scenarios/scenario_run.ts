@@ -26,27 +26,8 @@ import {
   type ScenarioModels,
 } from "./scenario_models.ts";
 import { RelayLine } from "./relay_line.ts";
+import type { ScenarioResult, ScenarioStatus } from "./scenario_runs.ts";
 import type { ScenarioTarget } from "./scenario_target.ts";
-
-/** How a scenario came out. */
-export type ScenarioStatus = "pass" | "fail" | "error";
-
-/** One scenario's run. */
-export interface ScenarioResult {
-  agent: string;
-  scenario: string;
-  description: string;
-  status: ScenarioStatus;
-  checks: CheckResult[];
-  /** Why it is an error (null unless `status` is `error`). */
-  error: string | null;
-  /** The call's SID, once it started (its transcript is on `/calls/:sid`). */
-  callSid: string | null;
-  /** Against the saved version or an unsaved edit. */
-  version: "saved" | "edit";
-  startedAt: number;
-  durationMs: number;
-}
 
 /** What a run needs. */
 export interface RunOptions {

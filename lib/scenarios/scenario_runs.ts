@@ -1,17 +1,42 @@
 /**
- * The last run of each scenario, in Deno KV, for the agent's scenarios page: whichever instance
- * ran it (the page, or `deno task scenarios` on the same KV), kept as long as call records.
+ * A scenario's result, and the last run of each scenario in Deno KV for the agent's scenarios page: whichever instance
+ * ran it (the page, or `deno task scenarios` on the same KV), and the runs `deno task scenarios
+ * --url` reports to a deployment (`POST /agents/:name/scenarios/runs`, parsed here), kept as long
+ * as call records.
  *
  * KV keys: `["scenario_run", agent, scenario]` → {@link ScenarioResult}, replaced by each run.
  *
  * @module
  */
 
-import type { ScenarioResult } from "./scenario_run.ts";
+import { Ajv } from "ajv";
+import type { CheckResult } from "./scenario_checks.ts";
+
+/** How a scenario came out. */
+export type ScenarioStatus = "pass" | "fail" | "error";
+
+/** One scenario's run. */
+export interface ScenarioResult {
+  agent: string;
+  scenario: string;
+  description: string;
+  status: ScenarioStatus;
+  checks: CheckResult[];
+  /** Why it is an error (null unless `status` is `error`). */
+  error: string | null;
+  /** The call's SID, once it started (its transcript is on `/calls/:sid`). */
+  callSid: string | null;
+  /** Against the saved version or an unsaved edit. */
+  version: "saved" | "edit";
+  startedAt: number;
+  durationMs: number;
+}
 
 const PREFIX = "scenario_run";
 /** As long as call records are kept by default: a run links to its call's transcript. */
 const KEEP_MS = 30 * 24 * 60 * 60 * 1000;
+/** Longest text kept of a reported run (a check's detail, an error, a description). */
+const MAX_TEXT = 2000;
 
 /** Keeps `result` as its scenario's last run. */
 export async function saveLastRun(kv: Deno.Kv, result: ScenarioResult): Promise<void> {
@@ -25,4 +50,81 @@ export async function lastRuns(kv: Deno.Kv, agent: string): Promise<Map<string, 
     runs.set(entry.value.scenario, entry.value);
   }
   return runs;
+}
+
+/** Every key of `T`, named once each (the compiler says when `T` gains or loses one). */
+function requiredKeys<T>(keys: Record<keyof T, 1>): string[] {
+  return Object.keys(keys);
+}
+
+const text = (maxLength = MAX_TEXT) => ({ type: "string", maxLength }) as const;
+
+/** A {@link CheckResult} on the wire. */
+const CHECK_SCHEMA = {
+  type: "object",
+  properties: {
+    name: text(200),
+    type: {
+      type: "string",
+      enum: [
+        "tool_called",
+        "tool_not_called",
+        "ended",
+        "transcript_contains",
+        "transcript_excludes",
+        "latency_under",
+        "judged",
+      ],
+    },
+    status: { type: "string", enum: ["pass", "fail"] },
+    detail: text(),
+  },
+  required: requiredKeys<CheckResult>({ name: 1, type: 1, status: 1, detail: 1 }),
+  additionalProperties: false,
+};
+
+/** A {@link ScenarioResult} on the wire. */
+const RESULT_SCHEMA = {
+  type: "object",
+  properties: {
+    // Both are checked against the deployment's agents and scenario files by the route.
+    agent: text(64),
+    scenario: text(200),
+    description: text(),
+    status: { type: "string", enum: ["pass", "fail", "error"] },
+    checks: { type: "array", items: CHECK_SCHEMA, maxItems: 100 },
+    error: { type: ["string", "null"], maxLength: MAX_TEXT },
+    callSid: { type: ["string", "null"], pattern: "^CA[0-9a-f]{32}$" },
+    version: { type: "string", enum: ["saved", "edit"] },
+    startedAt: { type: "integer", minimum: 0 },
+    durationMs: { type: "number", minimum: 0 },
+  },
+  required: requiredKeys<ScenarioResult>({
+    agent: 1,
+    scenario: 1,
+    description: 1,
+    status: 1,
+    checks: 1,
+    error: 1,
+    callSid: 1,
+    version: 1,
+    startedAt: 1,
+    durationMs: 1,
+  }),
+  additionalProperties: false,
+};
+
+/** Compiled once; nothing else is kept. */
+const validateResult = new Ajv({ allErrors: true, allowUnionTypes: true })
+  .compile<ScenarioResult>(RESULT_SCHEMA);
+
+/** A reported run, checked field by field; every problem names its field. */
+export function parseReportedRun(
+  value: unknown,
+): { ok: true; result: ScenarioResult } | { ok: false; problems: string[] } {
+  if (validateResult(value)) return { ok: true, result: value };
+  const problems = (validateResult.errors ?? []).map((e) =>
+    `${e.instancePath.slice(1).replaceAll("/", ".") || "(top level)"} ${e.message ?? "is wrong"}`
+  );
+  return { ok: false, problems };
 }

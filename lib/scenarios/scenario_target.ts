@@ -23,6 +23,7 @@ import type { FeedItem } from "../records/tool_feed.ts";
 import { toWebSocketUrl } from "../platform/public_url.ts";
 import { LineTimeout } from "./relay_line.ts";
 import type { CallObservation } from "./scenario_checks.ts";
+import { saveLastRun, type ScenarioResult } from "./scenario_runs.ts";
 
 /** A simulated call to start. */
 export interface CallRequest {
@@ -48,6 +49,8 @@ export interface ScenarioTarget {
   start(request: CallRequest): Promise<SimulatedCall>;
   /** Subscribes to the call's feed; resolves once subscribed. */
   watch(callSid: string): Promise<CallWatch>;
+  /** Keeps a finished scenario's result as its last run, shown on the scenarios page. */
+  save(result: ScenarioResult): Promise<void>;
 }
 
 /** Collects a call's feed items into what the checks read. */
@@ -154,6 +157,7 @@ export function localTarget(services: LocalServices, baseUrl: string): ScenarioT
       );
       return Promise.resolve({ ended: (timeoutMs) => collector.ended(timeoutMs), close: stop });
     },
+    save: (result) => saveLastRun(services.kv, result),
   };
 }
 
@@ -217,6 +221,19 @@ export function remoteTarget(baseUrl: string, password: string | null): Scenario
       });
       await ready;
       return { ended: (timeoutMs) => collector.ended(timeoutMs), close: () => controller.abort() };
+    },
+    async save(result) {
+      const agent = encodeURIComponent(result.agent);
+      const res = await fetch(`${base}/agents/${agent}/scenarios/runs`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json", origin: new URL(base).origin },
+        body: JSON.stringify(result),
+      });
+      const answer = await res.json().catch(() => ({}));
+      if (!res.ok) {
+        const why = [answer.error, ...(answer.problems ?? [])].filter(Boolean).join("; ");
+        throw new Error(`${base}/agents/${agent}/scenarios/runs answered ${res.status}: ${why}`);
+      }
     },
   };
 }

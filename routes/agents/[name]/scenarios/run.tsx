@@ -30,7 +30,6 @@ import type { ProfileFiles } from "../../../../lib/agents/profile_store.ts";
 import { loadScenarios, type Scenario, toolNamesOf } from "../../../../lib/scenarios/scenario.ts";
 import { scenarioModelsOf } from "../../../../lib/scenarios/scenario_models.ts";
 import { runScenarios } from "../../../../lib/scenarios/scenario_run.ts";
-import { saveLastRun } from "../../../../lib/scenarios/scenario_runs.ts";
 import { localTarget } from "../../../../lib/scenarios/scenario_target.ts";
 import type { Services } from "../../../../lib/services.ts";
 
@@ -104,7 +103,7 @@ export function scenarioRunHandler(services: Services, tokens: SimulatorTokens):
         }, {
           started: (s: Scenario) => write(`<li data-started="${s.name}">Running ${s.name}…</li>`),
           finished: (result) => {
-            saveLastRun(services.kv, result).catch((err) =>
+            target.save(result).catch((err) =>
               services.log.warn("scenario.save_failed", { error: String(err) })
             );
             write(renderToString(
