@@ -9,7 +9,8 @@
  */
 
 import type { FakeLiveSession } from "../tests/fakes/fake_live.ts";
-import type { FakeRealtime, FakeRealtimeSession } from "../tests/fakes/fake_realtime.ts";
+import type { FakeRealtime } from "../tests/fakes/fake_realtime.ts";
+import type { FakeRealtimeSession } from "../tests/fakes/fake_realtime_session.ts";
 import { MediaStreamsClient } from "../tests/fakes/media_streams_client.ts";
 import { twilioParameters } from "../tests/helpers/service.ts";
 import { machineStats, percentile, processStats } from "./service_process.ts";

@@ -15,8 +15,9 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
 import { waitUntil } from "./fakes/event_log.ts";
-import { type FakeRealtimeSession, replyAudio } from "./fakes/fake_realtime.ts";
+import type { FakeRealtimeSession } from "./fakes/fake_realtime_session.ts";
 import type { MediaStreamsClient } from "./fakes/media_streams_client.ts";
+import { replyAudio } from "./fakes/realtime_replies.ts";
 import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
 import { relayHarness, within } from "./helpers/relay_harness.ts";
 

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { replyAudio } from "./fakes/fake_realtime.ts";
+import { replyAudio } from "./fakes/realtime_replies.ts";
 import { callerFrame, startRealtime } from "./helpers/realtime_harness.ts";
 import { relayHarness } from "./helpers/relay_harness.ts";
 import { TEST_AUTH_TOKEN } from "./helpers/service.ts";

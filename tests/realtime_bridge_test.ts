@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { waitUntil } from "./fakes/event_log.ts";
-import { replyAudio } from "./fakes/fake_realtime.ts";
+import { replyAudio } from "./fakes/realtime_replies.ts";
 import type { MediaStreamsClient } from "./fakes/media_streams_client.ts";
 import { callerFrame, type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
 import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";

@@ -9,7 +9,8 @@ import { Buffer } from "node:buffer";
 import { dtmfMulaw } from "../lib/protocols/dtmf_tones.ts";
 import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
 import { waitUntil } from "./fakes/event_log.ts";
-import { type ClientEvent, replyAudio } from "./fakes/fake_realtime.ts";
+import type { ClientEvent } from "./fakes/fake_realtime_session.ts";
+import { replyAudio } from "./fakes/realtime_replies.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
 

@@ -13,12 +13,7 @@
 
 import type { ProfileFiles } from "../agents/profile_store.ts";
 import type { Scenario, ScriptedTurn } from "./scenario.ts";
-import {
-  callForJudge,
-  type CallObservation,
-  type CheckResult,
-  evaluateCheck,
-} from "./scenario_checks.ts";
+import { callForJudge, type CallObservation, evaluateCheck } from "./scenario_checks.ts";
 import {
   callerMove,
   type ConversationLine,
@@ -26,7 +21,7 @@ import {
   type ScenarioModels,
 } from "./scenario_models.ts";
 import { RelayLine } from "./relay_line.ts";
-import type { ScenarioResult, ScenarioStatus } from "./scenario_runs.ts";
+import type { ScenarioResult } from "./scenario_runs.ts";
 import type { ScenarioTarget } from "./scenario_target.ts";
 
 /** What a run needs. */

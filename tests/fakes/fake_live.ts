@@ -22,7 +22,7 @@ import type { ServerEvent, SessionResource } from "openai/resources/live/live";
 import { Buffer } from "node:buffer";
 import { jsonObject } from "../../lib/protocols/json_fields.ts";
 import { EventLog } from "./event_log.ts";
-import { replyAudio } from "./fake_realtime.ts";
+import { replyAudio } from "./realtime_replies.ts";
 import { PacedEcho } from "./paced_echo.ts";
 
 /** A client event as recorded. */
