@@ -25,10 +25,11 @@ export const TEST_WEBHOOK_SECRET = `whsec_${
 }`;
 
 /**
- * A Live session's ID. OpenAI's OpenAPI document calls the `live.transport.incoming` data's
- * `session_id` "the `live_...` ID of the pending SIP session" (the same call's
- * `realtime.call.incoming` has an `rtc_...` ID), and the `GET /v1/live/sessions/{session_id}/content`
- * reference (as mirrored at w3cschool.cn, 2026-11-10) says it "must match" this pattern.
+ * A Live session's ID. The SDK's webhook types (openai 7.55.0, `resources/webhooks/webhooks.d.ts`,
+ * `live.transport.incoming`) call its `session_id` "the `live_...` ID of the pending SIP session"
+ * (the same call's `realtime.call.incoming` has an `rtc_...` ID), and the
+ * `GET /v1/live/sessions/{session_id}/content` reference (as mirrored at w3cschool.cn, 2026-11-10)
+ * says it "must match" this pattern.
  */
 const LIVE_SESSION_ID = /^live_[A-Za-z0-9_-]{1,128}$/;
 
