@@ -136,8 +136,11 @@ export class SipWebhook {
     return result.ok;
   }
 
-  async #answer(surface: "live" | "realtime", id: string, data: SipCallData): Promise<void> {
+  async #answer(surface: "live" | "realtime", id: string, sent: SipCallData): Promise<void> {
     const { deps } = this;
+    // Without a call token the call did not come through our voice webhook (a trunk call, or
+    // anyone who dials the project's SIP URI): our other headers are the caller's say-so.
+    const data = sent.token ? sent : { ...sent, agent: "", callSid: "", reference: "" };
     const log = deps.log.child({ sip: surface, callSid: data.callSid || undefined });
     const agent = await this.#agentOf(data, log);
     const outcome = (o: Omit<SipOutcome, "surface" | "id" | "agent">) =>

@@ -1,0 +1,68 @@
+/**
+ * Findings of the SIP review, each pinned by a test over real sockets with the real `openai` SDK
+ * against the fake: an INVITE without a call token cannot pick the agent or borrow another
+ * call's SID by its `X-Callbridge-*` headers (they are caller-supplied); calls whose webhooks
+ * arrive together are held to `MAX_CONCURRENT_CALLS` (the registry only counts a call once its
+ * accept has answered), and the same call's event on the other surface never rejects it; a call
+ * whose sideband cannot be reopened is hung up (not left talking to OpenAI with no one running
+ * its tools); a call ended twice is hung up once; a Realtime SIP call transcribes the caller.
+ */
+
+import assert from "node:assert/strict";
+import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
+import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
+import type { SipCall } from "../lib/sip/sip_call.ts";
+
+async function startSip(env: Record<string, string> = {}) {
+  const h = await startRealtime({
+    env: {
+      VOICE_MODE: "sip",
+      OPENAI_PROJECT_ID: "proj_test123",
+      OPENAI_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      HANDOFF_NUMBER: "+15550100200",
+      ...env,
+    },
+  });
+  const sip = new FakeSip();
+  h.fake.sip = sip;
+  return { h, sip };
+}
+
+async function deliver(h: RealtimeHarness, event: unknown): Promise<void> {
+  const body = JSON.stringify(event);
+  const res = await fetch(`${h.service.url}/openai/webhook`, {
+    method: "POST",
+    headers: signWebhook(body, TEST_WEBHOOK_SECRET),
+    body,
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+}
+
+function sipCalls(h: RealtimeHarness): SipCall[] {
+  return h.service.services.registry.list().filter((c) => c.mode === "sip") as SipCall[];
+}
+
+Deno.test("sip review: without a call token, X-Callbridge headers pick neither agent nor SID", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
+  try {
+    // Anyone can send an INVITE to the project's SIP URI, with any headers.
+    const events = sip.incoming({
+      "X-Callbridge-Agent": "appointments",
+      "X-Callbridge-Call-Sid": "CA0123456789abcdef0123456789abcdef",
+    });
+    await deliver(h, events.live);
+    await h.service.services.sipWebhook.idle();
+    const accept = sip.of("accept")[0];
+    assert.ok(accept, "the call was answered");
+    const instructions = String((accept.body.session as { instructions: string }).instructions);
+    assert.doesNotMatch(instructions, /Bright Smile Dental/, "not the agent the headers named");
+    const [call] = sipCalls(h);
+    assert.equal(call.context.profile.name, "default");
+    assert.equal(call.callSid, null, "not another call's SID");
+    call.end("admin-ended");
+    await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+  } finally {
+    await h.close();
+  }
+});
