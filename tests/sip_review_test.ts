@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
 import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
+import { postSigned } from "./helpers/service.ts";
 import type { SipCall } from "../lib/sip/sip_call.ts";
 
 async function startSip(env: Record<string, string> = {}) {
@@ -26,6 +27,19 @@ async function startSip(env: Record<string, string> = {}) {
   const sip = new FakeSip();
   h.fake.sip = sip;
   return { h, sip };
+}
+
+/** The `X-Callbridge-*` headers the voice webhook's `<Dial><Sip>` sends for a call to `agent`. */
+async function dialedHeaders(h: RealtimeHarness, agent: string): Promise<Record<string, string>> {
+  const res = await postSigned(`${h.service.url}/twilio/voice/sip?agent=${agent}`, {
+    AccountSid: "AC00000000000000000000000000000000",
+    CallSid: `CA${crypto.randomUUID().replaceAll("-", "")}`,
+    From: "+15550100123",
+    To: "+15550100999",
+    Direction: "inbound",
+  });
+  const uri = (await res.text()).match(/<Sip>([^<]+)<\/Sip>/)![1].replaceAll("&amp;", "&");
+  return Object.fromEntries(uri.split("?")[1].split("&").map((p) => p.split("=")));
 }
 
 async function deliver(h: RealtimeHarness, event: unknown): Promise<void> {
@@ -61,6 +75,42 @@ Deno.test("sip review: without a call token, X-Callbridge headers pick neither a
     assert.equal(call.context.profile.name, "default");
     assert.equal(call.callSid, null, "not another call's SID");
     call.end("admin-ended");
+    await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: webhooks arriving together are held to MAX_CONCURRENT_CALLS", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live", MAX_CONCURRENT_CALLS: "1" });
+  try {
+    const first = sip.incoming(await dialedHeaders(h, "default"));
+    const second = sip.incoming(await dialedHeaders(h, "default"));
+    await Promise.all([deliver(h, first.live), deliver(h, second.live)]);
+    await h.service.services.sipWebhook.idle();
+    assert.equal(sip.of("accept").length, 1, "one line, one call accepted");
+    assert.deepEqual(sip.of("reject").map((r) => r.body), [{ status_code: 486 }]);
+    for (const call of sipCalls(h)) call.end("admin-ended");
+    await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: the other surface's event of an accepted call does not reject it", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live", MAX_CONCURRENT_CALLS: "1" });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    await deliver(h, events.live);
+    await h.service.services.sipWebhook.idle();
+    assert.equal(sip.of("accept").length, 1);
+    // The same call's Realtime event, delivered later: the line it would take is its own.
+    await deliver(h, events.realtime);
+    await h.service.services.sipWebhook.idle();
+    assert.equal(sip.of("reject").length, 0, "the accepted call is not rejected");
+    assert.equal(h.logs("sip.reject_failed").length, 0);
+    assert.equal(h.service.services.limitHits.get("max_concurrent_calls") ?? 0, 0);
+    for (const call of sipCalls(h)) call.end("admin-ended");
     await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
   } finally {
     await h.close();
