@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { waitUntil } from "./fakes/event_log.ts";
 import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
 import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
 import { postSigned } from "./helpers/service.ts";
@@ -112,6 +113,29 @@ Deno.test("sip review: the other surface's event of an accepted call does not re
     assert.equal(h.service.services.limitHits.get("max_concurrent_calls") ?? 0, 0);
     for (const call of sipCalls(h)) call.end("admin-ended");
     await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: a call whose sideband cannot be reopened is hung up", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    await deliver(h, events.live);
+    await h.service.services.sipWebhook.idle();
+    const id = events.live.data.session_id;
+    const sideband = await sip.sideband(id);
+    const [call] = sipCalls(h);
+    await waitUntil(() => call.opens === 1, { what: "open" });
+    // The sideband drops and cannot come back: no one would run the agent's tools or end the
+    // call, and its line would be free for another, while the caller still talks to OpenAI.
+    sip.refuseSidebands = 500;
+    sideband.drop();
+    await waitUntil(() => call.endReason === "sideband-failed", { what: "the call failed" });
+    const hangup = await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+    assert.equal(hangup.id, id);
+    assert.equal(hangup.status, 200);
   } finally {
     await h.close();
   }
