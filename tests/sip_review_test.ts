@@ -140,3 +140,26 @@ Deno.test("sip review: a call whose sideband cannot be reopened is hung up", asy
     await h.close();
   }
 });
+
+Deno.test("sip review: a Realtime SIP call transcribes the caller (the record's caller lines)", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "realtime" });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    await deliver(h, events.realtime);
+    await h.service.services.sipWebhook.idle();
+    const accept = sip.of("accept")[0];
+    const audio = accept.body.audio as { input?: { transcription?: { model?: string } } };
+    assert.equal(audio.input?.transcription?.model, "gpt-4o-mini-transcribe");
+    const sideband = await sip.sideband(events.realtime.data.call_id);
+    const [call] = sipCalls(h);
+    sideband.callerSays("I'd like to book a cleaning.");
+    await waitUntil(
+      () => call.transcript.entries.some((t) => t.role === "caller" && /cleaning/.test(t.text)),
+      { what: "the caller's line in the transcript" },
+    );
+    call.end("admin-ended");
+    await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+  } finally {
+    await h.close();
+  }
+});

@@ -57,7 +57,7 @@ export interface SipWebhookDeps {
   client: OpenAI | null;
   openai:
     & Pick<Config["openai"], "webhookSecret" | "liveModel" | "realtimeModel" | "model">
-    & Pick<Config["openai"], "voice" | "voiceEngine" | "sipTrunkAgents">;
+    & Pick<Config["openai"], "voice" | "voiceEngine" | "sipTrunkAgents" | "transcriptionModel">;
   kv: Deno.Kv;
   log: Logger;
   admission: AdmissionState;
@@ -216,6 +216,8 @@ export class SipWebhook {
       delegationModel: context.profile.model ?? deps.openai.model,
       // A Live session is recorded by OpenAI; a Realtime one by Twilio (see services.ts).
       store: surface === "live" && context.profile.record,
+      // Realtime transcribes the caller only when asked (the transcript's caller lines).
+      transcriptionModel: deps.openai.transcriptionModel,
     };
     try {
       if (surface === "live") await deps.client!.live.sessions.accept(id, liveAccept(session));
