@@ -105,6 +105,8 @@ export interface SipSessionOptions {
   delegationModel: string;
   /** Live: OpenAI keeps the session, so its recording can be downloaded (`record: true`). */
   store?: boolean;
+  /** Realtime: the caller's transcription model ("" or absent = none; Realtime's default). */
+  transcriptionModel?: string;
 }
 
 /** The body of `client.live.sessions.accept`: the agent's session, tools by delegation. */
@@ -127,7 +129,12 @@ export function realtimeAccept(options: SipSessionOptions): CallAcceptParams {
     type: "realtime",
     model: options.model,
     instructions: options.instructions,
-    audio: { output: { voice: options.voice } },
+    audio: {
+      ...(options.transcriptionModel
+        ? { input: { transcription: { model: options.transcriptionModel } } }
+        : {}),
+      output: { voice: options.voice },
+    },
     ...(options.tools.length
       ? {
         tools: options.tools.map((t) => ({ type: "function" as const, ...t })),

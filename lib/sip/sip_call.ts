@@ -6,7 +6,7 @@
  * agent's instructions, runs the agent's tools from the same registry — `end_call` hangs up and
  * `transfer_to_human` refers the call to the hand-off number, each once the goodbye has been said
  * (no more agent audio for {@link GOODBYE_QUIET_MS}) — and reopens a sideband that drops; if that
- * fails, the call is recorded as failed.
+ * fails, the call is hung up and recorded as failed.
  *
  * @module
  */
@@ -164,7 +164,9 @@ export class SipCall implements LiveCall {
     if (this.#closed) return;
     if (this.#reopens >= MAX_REOPENS) {
       this.#record.event("error", "the sideband dropped and could not be reopened");
-      return this.#finish("sideband-failed");
+      // Hung up: with no sideband no one runs its tools or ends it, and its line looks free.
+      this.endReason ??= "sideband-failed";
+      return void this.#hangup();
     }
     this.#reopens++;
     this.deps.clock.setTimeout(() => {

@@ -57,7 +57,7 @@ export interface SipWebhookDeps {
   client: OpenAI | null;
   openai:
     & Pick<Config["openai"], "webhookSecret" | "liveModel" | "realtimeModel" | "model">
-    & Pick<Config["openai"], "voice" | "voiceEngine" | "sipTrunkAgents">;
+    & Pick<Config["openai"], "voice" | "voiceEngine" | "sipTrunkAgents" | "transcriptionModel">;
   kv: Deno.Kv;
   log: Logger;
   admission: AdmissionState;
@@ -81,6 +81,8 @@ export interface WebhookAnswer {
 export class SipWebhook {
   /** Calls being dealt with (so a drain or a test can wait for them). */
   readonly #pending = new Set<Promise<void>>();
+  /** Calls admitted whose accept has not answered yet (not in the registry yet). */
+  #admitting = 0;
 
   constructor(private readonly deps: SipWebhookDeps) {}
 
@@ -136,19 +138,15 @@ export class SipWebhook {
     return result.ok;
   }
 
-  async #answer(surface: "live" | "realtime", id: string, data: SipCallData): Promise<void> {
+  async #answer(surface: "live" | "realtime", id: string, sent: SipCallData): Promise<void> {
     const { deps } = this;
+    // Without a call token the call did not come through our voice webhook (a trunk call, or
+    // anyone who dials the project's SIP URI): our other headers are the caller's say-so.
+    const data = sent.token ? sent : { ...sent, agent: "", callSid: "", reference: "" };
     const log = deps.log.child({ sip: surface, callSid: data.callSid || undefined });
     const agent = await this.#agentOf(data, log);
     const outcome = (o: Omit<SipOutcome, "surface" | "id" | "agent">) =>
       deps.handled?.({ surface, id, agent, ...o });
-    const refused = refuseCall(deps.admission);
-    if (refused) {
-      limitHit({ limitHits: deps.limitHits, log }, refused, { route: "openai_webhook" });
-      const code = refused === "draining" ? SIP_UNAVAILABLE : SIP_BUSY;
-      await this.#reject(surface, id, code);
-      return outcome({ outcome: "rejected", statusCode: code });
-    }
     const status = await deps.profiles.status(agent);
     const profile = status.profile;
     if (!profile) {
@@ -157,10 +155,44 @@ export class SipWebhook {
       return outcome({ outcome: "rejected", statusCode: SIP_UNAVAILABLE });
     }
     if (voiceEngineOf(profile, deps.openai) !== surface) {
-      // The same pending call's event on the agent's own surface is the one accepted.
+      // The same pending call's event on the agent's own surface is the one accepted (or
+      // refused): this one neither takes a line nor rejects the call.
       log.debug("sip.other_surface", { agent });
       return outcome({ outcome: "ignored" });
     }
+    // A call being accepted holds its line already: the registry counts it only once accepted.
+    const { registry } = deps.admission;
+    const refused = refuseCall({
+      ...deps.admission,
+      registry: { size: registry.size + this.#admitting },
+    });
+    if (refused) {
+      limitHit({ limitHits: deps.limitHits, log }, refused, { route: "openai_webhook" });
+      const code = refused === "draining" ? SIP_UNAVAILABLE : SIP_BUSY;
+      await this.#reject(surface, id, code);
+      return outcome({ outcome: "rejected", statusCode: code });
+    }
+    this.#admitting++;
+    try {
+      await this.#admit(surface, id, { data, agent, log, outcome });
+    } finally {
+      this.#admitting--;
+    }
+  }
+
+  /** An admitted call on its agent's surface: its token checked, then accepted. */
+  async #admit(
+    surface: "live" | "realtime",
+    id: string,
+    call: {
+      data: SipCallData;
+      agent: string;
+      log: Logger;
+      outcome(o: Omit<SipOutcome, "surface" | "id" | "agent">): void;
+    },
+  ): Promise<void> {
+    const { deps } = this;
+    const { data, agent, log, outcome } = call;
     if (data.token && !await this.#tokenValid(data, agent)) {
       log.warn("sip.bad_token", { agent });
       await this.#reject(surface, id, SIP_DECLINE);
@@ -184,6 +216,8 @@ export class SipWebhook {
       delegationModel: context.profile.model ?? deps.openai.model,
       // A Live session is recorded by OpenAI; a Realtime one by Twilio (see services.ts).
       store: surface === "live" && context.profile.record,
+      // Realtime transcribes the caller only when asked (the transcript's caller lines).
+      transcriptionModel: deps.openai.transcriptionModel,
     };
     try {
       if (surface === "live") await deps.client!.live.sessions.accept(id, liveAccept(session));

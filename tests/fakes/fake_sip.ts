@@ -51,6 +51,8 @@ interface PendingCall {
   ended: boolean;
   /** Live: accepted with `session.store: true`, so its content can be downloaded. */
   stored: boolean;
+  /** Realtime: accepted with `audio.input.transcription` (off by default, as on Realtime). */
+  transcribed: boolean;
 }
 
 /** One sideband socket of an accepted call (Live `…/attach` or Realtime `?call_id=`). */
@@ -64,6 +66,8 @@ export class FakeSideband {
     private readonly socket: WebSocket,
     readonly surface: "live" | "realtime",
     readonly id: string,
+    /** Realtime: the caller's audio is transcribed (the accept asked for it). */
+    readonly transcribed = false,
   ) {
     this.closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
     socket.addEventListener("message", (ev) => {
@@ -101,7 +105,10 @@ export class FakeSideband {
     return `event_sb_${++this.#seq}`;
   }
 
-  /** The caller's words, as the surface reports them. */
+  /**
+   * The caller's words, as the surface reports them (Realtime: its transcript only when the
+   * accept turned transcription on; Realtime's `audio.input.transcription` defaults to null).
+   */
   callerSays(text: string): void {
     if (this.surface === "live") {
       this.send({
@@ -118,6 +125,7 @@ export class FakeSideband {
         item_id: "i1",
         audio_end_ms: 0,
       });
+      if (!this.transcribed) return;
       this.send({
         type: "conversation.item.input_audio_transcription.completed",
         event_id: this.#id(),
@@ -282,6 +290,7 @@ export class FakeSip {
       taken: null,
       ended: false,
       stored: false,
+      transcribed: false,
     };
     this.#calls.push(call);
     const sip_headers = [
@@ -325,7 +334,7 @@ export class FakeSip {
       return new Response("no such call", { status: 404 });
     }
     const { socket, response } = Deno.upgradeWebSocket(req);
-    this.sidebands.push(new FakeSideband(socket, surface, id));
+    this.sidebands.push(new FakeSideband(socket, surface, id, call.transcribed));
     return response;
   }
 
@@ -375,6 +384,8 @@ export class FakeSip {
         if (problem) return answer(400, problem);
         call.taken = surface;
         call.stored = surface === "live" && jsonObject(body.session)?.store === true;
+        const input = jsonObject(jsonObject(body.audio)?.input);
+        call.transcribed = surface === "realtime" && !!jsonObject(input?.transcription)?.model;
         return answer(200);
       }
       case "reject": {

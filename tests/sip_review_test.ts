@@ -1,0 +1,165 @@
+/**
+ * Findings of the SIP review, each pinned by a test over real sockets with the real `openai` SDK
+ * against the fake: an INVITE without a call token cannot pick the agent or borrow another
+ * call's SID by its `X-Callbridge-*` headers (they are caller-supplied); calls whose webhooks
+ * arrive together are held to `MAX_CONCURRENT_CALLS` (the registry only counts a call once its
+ * accept has answered), and the same call's event on the other surface never rejects it; a call
+ * whose sideband cannot be reopened is hung up (not left talking to OpenAI with no one running
+ * its tools); a call ended twice is hung up once; a Realtime SIP call transcribes the caller.
+ */
+
+import assert from "node:assert/strict";
+import { waitUntil } from "./fakes/event_log.ts";
+import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
+import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
+import { postSigned } from "./helpers/service.ts";
+import type { SipCall } from "../lib/sip/sip_call.ts";
+
+async function startSip(env: Record<string, string> = {}) {
+  const h = await startRealtime({
+    env: {
+      VOICE_MODE: "sip",
+      OPENAI_PROJECT_ID: "proj_test123",
+      OPENAI_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      HANDOFF_NUMBER: "+15550100200",
+      ...env,
+    },
+  });
+  const sip = new FakeSip();
+  h.fake.sip = sip;
+  return { h, sip };
+}
+
+/** The `X-Callbridge-*` headers the voice webhook's `<Dial><Sip>` sends for a call to `agent`. */
+async function dialedHeaders(h: RealtimeHarness, agent: string): Promise<Record<string, string>> {
+  const res = await postSigned(`${h.service.url}/twilio/voice/sip?agent=${agent}`, {
+    AccountSid: "AC00000000000000000000000000000000",
+    CallSid: `CA${crypto.randomUUID().replaceAll("-", "")}`,
+    From: "+15550100123",
+    To: "+15550100999",
+    Direction: "inbound",
+  });
+  const uri = (await res.text()).match(/<Sip>([^<]+)<\/Sip>/)![1].replaceAll("&amp;", "&");
+  return Object.fromEntries(uri.split("?")[1].split("&").map((p) => p.split("=")));
+}
+
+async function deliver(h: RealtimeHarness, event: unknown): Promise<void> {
+  const body = JSON.stringify(event);
+  const res = await fetch(`${h.service.url}/openai/webhook`, {
+    method: "POST",
+    headers: signWebhook(body, TEST_WEBHOOK_SECRET),
+    body,
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+}
+
+function sipCalls(h: RealtimeHarness): SipCall[] {
+  return h.service.services.registry.list().filter((c) => c.mode === "sip") as SipCall[];
+}
+
+Deno.test("sip review: without a call token, X-Callbridge headers pick neither agent nor SID", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
+  try {
+    // Anyone can send an INVITE to the project's SIP URI, with any headers.
+    const events = sip.incoming({
+      "X-Callbridge-Agent": "appointments",
+      "X-Callbridge-Call-Sid": "CA0123456789abcdef0123456789abcdef",
+    });
+    await deliver(h, events.live);
+    await h.service.services.sipWebhook.idle();
+    const accept = sip.of("accept")[0];
+    assert.ok(accept, "the call was answered");
+    const instructions = String((accept.body.session as { instructions: string }).instructions);
+    assert.doesNotMatch(instructions, /Bright Smile Dental/, "not the agent the headers named");
+    const [call] = sipCalls(h);
+    assert.equal(call.context.profile.name, "default");
+    assert.equal(call.callSid, null, "not another call's SID");
+    call.end("admin-ended");
+    await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: webhooks arriving together are held to MAX_CONCURRENT_CALLS", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live", MAX_CONCURRENT_CALLS: "1" });
+  try {
+    const first = sip.incoming(await dialedHeaders(h, "default"));
+    const second = sip.incoming(await dialedHeaders(h, "default"));
+    await Promise.all([deliver(h, first.live), deliver(h, second.live)]);
+    await h.service.services.sipWebhook.idle();
+    assert.equal(sip.of("accept").length, 1, "one line, one call accepted");
+    assert.deepEqual(sip.of("reject").map((r) => r.body), [{ status_code: 486 }]);
+    for (const call of sipCalls(h)) call.end("admin-ended");
+    await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: the other surface's event of an accepted call does not reject it", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live", MAX_CONCURRENT_CALLS: "1" });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    await deliver(h, events.live);
+    await h.service.services.sipWebhook.idle();
+    assert.equal(sip.of("accept").length, 1);
+    // The same call's Realtime event, delivered later: the line it would take is its own.
+    await deliver(h, events.realtime);
+    await h.service.services.sipWebhook.idle();
+    assert.equal(sip.of("reject").length, 0, "the accepted call is not rejected");
+    assert.equal(h.logs("sip.reject_failed").length, 0);
+    assert.equal(h.service.services.limitHits.get("max_concurrent_calls") ?? 0, 0);
+    for (const call of sipCalls(h)) call.end("admin-ended");
+    await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: a call whose sideband cannot be reopened is hung up", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    await deliver(h, events.live);
+    await h.service.services.sipWebhook.idle();
+    const id = events.live.data.session_id;
+    const sideband = await sip.sideband(id);
+    const [call] = sipCalls(h);
+    await waitUntil(() => call.opens === 1, { what: "open" });
+    // The sideband drops and cannot come back: no one would run the agent's tools or end the
+    // call, and its line would be free for another, while the caller still talks to OpenAI.
+    sip.refuseSidebands = 500;
+    sideband.drop();
+    await waitUntil(() => call.endReason === "sideband-failed", { what: "the call failed" });
+    const hangup = await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+    assert.equal(hangup.id, id);
+    assert.equal(hangup.status, 200);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: a Realtime SIP call transcribes the caller (the record's caller lines)", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "realtime" });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    await deliver(h, events.realtime);
+    await h.service.services.sipWebhook.idle();
+    const accept = sip.of("accept")[0];
+    const audio = accept.body.audio as { input?: { transcription?: { model?: string } } };
+    assert.equal(audio.input?.transcription?.model, "gpt-4o-mini-transcribe");
+    const sideband = await sip.sideband(events.realtime.data.call_id);
+    const [call] = sipCalls(h);
+    sideband.callerSays("I'd like to book a cleaning.");
+    await waitUntil(
+      () => call.transcript.entries.some((t) => t.role === "caller" && /cleaning/.test(t.text)),
+      { what: "the caller's line in the transcript" },
+    );
+    call.end("admin-ended");
+    await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+  } finally {
+    await h.close();
+  }
+});
