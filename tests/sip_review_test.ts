@@ -5,7 +5,10 @@
  * arrive together are held to `MAX_CONCURRENT_CALLS` (the registry only counts a call once its
  * accept has answered), and the same call's event on the other surface never rejects it; a call
  * whose sideband cannot be reopened is hung up (not left talking to OpenAI with no one running
- * its tools); a call ended twice is hung up once; a Realtime SIP call transcribes the caller.
+ * its tools); a Realtime SIP call transcribes the caller; an accept that fails is followed by a
+ * reject (503), so the caller does not ring on in silence; `end_call` waits for a goodbye that
+ * begins late (a Live answer goes through its delegation first), ends it after the pause of one
+ * said with the call, and ends it anyway when none comes.
  */
 
 import assert from "node:assert/strict";
@@ -13,10 +16,12 @@ import { waitUntil } from "./fakes/event_log.ts";
 import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
 import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
 import { postSigned } from "./helpers/service.ts";
-import type { SipCall } from "../lib/sip/sip_call.ts";
+import { GOODBYE_ANSWER_MS, GOODBYE_QUIET_MS, type SipCall } from "../lib/sip/sip_call.ts";
+import { FakeClock } from "./helpers/fake_clock.ts";
 
-async function startSip(env: Record<string, string> = {}) {
+async function startSip(env: Record<string, string> = {}, clock?: FakeClock) {
   const h = await startRealtime({
+    clock,
     env: {
       VOICE_MODE: "sip",
       OPENAI_PROJECT_ID: "proj_test123",
@@ -159,6 +164,93 @@ Deno.test("sip review: a Realtime SIP call transcribes the caller (the record's 
     );
     call.end("admin-ended");
     await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: an accept that fails is followed by a reject (503), not silence", async () => {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
+  try {
+    sip.failAccepts = 500;
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    await deliver(h, events.live);
+    await h.service.services.sipWebhook.idle();
+    // The SDK tried twice (maxRetries 1); then the call was turned away.
+    assert.deepEqual(sip.of("accept").map((r) => r.status), [500, 500]);
+    assert.deepEqual(sip.of("reject").map((r) => [r.body, r.status]), [[
+      { status_code: 503 },
+      200,
+    ]]);
+    assert.equal(sipCalls(h).length, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+/**
+ * A Live SIP call of `default` on `clock`, its sideband, and end_call asked for and answered
+ * (the goodbye said with it, if `goodbye`).
+ */
+async function endingCall(clock: FakeClock, goodbye?: string) {
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" }, clock);
+  const events = sip.incoming(await dialedHeaders(h, "default"));
+  await deliver(h, events.live);
+  await h.service.services.sipWebhook.idle();
+  const sideband = await sip.sideband(events.live.data.session_id);
+  sideband.callerSays("That's all, thanks.");
+  if (goodbye) sideband.agentSays(goodbye);
+  sideband.call("end_call", JSON.stringify({ reason: "done" }));
+  const output = await sideband.events.waitFor((e) => e.type === "response.item.create", {
+    what: "end_call's output",
+  });
+  await sideband.events.waitFor((e) => e.type === "response.create", {
+    from: sideband.events.items.indexOf(output),
+    what: "the goodbye asked for",
+  });
+  return { h, sip, sideband };
+}
+
+Deno.test("sip review: end_call waits for a goodbye that begins late, then for its pause", async () => {
+  const clock = new FakeClock();
+  const { h, sip, sideband } = await endingCall(clock);
+  try {
+    // The delegated answer takes longer than the quiet pause: the call must not end yet.
+    clock.tick(GOODBYE_QUIET_MS + 500);
+    sideband.agentSays("Goodbye, and thanks for calling!");
+    // Its audio arms the pause again: the end was still pending.
+    await waitUntil(() => clock.scheduledFor(GOODBYE_QUIET_MS) === 1, { what: "the pause" });
+    assert.equal(sip.of("hangup").length, 0);
+    clock.tick(GOODBYE_QUIET_MS);
+    const hangup = await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+    assert.equal(hangup.status, 200);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: a goodbye said with end_call ends the call after its pause", async () => {
+  const clock = new FakeClock();
+  const { h, sip } = await endingCall(clock, "Goodbye!");
+  try {
+    assert.equal(clock.scheduledFor(GOODBYE_QUIET_MS), 1, "no wait for another answer");
+    assert.equal(clock.scheduledFor(GOODBYE_ANSWER_MS), 0);
+    clock.tick(GOODBYE_QUIET_MS);
+    const hangup = await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+    assert.equal(hangup.status, 200);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: end_call ends the call when no goodbye comes", async () => {
+  const clock = new FakeClock();
+  const { h, sip } = await endingCall(clock);
+  try {
+    assert.equal(clock.scheduledFor(GOODBYE_ANSWER_MS), 1);
+    clock.tick(GOODBYE_ANSWER_MS);
+    const hangup = await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+    assert.equal(hangup.status, 200);
   } finally {
     await h.close();
   }

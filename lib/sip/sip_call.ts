@@ -37,6 +37,12 @@ import { ToolRuns } from "../realtime/realtime_tools.ts";
 
 /** The goodbye has been said once the agent's audio has paused this long. */
 export const GOODBYE_QUIET_MS = 1500;
+/**
+ * How long an end waits for the goodbye to begin once the tool's output is in, when the agent has
+ * not spoken since the caller did: a Live answer goes through its delegation first, which can take
+ * longer than {@link GOODBYE_QUIET_MS}.
+ */
+export const GOODBYE_ANSWER_MS = 5000;
 /** Sideband reopenings tried, one after another, before the call is recorded as failed. */
 export const MAX_REOPENS = 2;
 const REOPEN_DELAY_MS = 250;
@@ -77,6 +83,9 @@ export class SipCall implements LiveCall {
   #closed = false;
   /** A hang-up or refer is on its way: the sideband's close that follows is not a drop. */
   #ending = false;
+  #reopenTimer: TimerId | undefined;
+  /** The agent's audio came since the caller last spoke (a goodbye may already be said). */
+  #agentSpoke = false;
   #greeted = false;
   #line: { role: "caller" | "agent"; entry: TranscriptEntry } | null = null;
   #askedAt: number | null = null;
@@ -117,9 +126,9 @@ export class SipCall implements LiveCall {
     this.#open();
   }
 
-  /** Ends the call from the service side (drain, admin): OpenAI hangs up. */
+  /** Ends the call from the service side (drain, admin): OpenAI hangs up (once). */
   end(reason: string): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#ending) return;
     this.endReason ??= reason;
     void this.#hangup();
   }
@@ -169,7 +178,7 @@ export class SipCall implements LiveCall {
       return void this.#hangup();
     }
     this.#reopens++;
-    this.deps.clock.setTimeout(() => {
+    this.#reopenTimer = this.deps.clock.setTimeout(() => {
       if (!this.#closed) this.#open();
     }, REOPEN_DELAY_MS * this.#reopens);
   }
@@ -270,7 +279,10 @@ export class SipCall implements LiveCall {
 
   /** A transcript fragment: the same line grows until the other side speaks. */
   #say(role: "caller" | "agent", text: string): void {
-    if (role === "caller") this.#askedAt = this.deps.clock.monotonic();
+    if (role === "caller") {
+      this.#askedAt = this.deps.clock.monotonic();
+      this.#agentSpoke = false;
+    }
     if (this.#line?.role !== role) {
       this.#line = { role, entry: this.transcript.add(role, "") };
     }
@@ -280,6 +292,7 @@ export class SipCall implements LiveCall {
 
   /** The agent's audio went out: its latency, and the goodbye's end pushed back. */
   #agentAudio(): void {
+    this.#agentSpoke = true;
     const askedAt = this.#askedAt;
     if (askedAt !== null) {
       this.#askedAt = null;
@@ -301,15 +314,19 @@ export class SipCall implements LiveCall {
       if (this.#closed) return;
       for (const o of answered) this.#send(output(o.callId, o.output));
       this.#send(next);
-      if (this.#pendingEnd) this.#armGoodbye();
+      // The goodbye came with the tool call (its pause ends the call), or is asked for now: the
+      // end then waits for it to begin.
+      if (this.#pendingEnd) {
+        this.#armGoodbye(this.#agentSpoke ? GOODBYE_QUIET_MS : GOODBYE_ANSWER_MS);
+      }
     });
   }
 
   /** The pending end follows once the agent's audio has paused {@link GOODBYE_QUIET_MS}. */
-  #armGoodbye(): void {
+  #armGoodbye(ms = GOODBYE_QUIET_MS): void {
     const { clock } = this.deps;
     clock.clearTimeout(this.#quietTimer);
-    this.#quietTimer = clock.setTimeout(() => void this.#carryOut(), GOODBYE_QUIET_MS);
+    this.#quietTimer = clock.setTimeout(() => void this.#carryOut(), ms);
   }
 
   async #carryOut(): Promise<void> {
@@ -352,10 +369,14 @@ export class SipCall implements LiveCall {
     this.#closed = true;
     this.endReason ??= reason;
     this.deps.clock.clearTimeout(this.#quietTimer);
+    this.deps.clock.clearTimeout(this.#reopenTimer);
     this.#signal.abort();
     const ws = this.#ws;
     this.#ws = null;
-    if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000);
+    // A sideband still connecting is closed too (it would linger until OpenAI closed it).
+    if (ws && ws.readyState !== WebSocket.CLOSED && ws.readyState !== WebSocket.CLOSING) {
+      ws.close(1000);
+    }
     if (this.surface === "live" && this.context.profile.record) {
       // Accepted with `store: true`: OpenAI holds the recording (`downloadRecording`).
       const now = this.deps.clock.now();

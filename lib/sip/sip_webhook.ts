@@ -224,7 +224,10 @@ export class SipWebhook {
       else await deps.client!.realtime.calls.accept(id, realtimeAccept(session));
     } catch (err) {
       log.error("sip.accept_failed", { error: errorMessage(err) });
-      return outcome({ outcome: "failed" });
+      // OpenAI will not deliver this event again: rejected, the caller is not left ringing (and
+      // Twilio's <Dial action> can route the call elsewhere).
+      await this.#reject(surface, id, SIP_UNAVAILABLE);
+      return outcome({ outcome: "failed", statusCode: SIP_UNAVAILABLE });
     }
     log.info("sip.accepted", { agent, tools: session.tools.length });
     deps.accepted?.(surface, id, context);

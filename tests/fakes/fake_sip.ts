@@ -275,6 +275,8 @@ export class FakeSip {
   readonly sidebands = new EventLog<FakeSideband>();
   /** Refuse sideband upgrades with this status (e.g. 500), when set. */
   refuseSidebands: number | null = null;
+  /** Answer every accept with this status (a server error, say), when set. */
+  failAccepts: number | null = null;
   readonly #calls: PendingCall[] = [];
   #count = 0;
 
@@ -379,6 +381,7 @@ export class FakeSip {
     if (!call || call.ended) return answer(404, `no call ${id}`);
     switch (action) {
       case "accept": {
+        if (this.failAccepts) return answer(this.failAccepts, "The server had an error");
         if (call.taken) return answer(409, "the call was already accepted");
         const problem = surface === "live" ? liveAcceptProblem(body) : realtimeAcceptProblem(body);
         if (problem) return answer(400, problem);
