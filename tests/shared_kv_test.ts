@@ -109,6 +109,28 @@ Deno.test("presence: another instance's call shows, renews, leaves at its end, e
   }
 });
 
+Deno.test("presence: a call that ended just before its instance stops leaves at once", async () => {
+  const kv = await sharedKv();
+  const call = liveCall("1", "inst-b");
+  let callsB: Local[] = [call];
+  // A long pause before a change is written: the stop comes within it, as at a drain's end.
+  const options = { version: "v", ttlMs: 60_000, coalesceMs: 60_000 };
+  const a = new Presence(kv.a, () => [], { ...options, instance: "inst-a" });
+  const b = new Presence(kv.b, () => callsB, { ...options, instance: "inst-b" });
+  try {
+    b.start();
+    await eventually(async () => (await a.calls()).length === 1, "B's call seen through A");
+    callsB = [];
+    b.ended(recordOf(call));
+    await b.close();
+    assert.deepEqual(await a.calls(), [], "the ended call stays listed until its entry expires");
+  } finally {
+    await a.close();
+    await b.close();
+    await kv.close();
+  }
+});
+
 Deno.test("presence: events of a live call write nothing; only its start, end and renewals do", async () => {
   const kv = await sharedKv();
   let commits = 0;

@@ -329,11 +329,20 @@ export class ProfileStore {
       };
     }
     for (;;) {
-      const head = await kv.get<number>([HEAD, name]);
+      // A created agent must still exist when the version lands (another instance may delete it).
+      const [head, created] = await kv.getMany<[number, CreatedAgent]>([
+        [HEAD, name],
+        [CREATED, name],
+      ]);
+      if (!shipped && !created.value) {
+        this.#forget(name);
+        return { ok: false, problems: [`there is no agent "${name}"`] };
+      }
       const version = (head.value ?? SHIPPED_VERSION) + 1;
       const saved = { ...draft, version };
       const result = await kv.atomic()
         .check(head)
+        .check(created)
         .set([HEAD, name], version)
         .set([VERSIONS, name, version], saved)
         .commit();

@@ -164,7 +164,7 @@ export class Presence implements CallObserver {
     );
   }
 
-  /** Stops renewing and waits for a write in flight (before KV is closed). */
+  /** Stops renewing, writes a change still pending at once, and waits for it (before KV closes). */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
@@ -198,7 +198,8 @@ export class Presence implements CallObserver {
         });
         this.#pause = null;
       }
-      if (this.#closed) return;
+      // Closing cuts the pause short but not the write: a call that just ended leaves now
+      // (the loop then stops, as nothing is scheduled once closed).
       this.#dirty = false;
       try {
         await this.#write();

@@ -2,7 +2,8 @@
  * How scenario runs are reported: one progress line per scenario as it finishes, a summary table
  * at the end, and JUnit XML for CI (a test suite per agent, a test case per scenario; a failed
  * check is a `<failure>`, a run that could not be judged an `<error>`), built with
- * fast-xml-parser's builder so every value is escaped. Pure: text in, text out.
+ * fast-xml-parser's builder so every value is escaped (and characters XML cannot carry are
+ * replaced). Pure: text in, text out.
  *
  * @module
  */
@@ -11,6 +12,8 @@ import { XMLBuilder } from "fast-xml-parser";
 import type { ScenarioResult } from "./scenario_runs.ts";
 
 const MARK = { pass: "✓", fail: "✗", error: "!" } as const;
+/** What XML 1.0 cannot carry even escaped (control characters, lone surrogates, U+FFFE/F). */
+const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 /** `✓ default/hands_off  pass  3/3 checks  1.2 s`, and each failed check or the error below. */
 export function progressLine(result: ScenarioResult): string {
@@ -85,7 +88,9 @@ export function junitXml(results: readonly ScenarioResult[], baseUrl = ""): stri
     format: true,
     suppressEmptyNode: true,
   });
-  return builder.build(doc);
+  // The builder escapes markup but passes control characters through (a model's words, a
+  // tool's output, a coloured error): each becomes U+FFFD, or the file is not XML.
+  return builder.build(doc).replace(NOT_XML_CHAR, "\uFFFD");
 }
 
 function testCase(result: ScenarioResult, baseUrl: string): Record<string, unknown> {

@@ -94,3 +94,26 @@ Deno.test("JUnit XML: suites per agent, failures and errors, escaped", () => {
   assert.equal(second.testcase.failure["#text"], 'a & <b> — said "no"');
   assert.equal(second.testcase.time, "1.2");
 });
+
+/** What XML 1.0 allows in a document (its `Char` production): no other control character. */
+const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+Deno.test("junitXml: control characters in what the call said still give well-formed XML", () => {
+  // A model's words, a tool's output or a coloured error message may carry any of them.
+  const xml = junitXml([
+    result({
+      scenario: "odd\u0007",
+      description: "bell\u0007 and \u001b[31mred\u001b[0m",
+      status: "fail",
+      checks: [{ name: "nul\u0000", type: "judged", status: "fail", detail: "tab\tvt\u000bff\f" }],
+    }),
+    result({ scenario: "errs", status: "error", error: "esc \u001b[1mbold\u001b[0m" }),
+  ]);
+  assert.doesNotMatch(xml, NOT_XML_CHAR);
+  const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml);
+  const [failed, errored] = parsed.testsuites.testsuite.testcase;
+  // Each character XML cannot carry is shown as U+FFFD; the rest is kept.
+  assert.equal(failed.name, "odd\uFFFD");
+  assert.equal(failed.failure["#text"], "nul\uFFFD — tab\tvt\uFFFDff\uFFFD");
+  assert.equal(errored.error.message, "esc \uFFFD[1mbold\uFFFD[0m");
+});

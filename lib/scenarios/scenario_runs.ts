@@ -37,10 +37,34 @@ const PREFIX = "scenario_run";
 const KEEP_MS = 30 * 24 * 60 * 60 * 1000;
 /** Longest text kept of a reported run (a check's detail, an error, a description). */
 const MAX_TEXT = 2000;
+/** A KV value holds at most 64 KiB: a kept run stays under this, with room to spare. */
+const MAX_VALUE_BYTES = 60_000;
+/** Texts are never shortened below this while making a run fit. */
+const MIN_TEXT = 40;
 
-/** Keeps `result` as its scenario's last run. */
+/** Keeps `result` as its scenario's last run (its texts shortened if it would not fit KV). */
 export async function saveLastRun(kv: Deno.Kv, result: ScenarioResult): Promise<void> {
-  await kv.set([PREFIX, result.agent, result.scenario], result, { expireIn: KEEP_MS });
+  await kv.set([PREFIX, result.agent, result.scenario], fitted(result), { expireIn: KEEP_MS });
+}
+
+/**
+ * `result` with its texts cut, each to the same length, until it fits one KV value: a check's
+ * detail may quote a whole tool call, and 100 checks of 2000 characters are 400 KB.
+ */
+function fitted(result: ScenarioResult): ScenarioResult {
+  let max = Infinity;
+  for (;;) {
+    const cut = (text: string) => text.length > max ? `${text.slice(0, max - 1)}…` : text;
+    const fit: ScenarioResult = {
+      ...result,
+      description: cut(result.description),
+      error: result.error === null ? null : cut(result.error),
+      checks: result.checks.map((c) => ({ ...c, name: cut(c.name), detail: cut(c.detail) })),
+    };
+    // V8 keeps a string in one or two bytes a UTF-16 unit: twice the JSON is an upper bound.
+    if (JSON.stringify(fit).length * 2 <= MAX_VALUE_BYTES || max === MIN_TEXT) return fit;
+    max = max === Infinity ? MAX_TEXT : Math.max(MIN_TEXT, Math.floor(max / 2));
+  }
 }
 
 /** The last run of each of agent `agent`'s scenarios, by scenario name. */

@@ -1,10 +1,11 @@
 /**
  * parseReportedRun: a run as the runner reports it is taken as it is (nulls included); every
  * wrong, missing or extra field is a problem naming the field; what is not an object is refused.
+ * saveLastRun keeps any run it is given, however long its texts, within one KV value.
  */
 
 import assert from "node:assert/strict";
-import { parseReportedRun, type ScenarioResult } from "./scenario_runs.ts";
+import { lastRuns, parseReportedRun, saveLastRun, type ScenarioResult } from "./scenario_runs.ts";
 
 const RUN: ScenarioResult = {
   agent: "default",
@@ -53,4 +54,43 @@ Deno.test("parseReportedRun: every wrong, missing or extra field is named", () =
   ]);
   assert.deepEqual(problems("a run"), ["(top level) must be object"]);
   assert.deepEqual(problems(undefined), ["(top level) must be object"]);
+});
+
+Deno.test("saveLastRun: a run larger than a KV value is kept, its texts shortened", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "scenario_runs_" });
+  const kv = await Deno.openKv(`${dir}/kv.sqlite`);
+  try {
+    // As large as a reported run may be (two bytes a character: not Latin-1), and a local run
+    // whose one check quotes a long tool call's arguments.
+    const reported: ScenarioResult = {
+      ...RUN,
+      description: "é€".repeat(1000),
+      checks: Array.from({ length: 100 }, (_, i) => ({
+        name: `check ${i} €`.padEnd(200, "€"),
+        type: "judged" as const,
+        status: i % 2 ? "pass" as const : "fail" as const,
+        detail: `reason ${i} `.padEnd(2000, "€"),
+      })),
+    };
+    assert.equal(parseReportedRun(structuredClone(reported)).ok, true);
+    const local: ScenarioResult = {
+      ...RUN,
+      scenario: "long_arguments",
+      checks: [{ ...RUN.checks[0], detail: `called with {"text":"${"x".repeat(100_000)}"}` }],
+    };
+    await saveLastRun(kv, reported);
+    await saveLastRun(kv, local);
+    const runs = await lastRuns(kv, "default");
+    const kept = runs.get("hands_off")!;
+    assert.equal(kept.checks.length, 100);
+    assert.deepEqual(kept.checks.map((c) => c.status), reported.checks.map((c) => c.status));
+    assert.ok(kept.checks.every((c, i) => c.detail.startsWith(`reason ${i} `)));
+    assert.ok(kept.checks[0].detail.length < 2000, "the details were not shortened");
+    const long = runs.get("long_arguments")!;
+    assert.ok(long.checks[0].detail.startsWith('called with {"text":"xxx'));
+    assert.ok(long.checks[0].detail.endsWith("…"));
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -25,6 +25,9 @@ import { LineTimeout } from "./relay_line.ts";
 import type { CallObservation } from "./scenario_checks.ts";
 import { saveLastRun, type ScenarioResult } from "./scenario_runs.ts";
 
+/** How long a deployment may take to answer one request of a run. */
+const REMOTE_TIMEOUT_MS = 30_000;
+
 /** A simulated call to start. */
 export interface CallRequest {
   agent: string;
@@ -161,9 +164,18 @@ export function localTarget(services: LocalServices, baseUrl: string): ScenarioT
   };
 }
 
-/** Scenario calls to a running deployment at `baseUrl`, as the admin (`ADMIN_PASSWORD`). */
-export function remoteTarget(baseUrl: string, password: string | null): ScenarioTarget {
+/**
+ * Scenario calls to a running deployment at `baseUrl`, as the admin (`ADMIN_PASSWORD`); a request
+ * it has not answered within `timeoutMs` fails (a hung deployment must not hang the run).
+ */
+export function remoteTarget(
+  baseUrl: string,
+  password: string | null,
+  options: { timeoutMs?: number } = {},
+): ScenarioTarget {
   const base = baseUrl.replace(/\/+$/, "");
+  const timeoutMs = options.timeoutMs ?? REMOTE_TIMEOUT_MS;
+  const within = (url: string, init: RequestInit = {}) => fetchWithin(url, init, timeoutMs);
   const headers: Record<string, string> = password
     ? { authorization: `Basic ${btoa(`admin:${password}`)}` }
     : {};
@@ -171,7 +183,7 @@ export function remoteTarget(baseUrl: string, password: string | null): Scenario
     relayUrl: `${toWebSocketUrl(base)}/twilio/relay`,
     async start(request) {
       if (request.draft) throw new Error("an unsaved edit runs only on the scenarios page");
-      const res = await fetch(`${base}/simulator/token`, {
+      const res = await within(`${base}/simulator/token`, {
         method: "POST",
         // A form post from the admin pages' origin, as the CSRF check wants.
         headers: {
@@ -196,12 +208,19 @@ export function remoteTarget(baseUrl: string, password: string | null): Scenario
       return await res.json() as SimulatedCall;
     },
     async watch(callSid) {
+      const url = `${base}/simulator/events/${callSid}`;
       const controller = new AbortController();
-      const res = await fetch(`${base}/simulator/events/${callSid}`, {
-        headers,
-        signal: controller.signal,
+      // Until the stream says it is subscribed; the call's end has its own limit (`ended`).
+      const timer = setTimeout(
+        () => controller.abort(new DeploymentTimeout(url, timeoutMs)),
+        timeoutMs,
+      );
+      const res = await fetch(url, { headers, signal: controller.signal }).catch((err) => {
+        clearTimeout(timer);
+        throw controller.signal.aborted ? controller.signal.reason : err;
       });
       if (!res.ok || !res.body) {
+        clearTimeout(timer);
         await res.body?.cancel();
         throw new Error(`${base}/simulator/events answered ${res.status}`);
       }
@@ -220,11 +239,13 @@ export function remoteTarget(baseUrl: string, password: string | null): Scenario
         collector.add(null);
       });
       await ready;
+      clearTimeout(timer);
+      if (controller.signal.aborted) throw controller.signal.reason;
       return { ended: (timeoutMs) => collector.ended(timeoutMs), close: () => controller.abort() };
     },
     async save(result) {
       const agent = encodeURIComponent(result.agent);
-      const res = await fetch(`${base}/agents/${agent}/scenarios/runs`, {
+      const res = await within(`${base}/agents/${agent}/scenarios/runs`, {
         method: "POST",
         headers: { ...headers, "content-type": "application/json", origin: new URL(base).origin },
         body: JSON.stringify(result),
@@ -236,6 +257,31 @@ export function remoteTarget(baseUrl: string, password: string | null): Scenario
       }
     },
   };
+}
+
+/** A deployment did not answer in time. */
+class DeploymentTimeout extends Error {
+  constructor(url: string, ms: number) {
+    super(`${url} did not answer within ${ms} ms`);
+    this.name = "DeploymentTimeout";
+  }
+}
+
+/** `fetch`, given up (a {@link DeploymentTimeout}) when the answer has not come within `ms`. */
+async function fetchWithin(url: string, init: RequestInit, ms: number): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  try {
+    const res = await fetch(url, { ...init, signal: controller.signal });
+    // The body is read within the same limit: buffered here, as each of these answers is small.
+    const body = await res.arrayBuffer();
+    return new Response(body, { status: res.status, headers: res.headers });
+  } catch (err) {
+    if (controller.signal.aborted) throw new DeploymentTimeout(url, ms);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Reads a server-sent event stream, calling `onEvent` with each event's name and data. */

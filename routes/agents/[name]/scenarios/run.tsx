@@ -101,7 +101,9 @@ export function scenarioRunHandler(services: Services, tokens: SimulatorTokens):
           models: scenarioModelsOf(services.config.openai),
           draft,
         }, {
-          started: (s: Scenario) => write(`<li data-started="${s.name}">Running ${s.name}…</li>`),
+          // A scenario's name is its file's, which may be markup: rendered, so escaped.
+          started: (s: Scenario) =>
+            write(renderToString(<li data-started={s.name}>{`Running ${s.name}…`}</li>)),
           finished: (result) => {
             target.save(result).catch((err) =>
               services.log.warn("scenario.save_failed", { error: String(err) })
