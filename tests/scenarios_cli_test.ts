@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { XMLParser } from "fast-xml-parser";
-import { relayHarness } from "./helpers/relay_harness.ts";
+import { eventually, relayHarness } from "./helpers/relay_harness.ts";
 import { lastRuns } from "../lib/scenarios/scenario_runs.ts";
 
 const SCRIPT = fileURLToPath(new URL("../scripts/scenarios.ts", import.meta.url));
@@ -113,7 +113,13 @@ Deno.test("--url: a pass and a fail, JUnit names the failing check, exit code 1"
     assert.match(fail["system-out"], new RegExp(`transcript: ${h.svc.url}/calls/CA[0-9a-f]{32}`));
     // The runs are on the deployment's dashboard, among its scenario runs only.
     const auth = { authorization: `Basic ${btoa(`admin:${PASSWORD}`)}` };
-    const runs = await h.svc.services.records.store.list({ tag: "scenario" });
+    // Each run ends with its call, as its record's last write starts.
+    const scenarioRuns = () => h.svc.services.records.store.list({ tag: "scenario" });
+    await eventually(
+      async () => (await scenarioRuns()).filter((r) => r.endedAt !== null).length === 2,
+      "both runs' records written as ended",
+    );
+    const runs = await scenarioRuns();
     assert.equal(runs.length, 2);
     const page = await (await fetch(`${h.svc.url}/`, { headers: auth })).text();
     assert.ok(runs.every((r) => !page.includes(r.callSid!)), "scenario runs on the default view");

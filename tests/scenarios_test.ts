@@ -18,7 +18,7 @@ import {
 } from "../lib/scenarios/scenario_models.ts";
 import { runScenario, runScenarios } from "../lib/scenarios/scenario_run.ts";
 import { localTarget } from "../lib/scenarios/scenario_target.ts";
-import { type RelayHarness, relayHarness } from "./helpers/relay_harness.ts";
+import { eventually, type RelayHarness, relayHarness } from "./helpers/relay_harness.ts";
 
 const TOOLS = ["end_call", "transfer_to_human", "send_dtmf", "send_sms", "switch_language"];
 
@@ -36,6 +36,17 @@ async function harness(): Promise<RelayHarness> {
     HANDOFF_NUMBER: "+15550100777",
     DTMF_DEBOUNCE_MS: "200",
   });
+}
+
+/**
+ * The call's record once written as ended: a run's result comes with the call's end, which is
+ * told as the record's last write starts.
+ */
+async function endedRecord(h: RelayHarness, callSid: string) {
+  const store = h.svc.services.records.store;
+  const ended = async () => (await store.findBySid(callSid))[0]?.endedAt != null;
+  await eventually(ended, "the call's record written as ended");
+  return (await store.findBySid(callSid))[0];
 }
 
 function runOptions(h: RelayHarness) {
@@ -87,8 +98,7 @@ Deno.test("a passing scenario: a real relay call, every check passes, the record
     const messages = h.fake.requests[0].body.messages as { role: string; content: string }[];
     assert.equal(messages.at(-1)?.content, "Can I talk to a person?");
     // Recorded like any other call, tagged, and out of the dashboard's default view.
-    const store = h.svc.services.records.store;
-    const [record] = await store.findBySid(result.callSid!);
+    const record = await endedRecord(h, result.callSid!);
     assert.deepEqual(record.tags, ["scenario"]);
     assert.equal(record.outcome, "live-agent-handoff");
     const dashboard = await (await fetch(`${h.svc.url}/`)).text();
@@ -156,7 +166,7 @@ Deno.test("scripted key presses and an interruption reach the agent as Twilio se
     const last = h.fake.requests[2].body.messages as { role: string; content: string }[];
     assert.match(String(last.at(-1)?.content), /pressed the keys: 1 2 #/);
     const detail = await h.svc.services.records.store.getDetail(
-      (await h.svc.services.records.store.findBySid(result.callSid!))[0].id,
+      (await endedRecord(h, result.callSid!)).id,
     );
     assert.ok(detail!.transcript.some((t) => t.interrupted), "the cut turn is marked interrupted");
   } finally {

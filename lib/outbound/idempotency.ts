@@ -4,7 +4,9 @@
  * and stores its answer for 24 hours; a retry with the key gets that answer back and places no
  * second call, whichever instance it reaches. A retry while the first is still placing waits for
  * its answer. A request that failed (nothing placed) releases the key, so it can be retried; the
- * same key with another body is refused (422).
+ * same key with another body is refused (422). A claim pending past {@link PENDING_MS} is taken
+ * over (its placer died); the placer it was taken from then writes and releases nothing, so it
+ * cannot undo the new claim.
  *
  * KV key: `["idempotency", "api_calls", sha256(key)]` → {@link IdempotencyEntry}, `expireIn` 24 h.
  *
@@ -14,7 +16,7 @@
 /** How long a key's answer is kept. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Longest a claim may stay pending (the placing instance died): then it can be taken over. */
-const PENDING_MS = 60_000;
+export const PENDING_MS = 60_000;
 const PREFIX = ["idempotency", "api_calls"];
 
 /** A key's state: being placed, or placed with its answer. */
@@ -35,6 +37,8 @@ export interface ClaimOptions {
   waitMs?: number;
   /** Between looks at a pending claim. */
   pollMs?: number;
+  /** The time now (tests move it on). */
+  now?: () => number;
 }
 
 /** `Idempotency-Key`'s value as accepted: 1 to 255 visible ASCII characters. */
@@ -55,25 +59,29 @@ export async function claimIdempotencyKey(
 ): Promise<Claim> {
   const entryKey = [...PREFIX, await sha256(key)];
   const request = await sha256(body);
-  const deadline = Date.now() + (options.waitMs ?? 10_000);
+  const now = options.now ?? Date.now;
+  const deadline = now() + (options.waitMs ?? 10_000);
   for (;;) {
     const current = await kv.get<IdempotencyEntry>(entryKey);
     const entry = current.value;
     // A dead placer's claim can be taken over; an answer past its 24 h (expireIn is best
     // effort) no longer counts.
     const stale = entry !== null &&
-      Date.now() - entry.at > (entry.state === "pending" ? PENDING_MS : IDEMPOTENCY_TTL_MS);
+      now() - entry.at > (entry.state === "pending" ? PENDING_MS : IDEMPOTENCY_TTL_MS);
     if (!entry || stale) {
-      const pending: IdempotencyEntry = { state: "pending", request, at: Date.now() };
+      const pending: IdempotencyEntry = { state: "pending", request, at: now() };
       const won = await kv.atomic().check(current)
         .set(entryKey, pending, { expireIn: IDEMPOTENCY_TTL_MS })
         .commit();
-      if (won.ok) return { kind: "claimed", slot: new IdempotencySlot(kv, entryKey, request) };
+      if (won.ok) {
+        const claim = { key: entryKey, versionstamp: won.versionstamp };
+        return { kind: "claimed", slot: new IdempotencySlot(kv, claim, request) };
+      }
       continue; // another instance claimed it first: look again
     }
     if (entry.request !== request) return { kind: "mismatch" };
     if (entry.state === "done") return { kind: "replay", status: entry.status, body: entry.body };
-    if (Date.now() >= deadline) return { kind: "busy" };
+    if (now() >= deadline) return { kind: "busy" };
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
   }
 }
@@ -82,12 +90,16 @@ export async function claimIdempotencyKey(
 export class IdempotencySlot {
   constructor(
     private readonly kv: Deno.Kv,
-    private readonly key: Deno.KvKey,
+    /** The key and the version this claim wrote: it acts only while the entry is still that. */
+    private readonly claim: { key: Deno.KvKey; versionstamp: string },
     private readonly request: string,
   ) {}
 
-  /** Keeps `body` (answered with `status`) as the key's answer for 24 hours. */
-  async complete(status: number, body: unknown): Promise<void> {
+  /**
+   * Keeps `body` (answered with `status`) as the key's answer for 24 hours; false when the claim
+   * had been taken over meanwhile (the new claimer answers instead).
+   */
+  async complete(status: number, body: unknown): Promise<boolean> {
     const done: IdempotencyEntry = {
       state: "done",
       request: this.request,
@@ -95,12 +107,15 @@ export class IdempotencySlot {
       status,
       body,
     };
-    await this.kv.set(this.key, done, { expireIn: IDEMPOTENCY_TTL_MS });
+    const result = await this.kv.atomic().check(this.claim)
+      .set(this.claim.key, done, { expireIn: IDEMPOTENCY_TTL_MS })
+      .commit();
+    return result.ok;
   }
 
-  /** Nothing was placed: a retry with the key may try again. */
+  /** Nothing was placed: a retry with the key may try again (unless the claim was taken over). */
   async release(): Promise<void> {
-    await this.kv.delete(this.key);
+    await this.kv.atomic().check(this.claim).delete(this.claim.key).commit();
   }
 }
 

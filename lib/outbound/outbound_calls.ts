@@ -168,7 +168,11 @@ export async function placeOutboundCall(
     services.log.error("outbound.failed", { error: errorMessage(err) });
     throw new OutboundError(502, `Twilio refused the call: ${maskNumbersIn(errorMessage(err))}`);
   }
-  await saveOutbound(services.kv, { ...record, callSid });
+  // The call is placed: a failure to note its SID must not turn it into an error (a retry with
+  // the same Idempotency-Key would place a second call).
+  await saveOutbound(services.kv, { ...record, callSid }).catch((err) =>
+    services.log.warn("outbound.save_failed", { callSid, error: errorMessage(err) })
+  );
   services.log.info("outbound.placed", { callSid, agent: request.agent });
   return { callSid, reference };
 }

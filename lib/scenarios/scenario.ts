@@ -9,6 +9,7 @@
  * @module
  */
 
+import { Ajv } from "ajv";
 import type { AgentProfile } from "../agents/agent_profile.ts";
 import { scenarioJsonProblems } from "../agents/profile_schema.ts";
 
@@ -117,6 +118,16 @@ export function parseScenario(
         new RegExp(check.argumentsMatch);
       } catch {
         problems.push(`${file}: checks[${i}].argumentsMatch is not a regular expression`);
+      }
+    }
+    if (check.arguments && typeof check.arguments === "object") {
+      // Compiled as the check will be (scenario_checks.ts), so a bad one is named now, not mid-run.
+      try {
+        new Ajv({ strict: false }).compile(check.arguments as Record<string, unknown>);
+      } catch (err) {
+        problems.push(
+          `${file}: checks[${i}].arguments is not a JSON Schema (${(err as Error).message})`,
+        );
       }
     }
     const argumentFields = check.arguments !== undefined || check.argumentsMatch !== undefined;

@@ -168,7 +168,15 @@ async function converse(
       }
     }
     line.hangUp();
-    await line.closed;
+    // A server that never completes the close is waited for no longer than a turn.
+    const closing = line.closed;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      closing.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     return await watch.ended(timeoutMs);
   } finally {
     line?.hangUp();

@@ -129,6 +129,18 @@ Deno.test("a scenario that names an unknown tool is refused", () => {
   );
 });
 
+Deno.test("a tool_called check's arguments must be a JSON Schema, named before anything runs", () => {
+  const problems = problemsOf({
+    caller: { turns: [{ say: "hi" }] },
+    checks: [
+      { type: "tool_called", tool: "end_call", arguments: { type: "object", required: "reason" } },
+      { type: "tool_called", tool: "end_call", arguments: { type: "object", required: ["x"] } },
+    ],
+  });
+  assert.equal(problems.length, 1, problems.join("\n"));
+  assert.match(problems[0], /^.*: checks\[0\]\.arguments is not a JSON Schema \(.*required.*\)$/);
+});
+
 Deno.test("every shipped scenario passes, and both example agents ship some", async () => {
   const dir = fileURLToPath(new URL("../../assets/agents", import.meta.url));
   const profiles = await loadProfileFiles(dir);

@@ -50,8 +50,11 @@ export function createCallHandler(services: Services): Handler {
       res = await place(c);
     } finally {
       // Only a placed call is kept; after a failure the key may be tried again.
-      if (res?.status === 201) await claim.slot.complete(201, await res.clone().json());
-      else await claim.slot.release();
+      if (res?.status === 201) {
+        if (!await claim.slot.complete(201, await res.clone().json())) {
+          services.log.warn("idempotency.taken_over", { status: 201 });
+        }
+      } else await claim.slot.release();
     }
     return res;
   };

@@ -17,12 +17,15 @@ const KEEPALIVE_MS = 25_000;
 export function liveEventsHandler(services: Services): Handler {
   return (c) =>
     streamSSE(c, async (stream) => {
-      let latest: LiveCallView[] | null = await services.liveFeed.everywhere();
+      let latest: LiveCallView[] | null = null;
+      let updated = false;
       let open = true;
       const wakeup = new Wakeup();
+      // Subscribed before the first read, so a change during it is not lost.
       const unsubscribe = services.liveFeed.subscribe({
         update(calls) {
           latest = calls;
+          updated = true;
           wakeup.wake();
         },
         close() {
@@ -35,6 +38,8 @@ export function liveEventsHandler(services: Services): Handler {
         wakeup.wake();
       });
       try {
+        const first = await services.liveFeed.everywhere();
+        if (!updated) latest = first;
         while (open && !stream.aborted) {
           if (latest) {
             await stream.writeSSE({ event: "calls", data: JSON.stringify(latest) });
