@@ -13,51 +13,10 @@
 
 import assert from "node:assert/strict";
 import { waitUntil } from "./fakes/event_log.ts";
-import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
-import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
-import { postSigned } from "./helpers/service.ts";
+import type { RealtimeHarness } from "./helpers/realtime_harness.ts";
+import { deliver, dialedHeaders, startSip } from "./helpers/sip_harness.ts";
 import { GOODBYE_ANSWER_MS, GOODBYE_QUIET_MS, type SipCall } from "../lib/sip/sip_call.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
-
-async function startSip(env: Record<string, string> = {}, clock?: FakeClock) {
-  const h = await startRealtime({
-    clock,
-    env: {
-      VOICE_MODE: "sip",
-      OPENAI_PROJECT_ID: "proj_test123",
-      OPENAI_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-      HANDOFF_NUMBER: "+15550100200",
-      ...env,
-    },
-  });
-  const sip = new FakeSip();
-  h.fake.sip = sip;
-  return { h, sip };
-}
-
-/** The `X-Callbridge-*` headers the voice webhook's `<Dial><Sip>` sends for a call to `agent`. */
-async function dialedHeaders(h: RealtimeHarness, agent: string): Promise<Record<string, string>> {
-  const res = await postSigned(`${h.service.url}/twilio/voice/sip?agent=${agent}`, {
-    AccountSid: "AC00000000000000000000000000000000",
-    CallSid: `CA${crypto.randomUUID().replaceAll("-", "")}`,
-    From: "+15550100123",
-    To: "+15550100999",
-    Direction: "inbound",
-  });
-  const uri = (await res.text()).match(/<Sip>([^<]+)<\/Sip>/)![1].replaceAll("&amp;", "&");
-  return Object.fromEntries(uri.split("?")[1].split("&").map((p) => p.split("=")));
-}
-
-async function deliver(h: RealtimeHarness, event: unknown): Promise<void> {
-  const body = JSON.stringify(event);
-  const res = await fetch(`${h.service.url}/openai/webhook`, {
-    method: "POST",
-    headers: signWebhook(body, TEST_WEBHOOK_SECRET),
-    body,
-  });
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
-}
 
 function sipCalls(h: RealtimeHarness): SipCall[] {
   return h.service.services.registry.list().filter((c) => c.mode === "sip") as SipCall[];
@@ -193,7 +152,7 @@ Deno.test("sip review: an accept that fails is followed by a reject (503), not s
  * (the goodbye said with it, if `goodbye`).
  */
 async function endingCall(clock: FakeClock, goodbye?: string) {
-  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" }, clock);
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" }, { clock });
   const events = sip.incoming(await dialedHeaders(h, "default"));
   await deliver(h, events.live);
   await h.service.services.sipWebhook.idle();

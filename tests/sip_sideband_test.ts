@@ -9,51 +9,22 @@
 
 import assert from "node:assert/strict";
 import { waitUntil } from "./fakes/event_log.ts";
-import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
-import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
+import { FakeSip } from "./fakes/fake_sip.ts";
+import type { RealtimeHarness } from "./helpers/realtime_harness.ts";
+import { deliver, dialedHeaders, startSip } from "./helpers/sip_harness.ts";
 import { eventually } from "./helpers/relay_harness.ts";
-import { postSigned } from "./helpers/service.ts";
 import type { SipCall } from "../lib/sip/sip_call.ts";
 import { GOODBYE_QUIET_MS } from "../lib/sip/sip_call.ts";
 
-async function startSip(engine: "live" | "realtime", env: Record<string, string> = {}) {
-  const h = await startRealtime({
-    env: {
-      VOICE_MODE: "sip",
-      OPENAI_PROJECT_ID: "proj_test123",
-      OPENAI_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-      OPENAI_VOICE_ENGINE: engine,
-      HANDOFF_NUMBER: "+15550100200",
-      ...env,
-    },
-  });
-  const sip = new FakeSip();
-  h.fake.sip = sip;
-  return { h, sip };
+/** The service in SIP mode on `engine`. */
+function startSipOn(engine: "live" | "realtime", env: Record<string, string> = {}) {
+  return startSip({ OPENAI_VOICE_ENGINE: engine, ...env });
 }
 
 /** A SIP call to `agent` through the voice webhook, accepted; returns its sideband and call. */
 async function sipCall(h: RealtimeHarness, sip: FakeSip, agent: string) {
-  const url = `${h.service.url}/twilio/voice/sip?agent=${agent}`;
-  const res = await postSigned(url, {
-    AccountSid: "AC00000000000000000000000000000000",
-    CallSid: `CA${crypto.randomUUID().replaceAll("-", "")}`,
-    From: "+15550100123",
-    To: "+15550100999",
-    Direction: "inbound",
-  });
-  const uri = (await res.text()).match(/<Sip>([^<]+)<\/Sip>/)![1].replaceAll("&amp;", "&");
-  const headers = Object.fromEntries(uri.split("?")[1].split("&").map((p) => p.split("=")));
-  const events = sip.incoming(headers);
-  for (const event of [events.live, events.realtime]) {
-    const body = JSON.stringify(event);
-    const answer = await fetch(`${h.service.url}/openai/webhook`, {
-      method: "POST",
-      headers: signWebhook(body, TEST_WEBHOOK_SECRET),
-      body,
-    });
-    await answer.body?.cancel();
-  }
+  const events = sip.incoming(await dialedHeaders(h, agent));
+  for (const event of [events.live, events.realtime]) await deliver(h, event);
   const accept = await sip.requests.waitFor((r) => r.action === "accept", { what: "accept" });
   const sideband = await sip.sideband(accept.id);
   const call = h.service.services.registry.list().find((c) => c.mode === "sip") as SipCall;
@@ -68,7 +39,7 @@ async function recordOf(h: RealtimeHarness, id: string) {
 }
 
 Deno.test("sip sideband, live: greeting, a tool, end_call hangs up after the goodbye", async () => {
-  const { h, sip } = await startSip("live");
+  const { h, sip } = await startSipOn("live");
   try {
     const { sideband, call, id } = await sipCall(h, sip, "appointments");
     const greeting = await sideband.events.waitFor((e) => e.type === "session.commentary.append", {
@@ -125,7 +96,7 @@ Deno.test("sip sideband, live: a recorded agent's session is stored by OpenAI an
   await Deno.mkdir(`${dir}/default`);
   await Deno.writeTextFile(`${dir}/default/instructions.md`, "You are the front desk.");
   await Deno.writeTextFile(`${dir}/default/agent.json`, JSON.stringify({ record: true }));
-  const { h, sip } = await startSip("live", { AGENTS_DIR: dir });
+  const { h, sip } = await startSipOn("live", { AGENTS_DIR: dir });
   try {
     const { sideband, call, id } = await sipCall(h, sip, "default");
     const accept = sip.of("accept")[0];
@@ -152,7 +123,7 @@ Deno.test("sip sideband, live: a recorded agent's session is stored by OpenAI an
 });
 
 Deno.test("sip sideband, live: an agent that does not record is not stored, and has no recording", async () => {
-  const { h, sip } = await startSip("live");
+  const { h, sip } = await startSipOn("live");
   try {
     const { call, id } = await sipCall(h, sip, "default");
     assert.equal((sip.of("accept")[0].body.session as { store?: boolean }).store, undefined);
@@ -171,7 +142,7 @@ Deno.test("sip sideband, live: an agent that does not record is not stored, and 
 });
 
 Deno.test("sip sideband, realtime: transfer_to_human refers the call to the hand-off number", async () => {
-  const { h, sip } = await startSip("realtime");
+  const { h, sip } = await startSipOn("realtime");
   try {
     const { sideband, call, id } = await sipCall(h, sip, "default");
     const greeting = await sideband.events.waitFor((e) => e.type === "response.create", {
@@ -203,7 +174,7 @@ Deno.test("sip sideband, realtime: transfer_to_human refers the call to the hand
 });
 
 Deno.test("sip sideband: a drop is reopened; when reopening fails the call is recorded failed", async () => {
-  const { h, sip } = await startSip("live");
+  const { h, sip } = await startSipOn("live");
   try {
     const { sideband, call, id } = await sipCall(h, sip, "default");
     await waitUntil(() => call.opens === 1, { what: "open" });

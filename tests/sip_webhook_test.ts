@@ -10,65 +10,10 @@
  */
 
 import assert from "node:assert/strict";
-import { FakeLive } from "./fakes/fake_live.ts";
-import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
-import { type RealtimeHarness, startRealtime } from "./helpers/realtime_harness.ts";
-import { postSigned } from "./helpers/service.ts";
+import { signWebhook, TEST_WEBHOOK_SECRET } from "./fakes/fake_sip.ts";
+import { startRealtime } from "./helpers/realtime_harness.ts";
+import { deliver, dialedHeaders, SIP_PROJECT, startSip } from "./helpers/sip_harness.ts";
 import { waitUntil } from "./fakes/event_log.ts";
-
-const PROJECT = "proj_test123";
-
-/** The service in SIP mode with the fake SIP and Live APIs beside the fake Realtime one. */
-async function startSip(env: Record<string, string> = {}) {
-  const h = await startRealtime({
-    env: {
-      VOICE_MODE: "sip",
-      OPENAI_PROJECT_ID: PROJECT,
-      OPENAI_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-      ...env,
-    },
-  });
-  const sip = new FakeSip();
-  h.fake.sip = sip;
-  const live = new FakeLive();
-  h.fake.live = live;
-  return { h, sip, live };
-}
-
-/** What Twilio does for a call in SIP mode: asks the voice webhook; returns the SIP URI's headers. */
-async function dialedHeaders(h: RealtimeHarness, agent: string): Promise<Record<string, string>> {
-  const callSid = `CA${crypto.randomUUID().replaceAll("-", "")}`;
-  const url = `${h.service.url}/twilio/voice/sip?agent=${agent}`;
-  const res = await postSigned(url, {
-    AccountSid: "AC00000000000000000000000000000000",
-    CallSid: callSid,
-    From: "+15550100123",
-    To: "+15550100999",
-    Direction: "inbound",
-  });
-  assert.equal(res.status, 200);
-  const twiml = await res.text();
-  const uri = twiml.match(/<Dial><Sip>([^<]+)<\/Sip><\/Dial>/)?.[1];
-  assert.ok(uri, twiml);
-  const [target, query] = uri.replaceAll("&amp;", "&").split("?");
-  assert.equal(target, `sip:${PROJECT}@sip.api.openai.com;transport=tls`);
-  return Object.fromEntries(query.split("&").map((pair) => pair.split("=")));
-}
-
-/** Delivers `event` to the service's webhook, signed unless told otherwise. */
-async function deliver(
-  h: RealtimeHarness,
-  event: unknown,
-  headers?: Record<string, string>,
-): Promise<{ status: number; text: string }> {
-  const body = JSON.stringify(event);
-  const res = await fetch(`${h.service.url}/openai/webhook`, {
-    method: "POST",
-    headers: headers ?? signWebhook(body, TEST_WEBHOOK_SECRET),
-    body,
-  });
-  return { status: res.status, text: await res.text() };
-}
 
 Deno.test("sip: the voice webhook dials OpenAI's SIP URI with the call's data as X-headers", async () => {
   const { h } = await startSip();
@@ -196,13 +141,13 @@ Deno.test("/config: agents answering over SIP need OPENAI_PROJECT_ID and OPENAI_
     /^bad: .*Agent default answers over SIP, but OPENAI_PROJECT_ID is not set/,
   );
   assert.match(
-    await check({ VOICE_MODE: "sip", OPENAI_PROJECT_ID: PROJECT }),
+    await check({ VOICE_MODE: "sip", OPENAI_PROJECT_ID: SIP_PROJECT }),
     /^bad: .*OPENAI_WEBHOOK_SECRET is not set.*Fix: Add a project webhook/,
   );
   assert.match(
     await check({
       VOICE_MODE: "sip",
-      OPENAI_PROJECT_ID: PROJECT,
+      OPENAI_PROJECT_ID: SIP_PROJECT,
       OPENAI_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     }),
     /^ok: .*Agent default dials sip:proj_test123@sip\.api\.openai\.com/,
