@@ -30,10 +30,11 @@ export async function configChecks(
   options: { fresh?: boolean } = {},
 ): Promise<CachedChecks & { cached: boolean }> {
   const { config } = services;
-  const run = async () =>
-    runConfigChecks(config, services.twilio, { sipAgents: await sipAgentsOf(services) });
+  const sipAgents = await sipAgentsOf(services);
+  const run = () => runConfigChecks(config, services.twilio, { sipAgents });
   return await cachedConfigChecks(services.kv, run, {
-    config: { ...config, instance: null },
+    // The agents answering over SIP count too: an agent moved to SIP is checked at once.
+    config: { ...config, instance: null, sipAgents },
     instance: config.instance.id,
     fresh: options.fresh,
   });

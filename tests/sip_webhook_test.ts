@@ -154,6 +154,25 @@ Deno.test("/config: agents answering over SIP need OPENAI_PROJECT_ID and OPENAI_
   );
 });
 
+Deno.test("/config: an agent moved to SIP is checked at once, not after the cached minute", async () => {
+  const h = await startRealtime({});
+  try {
+    const sipCheck = async () => {
+      const page = await (await fetch(`${h.service.url}/config`)).text();
+      return page.match(/class="check (\w+)" data-check="SIP calls configured">(.*?)<\/div>/s)!
+        .slice(1).join(": ").replace(/<[^>]+>/g, "");
+    };
+    assert.match(await sipCheck(), /^ok: .*No agent answers over SIP/);
+    const profiles = h.service.services.profiles;
+    const current = (await profiles.files("default"))!.files;
+    const agentJson = JSON.stringify({ ...JSON.parse(current.agentJson), mode: "sip" });
+    assert.equal((await profiles.save("default", { ...current, agentJson })).ok, true);
+    assert.match(await sipCheck(), /^bad: .*Agent default answers over SIP/);
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("openai webhook: unsigned, stale and forged deliveries are refused with 400", async () => {
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
   try {
