@@ -334,3 +334,23 @@ Deno.test("live: a session that goes quiet while it owes the greeting gets the f
     await h.close();
   }
 });
+
+Deno.test("live: a session the server ends (its time limit) ends the call for that reason", async () => {
+  const { h, live } = await startLive();
+  try {
+    const { client, session } = await liveCall(h, live, "default");
+    session.end("expired");
+    const update = await h.twilioApi.updates.waitFor(() => true, { what: "fallback redirect" });
+    assert.match(update.twiml, /<Say>Sorry, something went wrong/);
+    await client.closed;
+    const store = h.service.services.records.store;
+    await eventually(
+      async () => ((await store.findBySid(client.callSid))[0]?.outcome ?? "live") !== "live",
+      "record completed",
+    );
+    const [record] = await store.findBySid(client.callSid);
+    assert.equal(record.outcome, "openai-expired");
+  } finally {
+    await h.close();
+  }
+});

@@ -195,6 +195,9 @@ export class LiveConversation {
       case "session.closed":
         this.#audioSeconds = event.seconds || this.#audioSeconds;
         this.parts.log().info("live.session_closed", { reason: event.reason });
+        // Ended by the server (its time limit, a safety filter, …): the call ends for that
+        // reason, with the apology, rather than as a dropped socket.
+        if (event.reason !== "close_requested") this.host.failed(`openai-${event.reason}`);
         return;
       case "error": {
         const { errorType: type, code, message } = event;

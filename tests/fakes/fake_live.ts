@@ -237,6 +237,19 @@ export class FakeLiveSession {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.close(1000);
   }
 
+  /** Ends the session from the server's side, as the API does: `session.closed`, then the close. */
+  end(reason: "expired" | "content" | "remote_hangup" | "connection_lost"): void {
+    this.#stop();
+    this.#send({
+      type: "session.closed",
+      event_id: this.#eventId(),
+      reason,
+      session: this.#resource(),
+      usage: { seconds: 2 },
+    });
+    this.socket.close(1000);
+  }
+
   #stop(): void {
     if (this.#speaking) clearTimeout(this.#speaking.timer);
     this.#speaking = null;
