@@ -8,7 +8,8 @@
  * its tools); a Realtime SIP call transcribes the caller; an accept that fails is followed by a
  * reject (503), so the caller does not ring on in silence; `end_call` waits for a goodbye that
  * begins late (a Live answer goes through its delegation first), ends it after the pause of one
- * said with the call, and ends it anyway when none comes.
+ * said with the call, and ends it anyway when none comes; a call to a disabled agent is refused
+ * once.
  */
 
 import assert from "node:assert/strict";
@@ -212,5 +213,36 @@ Deno.test("sip review: end_call ends the call when no goodbye comes", async () =
     assert.equal(hangup.status, 200);
   } finally {
     await h.close();
+  }
+});
+
+Deno.test("sip review: a call to a disabled agent is refused once (503), whichever event comes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sip_disabled_" });
+  const shipped = new URL("../assets/agents/default/", import.meta.url);
+  await Deno.mkdir(`${dir}/default`);
+  await Deno.mkdir(`${dir}/broken`);
+  for (const file of ["agent.json", "instructions.md", "tools.json"]) {
+    await Deno.copyFile(new URL(file, shipped), `${dir}/default/${file}`);
+  }
+  await Deno.writeTextFile(`${dir}/broken/agent.json`, '{"colour": "red"}');
+  await Deno.writeTextFile(`${dir}/broken/instructions.md`, "Broken.");
+  const { h, sip } = await startSip({
+    AGENTS_DIR: dir,
+    OPENAI_VOICE_ENGINE: "live",
+    SIP_TRUNK_AGENTS: "+15550100999=broken",
+  });
+  try {
+    const events = sip.incoming({ To: "<sip:+15550100999@sip.api.openai.com>" });
+    await deliver(h, events.realtime);
+    await deliver(h, events.live);
+    await h.service.services.sipWebhook.idle();
+    assert.deepEqual(sip.of("reject").map((r) => [r.surface, r.body, r.status]), [
+      ["live", { status_code: 503 }, 200],
+    ]);
+    assert.equal(h.logs("sip.reject_failed").length, 0);
+    assert.equal(sip.of("accept").length, 0);
+  } finally {
+    await h.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

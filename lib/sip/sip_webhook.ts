@@ -150,6 +150,8 @@ export class SipWebhook {
     const status = await deps.profiles.status(agent);
     const profile = status.profile;
     if (!profile) {
+      // Its engine is unknown: the call is refused once, on the configured engine's surface.
+      if (surface !== deps.openai.voiceEngine) return outcome({ outcome: "ignored" });
       log.warn("sip.agent_disabled", { agent });
       await this.#reject(surface, id, SIP_UNAVAILABLE);
       return outcome({ outcome: "rejected", statusCode: SIP_UNAVAILABLE });
