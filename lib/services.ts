@@ -213,6 +213,7 @@ export async function createServices(
           records,
           handoffNumber: config.handoffNumber,
           realtimeGreeting: config.realtimeGreeting,
+          dtmfDebounceMs: config.relay.dtmfDebounceMs,
         },
         surface,
         id,

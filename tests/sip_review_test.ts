@@ -9,7 +9,7 @@
  * reject (503), so the caller does not ring on in silence; `end_call` waits for a goodbye that
  * begins late (a Live answer goes through its delegation first), ends it after the pause of one
  * said with the call, and ends it anyway when none comes; a call to a disabled agent is refused
- * once.
+ * once; the caller's key presses, told only to the sideband, reach the agent as one turn.
  */
 
 import assert from "node:assert/strict";
@@ -246,3 +246,53 @@ Deno.test("sip review: a call to a disabled agent is refused once (503), whichev
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+for (const engine of ["live", "realtime"] as const) {
+  Deno.test(`sip review, ${engine}: the caller's key presses reach the agent as one turn`, async () => {
+    const clock = new FakeClock();
+    const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: engine }, { clock });
+    try {
+      const events = sip.incoming(await dialedHeaders(h, "default"));
+      await deliver(h, events[engine]);
+      await h.service.services.sipWebhook.idle();
+      const id = engine === "live" ? events.live.data.session_id : events.realtime.data.call_id;
+      const sideband = await sip.sideband(id);
+      const [call] = sipCalls(h);
+      const greeting = engine === "live" ? "session.commentary.append" : "response.create";
+      await sideband.events.waitFor((e) => e.type === greeting, { what: "the greeting" });
+      const from = sideband.events.items.length;
+      for (const key of ["1", "2"]) sideband.press(key);
+      // Pressed within the debounce: one turn once it has passed (DTMF_DEBOUNCE_MS, 150 ms).
+      await waitUntil(() => clock.scheduledFor(150) === 1, { what: "the key presses" });
+      clock.tick(150);
+      const text = "[The caller pressed the keys: 1 2]";
+      if (engine === "live") {
+        // After the greeting's commentary: the keys' own.
+        const said = await sideband.events.waitFor(
+          (e) =>
+            e.type === "session.commentary.append" && e.content !== call.context.greeting &&
+            !String(e.content).startsWith("Greet"),
+          { from, what: "the keys as commentary" },
+        );
+        assert.equal(said.content, text);
+      } else {
+        const item = await sideband.events.waitFor((e) => e.type === "conversation.item.create", {
+          from,
+          what: "the keys as a user item",
+        });
+        assert.deepEqual(item.item, {
+          type: "message",
+          role: "user",
+          content: [{ type: "input_text", text }],
+        });
+        await sideband.events.waitFor((e) => e.type === "response.create", {
+          from,
+          what: "an answer asked for",
+        });
+      }
+      assert.deepEqual(call.transcript.entries.map((e) => [e.role, e.text]), [["caller", text]]);
+    } finally {
+      await h.close();
+    }
+  });
+}

@@ -142,6 +142,8 @@ export type LiveServerEvent =
   | { type: "response.event"; delegationId: string | null; event: DelegatedEvent }
   | { type: "session.usage.updated"; seconds: number }
   | { type: "session.closed"; reason: string; seconds: number }
+  /** SIP calls, sidebands only: a key the caller pressed. */
+  | { type: "transport.dtmf.received"; key: string }
   | { type: "error"; errorType: string; code: string; message: string }
   | { type: "other"; name: string };
 
@@ -161,8 +163,7 @@ const IGNORED = [
   "decision.item.created",
   "decision.item.deleted",
   "info",
-  // SIP and DTMF of SIP calls; a Media Stream's key presses come from Twilio.
-  "transport.dtmf.received",
+  // SIP transport notices (a caller's key press is parsed: transport.dtmf.received).
   "transport.dtmf.send",
   "transport.dtmf.sent",
   "transport.ringing",
@@ -269,6 +270,8 @@ export function parseLiveEvent(data: unknown): ParseResult<LiveServerEvent> {
           seconds: numberField(jsonObject(m.usage), "seconds"),
         },
       };
+    case "transport.dtmf.received":
+      return { ok: true, message: { type, key: textField(m, "event") } };
     case "error":
       return { ok: true, message: { type, ...openAiError(m) } };
     default:

@@ -142,6 +142,15 @@ Deno.test("client events: commentary for the model to speak, and the session's c
   assert.equal(closeSession(), '{"type":"session.close"}');
 });
 
+Deno.test("parseLiveEvent: a SIP caller's key press, as the sideband is told it", () => {
+  assert.deepEqual(
+    parseLiveEvent(
+      JSON.stringify({ type: "transport.dtmf.received", event_id: "ev_1", event: "7" }),
+    ),
+    { ok: true, message: { type: "transport.dtmf.received", key: "7" } },
+  );
+});
+
 Deno.test("parseLiveEvent: every event the bridge ignores is known, not bad", () => {
   const ignored = [
     "session.updated",
@@ -157,7 +166,6 @@ Deno.test("parseLiveEvent: every event the bridge ignores is known, not bad", ()
     "decision.item.created",
     "decision.item.deleted",
     "info",
-    "transport.dtmf.received",
     "transport.dtmf.send",
     "transport.dtmf.sent",
     "transport.ringing",

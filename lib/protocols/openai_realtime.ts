@@ -187,6 +187,8 @@ export type RealtimeServerEvent =
   | { type: "session.updated" }
   | { type: "input_audio_buffer.speech_started"; itemId: string; audioStartMs: number }
   | { type: "input_audio_buffer.speech_stopped"; itemId: string; audioEndMs: number }
+  /** SIP calls only: a key the caller pressed. */
+  | { type: "input_audio_buffer.dtmf_event_received"; key: string }
   | { type: "response.created"; responseId: string }
   | { type: "response.output_audio.delta"; responseId: string; itemId: string; delta: string }
   | { type: "response.output_audio_transcript.done"; itemId: string; transcript: string }
@@ -235,8 +237,6 @@ const IGNORED = [
   "input_audio_buffer.committed",
   "input_audio_buffer.cleared",
   "input_audio_buffer.timeout_triggered",
-  // DTMF of SIP calls; a Media Stream's key presses come from Twilio.
-  "input_audio_buffer.dtmf_event_received",
   "output_audio_buffer.started",
   "output_audio_buffer.stopped",
   "output_audio_buffer.cleared",
@@ -349,6 +349,8 @@ export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent
           audioStartMs: numberField(m, "audio_start_ms"),
         },
       };
+    case "input_audio_buffer.dtmf_event_received":
+      return { ok: true, message: { type, key: textField(m, "event") } };
     case "input_audio_buffer.speech_stopped":
       return {
         ok: true,

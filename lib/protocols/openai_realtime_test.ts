@@ -26,6 +26,14 @@ Deno.test("parseServerEvent: GA events parsed, beta and unknown rejected", () =>
   assert.deepEqual(done.message.usage, { inputTokens: 3, outputTokens: 4, totalTokens: 7 });
 });
 
+Deno.test("a SIP caller's key press: input_audio_buffer.dtmf_event_received", () => {
+  const frame = { type: "input_audio_buffer.dtmf_event_received", event: "#", received_at: 1 };
+  assert.deepEqual(parseServerEvent(JSON.stringify(frame)), {
+    ok: true,
+    message: { type: "input_audio_buffer.dtmf_event_received", key: "#" },
+  });
+});
+
 Deno.test("GA server events the bridge does not act on are ignored, not counted as bad frames", () => {
   // Each is a member of the openai SDK's RealtimeServerEvent union (checked at compile time).
   for (
@@ -35,7 +43,6 @@ Deno.test("GA server events the bridge does not act on are ignored, not counted 
       "mcp_list_tools.failed",
       "response.mcp_call_arguments.delta",
       "response.mcp_call.completed",
-      "input_audio_buffer.dtmf_event_received",
       "input_audio_buffer.timeout_triggered",
       "conversation.item.input_audio_transcription.segment",
     ]

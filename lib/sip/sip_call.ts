@@ -3,10 +3,10 @@
  * (GPT-Live) or `/v1/realtime?call_id=…` (Realtime). The audio goes between Twilio and OpenAI;
  * only control events pass through here. The call is in the registry (capacity, the dashboard,
  * `/metrics`), has its record (transcript, latency, usage, tools), greets the caller under the
- * agent's instructions, runs the agent's tools from the same registry — `end_call` hangs up and
- * `transfer_to_human` refers the call to the hand-off number, each once the goodbye has been said
- * (no more agent audio for {@link GOODBYE_QUIET_MS}) — and reopens a sideband that drops; if that
- * fails, the call is hung up and recorded as failed.
+ * agent's instructions, gives it the caller's key presses, runs its tools from the same registry —
+ * `end_call` hangs up and `transfer_to_human` refers the call to the hand-off number, each once the
+ * goodbye has been said (no more agent audio for {@link GOODBYE_QUIET_MS}) — and reopens a sideband
+ * that drops; if that fails, the call is hung up and recorded as failed.
  *
  * @module
  */
@@ -28,9 +28,11 @@ import {
 } from "../protocols/openai_live.ts";
 import {
   createResponse,
+  createTextItem,
   functionCallOutput,
   parseServerEvent,
 } from "../protocols/openai_realtime.ts";
+import { DtmfBuffer, dtmfTurn } from "../calls/dtmf_buffer.ts";
 import type { CallRecorder, CallRecords } from "../records/call_recorder.ts";
 import { CallTranscript } from "../realtime/call_transcript.ts";
 import { ToolRuns } from "../realtime/realtime_tools.ts";
@@ -58,6 +60,8 @@ export interface SipCallDeps {
   handoffNumber: string | null;
   /** What the model is asked to say first when the agent has no greeting. */
   realtimeGreeting: string;
+  /** Key presses this close together are given to the agent as one turn. */
+  dtmfDebounceMs: number;
 }
 
 /** What ends the call once the goodbye has been said. */
@@ -92,6 +96,7 @@ export class SipCall implements LiveCall {
   #pendingEnd: PendingEnd | null = null;
   #quietTimer: TimerId | undefined;
   #audioSeconds = 0;
+  readonly #dtmf: DtmfBuffer;
 
   constructor(
     private readonly deps: SipCallDeps,
@@ -103,6 +108,7 @@ export class SipCall implements LiveCall {
     const { clock } = deps;
     this.startedAt = clock.now();
     this.callSid = context.call.callSid || null;
+    this.#dtmf = new DtmfBuffer(clock, deps.dtmfDebounceMs, () => this.#pressed());
     this.#log = deps.log.child({ sessionId: this.id, mode: "sip", surface });
     this.#record = deps.records.open({
       id: this.id,
@@ -213,6 +219,8 @@ export class SipCall implements LiveCall {
     switch (event.type) {
       case "session.input_transcript.delta":
         return this.#say("caller", event.delta);
+      case "transport.dtmf.received":
+        return this.#dtmf.press(event.key);
       case "session.output_transcript.delta":
         return this.#say("agent", event.delta);
       case "session.output_audio.delta":
@@ -253,6 +261,8 @@ export class SipCall implements LiveCall {
       case "input_audio_buffer.speech_stopped":
         this.#askedAt = this.deps.clock.monotonic();
         return;
+      case "input_audio_buffer.dtmf_event_received":
+        return this.#dtmf.press(event.key);
       case "conversation.item.input_audio_transcription.completed":
         this.#line = null;
         return this.#say("caller", event.transcript);
@@ -274,6 +284,22 @@ export class SipCall implements LiveCall {
         return this.#log.warn("sip.error", { code: event.code, message: event.message });
       default:
         return;
+    }
+  }
+
+  /** The caller's key presses, as one turn (OpenAI tells only the sideband of them). */
+  #pressed(): void {
+    const keys = this.#dtmf.take();
+    if (!keys || this.#closed) return;
+    const text = dtmfTurn(keys);
+    this.#line = null;
+    this.transcript.add("caller", text);
+    this.#askedAt = this.deps.clock.monotonic();
+    this.#record.event("dtmf", `${keys.length} key${keys.length > 1 ? "s" : ""} pressed`);
+    if (this.surface === "live") this.#send(commentary(text));
+    else {
+      this.#send(createTextItem("user", text));
+      this.#send(createResponse());
     }
   }
 
@@ -370,6 +396,7 @@ export class SipCall implements LiveCall {
     this.endReason ??= reason;
     this.deps.clock.clearTimeout(this.#quietTimer);
     this.deps.clock.clearTimeout(this.#reopenTimer);
+    this.#dtmf.stop();
     this.#signal.abort();
     const ws = this.#ws;
     this.#ws = null;

@@ -16,6 +16,8 @@ import type {
   LiveTransportIncomingWebhookEvent,
   RealtimeCallIncomingWebhookEvent,
 } from "openai/resources/webhooks/webhooks";
+import type { ServerEvent as LiveServer } from "openai/resources/live/live";
+import type { InputAudioBufferDtmfEventReceivedEvent } from "openai/resources/realtime/realtime";
 import { jsonObject } from "../../lib/protocols/json_fields.ts";
 import { EventLog } from "./event_log.ts";
 
@@ -166,6 +168,30 @@ export class FakeSideband {
         ...ids,
         transcript: text,
       });
+    }
+  }
+
+  /**
+   * The caller presses `key`: told only to the sideband, as the SDK's types say (Live's
+   * `TransportDtmfReceived`, Realtime's `InputAudioBufferDtmfEventReceivedEvent`, SIP only).
+   */
+  press(key: string): void {
+    if (this.surface === "live") {
+      this.send(
+        {
+          type: "transport.dtmf.received",
+          event_id: this.#id(),
+          event: key,
+        } satisfies LiveServer.TransportDtmfReceived,
+      );
+    } else {
+      this.send(
+        {
+          event: key,
+          received_at: Math.floor(Date.now() / 1000),
+          type: "input_audio_buffer.dtmf_event_received",
+        } satisfies InputAudioBufferDtmfEventReceivedEvent,
+      );
     }
   }
 
