@@ -11,7 +11,7 @@ import type { Context } from "hono";
 import { REALTIME_VOICES } from "../lib/platform/config.ts";
 import { profileWarnings } from "../lib/agents/agent_profile.ts";
 import { filesDiffer, profileDiff } from "../lib/agents/profile_diff.ts";
-import type { ProfileForm } from "../lib/agents/profile_form.ts";
+import { formFromFiles, type ProfileForm } from "../lib/agents/profile_form.ts";
 import {
   type ProfileFiles,
   type ProfileVersion,
@@ -43,6 +43,22 @@ export interface AgentEditorState {
   notice?: string | null;
   /** 422 when the form is shown again with its problems; 409 when a delete was refused. */
   status?: 200 | 409 | 422;
+}
+
+/** The agent's page as it is now, with why an action on it was refused (`status`). */
+export async function renderAgentRefusal(
+  c: Context,
+  services: Services,
+  refusal: { name: string; problems: string[]; status: 409 | 422 },
+): Promise<Response> {
+  const current = (await services.profiles.files(refusal.name))!;
+  return await renderAgentEditor(c, services, {
+    name: refusal.name,
+    form: formFromFiles(current.files),
+    version: current.version,
+    problems: { general: refusal.problems },
+    status: refusal.status,
+  });
 }
 
 /**

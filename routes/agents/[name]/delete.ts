@@ -6,9 +6,8 @@
  */
 
 import type { Handler } from "hono";
-import { agentNotFound, renderAgentEditor } from "../../../components/agent_editor.tsx";
+import { agentNotFound, renderAgentRefusal } from "../../../components/agent_editor.tsx";
 import { deleteAgent } from "../../../lib/agents/agent_changes.ts";
-import { formFromFiles } from "../../../lib/agents/profile_form.ts";
 import type { Services } from "../../../lib/services.ts";
 
 /** Deletes the agent, or shows its page with why not (409). */
@@ -22,11 +21,9 @@ export function agentDeleteHandler(services: Services): Handler {
       name,
     );
     if (result.ok) return c.redirect(`/agents?deleted=${encodeURIComponent(name)}`, 303);
-    return await renderAgentEditor(c, services, {
+    return await renderAgentRefusal(c, services, {
       name,
-      form: formFromFiles(current.files),
-      version: current.version,
-      problems: { general: result.problems },
+      problems: result.problems,
       status: 409,
     });
   };

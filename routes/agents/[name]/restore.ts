@@ -6,8 +6,7 @@
  */
 
 import type { Handler } from "hono";
-import { agentNotFound, renderAgentEditor } from "../../../components/agent_editor.tsx";
-import { formFromFiles } from "../../../lib/agents/profile_form.ts";
+import { agentNotFound, renderAgentRefusal } from "../../../components/agent_editor.tsx";
 import type { Services } from "../../../lib/services.ts";
 
 /** `POST /agents/:name/restore`: saves version `version` (0 = shipped) again as the newest. */
@@ -21,12 +20,9 @@ export function agentRestoreHandler(services: Services): Handler {
       ? await services.profiles.restore(name, version)
       : { ok: false as const, problems: ["no version given"] };
     if (result.ok) return c.redirect(`/agents/${name}?saved=${result.version}`, 303);
-    const current = (await services.profiles.files(name))!;
-    return await renderAgentEditor(c, services, {
+    return await renderAgentRefusal(c, services, {
       name,
-      form: formFromFiles(current.files),
-      version: current.version,
-      problems: { general: result.problems },
+      problems: result.problems,
       status: 422,
     });
   };
