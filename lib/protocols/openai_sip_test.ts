@@ -149,6 +149,12 @@ Deno.test("accept bodies: Live with delegated tools, Realtime with tools; no aud
   ]);
   assert.equal(realtime.tool_choice, "auto");
   assert.equal(realtimeAccept({ ...SESSION, tools: [] }).tools, undefined);
+  // The caller is transcribed only when a model is named (Realtime's default is none).
+  assert.deepEqual(realtime.audio, { output: { voice: "coral" } });
+  assert.deepEqual(realtimeAccept({ ...SESSION, transcriptionModel: "gpt-4o-transcribe" }).audio, {
+    input: { transcription: { model: "gpt-4o-transcribe" } },
+    output: { voice: "coral" },
+  });
 });
 
 Deno.test("sipDialTwiml: the project's TLS URI with the X-headers as its query", () => {
