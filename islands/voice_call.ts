@@ -2,9 +2,11 @@
  * One voice-simulator call in the browser: the microphone and the speakers through the audio
  * worklet (`voice_worklet.ts`), and Twilio's side of the Media Stream over the real
  * `/twilio/stream` socket (messages from `lib/protocols/media_streams_caller.ts`, in Twilio's
- * order): `connected` and `start` first, a `media` frame every 20 ms, marks echoed as playout
- * reaches them, `clear` obeyed, `dtmf` for the keypad, `stop` last. Whatever ends the call — a
- * hang-up, the service, an error — releases the microphone, the audio context and the socket.
+ * order): `connected` and `start` first, a `media` frame every 20 ms (stamped on a real-time
+ * clock, as Twilio's are: the frames' count, plus what the audio thread lost), marks echoed as
+ * playout reaches them, `clear` obeyed, `dtmf` for the keypad, `stop` last. Whatever ends the
+ * call — a hang-up, the service, an error — releases the microphone, the audio context and the
+ * socket.
  *
  * @module
  */
@@ -29,6 +31,8 @@ export interface PlayoutState {
   queuedMs: number;
   clearedAtMs: number | null;
   clearedWallMs: number | null;
+  /** The time the audio thread had lost by the clear (ms; see the worklet's `LostTime`). */
+  clearedLostMs: number | null;
   /** What had played by each wall-clock moment just before the clear (see the worklet). */
   clearedRecent: [number, number][] | null;
 }
@@ -97,6 +101,7 @@ export class VoiceCall {
   #ended = false;
   #clearedAtMs: number | null = null;
   #clearedWallMs: number | null = null;
+  #clearedLostMs: number | null = null;
   #clearedRecent: [number, number][] | null = null;
 
   constructor(mic: MediaStream, callSid: string, events: VoiceCallEvents) {
@@ -189,13 +194,15 @@ export class VoiceCall {
     if (message.type === "frame") {
       this.#events.level(message.level);
       if (!this.#open || this.#socket?.readyState !== WebSocket.OPEN) return;
-      this.#socket.send(this.#stream.media(bytesToBase64(message.bytes), this.#frames * FRAME_MS));
+      const timestamp = this.#frames * FRAME_MS + message.lostMs;
+      this.#socket.send(this.#stream.media(bytesToBase64(message.bytes), timestamp));
       this.#frames++;
       return;
     }
     if (message.type === "cleared") {
       this.#clearedAtMs = message.playedMs;
       this.#clearedWallMs = message.at;
+      this.#clearedLostMs = message.lostMs;
       this.#clearedRecent = message.recent;
     }
     for (const name of message.marks) this.#socket?.send(this.#stream.mark(name));
@@ -204,6 +211,7 @@ export class VoiceCall {
       queuedMs: message.type === "played" ? message.queuedMs : 0,
       clearedAtMs: this.#clearedAtMs,
       clearedWallMs: this.#clearedWallMs,
+      clearedLostMs: this.#clearedLostMs,
       clearedRecent: this.#clearedRecent,
     });
   }

@@ -53,6 +53,7 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
     queuedMs: 0,
     clearedAtMs: null,
     clearedWallMs: null,
+    clearedLostMs: null,
     clearedRecent: null,
   });
   const call = useRef<VoiceCall | null>(null);
@@ -217,6 +218,7 @@ export function VoiceSimulator({ agents, agent: initial, autostart }: VoiceSimul
       data-queued-ms={Math.round(playout.queuedMs)}
       data-cleared-at-ms={Math.round(playout.clearedAtMs ?? -1)}
       data-cleared-wall-ms={playout.clearedWallMs ?? -1}
+      data-cleared-lost-ms={playout.clearedLostMs ?? -1}
       data-cleared-recent={JSON.stringify(playout.clearedRecent ?? [])}
     >
       <div class="controls">

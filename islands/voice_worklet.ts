@@ -5,6 +5,8 @@
  *
  * - **Microphone to frames.** Input is resampled to 8 kHz, encoded as µ-law and posted as
  *   160-byte (20 ms) frames with their level; muted, the frames are silence (as a muted phone's).
+ *   Each frame also carries how much time this thread has lost so far (`LostTime`), which the
+ *   page adds to its timestamp, so the stream's clock stays real time as Twilio's does.
  * - **Playback.** The page posts the service's µ-law chunks and marks in arrival order; they are
  *   decoded, resampled to the context's rate and queued ({@link PlayoutQueue}); each mark is
  *   posted back when playout reaches it, and `clear` drops the queue and posts the pending marks
@@ -20,6 +22,7 @@ import {
   MULAW_SILENCE,
   Resampler,
 } from "../lib/protocols/g711.ts";
+import { LostTime } from "../lib/protocols/lost_time.ts";
 import { PlayoutQueue } from "../lib/protocols/media_playout.ts";
 
 // The AudioWorkletGlobalScope's names (no TypeScript lib declares them).
@@ -44,8 +47,11 @@ export type ToWorklet =
 
 /** What the worklet posts to the page. */
 export type FromWorklet =
-  /** 20 ms of the caller's audio, and its RMS level (0…1, before muting). */
-  | { type: "frame"; bytes: Uint8Array; level: number }
+  /**
+   * 20 ms of the caller's audio, its RMS level (0…1, before muting), and the time this thread
+   * had lost when it was captured (ms, see `lib/protocols/lost_time.ts`).
+   */
+  | { type: "frame"; bytes: Uint8Array; level: number; lostMs: number }
   /** Marks playout reached; `playedMs`: the agent's audio played since the call began. */
   | { type: "played"; marks: string[]; playedMs: number; queuedMs: number }
   /**
@@ -59,6 +65,8 @@ export type FromWorklet =
     marks: string[];
     playedMs: number;
     at: number;
+    /** The time this thread had lost (see `lib/protocols/lost_time.ts`). */
+    lostMs: number;
     recent: [wallMs: number, playedMs: number][];
   };
 
@@ -77,6 +85,7 @@ class VoiceProcessor extends AudioWorkletProcessor {
   #playing = false;
   /** (wall ms, samples played) after each of the last quanta, oldest first. */
   readonly #recent: [number, number][] = [];
+  readonly #lostTime = new LostTime(sampleRate);
 
   constructor() {
     super();
@@ -84,6 +93,7 @@ class VoiceProcessor extends AudioWorkletProcessor {
   }
 
   process(inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
+    this.#lostTime.rendered(Date.now());
     const mic = inputs[0]?.[0];
     if (mic) this.#capture(mic);
     const out = outputs[0];
@@ -120,7 +130,13 @@ class VoiceProcessor extends AudioWorkletProcessor {
       const bytes = this.#muted
         ? new Uint8Array(FRAME_SAMPLES).fill(MULAW_SILENCE)
         : encodeMulaw(this.#frame);
-      this.port.postMessage({ type: "frame", bytes, level } satisfies FromWorklet, [bytes.buffer]);
+      const frame = {
+        type: "frame",
+        bytes,
+        level,
+        lostMs: this.#lostTime.lostMs,
+      } satisfies FromWorklet;
+      this.port.postMessage(frame, [bytes.buffer]);
     }
   }
 
@@ -142,6 +158,7 @@ class VoiceProcessor extends AudioWorkletProcessor {
           marks,
           playedMs: this.#ms(this.#played),
           at,
+          lostMs: this.#lostTime.lostMs,
           recent,
         });
       }
