@@ -37,6 +37,12 @@ export const TARGETS: { module: string; tests: string[] }[] = [
     module: "lib/scenarios/scenario_checks.ts",
     tests: ["lib/scenarios/scenario_checks_test.ts"],
   },
+  { module: "lib/records/call_follow.ts", tests: ["lib/records/call_follow_test.ts"] },
+  { module: "lib/outbound/idempotency.ts", tests: ["lib/outbound/idempotency_test.ts"] },
+  {
+    module: "lib/scenarios/scenario_runs.ts",
+    tests: ["lib/scenarios/scenario_runs_test.ts"],
+  },
 ];
 
 /** The score each target must reach. */

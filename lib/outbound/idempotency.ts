@@ -13,6 +13,8 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../platform/clock.ts";
+
 /** How long a key's answer is kept. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Longest a claim may stay pending (the placing instance died): then it can be taken over. */
@@ -37,8 +39,8 @@ export interface ClaimOptions {
   waitMs?: number;
   /** Between looks at a pending claim. */
   pollMs?: number;
-  /** The time now (tests move it on). */
-  now?: () => number;
+  /** The time, and the timer between looks (tests drive a fake one). */
+  clock?: Pick<Clock, "now" | "setTimeout">;
 }
 
 /** `Idempotency-Key`'s value as accepted: 1 to 255 visible ASCII characters. */
@@ -59,7 +61,8 @@ export async function claimIdempotencyKey(
 ): Promise<Claim> {
   const entryKey = [...PREFIX, await sha256(key)];
   const request = await sha256(body);
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   const deadline = now() + (options.waitMs ?? 10_000);
   for (;;) {
     const current = await kv.get<IdempotencyEntry>(entryKey);
@@ -75,14 +78,15 @@ export async function claimIdempotencyKey(
         .commit();
       if (won.ok) {
         const claim = { key: entryKey, versionstamp: won.versionstamp };
-        return { kind: "claimed", slot: new IdempotencySlot(kv, claim, request) };
+        const slot = new IdempotencySlot(kv, claim, { request, now });
+        return { kind: "claimed", slot };
       }
       continue; // another instance claimed it first: look again
     }
     if (entry.request !== request) return { kind: "mismatch" };
     if (entry.state === "done") return { kind: "replay", status: entry.status, body: entry.body };
     if (now() >= deadline) return { kind: "busy" };
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, options.pollMs ?? 100));
   }
 }
 
@@ -92,7 +96,8 @@ export class IdempotencySlot {
     private readonly kv: Deno.Kv,
     /** The key and the version this claim wrote: it acts only while the entry is still that. */
     private readonly claim: { key: Deno.KvKey; versionstamp: string },
-    private readonly request: string,
+    /** The request's digest, and the clock the answer is stamped with. */
+    private readonly written: { request: string; now: () => number },
   ) {}
 
   /**
@@ -102,8 +107,8 @@ export class IdempotencySlot {
   async complete(status: number, body: unknown): Promise<boolean> {
     const done: IdempotencyEntry = {
       state: "done",
-      request: this.request,
-      at: Date.now(),
+      request: this.written.request,
+      at: this.written.now(),
       status,
       body,
     };

@@ -1,9 +1,10 @@
 /**
  * followCall, with a real call recorder and store on an in-memory KV and two instances' feeds:
- * a call on this instance is told live, once, whatever its record says; a call on another
- * instance is told from its record once it ended — the same items the live feed told, the end
- * last — and not before; the follower stops its timer when told the end, when stopped, and when
- * this process's feed closes.
+ * a call on this instance is told live, once, whatever its record says, and once seen here its
+ * record is not read again; a call on another instance is told from its record once it ended —
+ * the same items the live feed told, the end last — and not before; the follower looks every
+ * 500 ms unless told otherwise, and stops its timer and its feed when told the end, when stopped
+ * (even in the middle of a look), and when this process's feed closes.
  */
 
 import assert from "node:assert/strict";
@@ -12,11 +13,12 @@ import { FakeClock } from "../../tests/helpers/fake_clock.ts";
 import { Logger } from "../platform/log.ts";
 import { followCall } from "./call_follow.ts";
 import { CallRecords } from "./call_recorder.ts";
-import { CallStore } from "./call_store.ts";
+import { type CallDetail, CallStore } from "./call_store.ts";
 import { type FeedItem, ToolFeed } from "./tool_feed.ts";
 
 const SID = "CA0123456789abcdef0123456789abcdef";
-const POLL_MS = 500;
+/** Not the default (500 ms), nor the recorder's flush (1 s): its own timers are told apart. */
+const POLL_MS = 250;
 
 /** Instance "here" (whose feed the follower hears) and instance "there" (which holds the call). */
 async function twoInstances() {
@@ -80,6 +82,9 @@ Deno.test("followCall: a call on this instance is told live, once, even after it
     const call = recordCall(here);
     await call.end("caller-hangup");
     await live.ended;
+    // Told the end, it lets go at once: of this process's feed, and of its next look.
+    assert.equal(here.feed.size, 0, "unsubscribed on the end");
+    assert.equal(clock.scheduledFor(POLL_MS), 0, "no look left once the end was told");
     // The ended record is in KV now; a late look must not tell it again.
     clock.tick(POLL_MS * 4);
     await here.records.flushAll();
@@ -109,10 +114,9 @@ Deno.test("followCall: a call on another instance is told from its record once i
     // Live there, and written to KV, but not ended: nothing is told here.
     clock.tick(POLL_MS);
     assert.ok(await store.getRecord("rec-1"));
-    // The look reads KV, then schedules the next.
-    await waitUntil(() => clock.pending === 1, { what: "the next look" });
+    // The look reads KV, finds the record not ended, tells nothing and schedules the next.
+    await waitUntil(() => clock.scheduledFor(POLL_MS) === 1, { what: "the next look" });
     assert.deepEqual(followed.items, []);
-    assert.equal(clock.pending, 1, "it looks again");
 
     await call.end("agent-ended");
     await onThere.ended;
@@ -148,6 +152,117 @@ Deno.test("followCall: stopped, or this process's feed closing, ends the looking
     await closing.ended;
     assert.deepEqual(closing.items, [null]);
     assert.equal(clock.pending, 0);
+  } finally {
+    kv.close();
+  }
+});
+
+/** `store`, counting the follower's looks (each reads the call's records by its SID). */
+function countingStore(store: CallStore) {
+  const counted = {
+    looks: 0,
+    findBySid: (callSid: string) => {
+      counted.looks++;
+      return store.findBySid(callSid);
+    },
+    getDetail: (id: string) => store.getDetail(id),
+  };
+  return counted;
+}
+
+Deno.test("followCall: by default it looks every 500 ms, and again after each look", async () => {
+  const { kv, store, clock, here } = await twoInstances();
+  try {
+    const counted = countingStore(store);
+    const stop = followCall({ toolFeed: here.feed, store: counted, clock }, SID, () => {});
+    clock.tick(499);
+    assert.equal(counted.looks, 0, "not before 500 ms");
+    clock.tick(1);
+    assert.equal(counted.looks, 1, "at 500 ms");
+    await waitUntil(() => clock.scheduledFor(500) === 1, { what: "the next look" });
+    clock.tick(500);
+    assert.equal(counted.looks, 2, "500 ms after the first");
+    stop();
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("followCall: once the call is seen here, its record is not read again", async () => {
+  const { kv, store, clock, here, there } = await twoInstances();
+  try {
+    const counted = countingStore(store);
+    const live = listener();
+    followCall({ toolFeed: here.feed, store: counted, clock }, SID, live.listen, {
+      pollMs: POLL_MS,
+    });
+    clock.tick(POLL_MS);
+    assert.equal(counted.looks, 1);
+    await waitUntil(() => clock.scheduledFor(POLL_MS) === 1, { what: "the next look" });
+    const call = recordCall(here);
+    assert.equal(live.items.length, 4, "told live");
+    // Meanwhile a record of the same SID ended elsewhere (an earlier session of the call): what
+    // this process's feed tells must not be told again from it.
+    const earlier = there.records.open({
+      id: "rec-0",
+      callSid: SID,
+      mode: "relay",
+      agent: "default",
+      direction: "inbound",
+      from: "+15550100123",
+      to: "+15550100999",
+    });
+    await earlier.end("transferred");
+    clock.tick(POLL_MS);
+    assert.equal(counted.looks, 1, "the due look did not read KV");
+    assert.equal(clock.scheduledFor(POLL_MS), 0, "nor scheduled another");
+    await call.end("caller-hangup");
+    await live.ended;
+    assert.deepEqual(live.items.map((i) => i?.kind), [
+      "transcript",
+      "tool",
+      "transcript",
+      "latency",
+      "ended",
+    ]);
+    assert.deepEqual(live.items.at(-1), { kind: "ended", item: { outcome: "caller-hangup" } });
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("followCall: stopped in a look, it tells nothing and looks no more", async () => {
+  const { kv, store, clock, there } = await twoInstances();
+  try {
+    const call = recordCall(there);
+    await call.end("agent-ended");
+    const detail = await store.getDetail("rec-1");
+    assert.ok(detail, "the ended record is in KV");
+    // The follower's read of the detail is answered only once it has been stopped.
+    let asked = false;
+    let answer: (detail: CallDetail | null) => void = () => {};
+    const answered = new Promise<CallDetail | null>((resolve) => (answer = resolve));
+    const slow = {
+      findBySid: (callSid: string) => store.findBySid(callSid),
+      getDetail: (_id: string) => {
+        asked = true;
+        return answered;
+      },
+    };
+    const items: (FeedItem | null)[] = [];
+    const feed = new ToolFeed();
+    const stop = followCall({ toolFeed: feed, store: slow, clock }, SID, (i) => items.push(i), {
+      pollMs: POLL_MS,
+    });
+    clock.tick(POLL_MS);
+    await waitUntil(() => asked, { what: "the look to read the detail" });
+    stop();
+    answer(detail);
+    // The look awaited `answered` before this test did, so it has gone on by now.
+    await answered;
+    assert.deepEqual(items, [], "nothing told after the stop");
+    assert.equal(clock.scheduledFor(POLL_MS), 0, "no look scheduled after the stop");
+    assert.equal(feed.size, 0);
   } finally {
     kv.close();
   }

@@ -76,8 +76,11 @@ export async function lastRuns(kv: Deno.Kv, agent: string): Promise<Map<string, 
   return runs;
 }
 
-/** Every key of `T`, named once each (the compiler says when `T` gains or loses one). */
-function requiredKeys<T>(keys: Record<keyof T, 1>): string[] {
+/**
+ * Every key of `T`, named once each (the compiler says when `T` gains or loses one); the values
+ * are placeholders.
+ */
+function requiredKeys<T>(keys: Record<keyof T, null>): string[] {
   return Object.keys(keys);
 }
 
@@ -103,7 +106,7 @@ const CHECK_SCHEMA = {
     status: { type: "string", enum: ["pass", "fail"] },
     detail: text(),
   },
-  required: requiredKeys<CheckResult>({ name: 1, type: 1, status: 1, detail: 1 }),
+  required: requiredKeys<CheckResult>({ name: null, type: null, status: null, detail: null }),
   additionalProperties: false,
 };
 
@@ -124,16 +127,16 @@ const RESULT_SCHEMA = {
     durationMs: { type: "number", minimum: 0 },
   },
   required: requiredKeys<ScenarioResult>({
-    agent: 1,
-    scenario: 1,
-    description: 1,
-    status: 1,
-    checks: 1,
-    error: 1,
-    callSid: 1,
-    version: 1,
-    startedAt: 1,
-    durationMs: 1,
+    agent: null,
+    scenario: null,
+    description: null,
+    status: null,
+    checks: null,
+    error: null,
+    callSid: null,
+    version: null,
+    startedAt: null,
+    durationMs: null,
   }),
   additionalProperties: false,
 };
