@@ -27,6 +27,7 @@ export const TARGETS: { module: string; tests: string[] }[] = [
   { module: "lib/platform/model_prices.ts", tests: ["lib/platform/model_prices_test.ts"] },
   { module: "lib/realtime/held_audio.ts", tests: ["lib/realtime/held_audio_test.ts"] },
   { module: "lib/protocols/audio_splice.ts", tests: ["lib/protocols/audio_splice_test.ts"] },
+  { module: "lib/protocols/lost_time.ts", tests: ["lib/protocols/lost_time_test.ts"] },
   { module: "lib/protocols/openai_sip.ts", tests: ["lib/protocols/openai_sip_test.ts"] },
   { module: "lib/protocols/openai_live.ts", tests: ["lib/protocols/openai_live_test.ts"] },
   {

@@ -20,14 +20,13 @@
  */
 
 /** Samples in one Web Audio render quantum. */
-export const QUANTUM_FRAMES = 128;
+const QUANTUM_FRAMES = 128;
 /** Render quanta over which the reference is learned (about 170 ms at 48 kHz). */
-export const REFERENCE_QUANTA = 64;
+const REFERENCE_QUANTA = 64;
 
 /** The time lost by one audio thread. */
 export class LostTime {
   readonly #quantumMs: number;
-  #startedAt = 0;
   #quanta = 0;
   #reference = -Infinity;
   #lost = 0;
@@ -44,8 +43,8 @@ export class LostTime {
 
   /** A render quantum is being rendered at wall time `now` (ms); returns {@link lostMs}. */
   rendered(now: number): number {
-    if (this.#quanta === 0) this.#startedAt = now;
-    const behind = now - this.#startedAt - this.#quanta * this.#quantumMs;
+    // How far behind its own start it runs, give or take a constant: only changes count.
+    const behind = now - this.#quanta * this.#quantumMs;
     this.#quanta++;
     if (this.#quanta <= REFERENCE_QUANTA) this.#reference = Math.max(this.#reference, behind);
     else this.#lost = Math.max(this.#lost, behind - this.#reference);

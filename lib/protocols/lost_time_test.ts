@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { LostTime, QUANTUM_FRAMES, REFERENCE_QUANTA } from "./lost_time.ts";
+import { LostTime } from "./lost_time.ts";
 
+// Web Audio's render quantum is 128 samples; the reference is the first 64 quanta.
 const RATE = 48_000;
-const QUANTUM_MS = QUANTUM_FRAMES * 1000 / RATE; // 2.666… ms
+const QUANTUM_MS = 128 * 1000 / RATE; // 2.666… ms
 
 /**
  * Renders `quanta` quanta as a device does: `perCallback` of them at once, at the callback's
@@ -40,22 +41,32 @@ Deno.test("lost time: a skipped callback is lost for good, by its length", () =>
 
 Deno.test("lost time: only falling behind the first quanta's worst counts", () => {
   const lost = new LostTime(RATE);
-  // The reference quanta: one of them 5 ms late (the device settling), then back on time.
-  for (let i = 0; i < REFERENCE_QUANTA; i++) lost.rendered(i * QUANTUM_MS + (i === 10 ? 5 : 0));
+  // The 64 reference quanta: the 11th 5 ms late (the device settling), the 64th 1 ms late.
+  const late = (i: number) => i === 10 ? 5 : i === 63 ? 1 : 0;
+  for (let i = 0; i < 64; i++) lost.rendered(i * QUANTUM_MS + late(i));
   assert.equal(lost.lostMs, 0, "nothing counts while the reference is learned");
   // After it: 4 ms late is within the reference; 7 ms late is 2 ms lost.
-  assert.equal(lost.rendered(REFERENCE_QUANTA * QUANTUM_MS + 4), 0);
-  assert.ok(Math.abs(lost.rendered((REFERENCE_QUANTA + 1) * QUANTUM_MS + 7) - 2) < 1e-9);
+  assert.equal(lost.rendered(64 * QUANTUM_MS + 4), 0);
+  assert.ok(Math.abs(lost.rendered(65 * QUANTUM_MS + 7) - 2) < 1e-9);
   // Back on time: what was lost stays.
-  assert.ok(Math.abs(lost.rendered((REFERENCE_QUANTA + 2) * QUANTUM_MS) - 2) < 1e-9);
+  assert.ok(Math.abs(lost.rendered(66 * QUANTUM_MS) - 2) < 1e-9);
+});
+
+Deno.test("lost time: the 65th quantum is the first that can lose time", () => {
+  const lost = new LostTime(RATE);
+  for (let i = 0; i < 64; i++) lost.rendered(i * QUANTUM_MS);
+  assert.equal(lost.rendered(64 * QUANTUM_MS + 3), 3, "the first quantum after the reference");
+  const early = new LostTime(RATE);
+  for (let i = 0; i < 63; i++) early.rendered(i * QUANTUM_MS);
+  assert.equal(early.rendered(63 * QUANTUM_MS + 3), 0, "the 64th is still the reference");
 });
 
 Deno.test("lost time: the quantum's length follows the sample rate", () => {
   const lost = new LostTime(44_100);
-  const quantumMs = QUANTUM_FRAMES * 1000 / 44_100;
-  for (let i = 0; i <= REFERENCE_QUANTA; i++) lost.rendered(i * quantumMs);
+  const quantumMs = 128 * 1000 / 44_100;
+  for (let i = 0; i <= 64; i++) lost.rendered(i * quantumMs);
   assert.equal(lost.lostMs, 0);
   // 10 ms later than a 44.1 kHz quantum would be (a 48 kHz one would be 0.24 ms shorter).
-  const at = (REFERENCE_QUANTA + 1) * quantumMs + 10;
+  const at = 65 * quantumMs + 10;
   assert.ok(Math.abs(lost.rendered(at) - 10) < 1e-9);
 });
