@@ -33,12 +33,27 @@ async function twoInstances() {
   return { kv, store, clock, here, there };
 }
 
+/** Runs `test` with {@link twoInstances}, closing their KV after it. */
+async function withTwoInstances(
+  test: (instances: Awaited<ReturnType<typeof twoInstances>>) => Promise<void>,
+): Promise<void> {
+  const instances = await twoInstances();
+  try {
+    await test(instances);
+  } finally {
+    instances.kv.close();
+  }
+}
+
 type Instance = Awaited<ReturnType<typeof twoInstances>>["here"];
 
-/** One call on `at`: a caller line, a tool call, the agent's answer, its latency. */
-function recordCall(at: Instance) {
-  const call = at.records.open({
-    id: "rec-1",
+/** The kinds of feed item {@link recordCall}'s call tells, in order, once it ended. */
+const CALL_KINDS = ["transcript", "tool", "transcript", "latency", "ended"];
+
+/** The record of call {@link SID} opened on `at`, under `id`. */
+function openRecord(at: Instance, id: string) {
+  return at.records.open({
+    id,
     callSid: SID,
     mode: "relay",
     agent: "default",
@@ -46,6 +61,11 @@ function recordCall(at: Instance) {
     from: "+15550100123",
     to: "+15550100999",
   });
+}
+
+/** One call on `at`: a caller line, a tool call, the agent's answer, its latency. */
+function recordCall(at: Instance) {
+  const call = openRecord(at, "rec-1");
   call.transcript({ role: "caller", text: "Book me in", at: 1 });
   call.event("tool", "find_slots", {
     name: "find_slots",
@@ -72,9 +92,8 @@ function listener() {
   return { items, ended, listen };
 }
 
-Deno.test("followCall: a call on this instance is told live, once, even after its record ends", async () => {
-  const { kv, store, clock, here } = await twoInstances();
-  try {
+Deno.test("followCall: a call on this instance is told live, once, even after its record ends", () =>
+  withTwoInstances(async ({ store, clock, here }) => {
     const live = listener();
     const stop = followCall({ toolFeed: here.feed, store, clock }, SID, live.listen, {
       pollMs: POLL_MS,
@@ -88,23 +107,13 @@ Deno.test("followCall: a call on this instance is told live, once, even after it
     // The ended record is in KV now; a late look must not tell it again.
     clock.tick(POLL_MS * 4);
     await here.records.flushAll();
-    assert.deepEqual(live.items.map((i) => i?.kind), [
-      "transcript",
-      "tool",
-      "transcript",
-      "latency",
-      "ended",
-    ]);
+    assert.deepEqual(live.items.map((i) => i?.kind), CALL_KINDS);
     assert.equal(clock.pending, 0, "no look is scheduled once the end was told");
     stop();
-  } finally {
-    kv.close();
-  }
-});
+  }));
 
-Deno.test("followCall: a call on another instance is told from its record once it ended", async () => {
-  const { kv, store, clock, here, there } = await twoInstances();
-  try {
+Deno.test("followCall: a call on another instance is told from its record once it ended", () =>
+  withTwoInstances(async ({ store, clock, here, there }) => {
     const onThere = listener();
     there.feed.subscribe(SID, onThere.listen);
     const followed = listener();
@@ -131,14 +140,10 @@ Deno.test("followCall: a call on another instance is told from its record once i
     assert.equal(followed.items.length, onThere.items.length);
     assert.deepEqual(followed.items.at(-1), { kind: "ended", item: { outcome: "agent-ended" } });
     assert.equal(clock.pending, 0);
-  } finally {
-    kv.close();
-  }
-});
+  }));
 
-Deno.test("followCall: stopped, or this process's feed closing, ends the looking", async () => {
-  const { kv, store, clock, here } = await twoInstances();
-  try {
+Deno.test("followCall: stopped, or this process's feed closing, ends the looking", () =>
+  withTwoInstances(async ({ store, clock, here }) => {
     const stopped = listener();
     const stop = followCall({ toolFeed: here.feed, store, clock }, SID, stopped.listen);
     assert.equal(clock.pending, 1);
@@ -152,10 +157,7 @@ Deno.test("followCall: stopped, or this process's feed closing, ends the looking
     await closing.ended;
     assert.deepEqual(closing.items, [null]);
     assert.equal(clock.pending, 0);
-  } finally {
-    kv.close();
-  }
-});
+  }));
 
 /** `store`, counting the follower's looks (each reads the call's records by its SID). */
 function countingStore(store: CallStore) {
@@ -170,9 +172,8 @@ function countingStore(store: CallStore) {
   return counted;
 }
 
-Deno.test("followCall: by default it looks every 500 ms, and again after each look", async () => {
-  const { kv, store, clock, here } = await twoInstances();
-  try {
+Deno.test("followCall: by default it looks every 500 ms, and again after each look", () =>
+  withTwoInstances(async ({ store, clock, here }) => {
     const counted = countingStore(store);
     const stop = followCall({ toolFeed: here.feed, store: counted, clock }, SID, () => {});
     clock.tick(499);
@@ -183,14 +184,10 @@ Deno.test("followCall: by default it looks every 500 ms, and again after each lo
     clock.tick(500);
     assert.equal(counted.looks, 2, "500 ms after the first");
     stop();
-  } finally {
-    kv.close();
-  }
-});
+  }));
 
-Deno.test("followCall: once the call is seen here, its record is not read again", async () => {
-  const { kv, store, clock, here, there } = await twoInstances();
-  try {
+Deno.test("followCall: once the call is seen here, its record is not read again", () =>
+  withTwoInstances(async ({ store, clock, here, there }) => {
     const counted = countingStore(store);
     const live = listener();
     followCall({ toolFeed: here.feed, store: counted, clock }, SID, live.listen, {
@@ -203,37 +200,19 @@ Deno.test("followCall: once the call is seen here, its record is not read again"
     assert.equal(live.items.length, 4, "told live");
     // Meanwhile a record of the same SID ended elsewhere (an earlier session of the call): what
     // this process's feed tells must not be told again from it.
-    const earlier = there.records.open({
-      id: "rec-0",
-      callSid: SID,
-      mode: "relay",
-      agent: "default",
-      direction: "inbound",
-      from: "+15550100123",
-      to: "+15550100999",
-    });
+    const earlier = openRecord(there, "rec-0");
     await earlier.end("transferred");
     clock.tick(POLL_MS);
     assert.equal(counted.looks, 1, "the due look did not read KV");
     assert.equal(clock.scheduledFor(POLL_MS), 0, "nor scheduled another");
     await call.end("caller-hangup");
     await live.ended;
-    assert.deepEqual(live.items.map((i) => i?.kind), [
-      "transcript",
-      "tool",
-      "transcript",
-      "latency",
-      "ended",
-    ]);
+    assert.deepEqual(live.items.map((i) => i?.kind), CALL_KINDS);
     assert.deepEqual(live.items.at(-1), { kind: "ended", item: { outcome: "caller-hangup" } });
-  } finally {
-    kv.close();
-  }
-});
+  }));
 
-Deno.test("followCall: stopped in a look, it tells nothing and looks no more", async () => {
-  const { kv, store, clock, there } = await twoInstances();
-  try {
+Deno.test("followCall: stopped in a look, it tells nothing and looks no more", () =>
+  withTwoInstances(async ({ store, clock, there }) => {
     const call = recordCall(there);
     await call.end("agent-ended");
     const detail = await store.getDetail("rec-1");
@@ -263,7 +242,4 @@ Deno.test("followCall: stopped in a look, it tells nothing and looks no more", a
     assert.deepEqual(items, [], "nothing told after the stop");
     assert.equal(clock.scheduledFor(POLL_MS), 0, "no look scheduled after the stop");
     assert.equal(feed.size, 0);
-  } finally {
-    kv.close();
-  }
-});
+  }));

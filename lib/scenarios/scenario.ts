@@ -49,6 +49,19 @@ export type ScenarioCheck =
     | { type: "judged"; rubric: string; model: string | null }
   );
 
+/** Every type of check, once (a record, so the compiler holds it to {@link ScenarioCheck}). */
+export const CHECK_TYPES = Object.keys(
+  {
+    tool_called: true,
+    tool_not_called: true,
+    ended: true,
+    transcript_contains: true,
+    transcript_excludes: true,
+    latency_under: true,
+    judged: true,
+  } satisfies Record<ScenarioCheck["type"], true>,
+) as ScenarioCheck["type"][];
+
 /** A scenario as the runner runs it. */
 export interface Scenario {
   /** The file's name without `.json`. */

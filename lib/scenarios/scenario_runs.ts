@@ -10,6 +10,7 @@
  */
 
 import { Ajv } from "ajv";
+import { CHECK_TYPES } from "./scenario.ts";
 import type { CheckResult } from "./scenario_checks.ts";
 
 /** How a scenario came out. */
@@ -93,15 +94,7 @@ const CHECK_SCHEMA = {
     name: text(200),
     type: {
       type: "string",
-      enum: [
-        "tool_called",
-        "tool_not_called",
-        "ended",
-        "transcript_contains",
-        "transcript_excludes",
-        "latency_under",
-        "judged",
-      ],
+      enum: CHECK_TYPES,
     },
     status: { type: "string", enum: ["pass", "fail"] },
     detail: text(),

@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { CheckResult } from "./scenario_checks.ts";
+import { CHECK_TYPES } from "./scenario.ts";
 import { lastRuns, parseReportedRun, saveLastRun, type ScenarioResult } from "./scenario_runs.ts";
 
 const RUN: ScenarioResult = {
@@ -88,16 +88,8 @@ Deno.test("parseReportedRun: each field of a run and of a check is required", ()
 });
 
 Deno.test("parseReportedRun: every check type, status and version is accepted", () => {
-  const types: CheckResult["type"][] = [
-    "tool_called",
-    "tool_not_called",
-    "ended",
-    "transcript_contains",
-    "transcript_excludes",
-    "latency_under",
-    "judged",
-  ];
-  for (const type of types) accepted({ ...RUN, checks: [{ ...RUN.checks[0], type }] });
+  assert.equal(CHECK_TYPES.length, 7, "the seven in the scenario format");
+  for (const type of CHECK_TYPES) accepted({ ...RUN, checks: [{ ...RUN.checks[0], type }] });
   assert.deepEqual(problems({ ...RUN, checks: [{ ...RUN.checks[0], type: "guessed" }] }), [
     "checks.0.type must be equal to one of the allowed values",
   ]);
