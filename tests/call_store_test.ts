@@ -10,17 +10,9 @@ import { CallStore, newCallRecord } from "../lib/records/call_store.ts";
 import { Logger } from "../lib/platform/log.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { eventually, relayHarness } from "./helpers/relay_harness.ts";
+import { withTempKv } from "./helpers/temp_kv.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
-
-async function withKv(fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    await fn(kv);
-  } finally {
-    kv.close();
-  }
-}
 
 Deno.test("a call's record is written as the call goes, then completed when it ends", async () => {
   const clock = new FakeClock();
@@ -99,7 +91,7 @@ Deno.test("interrupts and tool calls land in the record's events", async () => {
 });
 
 Deno.test("long transcripts are split under KV's 64 KiB value limit and read back whole", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const store = new CallStore(kv);
     const record = newCallRecord({
       id: "c1",
@@ -124,7 +116,7 @@ Deno.test("long transcripts are split under KV's 64 KiB value limit and read bac
 });
 
 Deno.test("records past retention are hidden and purged", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     let now = Date.UTC(2026, 10, 21);
     const store = new CallStore(kv, 30, () => now);
     const base = {
@@ -150,7 +142,7 @@ Deno.test("records past retention are hidden and purged", async () => {
 });
 
 Deno.test("list filters by agent, mode, outcome, date and transcript text", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const store = new CallStore(kv);
     const t0 = Date.now() - 10_000;
     const calls = [
@@ -199,7 +191,7 @@ Deno.test("list filters by agent, mode, outcome, date and transcript text", asyn
 });
 
 Deno.test("KV write failures are logged and retried; nothing recorded is lost", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const clock = new FakeClock();
     const lines: Record<string, unknown>[] = [];
     const log = new Logger("debug", {}, (line) => lines.push(JSON.parse(line)));

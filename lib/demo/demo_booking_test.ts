@@ -2,17 +2,7 @@
 
 import assert from "node:assert/strict";
 import { checkBooking, checkCancel, checkDay, DEMO_TIMES, DemoBooking } from "./demo_booking.ts";
-
-async function withKv(fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
-  const path = await Deno.makeTempFile({ suffix: ".kv" });
-  const kv = await Deno.openKv(path);
-  try {
-    await fn(kv);
-  } finally {
-    kv.close();
-    await Deno.remove(path).catch(() => {});
-  }
-}
+import { withTempKv } from "../../tests/helpers/temp_kv.ts";
 
 Deno.test("demo booking: requests are validated, each problem worded", () => {
   assert.deepEqual(checkDay({ date: "2030-01-31" }), { ok: true, value: { date: "2030-01-31" } });
@@ -39,7 +29,7 @@ Deno.test("demo booking: requests are validated, each problem worded", () => {
 });
 
 Deno.test("demo booking: a slot is booked once, even by callers at the same moment", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const booking = new DemoBooking(kv, () => 1_000);
     const day = "2030-01-31";
     assert.deepEqual(await booking.freeSlots(day), DEMO_TIMES.map((t) => `${day}T${t}`));
@@ -58,7 +48,7 @@ Deno.test("demo booking: a slot is booked once, even by callers at the same mome
 });
 
 Deno.test("demo booking: cancelling needs the booking's confirmation code", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const booking = new DemoBooking(kv);
     const slot = "2030-01-31T15:00";
     const booked = (await booking.book(slot, "Ada"))!;

@@ -12,19 +12,11 @@ import { createHash } from "node:crypto";
 import { waitUntil } from "../../tests/fakes/event_log.ts";
 import { FakeClock } from "../../tests/helpers/fake_clock.ts";
 import { type Claim, claimIdempotencyKey, validIdempotencyKey } from "./idempotency.ts";
+import { withTempKv } from "../../tests/helpers/temp_kv.ts";
 
 /** The limits as documented (written out: the module's constants are what is tested). */
 const DAY_MS = 86_400_000;
 const PENDING_MS = 60_000;
-
-async function withKv(fn: (kv: Deno.Kv) => Promise<void>): Promise<void> {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    await fn(kv);
-  } finally {
-    kv.close();
-  }
-}
 
 function claimedSlot(claim: Claim) {
   assert.equal(claim.kind, "claimed");
@@ -50,7 +42,7 @@ Deno.test("validIdempotencyKey: 1 to 255 visible ASCII characters", () => {
 });
 
 Deno.test("idempotency: a claim is kept under its key's SHA-256, for every instance", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const clock = new FakeClock();
     claimedSlot(await claimIdempotencyKey(kv, "order-1", '{"to":"+1555"}', { clock }));
     const entry = await kv.get(["idempotency", "api_calls", sha256("order-1")]);
@@ -63,7 +55,7 @@ Deno.test("idempotency: a claim is kept under its key's SHA-256, for every insta
 });
 
 Deno.test("idempotency: a completed key replays its answer, and refuses another body", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const slot = claimedSlot(await claimIdempotencyKey(kv, "order-1", '{"to":"+1555"}'));
     assert.equal(await slot.complete(201, { callSid: "CA1" }), true);
     assert.deepEqual(await claimIdempotencyKey(kv, "order-1", '{"to":"+1555"}'), {
@@ -78,7 +70,7 @@ Deno.test("idempotency: a completed key replays its answer, and refuses another 
 });
 
 Deno.test("idempotency: an answer is replayed for 24 hours, and no longer", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const clock = new FakeClock();
     const slot = claimedSlot(await claimIdempotencyKey(kv, "k", "b", { clock }));
     assert.equal(await slot.complete(201, { callSid: "CA1" }), true);
@@ -99,7 +91,7 @@ Deno.test("idempotency: an answer is replayed for 24 hours, and no longer", asyn
 });
 
 Deno.test("idempotency: a released key is claimed again; a pending one is busy", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const first = claimedSlot(await claimIdempotencyKey(kv, "k", "b"));
     assert.deepEqual(await claimIdempotencyKey(kv, "k", "b", { waitMs: 0 }), { kind: "busy" });
     await first.release();
@@ -109,7 +101,7 @@ Deno.test("idempotency: a released key is claimed again; a pending one is busy",
 });
 
 Deno.test("idempotency: a retry waits for the first answer, looking every 100 ms", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const clock = new FakeClock();
     const first = claimedSlot(await claimIdempotencyKey(kv, "k", "b", { clock }));
     const retry = inProgress(claimIdempotencyKey(kv, "k", "b", { clock }));
@@ -124,7 +116,7 @@ Deno.test("idempotency: a retry waits for the first answer, looking every 100 ms
 });
 
 Deno.test("idempotency: a retry waits 10 s for a pending first request, then is busy", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const clock = new FakeClock();
     claimedSlot(await claimIdempotencyKey(kv, "k", "b", { clock }));
     const retry = inProgress(claimIdempotencyKey(kv, "k", "b", { clock }));
@@ -141,7 +133,7 @@ Deno.test("idempotency: a retry waits 10 s for a pending first request, then is 
 });
 
 Deno.test("idempotency: of two instances racing for a key, the second to write loses", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const clock = new FakeClock();
     // This instance reads no entry; before its write lands, another claims the key and answers.
     let raced = false;
@@ -172,7 +164,7 @@ Deno.test("idempotency: of two instances racing for a key, the second to write l
 });
 
 Deno.test("idempotency: a claim taken over after its time cannot be undone by its first placer", async () => {
-  await withKv(async (kv) => {
+  await withTempKv(async (kv) => {
     const clock = new FakeClock();
     const options = { clock, waitMs: 0 };
     const dead = claimedSlot(await claimIdempotencyKey(kv, "k", "b", options));

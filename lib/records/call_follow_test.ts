@@ -15,14 +15,14 @@ import { followCall } from "./call_follow.ts";
 import { CallRecords } from "./call_recorder.ts";
 import { type CallDetail, CallStore } from "./call_store.ts";
 import { type FeedItem, ToolFeed } from "./tool_feed.ts";
+import { withTempKv } from "../../tests/helpers/temp_kv.ts";
 
 const SID = "CA0123456789abcdef0123456789abcdef";
 /** Not the default (500 ms), nor the recorder's flush (1 s): its own timers are told apart. */
 const POLL_MS = 250;
 
 /** Instance "here" (whose feed the follower hears) and instance "there" (which holds the call). */
-async function twoInstances() {
-  const kv = await Deno.openKv(":memory:");
+function twoInstances(kv: Deno.Kv) {
   const store = new CallStore(kv);
   const clock = new FakeClock();
   const log = new Logger("error", {}, () => {});
@@ -33,19 +33,14 @@ async function twoInstances() {
   return { kv, store, clock, here, there };
 }
 
-/** Runs `test` with {@link twoInstances}, closing their KV after it. */
-async function withTwoInstances(
-  test: (instances: Awaited<ReturnType<typeof twoInstances>>) => Promise<void>,
+/** Runs `test` with {@link twoInstances} on a KV of its own. */
+function withTwoInstances(
+  test: (instances: ReturnType<typeof twoInstances>) => Promise<void>,
 ): Promise<void> {
-  const instances = await twoInstances();
-  try {
-    await test(instances);
-  } finally {
-    instances.kv.close();
-  }
+  return withTempKv((kv) => test(twoInstances(kv)));
 }
 
-type Instance = Awaited<ReturnType<typeof twoInstances>>["here"];
+type Instance = ReturnType<typeof twoInstances>["here"];
 
 /** The kinds of feed item {@link recordCall}'s call tells, in order, once it ended. */
 const CALL_KINDS = ["transcript", "tool", "transcript", "latency", "ended"];

@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { CHECK_TYPES } from "./scenario.ts";
 import { lastRuns, parseReportedRun, saveLastRun, type ScenarioResult } from "./scenario_runs.ts";
+import { withTempKv } from "../../tests/helpers/temp_kv.ts";
 
 const RUN: ScenarioResult = {
   agent: "default",
@@ -134,10 +135,8 @@ Deno.test("parseReportedRun: each limit allows its own length and refuses one mo
   assert.deepEqual(problems({ ...RUN, startedAt: 1.5 }), ["startedAt must be integer"]);
 });
 
-Deno.test("saveLastRun: a run larger than a KV value is kept, its texts shortened", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "scenario_runs_" });
-  const kv = await Deno.openKv(`${dir}/kv.sqlite`);
-  try {
+Deno.test("saveLastRun: a run larger than a KV value is kept, its texts shortened", () =>
+  withTempKv(async (kv) => {
     // As large as a reported run may be (two bytes a character: not Latin-1), and a local run
     // whose one check quotes a long tool call's arguments.
     const reported: ScenarioResult = {
@@ -167,37 +166,28 @@ Deno.test("saveLastRun: a run larger than a KV value is kept, its texts shortene
     const long = runs.get("long_arguments")!;
     assert.ok(long.checks[0].detail.startsWith('called with {"text":"xxx'));
     assert.ok(long.checks[0].detail.endsWith("…"));
-  } finally {
-    kv.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 /** A KV in a temporary file, and the `set`s made on it (key and options). */
-async function withKv(
+function withKv(
   fn: (kv: Deno.Kv, sets: { key: Deno.KvKey; options: unknown }[]) => Promise<void>,
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "scenario_runs_" });
-  const kv = await Deno.openKv(`${dir}/kv.sqlite`);
-  const sets: { key: Deno.KvKey; options: unknown }[] = [];
-  const spied = new Proxy(kv, {
-    get(target, name) {
-      if (name === "set") {
-        return (key: Deno.KvKey, value: unknown, options?: { expireIn?: number }) => {
-          sets.push({ key, options });
-          return target.set(key, value, options);
-        };
-      }
-      const value = Reflect.get(target, name);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+  return withTempKv((kv) => {
+    const sets: { key: Deno.KvKey; options: unknown }[] = [];
+    const spied = new Proxy(kv, {
+      get(target, name) {
+        if (name === "set") {
+          return (key: Deno.KvKey, value: unknown, options?: { expireIn?: number }) => {
+            sets.push({ key, options });
+            return target.set(key, value, options);
+          };
+        }
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    return fn(spied, sets);
   });
-  try {
-    await fn(spied, sets);
-  } finally {
-    kv.close();
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 /** The run kept for `run`'s scenario. */
