@@ -9,6 +9,8 @@
  * @module
  */
 
+import { responseUsage } from "./openai_stream_formats.ts";
+
 type Json = Record<string, unknown>;
 
 /** How the fake answers one structured-output request. */
@@ -205,13 +207,7 @@ export function structuredAnswer(
     tools: [],
     top_p: 1,
     truncation: "disabled",
-    usage: {
-      input_tokens: inputTokens,
-      input_tokens_details: { cached_tokens: 0 },
-      output_tokens: outputTokens,
-      output_tokens_details: { reasoning_tokens: 0 },
-      total_tokens: inputTokens + outputTokens,
-    },
+    usage: responseUsage(inputTokens, outputTokens),
     user: null,
     metadata: {},
   };

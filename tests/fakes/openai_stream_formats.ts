@@ -269,13 +269,7 @@ export class ResponsesFormat {
           "completed",
           [...(message ? [this.#message("completed", text)] : []), ...this.#calls],
           {
-            usage: {
-              input_tokens: inputTokens,
-              input_tokens_details: { cached_tokens: 0 },
-              output_tokens: outputTokens,
-              output_tokens_details: { reasoning_tokens: 0 },
-              total_tokens: inputTokens + outputTokens,
-            },
+            usage: responseUsage(inputTokens, outputTokens),
           },
         ),
       }),
@@ -302,4 +296,15 @@ export class ResponsesFormat {
       param: null,
     });
   }
+}
+
+/** A Responses API `usage` object, in the API reference's field order. */
+export function responseUsage(inputTokens: number, outputTokens: number) {
+  return {
+    input_tokens: inputTokens,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: outputTokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: inputTokens + outputTokens,
+  };
 }
