@@ -12,7 +12,7 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
+import { AudioGather } from "./audio_gather.ts";
 
 const DELTA_HEAD = '{"type":"session.output_audio.delta","delta":"';
 
@@ -28,27 +28,21 @@ export interface EchoPacing {
 
 /** One session's echo. */
 export class PacedEcho {
-  #held: Uint8Array[] = [];
-  #heldBytes = 0;
+  readonly #gather: AudioGather;
   readonly #queue: { delta: string; ms: number }[] = [];
   /** When the audio sent so far will have played at real time (performance.now() ms; null: a
    * new turn, whose first delta starts the clock). */
   #end: number | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly send: (text: string) => void, private readonly pacing: EchoPacing) {}
+  constructor(private readonly send: (text: string) => void, private readonly pacing: EchoPacing) {
+    this.#gather = new AudioGather(() => pacing.echoDeltaMs);
+  }
 
   /** Caller audio (base64 µ-law, 8 bytes a ms) to come back as output. */
-  push(audio: string): void {
-    const deltaBytes = this.pacing.echoDeltaMs * 8;
-    if (deltaBytes > 0) {
-      this.#held.push(Buffer.from(audio, "base64"));
-      this.#heldBytes += this.#held.at(-1)!.length;
-      if (this.#heldBytes < deltaBytes) return;
-      audio = Buffer.concat(this.#held).toString("base64");
-      this.#held = [];
-      this.#heldBytes = 0;
-    }
+  push(appended: string): void {
+    const audio = this.#gather.push(appended);
+    if (audio === null) return;
     const pad = audio.endsWith("==") ? 2 : audio.endsWith("=") ? 1 : 0;
     this.#queue.push({ delta: audio, ms: ((audio.length * 3) / 4 - pad) / 8 });
     this.#pace();
@@ -59,8 +53,7 @@ export class PacedEcho {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#queue.length = 0;
-    this.#held = [];
-    this.#heldBytes = 0;
+    this.#gather.drop();
     this.#end = null;
   }
 

@@ -11,6 +11,7 @@
 import { Buffer } from "node:buffer";
 import type { JsonObject } from "../../lib/protocols/json_fields.ts";
 import { base64ByteLength } from "../../lib/protocols/media_streams.ts";
+import { AudioGather } from "./audio_gather.ts";
 
 /** A scripted assistant reply. */
 export interface ReplyScript {
@@ -92,8 +93,7 @@ export class RealtimeReplies {
   #seeds = 0;
   #lastEchoAt = 0;
   /** Echo audio gathered for a longer delta (with `echoDeltaMs`). */
-  #echoHeld: Uint8Array[] = [];
-  #echoHeldBytes = 0;
+  readonly #echoGather = new AudioGather(() => this.#settings.echoDeltaMs);
   #echoEnder: ReturnType<typeof setInterval> | undefined;
 
   constructor(settings: ReplySettings, wire: ReplyWire) {
@@ -230,16 +230,9 @@ export class RealtimeReplies {
         response: { id: active.id, status: "in_progress" },
       });
     }
-    const deltaBytes = this.#settings.echoDeltaMs * 8;
-    if (deltaBytes > 0) {
-      // Real servers send longer deltas than Twilio's 20 ms frames: gather, then send as one.
-      this.#echoHeld.push(Buffer.from(audio, "base64"));
-      this.#echoHeldBytes += this.#echoHeld.at(-1)!.length;
-      if (this.#echoHeldBytes < deltaBytes) return;
-      audio = Buffer.concat(this.#echoHeld).toString("base64");
-      this.#echoHeld = [];
-      this.#echoHeldBytes = 0;
-    }
+    const gathered = this.#echoGather.push(audio);
+    if (gathered === null) return;
+    audio = gathered;
     const item = this.#wire.items.get(active.itemId)!;
     item.audioBytes += Math.floor(base64ByteLength(audio));
     this.#wire.sendRaw(
@@ -283,8 +276,7 @@ export class RealtimeReplies {
 
   /** Drops the response in progress and any echo audio held, sending nothing. */
   stop(): void {
-    this.#echoHeld = [];
-    this.#echoHeldBytes = 0;
+    this.#echoGather.drop();
     clearTimeout(this.#active?.timer);
     this.#active = null;
   }
