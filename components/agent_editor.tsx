@@ -51,7 +51,9 @@ export async function renderAgentRefusal(
   services: Services,
   refusal: { name: string; problems: string[]; status: 409 | 422 },
 ): Promise<Response> {
-  const current = (await services.profiles.files(refusal.name))!;
+  // Refused because it is gone (deleted meanwhile, here or on another instance): say so.
+  const current = await services.profiles.files(refusal.name);
+  if (!current) return agentNotFound(c, refusal.name);
   return await renderAgentEditor(c, services, {
     name: refusal.name,
     form: formFromFiles(current.files),

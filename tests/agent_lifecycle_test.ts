@@ -164,3 +164,28 @@ Deno.test("agents: delete refused for a shipped agent and while a number or a pe
     await h.close();
   }
 });
+
+Deno.test("agents: two deletes at once — one deletes, the other finds the agent gone (404, not 500)", async () => {
+  const h = await relayHarness({ API_TOKEN: TOKEN, WELCOME_GREETING: "" });
+  const svc = h.svc;
+  try {
+    await (await postForm(svc, "/agents", { name: "sales", start: "template:relay" })).body
+      ?.cancel();
+    // The first delete stops at its look-up of the numbers (a double click's first request) …
+    h.twilioApi.holdNumberLists = true;
+    const first = postForm(svc, "/agents/sales/delete", {});
+    await h.twilioApi.numberLists.waitFor(() => true, { what: "the first delete's look-up" });
+    // … while the second deletes the agent.
+    h.twilioApi.holdNumberLists = false;
+    const second = await postForm(svc, "/agents/sales/delete", {});
+    assert.equal(second.status, 303);
+    await second.body?.cancel();
+    h.twilioApi.releaseNumberLists();
+    const late = await first;
+    assert.equal(late.status, 404);
+    assert.match(await text(late), /sales/);
+    assert.equal((await fetch(`${svc.url}/agents/sales`)).status, 404);
+  } finally {
+    await h.close();
+  }
+});

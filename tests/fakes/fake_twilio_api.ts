@@ -95,6 +95,11 @@ export class FakeTwilioApi {
   /** Hold calls(sid).update requests unanswered until {@link releaseUpdates}. */
   holdUpdates = false;
   #held: (() => void)[] = [];
+  /** Every list of the account's numbers asked for (its `PhoneNumber` filter, or null). */
+  readonly numberLists = new EventLog<string | null>();
+  /** Hold lists of the account's numbers unanswered until {@link releaseNumberLists}. */
+  holdNumberLists = false;
+  #heldLists: (() => void)[] = [];
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
 
   constructor(
@@ -117,9 +122,16 @@ export class FakeTwilioApi {
     for (const release of this.#held.splice(0)) release();
   }
 
-  /** Stops the server (answering any held update first). */
+  /** Answers the held lists of numbers (and holds no more). */
+  releaseNumberLists(): void {
+    this.holdNumberLists = false;
+    for (const release of this.#heldLists.splice(0)) release();
+  }
+
+  /** Stops the server (answering any held request first). */
   async close(): Promise<void> {
     this.releaseUpdates();
+    this.releaseNumberLists();
     await this.#server?.shutdown();
   }
 
@@ -161,6 +173,8 @@ export class FakeTwilioApi {
     if (resource === "Messages" && req.method === "POST") return this.#createMessage(form);
     if (resource === "IncomingPhoneNumbers" && !sid && req.method === "GET") {
       const wanted = url.searchParams.get("PhoneNumber");
+      this.numberLists.push(wanted);
+      if (this.holdNumberLists) await new Promise<void>((release) => this.#heldLists.push(release));
       const found = this.numbers.filter((n) => !wanted || n.phoneNumber === wanted);
       return Response.json({
         incoming_phone_numbers: found.map((n) => numberJson(n, this.accountSid)),
