@@ -8,7 +8,7 @@
  */
 
 import type { Handler } from "hono";
-import { loadScenarios } from "../../../../lib/scenarios/scenario.ts";
+import { scenarioFiles, scenarioName } from "../../../../lib/scenarios/scenario.ts";
 import { parseReportedRun, saveLastRun } from "../../../../lib/scenarios/scenario_runs.ts";
 import type { Services } from "../../../../lib/services.ts";
 
@@ -28,8 +28,9 @@ export function scenarioRunsHandler(services: Services): Handler {
     if (result.agent !== name) {
       return c.json({ error: `the run is of agent "${result.agent}", not "${name}"` }, 422);
     }
-    const scenarios = await loadScenarios(services.config.agentsDir, name, []);
-    if (!scenarios.some((s) => s.name === result.scenario)) {
+    // Only the name is needed: the files are not parsed (their problems are the page's to show).
+    const files = await scenarioFiles(`${services.config.agentsDir}/${name}/scenarios`);
+    if (!files.some((file) => scenarioName(file) === result.scenario)) {
       return c.json({ error: `agent "${name}" has no scenario "${result.scenario}"` }, 404);
     }
     await saveLastRun(services.kv, result);
