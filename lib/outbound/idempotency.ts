@@ -16,9 +16,9 @@
 import { type Clock, systemClock } from "../platform/clock.ts";
 
 /** How long a key's answer is kept. */
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Longest a claim may stay pending (the placing instance died): then it can be taken over. */
-export const PENDING_MS = 60_000;
+const PENDING_MS = 60_000;
 const PREFIX = ["idempotency", "api_calls"];
 
 /** A key's state: being placed, or placed with its answer. */

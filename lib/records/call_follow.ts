@@ -15,7 +15,7 @@ import type { CallStore } from "./call_store.ts";
 import { storedFeed, type ToolFeed, type ToolFeedListener } from "./tool_feed.ts";
 
 /** How often the record of a call not seen here is looked for. */
-export const FOLLOW_POLL_MS = 500;
+const FOLLOW_POLL_MS = 500;
 
 /** What a follower reads. */
 export interface FollowDeps {
