@@ -128,8 +128,7 @@ export class LiveSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#socket.clearHeld();
-    this.#socket.drop(closeSession());
+    this.#socket.close(closeSession());
   }
 
   #onFrame(data: unknown): void {

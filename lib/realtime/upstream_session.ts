@@ -113,20 +113,14 @@ export class UpstreamSession {
     const url = `${toWebSocketUrl(options.baseUrl)}/realtime?model=${
       encodeURIComponent(this.#model)
     }`;
-    const session = ++this.session;
+    this.session++;
     this.#expired = false;
     this.connects++;
-    // Each handler acts only while its socket's session is the current one.
+    // The socket passes on only its current socket's events.
     const opened = this.#socket.open(url, {
-      open: () => {
-        if (session === this.session) this.configure();
-      },
-      message: (data) => {
-        if (session === this.session) this.#onFrame(data);
-      },
-      close: (code, reason) => {
-        if (session === this.session) this.#onClose(code, reason);
-      },
+      open: () => this.configure(),
+      message: (data) => this.#onFrame(data),
+      close: (code, reason) => this.#onClose(code, reason),
       timeout: () => {
         options.onConnectTimeout();
         this.close();
@@ -174,8 +168,8 @@ export class UpstreamSession {
   /** Closes for good (the call ended or failed). */
   close(): void {
     this.#closed = true;
-    this.#socket.clearHeld();
-    this.#drop();
+    this.session++;
+    this.#socket.close();
   }
 
   /** Closes the current socket; its events are ignored from now on. */

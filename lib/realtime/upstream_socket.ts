@@ -75,10 +75,12 @@ export class UpstreamSocket {
       () => handlers.timeout(),
       options.connectTimeoutMs,
     );
-    ws.addEventListener("open", () => handlers.open());
-    ws.addEventListener("message", (ev) => handlers.message(ev.data));
+    // A dropped socket's events are not its session's any more: only the current one's pass.
+    const current = () => this.#ws === ws;
+    ws.addEventListener("open", () => current() && handlers.open());
+    ws.addEventListener("message", (ev) => current() && handlers.message(ev.data));
     ws.addEventListener("error", () => options.log().warn(`${options.engine}.socket_error`));
-    ws.addEventListener("close", (ev) => handlers.close(ev.code, ev.reason));
+    ws.addEventListener("close", (ev) => current() && handlers.close(ev.code, ev.reason));
     return true;
   }
 
@@ -121,9 +123,10 @@ export class UpstreamSocket {
     this.#held.prepend(frames);
   }
 
-  /** The held audio is dropped (the call is over). */
-  clearHeld(): void {
+  /** Closes for good (the call is over): the held audio is dropped, then the socket. */
+  close(lastFrame?: string): void {
     this.#held.clear();
+    this.drop(lastFrame);
   }
 
   /** The socket closed by itself; returns whether its session was ready. */
