@@ -93,7 +93,8 @@ class VoiceProcessor extends AudioWorkletProcessor {
   }
 
   process(inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
-    this.#lostTime.rendered(Date.now());
+    const now = Date.now();
+    this.#lostTime.rendered(now);
     const mic = inputs[0]?.[0];
     if (mic) this.#capture(mic);
     const out = outputs[0];
@@ -101,7 +102,7 @@ class VoiceProcessor extends AudioWorkletProcessor {
       const { marks, played } = this.#queue.pull(out[0]);
       for (let c = 1; c < out.length; c++) out[c].set(out[0]);
       this.#played += played;
-      this.#recent.push([Date.now(), this.#played]);
+      this.#recent.push([now, this.#played]);
       if (this.#recent.length > RECENT_QUANTA) this.#recent.shift();
       const was = this.#playing;
       this.#playing = this.#queue.queued > 0;
