@@ -137,7 +137,7 @@ class VoiceProcessor extends AudioWorkletProcessor {
         level,
         lostMs: this.#lostTime.lostMs,
       } satisfies FromWorklet;
-      this.port.postMessage(frame, [bytes.buffer]);
+      this.port.postMessage(frame, [bytes.buffer as ArrayBuffer]);
     }
   }
 
