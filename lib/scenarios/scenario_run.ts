@@ -12,6 +12,7 @@
  */
 
 import type { ProfileFiles } from "../agents/profile_store.ts";
+import { withTimeout } from "../platform/deadline.ts";
 import type { Scenario, ScriptedTurn } from "./scenario.ts";
 import { callForJudge, type CallObservation, evaluateCheck } from "./scenario_checks.ts";
 import {
@@ -169,14 +170,7 @@ async function converse(
     }
     line.hangUp();
     // A server that never completes the close is waited for no longer than a turn.
-    const closing = line.closed;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      closing.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await withTimeout(line.closed, timeoutMs, "the relay's close").catch(() => {});
     return await watch.ended(timeoutMs);
   } finally {
     line?.hangUp();

@@ -269,18 +269,15 @@ class DeploymentTimeout extends Error {
 
 /** `fetch`, given up (a {@link DeploymentTimeout}) when the answer has not come within `ms`. */
 async function fetchWithin(url: string, init: RequestInit, ms: number): Promise<Response> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), ms);
+  const signal = AbortSignal.timeout(ms);
   try {
-    const res = await fetch(url, { ...init, signal: controller.signal });
+    const res = await fetch(url, { ...init, signal });
     // The body is read within the same limit: buffered here, as each of these answers is small.
     const body = await res.arrayBuffer();
     return new Response(body, { status: res.status, headers: res.headers });
   } catch (err) {
-    if (controller.signal.aborted) throw new DeploymentTimeout(url, ms);
+    if (signal.aborted) throw new DeploymentTimeout(url, ms);
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
