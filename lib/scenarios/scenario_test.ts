@@ -153,3 +153,13 @@ Deno.test("every shipped scenario passes, and both example agents ship some", as
     }
   }
 });
+
+Deno.test("a scenario has at most 100 checks, as many as its run's record keeps", () => {
+  const checks = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ type: "transcript_contains", text: `line ${i}` }));
+  const caller = { turns: [{ say: "hi" }] };
+  assert.ok(parseScenario(JSON.stringify({ caller, checks: checks(100) }), WHERE).ok);
+  assert.deepEqual(problemsOf({ caller, checks: checks(101) }), [
+    `${FILE}: checks must NOT have more than 100 items`,
+  ]);
+});
