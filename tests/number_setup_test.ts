@@ -227,7 +227,7 @@ Deno.test("an agent created from the pages gets a number; its own mode counts; o
     await withFake(async (fake, env) => {
       await runSetup(env, ["--number", NUMBER, "--agent", "sales-line"], store.kv);
       assert.equal(fake.numbers[0].voiceUrl, `${PUBLIC_URL}/twilio/voice?agent=sales-line`);
-      // Without the service's KV the agent is unknown; the created ones are listed beside it.
+      // A name not created is unknown; the created ones are listed beside the shipped ones.
       const unknown = await setupProblems(
         runSetup(env, ["--number", NUMBER, "--agent", "sales-lin"], store.kv),
       );
@@ -235,10 +235,33 @@ Deno.test("an agent created from the pages gets a number; its own mode counts; o
         `--agent "sales-lin" is not a profile in AGENTS_DIR ${AGENTS_DIR} nor created from the ` +
         "pages (known: appointments, default, sales-line)",
       ]);
+      // Without the service's KV the created agent itself is unknown.
+      const noKv = await setupProblems(
+        runSetup(env, ["--number", NUMBER, "--agent", "sales-line"], null),
+      );
+      assert.deepEqual(noKv, [
+        `--agent "sales-line" is not a profile in AGENTS_DIR ${AGENTS_DIR} nor created from the ` +
+        "pages (known: appointments, default)",
+      ]);
       const sip = await setupProblems(
         runSetup(env, ["--number", NUMBER, "--agent", "sales-line", "--mode", "sip"], store.kv),
       );
       assert.match(sip[0], /^OPENAI_PROJECT_ID must be set for --agent "sales-line"/);
+      // Saved with its own mode "sip", it answers over SIP without --mode: it needs the project.
+      const profiles = new ProfileStore(await readProfileFolders(AGENTS_DIR), {
+        kv: store.kv,
+        dir: AGENTS_DIR,
+      });
+      const current = (await profiles.files("sales-line"))!.files;
+      const agentJson = JSON.stringify({ ...JSON.parse(current.agentJson), mode: "sip" });
+      assert.equal((await profiles.save("sales-line", { ...current, agentJson })).ok, true);
+      assert.deepEqual(
+        await setupProblems(runSetup(env, ["--number", NUMBER, "--agent", "sales-line"], store.kv)),
+        [
+          'OPENAI_PROJECT_ID must be set for --agent "sales-line" to answer over SIP ' +
+          "(the proj_… id its calls are dialled to)",
+        ],
+      );
     });
   } finally {
     store.kv.close();

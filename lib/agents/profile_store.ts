@@ -329,7 +329,8 @@ export class ProfileStore {
       };
     }
     for (;;) {
-      // A created agent must still exist when the version lands (another instance may delete it).
+      // A created agent must still exist when the version lands (another instance may delete
+      // it): the head check covers that, as creating and deleting each move the head too.
       const [head, created] = await kv.getMany<[number, CreatedAgent]>([
         [HEAD, name],
         [CREATED, name],
@@ -342,7 +343,6 @@ export class ProfileStore {
       const saved = { ...draft, version };
       const result = await kv.atomic()
         .check(head)
-        .check(created)
         .set([HEAD, name], version)
         .set([VERSIONS, name, version], saved)
         .commit();
