@@ -23,7 +23,7 @@ import type {
   SessionCloseEvent,
   SessionStartEvent,
 } from "openai/resources/live/live";
-import { isBase64 } from "./media_streams.ts";
+import { isBase64, isDtmfDigit } from "./media_streams.ts";
 import { jsonObject, numberField, parseJsonFrame, textField } from "./json_fields.ts";
 import { type FunctionDeclaration, openAiError } from "./openai_realtime.ts";
 import type { ParseResult } from "./parse_result.ts";
@@ -271,7 +271,8 @@ export function parseLiveEvent(data: unknown): ParseResult<LiveServerEvent> {
         },
       };
     case "transport.dtmf.received":
-      return { ok: true, message: { type, key: textField(m, "event") } };
+      if (!isDtmfDigit(m.event)) return { ok: false, error: `${type} without a valid digit` };
+      return { ok: true, message: { type, key: m.event } };
     case "error":
       return { ok: true, message: { type, ...openAiError(m) } };
     default:

@@ -149,6 +149,14 @@ Deno.test("parseLiveEvent: a SIP caller's key press, as the sideband is told it"
     ),
     { ok: true, message: { type: "transport.dtmf.received", key: "7" } },
   );
+  // A missing, empty, long or foreign key is a bad frame, as on Media Streams.
+  for (const event of [undefined, "", "12", "x", 7]) {
+    assert.deepEqual(
+      parseLiveEvent(JSON.stringify({ type: "transport.dtmf.received", event_id: "e", event })),
+      { ok: false, error: "transport.dtmf.received without a valid digit" },
+      String(event),
+    );
+  }
 });
 
 Deno.test("parseLiveEvent: every event the bridge ignores is known, not bad", () => {
