@@ -32,7 +32,7 @@ import {
   functionCallOutput,
   parseServerEvent,
 } from "../protocols/openai_realtime.ts";
-import { DtmfBuffer, dtmfTurn } from "../calls/dtmf_buffer.ts";
+import { DtmfBuffer, dtmfSummary, dtmfTurn } from "../calls/dtmf_buffer.ts";
 import type { CallRecorder, CallRecords } from "../records/call_recorder.ts";
 import { CallTranscript } from "../realtime/call_transcript.ts";
 import { ToolRuns } from "../realtime/realtime_tools.ts";
@@ -295,7 +295,7 @@ export class SipCall implements LiveCall {
     this.#line = null;
     this.transcript.add("caller", text);
     this.#askedAt = this.deps.clock.monotonic();
-    this.#record.event("dtmf", `${keys.length} key${keys.length > 1 ? "s" : ""} pressed`);
+    this.#record.event("dtmf", dtmfSummary(keys));
     if (this.surface === "live") this.#send(commentary(text));
     else {
       this.#send(createTextItem("user", text));
