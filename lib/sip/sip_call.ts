@@ -12,7 +12,7 @@
  */
 
 import type OpenAI from "openai";
-import { type CallControls, type ToolContext } from "../agents/tools.ts";
+import type { ToolContext } from "../agents/tools.ts";
 import type { CallContext } from "../calls/call_context.ts";
 import type { CallRegistry, LiveCall } from "../calls/call_registry.ts";
 import type { ToolEvent, TranscriptEntry } from "../calls/call_types.ts";
@@ -36,6 +36,7 @@ import { DtmfBuffer, dtmfSummary, dtmfTurn } from "../calls/dtmf_buffer.ts";
 import type { CallRecorder, CallRecords } from "../records/call_recorder.ts";
 import { CallTranscript } from "../realtime/call_transcript.ts";
 import { ToolRuns } from "../realtime/realtime_tools.ts";
+import { type PendingEnd, sipControls } from "./sip_controls.ts";
 
 /** The goodbye has been said once the agent's audio has paused this long. */
 export const GOODBYE_QUIET_MS = 1500;
@@ -63,9 +64,6 @@ export interface SipCallDeps {
   /** Key presses this close together are given to the agent as one turn. */
   dtmfDebounceMs: number;
 }
-
-/** What ends the call once the goodbye has been said. */
-type PendingEnd = { reason: "agent-ended" } | { reason: "live-agent-handoff"; number: string };
 
 /** One accepted SIP call. */
 export class SipCall implements LiveCall {
@@ -431,29 +429,15 @@ export class SipCall implements LiveCall {
     return {
       call: context.call,
       profile: context.profile,
-      controls: this.#controls(),
+      controls: sipControls({
+        surface: this.surface,
+        send: (frame) => this.#send(frame),
+        endAfterGoodbye: (end) => (this.#pendingEnd = end),
+      }),
       sms: null,
       handoffNumber: this.deps.handoffNumber,
       signal: this.#signal.signal,
       log: this.#log,
-    };
-  }
-
-  /** What tools may do to a SIP call. */
-  #controls(): CallControls {
-    return {
-      endCall: () => (this.#pendingEnd = { reason: "agent-ended" }),
-      transferToHuman: ({ number }) => {
-        if (!number) throw new Error("no number to transfer to");
-        this.#pendingEnd = { reason: "live-agent-handoff", number };
-      },
-      sendDigits: () => {
-        throw new Error("key tones are not available on a SIP call");
-      },
-      switchLanguage: (language) => {
-        if (this.surface === "live") this.#send(commentary(`From now on, speak ${language}.`));
-        else throw new Error("switching language is not available on a SIP call");
-      },
     };
   }
 }
