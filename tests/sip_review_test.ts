@@ -8,7 +8,8 @@
  * its tools); a Realtime SIP call transcribes the caller; an accept that fails is followed by a
  * reject (503), so the caller does not ring on in silence; `end_call` waits for a goodbye that
  * begins late (a Live answer goes through its delegation first), ends it after the pause of one
- * said with the call, and ends it anyway when none comes; a call to a disabled agent is refused
+ * said with the call, and ends it anyway when none comes (also after key presses, which ask for
+ * an answer as words do); a call to a disabled agent is refused
  * once; the caller's key presses, told only to the sideband, reach the agent as one turn.
  */
 
@@ -150,16 +151,20 @@ Deno.test("sip review: an accept that fails is followed by a reject (503), not s
 
 /**
  * A Live SIP call of `default` on `clock`, its sideband, and end_call asked for and answered
- * (the goodbye said with it, if `goodbye`).
+ * (the goodbye said with it, if `goodbye`), after the caller's words (or, with `keys`, the agent's
+ * words, then the caller's key presses).
  */
-async function endingCall(clock: FakeClock, goodbye?: string) {
+async function endingCall(clock: FakeClock, options: { goodbye?: string; keys?: string } = {}) {
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" }, { clock });
   const events = sip.incoming(await dialedHeaders(h, "default"));
   await deliver(h, events.live);
   await h.service.services.sipWebhook.idle();
   const sideband = await sip.sideband(events.live.data.session_id);
-  sideband.callerSays("That's all, thanks.");
-  if (goodbye) sideband.agentSays(goodbye);
+  if (options.keys) {
+    sideband.agentSays("Press 1 to end the call.");
+    for (const key of options.keys) sideband.press(key);
+  } else sideband.callerSays("That's all, thanks.");
+  if (options.goodbye) sideband.agentSays(options.goodbye);
   sideband.call("end_call", JSON.stringify({ reason: "done" }));
   const output = await sideband.events.waitFor((e) => e.type === "response.item.create", {
     what: "end_call's output",
@@ -191,7 +196,7 @@ Deno.test("sip review: end_call waits for a goodbye that begins late, then for i
 
 Deno.test("sip review: a goodbye said with end_call ends the call after its pause", async () => {
   const clock = new FakeClock();
-  const { h, sip } = await endingCall(clock, "Goodbye!");
+  const { h, sip } = await endingCall(clock, { goodbye: "Goodbye!" });
   try {
     assert.equal(clock.scheduledFor(GOODBYE_QUIET_MS), 1, "no wait for another answer");
     assert.equal(clock.scheduledFor(GOODBYE_ANSWER_MS), 0);
@@ -208,6 +213,22 @@ Deno.test("sip review: end_call ends the call when no goodbye comes", async () =
   const { h, sip } = await endingCall(clock);
   try {
     assert.equal(clock.scheduledFor(GOODBYE_ANSWER_MS), 1);
+    clock.tick(GOODBYE_ANSWER_MS);
+    const hangup = await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+    assert.equal(hangup.status, 200);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: end_call after key presses waits for the goodbye to begin", async () => {
+  const clock = new FakeClock();
+  // The agent spoke before the keys ("#" gives them at once): they ask for an answer, not yet
+  // begun, so the end waits for it rather than ending after the quiet pause, cutting it.
+  const { h, sip } = await endingCall(clock, { keys: "1#" });
+  try {
+    assert.equal(clock.scheduledFor(GOODBYE_ANSWER_MS), 1);
+    assert.equal(clock.scheduledFor(GOODBYE_QUIET_MS), 0);
     clock.tick(GOODBYE_ANSWER_MS);
     const hangup = await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
     assert.equal(hangup.status, 200);

@@ -86,10 +86,12 @@ export class SipCall implements LiveCall {
   /** A hang-up or refer is on its way: the sideband's close that follows is not a drop. */
   #ending = false;
   #reopenTimer: TimerId | undefined;
-  /** The agent's audio came since the caller last spoke (a goodbye may already be said). */
-  #agentSpoke = false;
   #greeted = false;
   #line: { role: "caller" | "agent"; entry: TranscriptEntry } | null = null;
+  /**
+   * When the agent was last asked for an answer (the greeting, the caller's words or the end of
+   * their speech, key presses), while no agent audio has come since: null once it has.
+   */
   #askedAt: number | null = null;
   #pendingEnd: PendingEnd | null = null;
   #quietTimer: TimerId | undefined;
@@ -303,10 +305,7 @@ export class SipCall implements LiveCall {
 
   /** A transcript fragment: the same line grows until the other side speaks. */
   #say(role: "caller" | "agent", text: string): void {
-    if (role === "caller") {
-      this.#askedAt = this.deps.clock.monotonic();
-      this.#agentSpoke = false;
-    }
+    if (role === "caller") this.#askedAt = this.deps.clock.monotonic();
     if (this.#line?.role !== role) {
       this.#line = { role, entry: this.transcript.add(role, "") };
     }
@@ -316,7 +315,6 @@ export class SipCall implements LiveCall {
 
   /** The agent's audio went out: its latency, and the goodbye's end pushed back. */
   #agentAudio(): void {
-    this.#agentSpoke = true;
     const askedAt = this.#askedAt;
     if (askedAt !== null) {
       this.#askedAt = null;
@@ -338,10 +336,10 @@ export class SipCall implements LiveCall {
       if (this.#closed) return;
       for (const o of answered) this.#send(output(o.callId, o.output));
       this.#send(next);
-      // The goodbye came with the tool call (its pause ends the call), or is asked for now: the
-      // end then waits for it to begin.
+      // The goodbye came with the tool call (the agent spoke since it was asked: its pause ends
+      // the call), or is asked for now: the end then waits for it to begin.
       if (this.#pendingEnd) {
-        this.#armGoodbye(this.#agentSpoke ? GOODBYE_QUIET_MS : GOODBYE_ANSWER_MS);
+        this.#armGoodbye(this.#askedAt === null ? GOODBYE_QUIET_MS : GOODBYE_ANSWER_MS);
       }
     });
   }
