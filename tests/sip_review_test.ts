@@ -17,7 +17,8 @@ import assert from "node:assert/strict";
 import { waitUntil } from "./fakes/event_log.ts";
 import type { RealtimeHarness } from "./helpers/realtime_harness.ts";
 import { deliver, dialedHeaders, startSip } from "./helpers/sip_harness.ts";
-import { GOODBYE_ANSWER_MS, GOODBYE_QUIET_MS, type SipCall } from "../lib/sip/sip_call.ts";
+import type { SipCall } from "../lib/sip/sip_call.ts";
+import { GOODBYE_ANSWER_MS, GOODBYE_QUIET_MS } from "../lib/sip/sip_goodbye.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 
 function sipCalls(h: RealtimeHarness): SipCall[] {

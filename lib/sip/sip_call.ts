@@ -5,7 +5,7 @@
  * `/metrics`), has its record (transcript, latency, usage, tools), greets the caller under the
  * agent's instructions, gives it the caller's key presses, runs its tools from the same registry —
  * `end_call` hangs up and `transfer_to_human` refers the call to the hand-off number, each once the
- * goodbye has been said (no more agent audio for {@link GOODBYE_QUIET_MS}) — and reopens a sideband
+ * goodbye has been said (`sip_goodbye.ts`: no more agent audio for 1.5 s) — and reopens a sideband
  * that drops; if that fails, the call is hung up and recorded as failed.
  *
  * @module
@@ -36,16 +36,9 @@ import { DtmfBuffer, dtmfSummary, dtmfTurn } from "../calls/dtmf_buffer.ts";
 import type { CallRecorder, CallRecords } from "../records/call_recorder.ts";
 import { CallTranscript } from "../realtime/call_transcript.ts";
 import { ToolRuns } from "../realtime/realtime_tools.ts";
-import { type PendingEnd, sipControls } from "./sip_controls.ts";
+import { sipControls } from "./sip_controls.ts";
+import { type PendingEnd, PendingGoodbye } from "./sip_goodbye.ts";
 
-/** The goodbye has been said once the agent's audio has paused this long. */
-export const GOODBYE_QUIET_MS = 1500;
-/**
- * How long an end waits for the goodbye to begin once the tool's output is in, when the agent has
- * not spoken since the caller did: a Live answer goes through its delegation first, which can take
- * longer than {@link GOODBYE_QUIET_MS}.
- */
-export const GOODBYE_ANSWER_MS = 5000;
 /** Sideband reopenings tried, one after another, before the call is recorded as failed. */
 export const MAX_REOPENS = 2;
 const REOPEN_DELAY_MS = 250;
@@ -93,8 +86,7 @@ export class SipCall implements LiveCall {
    * their speech, key presses), while no agent audio has come since: null once it has.
    */
   #askedAt: number | null = null;
-  #pendingEnd: PendingEnd | null = null;
-  #quietTimer: TimerId | undefined;
+  readonly #goodbye: PendingGoodbye;
   #audioSeconds = 0;
   readonly #dtmf: DtmfBuffer;
 
@@ -108,6 +100,7 @@ export class SipCall implements LiveCall {
     const { clock } = deps;
     this.startedAt = clock.now();
     this.callSid = context.call.callSid || null;
+    this.#goodbye = new PendingGoodbye(clock, (end) => void this.#carryOut(end));
     this.#dtmf = new DtmfBuffer(clock, deps.dtmfDebounceMs, () => this.#pressed());
     this.#log = deps.log.child({ sessionId: this.id, mode: "sip", surface });
     this.#record = deps.records.open({
@@ -321,7 +314,7 @@ export class SipCall implements LiveCall {
       const latencyMs = Math.round(this.deps.clock.monotonic() - askedAt);
       this.#record.latency({ latencyMs, inputTokens: 0, outputTokens: 0, outcome: "completed" });
     }
-    if (this.#pendingEnd) this.#armGoodbye();
+    this.#goodbye.agentAudio();
   }
 
   #usage(inputTokens: number, outputTokens: number, status: string): void {
@@ -338,23 +331,13 @@ export class SipCall implements LiveCall {
       this.#send(next);
       // The goodbye came with the tool call (the agent spoke since it was asked: its pause ends
       // the call), or is asked for now: the end then waits for it to begin.
-      if (this.#pendingEnd) {
-        this.#armGoodbye(this.#askedAt === null ? GOODBYE_QUIET_MS : GOODBYE_ANSWER_MS);
-      }
+      this.#goodbye.outputsIn(this.#askedAt !== null);
     });
   }
 
-  /** The pending end follows once the agent's audio has paused {@link GOODBYE_QUIET_MS}. */
-  #armGoodbye(ms = GOODBYE_QUIET_MS): void {
-    const { clock } = this.deps;
-    clock.clearTimeout(this.#quietTimer);
-    this.#quietTimer = clock.setTimeout(() => void this.#carryOut(), ms);
-  }
-
-  async #carryOut(): Promise<void> {
-    const pending = this.#pendingEnd;
-    if (!pending || this.#closed) return;
-    this.#pendingEnd = null;
+  /** The goodbye has been said: the call is hung up or referred. */
+  async #carryOut(pending: PendingEnd): Promise<void> {
+    if (this.#closed) return;
     this.endReason ??= pending.reason;
     this.#ending = true;
     if (pending.reason === "live-agent-handoff") {
@@ -390,7 +373,7 @@ export class SipCall implements LiveCall {
     if (this.#closed) return;
     this.#closed = true;
     this.endReason ??= reason;
-    this.deps.clock.clearTimeout(this.#quietTimer);
+    this.#goodbye.stop();
     this.deps.clock.clearTimeout(this.#reopenTimer);
     this.#dtmf.stop();
     this.#signal.abort();
@@ -430,7 +413,7 @@ export class SipCall implements LiveCall {
       controls: sipControls({
         surface: this.surface,
         send: (frame) => this.#send(frame),
-        endAfterGoodbye: (end) => (this.#pendingEnd = end),
+        endAfterGoodbye: (end) => this.#goodbye.set(end),
       }),
       sms: null,
       handoffNumber: this.deps.handoffNumber,

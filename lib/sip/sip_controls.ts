@@ -8,12 +8,7 @@
 
 import type { CallControls } from "../agents/tools.ts";
 import { commentary } from "../protocols/openai_live.ts";
-
-/** What ends the call once the goodbye has been said. */
-export type PendingEnd = { reason: "agent-ended" } | {
-  reason: "live-agent-handoff";
-  number: string;
-};
+import type { PendingEnd } from "./sip_goodbye.ts";
 
 /** The call the controls act on. */
 export interface SipControlsHost {
