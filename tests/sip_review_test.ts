@@ -10,7 +10,8 @@
  * begins late (a Live answer goes through its delegation first), ends it after the pause of one
  * said with the call, and ends it anyway when none comes (also after key presses, which ask for
  * an answer as words do); a call to a disabled agent is refused
- * once; the caller's key presses, told only to the sideband, reach the agent as one turn.
+ * once; the caller's key presses, told only to the sideband, reach the agent as one turn (on
+ * Realtime, a response in progress is cancelled first, or their answer would be refused).
  */
 
 import assert from "node:assert/strict";
@@ -311,6 +312,9 @@ for (const engine of ["live", "realtime"] as const) {
           from,
           what: "an answer asked for",
         });
+        // The greeting's response was over: nothing to cancel, nothing refused.
+        assert.equal(sideband.of("response.cancel").length, 0);
+        assert.deepEqual(sideband.refused, []);
       }
       assert.deepEqual(call.transcript.entries.map((e) => [e.role, e.text]), [["caller", text]]);
     } finally {
@@ -318,3 +322,33 @@ for (const engine of ["live", "realtime"] as const) {
     }
   });
 }
+
+Deno.test("sip review, realtime: key presses during a response cancel it, so their answer is not refused", async () => {
+  const clock = new FakeClock();
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "realtime" }, { clock });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    await deliver(h, events.realtime);
+    await h.service.services.sipWebhook.idle();
+    const sideband = await sip.sideband(events.realtime.data.call_id);
+    await sideband.events.waitFor((e) => e.type === "response.create", { what: "the greeting" });
+    const from = sideband.events.items.length;
+    // The server's VAD answers the caller; the keys come while that answer is in progress.
+    sideband.serverResponds();
+    for (const key of ["4", "2"]) sideband.press(key);
+    await waitUntil(() => clock.scheduledFor(150) === 1, { what: "the key presses" });
+    clock.tick(150);
+    await sideband.events.waitFor((e) => e.type === "response.create", {
+      from,
+      what: "the keys' answer asked for",
+    });
+    assert.deepEqual(sideband.events.items.slice(from).map((e) => e.type), [
+      "response.cancel",
+      "conversation.item.create",
+      "response.create",
+    ]);
+    assert.deepEqual(sideband.refused, [], "the answer was accepted");
+  } finally {
+    await h.close();
+  }
+});

@@ -27,6 +27,7 @@ import {
   parseLiveEvent,
 } from "../protocols/openai_live.ts";
 import {
+  cancelResponse,
   createResponse,
   createTextItem,
   functionCallOutput,
@@ -36,6 +37,7 @@ import { DtmfBuffer, dtmfSummary, dtmfTurn } from "../calls/dtmf_buffer.ts";
 import type { CallRecorder, CallRecords } from "../records/call_recorder.ts";
 import { CallTranscript } from "../realtime/call_transcript.ts";
 import { ToolRuns } from "../realtime/realtime_tools.ts";
+import { ResponseSequencer } from "../realtime/response_sequencer.ts";
 import { sipControls } from "./sip_controls.ts";
 import { type PendingEnd, PendingGoodbye } from "./sip_goodbye.ts";
 
@@ -89,6 +91,8 @@ export class SipCall implements LiveCall {
   readonly #goodbye: PendingGoodbye;
   #audioSeconds = 0;
   readonly #dtmf: DtmfBuffer;
+  /** Realtime: the response in progress or asked for (one runs at a time; more are refused). */
+  readonly #responses = new ResponseSequencer();
 
   constructor(
     private readonly deps: SipCallDeps,
@@ -182,8 +186,16 @@ export class SipCall implements LiveCall {
     }, REOPEN_DELAY_MS * this.#reopens);
   }
 
-  #send(frame: string): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(frame);
+  /** Sends `frame` on the open sideband; false when none is open (it is dropped). */
+  #send(frame: string): boolean {
+    if (this.#ws?.readyState !== WebSocket.OPEN) return false;
+    this.#ws.send(frame);
+    return true;
+  }
+
+  /** Realtime: asks for a response (`instructions` for this one only), counted as on its way. */
+  #respond(instructions?: string): void {
+    if (this.#send(createResponse(instructions))) this.#responses.request();
   }
 
   /** The greeting, under the agent's instructions (once per call, not per sideband). */
@@ -197,7 +209,7 @@ export class SipCall implements LiveCall {
     if (!line) return;
     this.#askedAt = this.deps.clock.monotonic();
     if (this.surface === "live") this.#send(commentary(line));
-    else this.#send(createResponse(`${instructions}\n\n${line}`));
+    else this.#respond(`${instructions}\n\n${line}`);
   }
 
   #onFrame(data: unknown): void {
@@ -228,7 +240,7 @@ export class SipCall implements LiveCall {
           this.#answerTools(
             id,
             (callId, output) => liveFunctionOutput(callId, output),
-            continueResponse(),
+            () => this.#send(continueResponse()),
           );
         }
         return;
@@ -267,13 +279,20 @@ export class SipCall implements LiveCall {
       case "response.function_call_arguments.done":
         this.#tools.run(event);
         return;
+      case "response.created":
+        this.#responses.created(event.responseId, this.deps.clock.now());
+        return;
       case "response.done":
+        this.#responses.done(event.responseId, event.status, event.usage);
         if (event.usage) {
           this.#usage(event.usage.inputTokens, event.usage.outputTokens, event.status);
         }
-        this.#answerTools(event.responseId, functionCallOutput, createResponse());
+        this.#answerTools(event.responseId, functionCallOutput, () => this.#respond());
         return;
       case "error":
+        if (event.code === "conversation_already_has_active_response") {
+          this.#responses.requestRefused();
+        }
         return this.#log.warn("sip.error", { code: event.code, message: event.message });
       default:
         return;
@@ -291,8 +310,10 @@ export class SipCall implements LiveCall {
     this.#record.event("dtmf", dtmfSummary(keys));
     if (this.surface === "live") this.#send(commentary(text));
     else {
+      // One is in progress (or on its way): cancel it, or the new one would be refused.
+      if (this.#responses.cancel()) this.#send(cancelResponse());
       this.#send(createTextItem("user", text));
-      this.#send(createResponse());
+      this.#respond();
     }
   }
 
@@ -322,13 +343,17 @@ export class SipCall implements LiveCall {
   }
 
   /** Gives the model a response's (or delegation's) tool outputs, then lets it go on. */
-  #answerTools(id: string, output: (callId: string, output: string) => string, next: string): void {
+  #answerTools(
+    id: string,
+    output: (callId: string, output: string) => string,
+    next: () => void,
+  ): void {
     const outputs = this.#tools.take(id);
     if (!outputs) return;
     void outputs.then((answered) => {
       if (this.#closed) return;
       for (const o of answered) this.#send(output(o.callId, o.output));
-      this.#send(next);
+      next();
       // The goodbye came with the tool call (the agent spoke since it was asked: its pause ends
       // the call), or is asked for now: the end then waits for it to begin.
       this.#goodbye.outputsIn(this.#askedAt !== null);
