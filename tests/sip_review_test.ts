@@ -11,7 +11,8 @@
  * said with the call, and ends it anyway when none comes (also after key presses, which ask for
  * an answer as words do); a call to a disabled agent is refused
  * once; the caller's key presses, told only to the sideband, reach the agent as one turn (on
- * Realtime, a response in progress is cancelled first, or their answer would be refused).
+ * Realtime, a response in progress is cancelled first, or their answer would be refused), also
+ * when they fall due while the sideband is reopening (they wait for it).
  */
 
 import assert from "node:assert/strict";
@@ -348,6 +349,36 @@ Deno.test("sip review, realtime: key presses during a response cancel it, so the
       "response.create",
     ]);
     assert.deepEqual(sideband.refused, [], "the answer was accepted");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: key presses due while the sideband reopens reach the agent once it is open", async () => {
+  const clock = new FakeClock();
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" }, { clock });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    await deliver(h, events.live);
+    await h.service.services.sipWebhook.idle();
+    const id = events.live.data.session_id;
+    const first = await sip.sideband(id);
+    const [call] = sipCalls(h);
+    for (const key of ["3", "9"]) first.press(key);
+    await waitUntil(() => clock.scheduledFor(150) === 1, { what: "the key presses" });
+    // The sideband drops before the debounce has passed: the keys fall due with none open.
+    first.drop();
+    await waitUntil(() => clock.scheduledFor(250) === 1, { what: "the reopening, scheduled" });
+    clock.tick(150);
+    clock.tick(250);
+    const again = await sip.sideband(id, 1);
+    const said = await again.events.waitFor(
+      (e) => e.type === "session.commentary.append" && /pressed the keys/.test(String(e.content)),
+      { what: "the keys on the reopened sideband" },
+    );
+    assert.equal(said.content, "[The caller pressed the keys: 3 9]");
+    assert.equal(call.opens, 2);
+    assert.deepEqual(call.transcript.entries.map((e) => e.text), [String(said.content)]);
   } finally {
     await h.close();
   }

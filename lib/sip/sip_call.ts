@@ -91,6 +91,8 @@ export class SipCall implements LiveCall {
   readonly #goodbye: PendingGoodbye;
   #audioSeconds = 0;
   readonly #dtmf: DtmfBuffer;
+  /** Key presses fell due while no sideband was open: they go once one is. */
+  #dtmfDue = false;
   /** Realtime: the response in progress or asked for (one runs at a time; more are refused). */
   readonly #responses = new ResponseSequencer();
 
@@ -157,6 +159,7 @@ export class SipCall implements LiveCall {
       this.#reopens = 0;
       this.#log.info("sip.sideband_open", { opens: this.opens });
       this.#greet();
+      if (this.#dtmfDue) this.#pressed();
     });
     ws.addEventListener("message", (ev) => {
       if (this.#ws === ws) this.#onFrame(ev.data);
@@ -301,8 +304,11 @@ export class SipCall implements LiveCall {
 
   /** The caller's key presses, as one turn (OpenAI tells only the sideband of them). */
   #pressed(): void {
+    if (this.#closed || !this.#dtmf.pending) return;
+    // The sideband is reopening: the keys wait for it (sent now, they would be lost).
+    this.#dtmfDue = this.#ws?.readyState !== WebSocket.OPEN;
+    if (this.#dtmfDue) return;
     const keys = this.#dtmf.take();
-    if (!keys || this.#closed) return;
     const text = dtmfTurn(keys);
     this.#line = null;
     this.transcript.add("caller", text);
