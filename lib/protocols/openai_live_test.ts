@@ -13,6 +13,7 @@ import {
   delegatedEvent,
   liveFunctionOutput,
   parseLiveEvent,
+  sendDtmf,
   sessionStart,
 } from "./openai_live.ts";
 
@@ -274,4 +275,13 @@ Deno.test("delegatedEvent: a function call needs its id and name; failed and inc
       usage: null,
     });
   }
+});
+
+Deno.test("sendDtmf: one transport.dtmf.send per key, with its event_id when given", () => {
+  assert.deepEqual(JSON.parse(sendDtmf("5")), { type: "transport.dtmf.send", event: "5" });
+  assert.deepEqual(JSON.parse(sendDtmf("#", "dtmf_1")), {
+    type: "transport.dtmf.send",
+    event: "#",
+    event_id: "dtmf_1",
+  });
 });

@@ -443,6 +443,8 @@ export class SipCall implements LiveCall {
       profile: context.profile,
       controls: sipControls({
         surface: this.surface,
+        clock: this.deps.clock,
+        signal: this.#signal.signal,
         send: (frame) => this.#send(frame),
         endAfterGoodbye: (end) => this.#goodbye.set(end),
       }),

@@ -8,7 +8,8 @@
  * unknown id, a second accept of a call (the first accept picks the surface), a Live accept
  * without `session.type: "live"` or with an `audio.format` (SIP negotiates it), a Realtime one
  * without `type: "realtime"`, a reject status outside 300–699, a refer with no `target_uri`; on
- * a Realtime sideband, a `response.create` while a response is in progress.
+ * a Realtime sideband, a `response.create` while a response is in progress; a Live sideband's
+ * `transport.dtmf.send` of anything but one key (and any on Realtime, which has no such command).
  */
 
 import { Buffer } from "node:buffer";
@@ -91,8 +92,32 @@ export class FakeSideband {
       ) {
         return this.#refuse("not_on_sideband", event.type);
       }
-      if (surface === "realtime") this.#onRealtime(event);
+      if (event.type === "transport.dtmf.send") this.#onDtmfSend(event);
+      else if (surface === "realtime") this.#onRealtime(event);
     });
+  }
+
+  /**
+   * Live's `transport.dtmf.send` (the SDK's `ConnectClientEvent.TransportDtmfSend`): one key,
+   * 0-9, A-D, `*` or `#`, confirmed with `transport.dtmf.sent` (its `event_id` as
+   * `client_event_id`); a bad key is refused. Realtime's sideband has no such command.
+   */
+  #onDtmfSend(event: Record<string, unknown>): void {
+    const clientId = typeof event.event_id === "string" ? event.event_id : undefined;
+    if (this.surface !== "live") {
+      return this.#refuse("invalid_value", `Invalid value: '${event.type}'.`, clientId);
+    }
+    if (typeof event.event !== "string" || !/^[0-9A-D*#]$/.test(event.event)) {
+      return this.#refuse("invalid_value", "event must be one of 0-9, A-D, * or #", clientId);
+    }
+    this.send(
+      {
+        type: "transport.dtmf.sent",
+        event_id: this.#id(),
+        event: event.event,
+        ...(clientId ? { client_event_id: clientId } : {}),
+      } satisfies LiveServer.TransportDtmfSent,
+    );
   }
 
   /**
@@ -122,12 +147,14 @@ export class FakeSideband {
   }
 
   /** An `error` event answering a client event, its code kept in {@link refused}. */
-  #refuse(code: string, message: string): void {
+  #refuse(code: string, message: string, clientEventId?: string): void {
     this.refused.push(code);
+    const client = clientEventId ? { client_event_id: clientEventId } : {};
     this.send({
       type: "error",
       event_id: this.#id(),
-      error: { type: "invalid_request_error", code, message },
+      error: { type: "invalid_request_error", code, message, ...client },
+      ...client,
     });
   }
 
