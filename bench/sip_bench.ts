@@ -3,9 +3,10 @@
  * against the fake OpenAI SIP API, with the service as its own process. Only control events pass
  * through the service on this path, so what is measured is: the webhook → accept time, the
  * sideband's added latency (a function call sent on each call's sideband → its output back,
- * `send_dtmf`, which answers at once on a SIP call, so the tool's own work is nil), and the
- * service's CPU and RSS per call with every call open. The load generator's and the machine's
- * other CPU are printed with each row: compare rows within one run only.
+ * `send_dtmf` of one key: on GPT-Live one `transport.dtmf.send` on the sideband, on Realtime a
+ * refusal, so the tool's own work is nil either way), and the service's CPU and RSS per call with
+ * every call open. The load generator's and the machine's other CPU are printed with each row:
+ * compare rows within one run only.
  * Usage: deno run -A bench/sip_bench.ts [--quick] [--calls 200] [--rounds 5]
  */
 
@@ -37,8 +38,9 @@ for (const surface of ["live", "realtime"] as const) {
     OPENAI_PROJECT_ID: "proj_bench",
     OPENAI_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     OPENAI_VOICE_ENGINE: surface,
-    // send_dtmf is refused on a SIP call, by design: its warning per round trip is no measurement.
-    LOG_LEVEL: "error",
+    // On Realtime, send_dtmf is refused (its sideband has no key-tone command; GPT-Live sends
+    // transport.dtmf.send): the refusal's warning per round trip is no measurement.
+    ...(surface === "realtime" ? { LOG_LEVEL: "error" } : {}),
   });
   const fresh = (await processStats(service.pid)).rssKb;
   const accepts: number[] = [];

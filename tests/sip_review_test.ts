@@ -8,15 +8,19 @@
  * its tools); a Realtime SIP call transcribes the caller; an accept that fails is followed by a
  * reject (503), so the caller does not ring on in silence; `end_call` waits for a goodbye that
  * begins late (a Live answer goes through its delegation first), ends it after the pause of one
- * said with the call, and ends it anyway when none comes; a call to a disabled agent is refused
- * once; the caller's key presses, told only to the sideband, reach the agent as one turn.
+ * said with the call, and ends it anyway when none comes (also after key presses, which ask for
+ * an answer as words do); a call to a disabled agent is refused
+ * once; the caller's key presses, told only to the sideband, reach the agent as one turn (on
+ * Realtime, a response in progress is cancelled first, or their answer would be refused), also
+ * when they fall due while the sideband is reopening (they wait for it).
  */
 
 import assert from "node:assert/strict";
 import { waitUntil } from "./fakes/event_log.ts";
 import type { RealtimeHarness } from "./helpers/realtime_harness.ts";
 import { deliver, dialedHeaders, startSip } from "./helpers/sip_harness.ts";
-import { GOODBYE_ANSWER_MS, GOODBYE_QUIET_MS, type SipCall } from "../lib/sip/sip_call.ts";
+import type { SipCall } from "../lib/sip/sip_call.ts";
+import { GOODBYE_ANSWER_MS, GOODBYE_QUIET_MS } from "../lib/sip/sip_goodbye.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 
 function sipCalls(h: RealtimeHarness): SipCall[] {
@@ -150,16 +154,20 @@ Deno.test("sip review: an accept that fails is followed by a reject (503), not s
 
 /**
  * A Live SIP call of `default` on `clock`, its sideband, and end_call asked for and answered
- * (the goodbye said with it, if `goodbye`).
+ * (the goodbye said with it, if `goodbye`), after the caller's words (or, with `keys`, the agent's
+ * words, then the caller's key presses).
  */
-async function endingCall(clock: FakeClock, goodbye?: string) {
+async function endingCall(clock: FakeClock, options: { goodbye?: string; keys?: string } = {}) {
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" }, { clock });
   const events = sip.incoming(await dialedHeaders(h, "default"));
   await deliver(h, events.live);
   await h.service.services.sipWebhook.idle();
   const sideband = await sip.sideband(events.live.data.session_id);
-  sideband.callerSays("That's all, thanks.");
-  if (goodbye) sideband.agentSays(goodbye);
+  if (options.keys) {
+    sideband.agentSays("Press 1 to end the call.");
+    for (const key of options.keys) sideband.press(key);
+  } else sideband.callerSays("That's all, thanks.");
+  if (options.goodbye) sideband.agentSays(options.goodbye);
   sideband.call("end_call", JSON.stringify({ reason: "done" }));
   const output = await sideband.events.waitFor((e) => e.type === "response.item.create", {
     what: "end_call's output",
@@ -191,7 +199,7 @@ Deno.test("sip review: end_call waits for a goodbye that begins late, then for i
 
 Deno.test("sip review: a goodbye said with end_call ends the call after its pause", async () => {
   const clock = new FakeClock();
-  const { h, sip } = await endingCall(clock, "Goodbye!");
+  const { h, sip } = await endingCall(clock, { goodbye: "Goodbye!" });
   try {
     assert.equal(clock.scheduledFor(GOODBYE_QUIET_MS), 1, "no wait for another answer");
     assert.equal(clock.scheduledFor(GOODBYE_ANSWER_MS), 0);
@@ -208,6 +216,22 @@ Deno.test("sip review: end_call ends the call when no goodbye comes", async () =
   const { h, sip } = await endingCall(clock);
   try {
     assert.equal(clock.scheduledFor(GOODBYE_ANSWER_MS), 1);
+    clock.tick(GOODBYE_ANSWER_MS);
+    const hangup = await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
+    assert.equal(hangup.status, 200);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: end_call after key presses waits for the goodbye to begin", async () => {
+  const clock = new FakeClock();
+  // The agent spoke before the keys ("#" gives them at once): they ask for an answer, not yet
+  // begun, so the end waits for it rather than ending after the quiet pause, cutting it.
+  const { h, sip } = await endingCall(clock, { keys: "1#" });
+  try {
+    assert.equal(clock.scheduledFor(GOODBYE_ANSWER_MS), 1);
+    assert.equal(clock.scheduledFor(GOODBYE_QUIET_MS), 0);
     clock.tick(GOODBYE_ANSWER_MS);
     const hangup = await sip.requests.waitFor((r) => r.action === "hangup", { what: "hangup" });
     assert.equal(hangup.status, 200);
@@ -289,6 +313,9 @@ for (const engine of ["live", "realtime"] as const) {
           from,
           what: "an answer asked for",
         });
+        // The greeting's response was over: nothing to cancel, nothing refused.
+        assert.equal(sideband.of("response.cancel").length, 0);
+        assert.deepEqual(sideband.refused, []);
       }
       assert.deepEqual(call.transcript.entries.map((e) => [e.role, e.text]), [["caller", text]]);
     } finally {
@@ -296,3 +323,63 @@ for (const engine of ["live", "realtime"] as const) {
     }
   });
 }
+
+Deno.test("sip review, realtime: key presses during a response cancel it, so their answer is not refused", async () => {
+  const clock = new FakeClock();
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "realtime" }, { clock });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    await deliver(h, events.realtime);
+    await h.service.services.sipWebhook.idle();
+    const sideband = await sip.sideband(events.realtime.data.call_id);
+    await sideband.events.waitFor((e) => e.type === "response.create", { what: "the greeting" });
+    const from = sideband.events.items.length;
+    // The server's VAD answers the caller; the keys come while that answer is in progress.
+    sideband.serverResponds();
+    for (const key of ["4", "2"]) sideband.press(key);
+    await waitUntil(() => clock.scheduledFor(150) === 1, { what: "the key presses" });
+    clock.tick(150);
+    await sideband.events.waitFor((e) => e.type === "response.create", {
+      from,
+      what: "the keys' answer asked for",
+    });
+    assert.deepEqual(sideband.events.items.slice(from).map((e) => e.type), [
+      "response.cancel",
+      "conversation.item.create",
+      "response.create",
+    ]);
+    assert.deepEqual(sideband.refused, [], "the answer was accepted");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("sip review: key presses due while the sideband reopens reach the agent once it is open", async () => {
+  const clock = new FakeClock();
+  const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" }, { clock });
+  try {
+    const events = sip.incoming(await dialedHeaders(h, "default"));
+    await deliver(h, events.live);
+    await h.service.services.sipWebhook.idle();
+    const id = events.live.data.session_id;
+    const first = await sip.sideband(id);
+    const [call] = sipCalls(h);
+    for (const key of ["3", "9"]) first.press(key);
+    await waitUntil(() => clock.scheduledFor(150) === 1, { what: "the key presses" });
+    // The sideband drops before the debounce has passed: the keys fall due with none open.
+    first.drop();
+    await waitUntil(() => clock.scheduledFor(250) === 1, { what: "the reopening, scheduled" });
+    clock.tick(150);
+    clock.tick(250);
+    const again = await sip.sideband(id, 1);
+    const said = await again.events.waitFor(
+      (e) => e.type === "session.commentary.append" && /pressed the keys/.test(String(e.content)),
+      { what: "the keys on the reopened sideband" },
+    );
+    assert.equal(said.content, "[The caller pressed the keys: 3 9]");
+    assert.equal(call.opens, 2);
+    assert.deepEqual(call.transcript.entries.map((e) => e.text), [String(said.content)]);
+  } finally {
+    await h.close();
+  }
+});

@@ -14,7 +14,7 @@ import type { RealtimeHarness } from "./helpers/realtime_harness.ts";
 import { deliver, dialedHeaders, startSip } from "./helpers/sip_harness.ts";
 import { eventually } from "./helpers/relay_harness.ts";
 import type { SipCall } from "../lib/sip/sip_call.ts";
-import { GOODBYE_QUIET_MS } from "../lib/sip/sip_call.ts";
+import { GOODBYE_QUIET_MS } from "../lib/sip/sip_goodbye.ts";
 
 /** The service in SIP mode on `engine`. */
 function startSipOn(engine: "live" | "realtime", env: Record<string, string> = {}) {

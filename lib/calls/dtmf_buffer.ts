@@ -55,3 +55,8 @@ export class DtmfBuffer {
 export function dtmfTurn(keys: string): string {
   return `[The caller pressed the keys: ${keys.split("").join(" ")}]`;
 }
+
+/** The call record's one-line note of a turn of key presses (how many, never which). */
+export function dtmfSummary(keys: string): string {
+  return `${keys.length} key${keys.length > 1 ? "s" : ""} pressed`;
+}

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { FakeClock } from "../../tests/helpers/fake_clock.ts";
-import { DtmfBuffer, dtmfTurn, MAX_DTMF_DIGITS } from "./dtmf_buffer.ts";
+import { DtmfBuffer, dtmfSummary, dtmfTurn, MAX_DTMF_DIGITS } from "./dtmf_buffer.ts";
 
 const DEBOUNCE_MS = 1200;
 
@@ -129,4 +129,10 @@ Deno.test("dtmfTurn spells the keys out one by one for the model", () => {
   assert.equal(dtmfTurn("5"), "[The caller pressed the keys: 5]");
   assert.equal(dtmfTurn("12*#"), "[The caller pressed the keys: 1 2 * #]");
   assert.equal(dtmfTurn(""), "[The caller pressed the keys: ]");
+});
+
+Deno.test("dtmfSummary: how many keys, singular for one, and never which", () => {
+  assert.equal(dtmfSummary("7"), "1 key pressed");
+  assert.equal(dtmfSummary("1234#"), "5 keys pressed");
+  assert.doesNotMatch(dtmfSummary("1234#"), /1234/);
 });

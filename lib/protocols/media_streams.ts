@@ -70,6 +70,15 @@ export function isBase64(value: string): boolean {
   return value.length % 4 === 0 && BASE64.test(value);
 }
 
+/**
+ * True if `value` is one DTMF key: 0-9, `*`, `#` or A-D (either case). Twilio's `dtmf` message
+ * and both of OpenAI's SIP sidebands (`transport.dtmf.received`,
+ * `input_audio_buffer.dtmf_event_received`) name the key this way.
+ */
+export function isDtmfDigit(value: unknown): value is string {
+  return typeof value === "string" && /^[0-9*#A-Da-d]$/.test(value);
+}
+
 /** Decoded byte length of a valid base64 string, computed from its length and padding. */
 export function base64ByteLength(b64: string): number {
   const n = b64.length;
@@ -145,7 +154,7 @@ export function parseMediaStreamMessage(data: unknown): ParseResult<MediaStreamI
     }
     case "dtmf": {
       const digit = jsonObject(m.dtmf)?.digit;
-      if (typeof digit !== "string" || !/^[0-9*#A-Da-d]$/.test(digit)) {
+      if (!isDtmfDigit(digit)) {
         return { ok: false, error: "dtmf without a valid digit" };
       }
       return { ok: true, message: { event: "dtmf", digit } };

@@ -3,7 +3,12 @@
 import assert from "node:assert/strict";
 import { assertFastPathAgrees, reordered } from "../../tests/helpers/fast_path.ts";
 import { MEDIA_STREAMS, twilioFrame } from "../../tests/fakes/twilio_frames.ts";
-import { base64ByteLength, MediaStreamWriter, parseMediaStreamMessage } from "./media_streams.ts";
+import {
+  base64ByteLength,
+  isDtmfDigit,
+  MediaStreamWriter,
+  parseMediaStreamMessage,
+} from "./media_streams.ts";
 import { appendAudio } from "./openai_realtime.ts";
 
 Deno.test("base64ByteLength matches the decoded length without decoding", () => {
@@ -154,5 +159,12 @@ Deno.test("Twilio media and mark fast paths agree with the full parser, else fal
     ]
   ) {
     assert.equal(parseMediaStreamMessage(bad).ok, false, bad);
+  }
+});
+
+Deno.test("isDtmfDigit: one key of 0-9, *, #, A-D (either case), nothing else", () => {
+  for (const key of ["0", "9", "*", "#", "A", "d"]) assert.equal(isDtmfDigit(key), true, key);
+  for (const bad of ["", "12", "E", "w", " ", 1, null, undefined]) {
+    assert.equal(isDtmfDigit(bad), false, String(bad));
   }
 });

@@ -23,7 +23,8 @@ import type {
   SessionCloseEvent,
   SessionStartEvent,
 } from "openai/resources/live/live";
-import { isBase64 } from "./media_streams.ts";
+import type { ConnectClientEvent } from "openai/resources/live/sideband/sideband";
+import { isBase64, isDtmfDigit } from "./media_streams.ts";
 import { jsonObject, numberField, parseJsonFrame, textField } from "./json_fields.ts";
 import { type FunctionDeclaration, openAiError } from "./openai_realtime.ts";
 import type { ParseResult } from "./parse_result.ts";
@@ -87,6 +88,21 @@ const LIVE_APPEND = audioSplicer(
 /** `session.input_audio.append` around an already-base64 µ-law payload. */
 export function appendLiveAudio(payload: string): string {
   return LIVE_APPEND(payload);
+}
+
+/**
+ * `transport.dtmf.send` (a sideband of a SIP call only): one key pressed on the call, `key` one
+ * of 0-9, A-D, `*` and `#`; OpenAI confirms it with `transport.dtmf.sent` (with `eventId` as its
+ * `client_event_id`, when given). Several keys are several events.
+ */
+export function sendDtmf(key: string, eventId?: string): string {
+  return JSON.stringify(
+    {
+      type: "transport.dtmf.send",
+      event: key,
+      ...(eventId ? { event_id: eventId } : {}),
+    } satisfies ConnectClientEvent,
+  );
 }
 
 /** `session.commentary.append`: speakable context (a greeting, a reminder) for the model. */
@@ -271,7 +287,8 @@ export function parseLiveEvent(data: unknown): ParseResult<LiveServerEvent> {
         },
       };
     case "transport.dtmf.received":
-      return { ok: true, message: { type, key: textField(m, "event") } };
+      if (!isDtmfDigit(m.event)) return { ok: false, error: `${type} without a valid digit` };
+      return { ok: true, message: { type, key: m.event } };
     case "error":
       return { ok: true, message: { type, ...openAiError(m) } };
     default:

@@ -13,6 +13,7 @@ import {
   delegatedEvent,
   liveFunctionOutput,
   parseLiveEvent,
+  sendDtmf,
   sessionStart,
 } from "./openai_live.ts";
 
@@ -149,6 +150,14 @@ Deno.test("parseLiveEvent: a SIP caller's key press, as the sideband is told it"
     ),
     { ok: true, message: { type: "transport.dtmf.received", key: "7" } },
   );
+  // A missing, empty, long or foreign key is a bad frame, as on Media Streams.
+  for (const event of [undefined, "", "12", "x", 7]) {
+    assert.deepEqual(
+      parseLiveEvent(JSON.stringify({ type: "transport.dtmf.received", event_id: "e", event })),
+      { ok: false, error: "transport.dtmf.received without a valid digit" },
+      String(event),
+    );
+  }
 });
 
 Deno.test("parseLiveEvent: every event the bridge ignores is known, not bad", () => {
@@ -266,4 +275,13 @@ Deno.test("delegatedEvent: a function call needs its id and name; failed and inc
       usage: null,
     });
   }
+});
+
+Deno.test("sendDtmf: one transport.dtmf.send per key, with its event_id when given", () => {
+  assert.deepEqual(JSON.parse(sendDtmf("5")), { type: "transport.dtmf.send", event: "5" });
+  assert.deepEqual(JSON.parse(sendDtmf("#", "dtmf_1")), {
+    type: "transport.dtmf.send",
+    event: "#",
+    event_id: "dtmf_1",
+  });
 });

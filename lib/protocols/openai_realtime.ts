@@ -23,7 +23,7 @@ import type {
 import type { TurnDetection } from "../platform/config.ts";
 import type { TokenUsage } from "../platform/model_prices.ts";
 
-import { isBase64 } from "./media_streams.ts";
+import { isBase64, isDtmfDigit } from "./media_streams.ts";
 import {
   type JsonObject,
   jsonObject,
@@ -350,7 +350,8 @@ export function parseServerEvent(data: unknown): ParseResult<RealtimeServerEvent
         },
       };
     case "input_audio_buffer.dtmf_event_received":
-      return { ok: true, message: { type, key: textField(m, "event") } };
+      if (!isDtmfDigit(m.event)) return { ok: false, error: `${type} without a valid digit` };
+      return { ok: true, message: { type, key: m.event } };
     case "input_audio_buffer.speech_stopped":
       return {
         ok: true,

@@ -32,6 +32,14 @@ Deno.test("a SIP caller's key press: input_audio_buffer.dtmf_event_received", ()
     ok: true,
     message: { type: "input_audio_buffer.dtmf_event_received", key: "#" },
   });
+  // A missing, empty, long or foreign key is a bad frame, as on Media Streams.
+  for (const event of [undefined, "", "##", "E", 1]) {
+    assert.deepEqual(
+      parseServerEvent(JSON.stringify({ ...frame, event })),
+      { ok: false, error: "input_audio_buffer.dtmf_event_received without a valid digit" },
+      String(event),
+    );
+  }
 });
 
 Deno.test("GA server events the bridge does not act on are ignored, not counted as bad frames", () => {

@@ -10,7 +10,7 @@
 import type { BadFrames } from "../calls/bad_frames.ts";
 import type { CallContext } from "../calls/call_context.ts";
 import type { ToolEvent } from "../calls/call_types.ts";
-import { DtmfBuffer, dtmfTurn } from "../calls/dtmf_buffer.ts";
+import { DtmfBuffer, dtmfSummary, dtmfTurn } from "../calls/dtmf_buffer.ts";
 import type { StreamEnding } from "../calls/stream_ending.ts";
 import type { Logger } from "../platform/log.ts";
 import {
@@ -328,7 +328,7 @@ export class RealtimeConversation {
     const text = dtmfTurn(keys);
     this.transcript.add("caller", text);
     this.parts.log().info("realtime.dtmf", { digits: keys.length });
-    this.parts.record()?.event("dtmf", `${keys.length} key${keys.length > 1 ? "s" : ""} pressed`);
+    this.parts.record()?.event("dtmf", dtmfSummary(keys));
     this.upstream.send(createTextItem("user", text));
     this.voice.respond();
   }

@@ -9,7 +9,7 @@
  */
 
 import type { CallContext } from "../calls/call_context.ts";
-import { DtmfBuffer, dtmfTurn } from "../calls/dtmf_buffer.ts";
+import { DtmfBuffer, dtmfSummary, dtmfTurn } from "../calls/dtmf_buffer.ts";
 import {
   commentary,
   continueResponse,
@@ -271,7 +271,7 @@ export class LiveConversation {
     this.voice.interrupt("dtmf");
     const text = dtmfTurn(keys);
     this.transcript.add("caller", text);
-    this.parts.record()?.event("dtmf", `${keys.length} key${keys.length > 1 ? "s" : ""} pressed`);
+    this.parts.record()?.event("dtmf", dtmfSummary(keys));
     this.voice.callerSpoke();
     this.upstream.send(commentary(text));
     this.voice.expect();

@@ -5,14 +5,14 @@
  * `/metrics`), has its record (transcript, latency, usage, tools), greets the caller under the
  * agent's instructions, gives it the caller's key presses, runs its tools from the same registry —
  * `end_call` hangs up and `transfer_to_human` refers the call to the hand-off number, each once the
- * goodbye has been said (no more agent audio for {@link GOODBYE_QUIET_MS}) — and reopens a sideband
+ * goodbye has been said (`sip_goodbye.ts`: no more agent audio for 1.5 s) — and reopens a sideband
  * that drops; if that fails, the call is hung up and recorded as failed.
  *
  * @module
  */
 
 import type OpenAI from "openai";
-import { type CallControls, type ToolContext } from "../agents/tools.ts";
+import type { ToolContext } from "../agents/tools.ts";
 import type { CallContext } from "../calls/call_context.ts";
 import type { CallRegistry, LiveCall } from "../calls/call_registry.ts";
 import type { ToolEvent, TranscriptEntry } from "../calls/call_types.ts";
@@ -27,24 +27,20 @@ import {
   parseLiveEvent,
 } from "../protocols/openai_live.ts";
 import {
+  cancelResponse,
   createResponse,
   createTextItem,
   functionCallOutput,
   parseServerEvent,
 } from "../protocols/openai_realtime.ts";
-import { DtmfBuffer, dtmfTurn } from "../calls/dtmf_buffer.ts";
+import { DtmfBuffer, dtmfSummary, dtmfTurn } from "../calls/dtmf_buffer.ts";
 import type { CallRecorder, CallRecords } from "../records/call_recorder.ts";
 import { CallTranscript } from "../realtime/call_transcript.ts";
 import { ToolRuns } from "../realtime/realtime_tools.ts";
+import { ResponseSequencer } from "../realtime/response_sequencer.ts";
+import { sipControls } from "./sip_controls.ts";
+import { type PendingEnd, PendingGoodbye } from "./sip_goodbye.ts";
 
-/** The goodbye has been said once the agent's audio has paused this long. */
-export const GOODBYE_QUIET_MS = 1500;
-/**
- * How long an end waits for the goodbye to begin once the tool's output is in, when the agent has
- * not spoken since the caller did: a Live answer goes through its delegation first, which can take
- * longer than {@link GOODBYE_QUIET_MS}.
- */
-export const GOODBYE_ANSWER_MS = 5000;
 /** Sideband reopenings tried, one after another, before the call is recorded as failed. */
 export const MAX_REOPENS = 2;
 const REOPEN_DELAY_MS = 250;
@@ -63,9 +59,6 @@ export interface SipCallDeps {
   /** Key presses this close together are given to the agent as one turn. */
   dtmfDebounceMs: number;
 }
-
-/** What ends the call once the goodbye has been said. */
-type PendingEnd = { reason: "agent-ended" } | { reason: "live-agent-handoff"; number: string };
 
 /** One accepted SIP call. */
 export class SipCall implements LiveCall {
@@ -88,15 +81,20 @@ export class SipCall implements LiveCall {
   /** A hang-up or refer is on its way: the sideband's close that follows is not a drop. */
   #ending = false;
   #reopenTimer: TimerId | undefined;
-  /** The agent's audio came since the caller last spoke (a goodbye may already be said). */
-  #agentSpoke = false;
   #greeted = false;
   #line: { role: "caller" | "agent"; entry: TranscriptEntry } | null = null;
+  /**
+   * When the agent was last asked for an answer (the greeting, the caller's words or the end of
+   * their speech, key presses), while no agent audio has come since: null once it has.
+   */
   #askedAt: number | null = null;
-  #pendingEnd: PendingEnd | null = null;
-  #quietTimer: TimerId | undefined;
+  readonly #goodbye: PendingGoodbye;
   #audioSeconds = 0;
   readonly #dtmf: DtmfBuffer;
+  /** Key presses fell due while no sideband was open: they go once one is. */
+  #dtmfDue = false;
+  /** Realtime: the response in progress or asked for (one runs at a time; more are refused). */
+  readonly #responses = new ResponseSequencer();
 
   constructor(
     private readonly deps: SipCallDeps,
@@ -108,6 +106,7 @@ export class SipCall implements LiveCall {
     const { clock } = deps;
     this.startedAt = clock.now();
     this.callSid = context.call.callSid || null;
+    this.#goodbye = new PendingGoodbye(clock, (end) => void this.#carryOut(end));
     this.#dtmf = new DtmfBuffer(clock, deps.dtmfDebounceMs, () => this.#pressed());
     this.#log = deps.log.child({ sessionId: this.id, mode: "sip", surface });
     this.#record = deps.records.open({
@@ -160,6 +159,7 @@ export class SipCall implements LiveCall {
       this.#reopens = 0;
       this.#log.info("sip.sideband_open", { opens: this.opens });
       this.#greet();
+      if (this.#dtmfDue) this.#pressed();
     });
     ws.addEventListener("message", (ev) => {
       if (this.#ws === ws) this.#onFrame(ev.data);
@@ -189,8 +189,16 @@ export class SipCall implements LiveCall {
     }, REOPEN_DELAY_MS * this.#reopens);
   }
 
-  #send(frame: string): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(frame);
+  /** Sends `frame` on the open sideband; false when none is open (it is dropped). */
+  #send(frame: string): boolean {
+    if (this.#ws?.readyState !== WebSocket.OPEN) return false;
+    this.#ws.send(frame);
+    return true;
+  }
+
+  /** Realtime: asks for a response (`instructions` for this one only), counted as on its way. */
+  #respond(instructions?: string): void {
+    if (this.#send(createResponse(instructions))) this.#responses.request();
   }
 
   /** The greeting, under the agent's instructions (once per call, not per sideband). */
@@ -204,7 +212,7 @@ export class SipCall implements LiveCall {
     if (!line) return;
     this.#askedAt = this.deps.clock.monotonic();
     if (this.surface === "live") this.#send(commentary(line));
-    else this.#send(createResponse(`${instructions}\n\n${line}`));
+    else this.#respond(`${instructions}\n\n${line}`);
   }
 
   #onFrame(data: unknown): void {
@@ -235,7 +243,7 @@ export class SipCall implements LiveCall {
           this.#answerTools(
             id,
             (callId, output) => liveFunctionOutput(callId, output),
-            continueResponse(),
+            () => this.#send(continueResponse()),
           );
         }
         return;
@@ -274,13 +282,20 @@ export class SipCall implements LiveCall {
       case "response.function_call_arguments.done":
         this.#tools.run(event);
         return;
+      case "response.created":
+        this.#responses.created(event.responseId, this.deps.clock.now());
+        return;
       case "response.done":
+        this.#responses.done(event.responseId, event.status, event.usage);
         if (event.usage) {
           this.#usage(event.usage.inputTokens, event.usage.outputTokens, event.status);
         }
-        this.#answerTools(event.responseId, functionCallOutput, createResponse());
+        this.#answerTools(event.responseId, functionCallOutput, () => this.#respond());
         return;
       case "error":
+        if (event.code === "conversation_already_has_active_response") {
+          this.#responses.requestRefused();
+        }
         return this.#log.warn("sip.error", { code: event.code, message: event.message });
       default:
         return;
@@ -289,26 +304,28 @@ export class SipCall implements LiveCall {
 
   /** The caller's key presses, as one turn (OpenAI tells only the sideband of them). */
   #pressed(): void {
+    if (this.#closed || !this.#dtmf.pending) return;
+    // The sideband is reopening: the keys wait for it (sent now, they would be lost).
+    this.#dtmfDue = this.#ws?.readyState !== WebSocket.OPEN;
+    if (this.#dtmfDue) return;
     const keys = this.#dtmf.take();
-    if (!keys || this.#closed) return;
     const text = dtmfTurn(keys);
     this.#line = null;
     this.transcript.add("caller", text);
     this.#askedAt = this.deps.clock.monotonic();
-    this.#record.event("dtmf", `${keys.length} key${keys.length > 1 ? "s" : ""} pressed`);
+    this.#record.event("dtmf", dtmfSummary(keys));
     if (this.surface === "live") this.#send(commentary(text));
     else {
+      // One is in progress (or on its way): cancel it, or the new one would be refused.
+      if (this.#responses.cancel()) this.#send(cancelResponse());
       this.#send(createTextItem("user", text));
-      this.#send(createResponse());
+      this.#respond();
     }
   }
 
   /** A transcript fragment: the same line grows until the other side speaks. */
   #say(role: "caller" | "agent", text: string): void {
-    if (role === "caller") {
-      this.#askedAt = this.deps.clock.monotonic();
-      this.#agentSpoke = false;
-    }
+    if (role === "caller") this.#askedAt = this.deps.clock.monotonic();
     if (this.#line?.role !== role) {
       this.#line = { role, entry: this.transcript.add(role, "") };
     }
@@ -318,14 +335,13 @@ export class SipCall implements LiveCall {
 
   /** The agent's audio went out: its latency, and the goodbye's end pushed back. */
   #agentAudio(): void {
-    this.#agentSpoke = true;
     const askedAt = this.#askedAt;
     if (askedAt !== null) {
       this.#askedAt = null;
       const latencyMs = Math.round(this.deps.clock.monotonic() - askedAt);
       this.#record.latency({ latencyMs, inputTokens: 0, outputTokens: 0, outcome: "completed" });
     }
-    if (this.#pendingEnd) this.#armGoodbye();
+    this.#goodbye.agentAudio();
   }
 
   #usage(inputTokens: number, outputTokens: number, status: string): void {
@@ -333,32 +349,26 @@ export class SipCall implements LiveCall {
   }
 
   /** Gives the model a response's (or delegation's) tool outputs, then lets it go on. */
-  #answerTools(id: string, output: (callId: string, output: string) => string, next: string): void {
+  #answerTools(
+    id: string,
+    output: (callId: string, output: string) => string,
+    next: () => void,
+  ): void {
     const outputs = this.#tools.take(id);
     if (!outputs) return;
     void outputs.then((answered) => {
       if (this.#closed) return;
       for (const o of answered) this.#send(output(o.callId, o.output));
-      this.#send(next);
-      // The goodbye came with the tool call (its pause ends the call), or is asked for now: the
-      // end then waits for it to begin.
-      if (this.#pendingEnd) {
-        this.#armGoodbye(this.#agentSpoke ? GOODBYE_QUIET_MS : GOODBYE_ANSWER_MS);
-      }
+      next();
+      // The goodbye came with the tool call (the agent spoke since it was asked: its pause ends
+      // the call), or is asked for now: the end then waits for it to begin.
+      this.#goodbye.outputsIn(this.#askedAt !== null);
     });
   }
 
-  /** The pending end follows once the agent's audio has paused {@link GOODBYE_QUIET_MS}. */
-  #armGoodbye(ms = GOODBYE_QUIET_MS): void {
-    const { clock } = this.deps;
-    clock.clearTimeout(this.#quietTimer);
-    this.#quietTimer = clock.setTimeout(() => void this.#carryOut(), ms);
-  }
-
-  async #carryOut(): Promise<void> {
-    const pending = this.#pendingEnd;
-    if (!pending || this.#closed) return;
-    this.#pendingEnd = null;
+  /** The goodbye has been said: the call is hung up or referred. */
+  async #carryOut(pending: PendingEnd): Promise<void> {
+    if (this.#closed) return;
     this.endReason ??= pending.reason;
     this.#ending = true;
     if (pending.reason === "live-agent-handoff") {
@@ -394,7 +404,7 @@ export class SipCall implements LiveCall {
     if (this.#closed) return;
     this.#closed = true;
     this.endReason ??= reason;
-    this.deps.clock.clearTimeout(this.#quietTimer);
+    this.#goodbye.stop();
     this.deps.clock.clearTimeout(this.#reopenTimer);
     this.#dtmf.stop();
     this.#signal.abort();
@@ -431,29 +441,17 @@ export class SipCall implements LiveCall {
     return {
       call: context.call,
       profile: context.profile,
-      controls: this.#controls(),
+      controls: sipControls({
+        surface: this.surface,
+        clock: this.deps.clock,
+        signal: this.#signal.signal,
+        send: (frame) => this.#send(frame),
+        endAfterGoodbye: (end) => this.#goodbye.set(end),
+      }),
       sms: null,
       handoffNumber: this.deps.handoffNumber,
       signal: this.#signal.signal,
       log: this.#log,
-    };
-  }
-
-  /** What tools may do to a SIP call. */
-  #controls(): CallControls {
-    return {
-      endCall: () => (this.#pendingEnd = { reason: "agent-ended" }),
-      transferToHuman: ({ number }) => {
-        if (!number) throw new Error("no number to transfer to");
-        this.#pendingEnd = { reason: "live-agent-handoff", number };
-      },
-      sendDigits: () => {
-        throw new Error("key tones are not available on a SIP call");
-      },
-      switchLanguage: (language) => {
-        if (this.surface === "live") this.#send(commentary(`From now on, speak ${language}.`));
-        else throw new Error("switching language is not available on a SIP call");
-      },
     };
   }
 }

@@ -7,7 +7,9 @@
  * and `/v1/realtime/calls/{id}/…`. It refuses what the real API refuses: no bearer key, an
  * unknown id, a second accept of a call (the first accept picks the surface), a Live accept
  * without `session.type: "live"` or with an `audio.format` (SIP negotiates it), a Realtime one
- * without `type: "realtime"`, a reject status outside 300–699, a refer with no `target_uri`.
+ * without `type: "realtime"`, a reject status outside 300–699, a refer with no `target_uri`; on
+ * a Realtime sideband, a `response.create` while a response is in progress; a Live sideband's
+ * `transport.dtmf.send` of anything but one key (and any on Realtime, which has no such command).
  */
 
 import { Buffer } from "node:buffer";
@@ -60,9 +62,17 @@ interface PendingCall {
 /** One sideband socket of an accepted call (Live `…/attach` or Realtime `?call_id=`). */
 export class FakeSideband {
   readonly events = new EventLog<Record<string, unknown> & { type: string }>();
+  /** The error codes this sideband answered client events with, in order. */
+  readonly refused: string[] = [];
   readonly closed: Promise<void>;
   #seq = 0;
   #calls = 0;
+  #responses = 0;
+  /**
+   * Realtime: the response in progress, as this sideband told it (from its `response.created`
+   * to its `response.done`); the real API runs one at a time.
+   */
+  #active: string | null = null;
 
   constructor(
     private readonly socket: WebSocket,
@@ -80,12 +90,93 @@ export class FakeSideband {
         event.type === "session.start" || event.type === "session.input_audio.append" ||
         event.type === "input_audio_buffer.append"
       ) {
-        this.send({
-          type: "error",
-          event_id: this.#id(),
-          error: { type: "invalid_request_error", code: "not_on_sideband", message: event.type },
-        });
+        return this.#refuse("not_on_sideband", event.type);
       }
+      if (event.type === "transport.dtmf.send") this.#onDtmfSend(event);
+      else if (surface === "realtime") this.#onRealtime(event);
+    });
+  }
+
+  /**
+   * Live's `transport.dtmf.send` (the SDK's `ConnectClientEvent.TransportDtmfSend`): one key,
+   * 0-9, A-D, `*` or `#`, confirmed with `transport.dtmf.sent` (its `event_id` as
+   * `client_event_id`); a bad key is refused. Realtime's sideband has no such command.
+   */
+  #onDtmfSend(event: Record<string, unknown>): void {
+    const clientId = typeof event.event_id === "string" ? event.event_id : undefined;
+    if (this.surface !== "live") {
+      return this.#refuse("invalid_value", `Invalid value: '${event.type}'.`, clientId);
+    }
+    if (typeof event.event !== "string" || !/^[0-9A-D*#]$/.test(event.event)) {
+      return this.#refuse("invalid_value", "event must be one of 0-9, A-D, * or #", clientId);
+    }
+    this.send(
+      {
+        type: "transport.dtmf.sent",
+        event_id: this.#id(),
+        event: event.event,
+        ...(clientId ? { client_event_id: clientId } : {}),
+      } satisfies LiveServer.TransportDtmfSent,
+    );
+  }
+
+  /**
+   * Realtime's one response at a time, as fake_realtime_session.ts has it: a `response.create`
+   * during one is refused, else answered at once (created and done, saying nothing); a
+   * `response.cancel` ends the one in progress (done, `cancelled`), or is refused.
+   */
+  #onRealtime(event: { type: string }): void {
+    if (event.type === "response.create") {
+      if (this.#active !== null) {
+        return this.#refuse(
+          "conversation_already_has_active_response",
+          "Conversation already has an active response in progress.",
+        );
+      }
+      const id = this.serverResponds();
+      this.#done(id, "completed");
+    } else if (event.type === "response.cancel") {
+      if (this.#active === null) {
+        return this.#refuse(
+          "response_cancel_not_active",
+          "Cancellation failed: no active response found",
+        );
+      }
+      this.#done(this.#active, "cancelled");
+    }
+  }
+
+  /** An `error` event answering a client event, its code kept in {@link refused}. */
+  #refuse(code: string, message: string, clientEventId?: string): void {
+    this.refused.push(code);
+    const client = clientEventId ? { client_event_id: clientEventId } : {};
+    this.send({
+      type: "error",
+      event_id: this.#id(),
+      error: { type: "invalid_request_error", code, message, ...client },
+      ...client,
+    });
+  }
+
+  /**
+   * Realtime: a response begins (`response.created`), left in progress, as the server's VAD
+   * starts one when the caller stops speaking; its id.
+   */
+  serverResponds(): string {
+    const id = `resp_sb_r${++this.#responses}`;
+    this.send({
+      type: "response.created",
+      event_id: this.#id(),
+      response: { id, object: "realtime.response", status: "in_progress", output: [] },
+    });
+    return id;
+  }
+
+  #done(id: string, status: string): void {
+    this.send({
+      type: "response.done",
+      event_id: this.#id(),
+      response: { id, object: "realtime.response", status, output: [] },
     });
   }
 
@@ -96,6 +187,10 @@ export class FakeSideband {
 
   /** Sends `event` (once the socket is open, if it is still opening). */
   send(event: Record<string, unknown>): void {
+    // The response in progress follows what is sent.
+    const response = jsonObject(event.response);
+    if (event.type === "response.created") this.#active = String(response?.id);
+    if (event.type === "response.done" && this.#active === response?.id) this.#active = null;
     const text = JSON.stringify(event);
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
     else if (this.socket.readyState === WebSocket.CONNECTING) {
