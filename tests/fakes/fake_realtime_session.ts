@@ -75,6 +75,11 @@ export class FakeRealtimeSession {
   /** The session's instructions, as the last `session.update` that set them left them. */
   instructions = "";
   /**
+   * The model transcribing the caller's audio, as the last `session.update` that set
+   * `audio.input.transcription` left it: null (the API's default) transcribes nothing.
+   */
+  transcriptionModel: string | null = null;
+  /**
    * `response.create`s whose own instructions leave out the session's: a response's
    * instructions replace the session's, so that response ran without the agent's persona.
    */
@@ -137,7 +142,10 @@ export class FakeRealtimeSession {
     this.lateDeltasSent += this.#replies.cut(this.#fake.lateDeltas);
   }
 
-  /** Emits `speech_stopped` and the user item, then (VAD `create_response`) a reply. */
+  /**
+   * Emits `speech_stopped` and the user item, then (VAD `create_response`) a reply, and the
+   * item's transcript if the session asked for one (`audio.input.transcription`).
+   */
   speechStopped(transcript = "hello there"): void {
     const itemId = this.#speechItem ?? this.#id("item");
     this.#speechItem = null;
@@ -145,6 +153,7 @@ export class FakeRealtimeSession {
     this.#send({ type: "input_audio_buffer.committed", item_id: itemId, previous_item_id: null });
     this.#items.set(itemId, { role: "user", audioBytes: 0 });
     this.#replies.start();
+    if (this.transcriptionModel === null) return;
     this.#send({
       type: "conversation.item.input_audio_transcription.completed",
       item_id: itemId,
@@ -304,7 +313,13 @@ export class FakeRealtimeSession {
     }
     this.configured = true;
     if (typeof session!.instructions === "string") this.instructions = session!.instructions;
-    const td = jsonObject(jsonObject(jsonObject(session!.audio)?.input)?.turn_detection);
+    const input = jsonObject(jsonObject(session!.audio)?.input);
+    if (input && "transcription" in input) {
+      // An update without the field keeps the session's; null turns transcription off.
+      const model = jsonObject(input.transcription)?.model;
+      this.transcriptionModel = typeof model === "string" ? model : null;
+    }
+    const td = jsonObject(input?.turn_detection);
     this.interruptResponse = td?.interrupt_response !== false;
     this.#send({ type: "session.updated", session });
   }
