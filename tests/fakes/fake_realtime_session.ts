@@ -9,9 +9,18 @@
  * @module
  */
 
+import type {
+  ConversationItem as RealtimeItem,
+  RealtimeSessionCreateRequest,
+} from "openai/resources/realtime/realtime";
 import { type JsonObject, jsonObject } from "../../lib/protocols/json_fields.ts";
 import { EventLog } from "./event_log.ts";
-import { type ConversationItem, RealtimeReplies, type ReplySettings } from "./realtime_replies.ts";
+import {
+  type ConversationItem,
+  type OutgoingEvent,
+  RealtimeReplies,
+  type ReplySettings,
+} from "./realtime_replies.ts";
 import { sessionProblem } from "./realtime_session_rules.ts";
 
 /** A client event as recorded (parsed JSON, or the raw text if it was not JSON). */
@@ -118,7 +127,8 @@ export class FakeRealtimeSession {
     socket.addEventListener("open", () => {
       this.#send({
         type: "session.created",
-        session: { type: "realtime", model: this.model, id: this.#id("sess") },
+        // The SDK types the session as the request's fields (the API's own adds an id).
+        session: { type: "realtime", model: this.model },
       });
     });
     socket.addEventListener("message", (ev) => this.#onMessage(ev.data));
@@ -159,6 +169,14 @@ export class FakeRealtimeSession {
       item_id: itemId,
       content_index: 0,
       transcript,
+      // A gpt-4o-*-transcribe model is billed by tokens (whisper-1 would report a duration).
+      usage: {
+        type: "tokens",
+        input_tokens: 13,
+        output_tokens: 9,
+        total_tokens: 22,
+        input_token_details: { text_tokens: 0, audio_tokens: 13 },
+      },
     });
   }
 
@@ -202,9 +220,9 @@ export class FakeRealtimeSession {
     return `${prefix}_${(++this.#ids).toString(36).padStart(6, "0")}`;
   }
 
-  #send(event: Json): void {
+  #send(event: OutgoingEvent): void {
     if (this.#socket.readyState !== WebSocket.OPEN) return;
-    this.sent.push(String(event.type));
+    this.sent.push(event.type);
     this.#socket.send(JSON.stringify({ event_id: this.#id("event"), ...event }));
   }
 
@@ -321,7 +339,9 @@ export class FakeRealtimeSession {
     }
     const td = jsonObject(input?.turn_detection);
     this.interruptResponse = td?.interrupt_response !== false;
-    this.#send({ type: "session.updated", session });
+    // Echoed as accepted: sessionProblem held it to the request's fields.
+    const accepted = session as unknown as RealtimeSessionCreateRequest;
+    this.#send({ type: "session.updated", session: accepted });
   }
 
   #onAppend(type: string, audio: unknown): void {
@@ -379,7 +399,8 @@ export class FakeRealtimeSession {
     if (item?.type === "function_call_output") {
       const callId = String(item.call_id ?? "");
       const call = this.functionCalls.get(callId);
-      if (!call || typeof item.output !== "string") {
+      const output = item.output;
+      if (!call || typeof output !== "string") {
         return this.#reject(
           "invalid_value",
           `Tool call ID '${callId}' not found in conversation.`,
@@ -387,8 +408,10 @@ export class FakeRealtimeSession {
         );
       }
       call.answered = true;
-      const id = this.#id("item");
-      this.#send({ type: "conversation.item.added", item: { id, ...item } });
+      this.#send({
+        type: "conversation.item.added",
+        item: { id: this.#id("item"), type: "function_call_output", call_id: callId, output },
+      });
       return;
     }
     const role = item?.role;
@@ -414,6 +437,7 @@ export class FakeRealtimeSession {
     }
     const id = this.#id("item");
     this.#items.set(id, { role: String(role), audioBytes: 0 });
-    this.#send({ type: "conversation.item.added", item: { id, ...item } });
+    // A message of the role's content types, as checked above.
+    this.#send({ type: "conversation.item.added", item: { id, ...item } as RealtimeItem });
   }
 }
