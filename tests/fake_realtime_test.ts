@@ -10,7 +10,7 @@ import type {
   RealtimeClientEvent,
   RealtimeSessionCreateRequest,
 } from "openai/resources/realtime/realtime";
-import { EventLog } from "./fakes/event_log.ts";
+import { EventLog, waitUntil } from "./fakes/event_log.ts";
 import { FakeRealtime } from "./fakes/fake_realtime.ts";
 import type { FakeRealtimeSession } from "./fakes/fake_realtime_session.ts";
 
@@ -19,6 +19,8 @@ type Json = Record<string, unknown>;
 /** A client of the fake speaking the SDK's client events, and the session the fake made. */
 interface RawClient {
   send(event: RealtimeClientEvent): void;
+  /** Sends a text frame as is. */
+  sendRaw(text: string): void;
   events: EventLog<Json>;
   session: FakeRealtimeSession;
 }
@@ -38,7 +40,8 @@ async function withClient(fn: (client: RawClient) => Promise<void>): Promise<voi
   try {
     await events.waitFor((e) => e.type === "session.created", { what: "session.created" });
     const session = await fake.session();
-    await fn({ send: (event) => ws.send(JSON.stringify(event)), events, session });
+    const sendRaw = (text: string) => ws.send(text);
+    await fn({ send: (event) => sendRaw(JSON.stringify(event)), sendRaw, events, session });
   } finally {
     ws.close();
     await closed;
@@ -116,5 +119,27 @@ Deno.test("fake Realtime: the caller is transcribed only while the session asks 
     const off = await turn(client, "off again");
     assert.deepEqual(off.filter((e) => e.type === TRANSCRIBED), []);
     assert.deepEqual(client.session.errors.items, []);
+  });
+});
+
+Deno.test("fake Realtime: an append's audio is taken when base64 and refused once when not", async () => {
+  await withClient(async (client) => {
+    await configure(client, update());
+    const head = '{"type":"input_audio_buffer.append","audio":"';
+    client.sendRaw(`${head}AAEC"}`); // the service's shape: read without a parse
+    client.sendRaw(`${head}AA\\/+"}`); // an escaped "/": parsed, then taken as "AA/+"
+    client.sendRaw(`${head}not base64!"}`);
+    client.send({ type: "input_audio_buffer.append", audio: 7 as unknown as string });
+    client.send({ type: "input_audio_buffer.append", audio: "AAEC" });
+    await client.session.errors.waitFor(() => true, { what: "the second refusal", from: 1 });
+    await waitUntil(() => client.session.appended.length === 3, { what: "three appends taken" });
+    assert.deepEqual(client.session.appended, ["AAEC", "AA/+", "AAEC"]);
+    assert.deepEqual(
+      client.session.errors.items.map((e) => [e.code, e.message, e.cause]),
+      [
+        ["invalid_value", "Invalid 'audio'. Expected base64.", "input_audio_buffer.append"],
+        ["invalid_value", "Invalid 'audio'. Expected base64.", "input_audio_buffer.append"],
+      ],
+    );
   });
 });
