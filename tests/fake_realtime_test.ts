@@ -2,7 +2,8 @@
  * The fake Realtime server follows the API where the service's tests lean on it: it transcribes
  * the caller only for a session that asked (`audio.input.transcription`, null by default), and
  * its checks are the SDK's (a voice of the SDK's list or a custom voice `{ id }`), not the
- * service's own. A raw client sends the SDK's client events (typed `RealtimeClientEvent`).
+ * service's own; an append's audio must be base64. A raw client sends the SDK's client events
+ * (typed `RealtimeClientEvent`).
  */
 
 import assert from "node:assert/strict";
@@ -141,5 +142,31 @@ Deno.test("fake Realtime: an append's audio is taken when base64 and refused onc
         ["invalid_value", "Invalid 'audio'. Expected base64.", "input_audio_buffer.append"],
       ],
     );
+  });
+});
+
+Deno.test("fake Realtime: a voice is one of the SDK's built-in ones or a custom { id }", async () => {
+  await withClient(async (client) => {
+    // Built-in voices, as the SDK types them, and a custom one.
+    for (const voice of ["alloy", "ballad", "verse", "cedar"]) {
+      await configure(client, update({}, { voice }));
+    }
+    await configure(client, update({}, { voice: { id: "voice_1234" } }));
+    const refused = async (voice: unknown) => {
+      const from = client.session.errors.items.length;
+      client.send(update({}, { voice: voice as string }));
+      const error = await client.session.errors.waitFor(() => true, { what: "refusal", from });
+      return [error.code, error.param];
+    };
+    assert.deepEqual(await refused("nova"), ["invalid_value", "session.audio.output.voice"]);
+    assert.deepEqual(await refused({ name: "mine" }), [
+      "unknown_parameter",
+      "session.audio.output.voice.name",
+    ]);
+    assert.deepEqual(await refused({}), [
+      "missing_required_parameter",
+      "session.audio.output.voice.id",
+    ]);
+    assert.deepEqual(await refused(7), ["invalid_type", "session.audio.output.voice"]);
   });
 });
