@@ -106,7 +106,7 @@ function jsonType(value: unknown): string {
  * shape of the SDK's `RealtimeFunctionTool`; messages and codes as the live API words them where
  * known, see `tests/fixtures/openai_realtime_errors.json`).
  */
-export function toolsProblem(tools: unknown, toolChoice: unknown): Problem | null {
+function toolsProblem(tools: unknown, toolChoice: unknown): Problem | null {
   const names: string[] = [];
   if (tools !== undefined) {
     if (!Array.isArray(tools)) {
