@@ -129,6 +129,34 @@ Deno.test("the fake rejects what the real API rejects", async () => {
   });
 });
 
+Deno.test("structured outputs: a schema strict mode does not take is refused with its param", async () => {
+  await withFake(async (_fake, client) => {
+    // An object open to more properties: strict mode wants `additionalProperties: false`.
+    const schema = { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] };
+    await assert.rejects(
+      client.chat.completions.create({
+        model: "m",
+        messages: [{ role: "user", content: "x" }],
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "verdict", schema, strict: true },
+        },
+      }),
+      (err) =>
+        err instanceof OpenAI.BadRequestError && err.param === "response_format" &&
+        /^400 Invalid schema for response_format 'verdict'/.test(err.message),
+    );
+    await assert.rejects(
+      client.responses.create({
+        model: "m",
+        input: "x",
+        text: { format: { type: "json_schema", name: "bad name!", schema } },
+      }),
+      (err) => err instanceof OpenAI.BadRequestError && err.param === "text.format.name",
+    );
+  });
+});
+
 Deno.test("the fake sees a client abort at once", async () => {
   await withFake(async (fake, client) => {
     fake.script({ tokens: ["a", "b", "c"], holdAfter: 1 });

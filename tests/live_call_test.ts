@@ -1,18 +1,19 @@
 /**
  * GPT-Live on the Media Streams path (`engine: "live"`), over real sockets: the real `openai`
  * SDK's `LiveWS` against the fake Live server (so the fake follows the SDK), in its echo mode too
- * (the benchmark's: paced as Live paces); a call whose session starts with µ-law passed through,
- * the agent's instructions, voice and tools (by delegation); a delegated tool call run from the
- * agent's tool set and answered; transcripts, latency and usage in the record; a barge-in that
- * clears Twilio with little audio queued; `end_call`, whose hang-up waits until the goodbye (paced
- * in real time, so Twilio's queue runs dry between its deltas) has been played out at Twilio; the
- * engine chosen per agent over `OPENAI_VOICE_ENGINE`.
+ * (the benchmark's: paced as Live paces), its usage the seconds of audio it sent; a call whose
+ * session starts with µ-law passed through, the agent's instructions, voice and tools (by
+ * delegation); a delegated tool call run from the agent's tool set and answered; transcripts,
+ * latency and usage in the record; a barge-in that clears Twilio with little audio queued;
+ * `end_call`, whose hang-up waits until the goodbye (paced in real time, so Twilio's queue runs
+ * dry between its deltas) has been played out at Twilio; the engine chosen per agent over
+ * `OPENAI_VOICE_ENGINE`.
  */
 
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { LiveWS } from "openai/resources/live/ws";
-import type { ServerEvent } from "openai/resources/live/live";
+import type { AudioFormat, ServerEvent } from "openai/resources/live/live";
 import type { RealtimeCall } from "../lib/realtime/realtime_call.ts";
 import { MAX_QUEUED_MS } from "../lib/realtime/live_voice.ts";
 import { waitUntil } from "./fakes/event_log.ts";
@@ -118,6 +119,47 @@ Deno.test("fake Live echo: the SDK's LiveWS gets its audio back, paced, in order
     assertNoErrors(session);
     assert.equal(session.audio.length, 0, "echoed appends are not kept");
     ws.close();
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("fake Live: usage counts the seconds of audio sent, in the session's format", async () => {
+  const fake = new FakeRealtime();
+  const live = new FakeLive({ audioMs: 300, deltaMs: 100, speed: 4 });
+  fake.live = live;
+  const baseURL = fake.start();
+  /** Opens a session in `format`, has the model say 300 ms of µ-law bytes, and closes it. */
+  const usageOf = async (format: AudioFormat, index: number) => {
+    const ws = new LiveWS(new OpenAI({ apiKey: "sk-test-usage", baseURL }));
+    const updated = new Promise<number>((resolve) => {
+      ws.on("session.usage.updated", (event) => resolve(event.usage.seconds));
+    });
+    const closed = new Promise<number>((resolve) => {
+      ws.on("session.closed", (event) => resolve(event.usage.seconds));
+    });
+    const started = new Promise<void>((resolve) => ws.on("session.started", () => resolve()));
+    ws.socket.on("open", () => {
+      ws.send({ type: "session.start", session: { model: "gpt-live-1", audio: { format } } });
+    });
+    await started;
+    (await live.session(index)).speak();
+    const afterSpeech = await updated;
+    ws.send({ type: "session.close" });
+    const atClose = await closed;
+    ws.close();
+    return { afterSpeech, atClose };
+  };
+  try {
+    // 2400 bytes: 300 ms of µ-law at 8 kHz, 50 ms of PCM16 at 24 kHz.
+    assert.deepEqual(await usageOf({ type: "audio/pcmu", rate: 8000 }, 0), {
+      afterSpeech: 0.3,
+      atClose: 0.3,
+    });
+    assert.deepEqual(await usageOf({ type: "audio/pcm", rate: 24000 }, 1), {
+      afterSpeech: 0.05,
+      atClose: 0.05,
+    });
   } finally {
     await fake.close();
   }

@@ -18,7 +18,12 @@
  * (`paced_echo.ts`); the caller speaking over it drops what waits, and later audio echoes again.
  */
 
-import type { ServerEvent, SessionResource } from "openai/resources/live/live";
+import type {
+  ServerEvent,
+  SessionClosedEvent,
+  SessionResource,
+  SessionUsage,
+} from "openai/resources/live/live";
 import { Buffer } from "node:buffer";
 import { jsonObject } from "../../lib/protocols/json_fields.ts";
 import { EventLog } from "./event_log.ts";
@@ -93,10 +98,14 @@ export class FakeLiveSession {
   #waiting: { id: string; reply: LiveSpeech } | null = null;
   /** Echo mode: the caller's audio back as output, paced. */
   readonly #echo: PacedEcho;
+  /** Bytes of output audio sent so far (spoken and echoed): what the usage counts. */
+  #outputBytes = 0;
 
   constructor(private readonly socket: WebSocket, private readonly server: FakeLive) {
-    this.#echo = new PacedEcho((text) => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(text);
+    this.#echo = new PacedEcho((text, bytes) => {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      this.#outputBytes += bytes;
+      socket.send(text);
     }, server);
     this.closed = new Promise((resolve) =>
       socket.addEventListener("close", () => {
@@ -133,12 +142,14 @@ export class FakeLiveSession {
         this.#send({
           type: "session.usage.updated",
           event_id: this.#eventId(),
-          usage: { seconds: this.#seq / 50 },
+          usage: this.#usage(),
         });
         return;
       }
-      const delta = Buffer.from(bytes.subarray(offset, offset + step)).toString("base64");
+      const chunk = bytes.subarray(offset, offset + step);
+      const delta = Buffer.from(chunk).toString("base64");
       offset += step;
+      if (this.socket.readyState === WebSocket.OPEN) this.#outputBytes += chunk.length;
       speaking.sentMs = offset / 8;
       this.sent.push(delta);
       this.#send({ type: "session.output_audio.delta", delta });
@@ -238,16 +249,36 @@ export class FakeLiveSession {
   }
 
   /** Ends the session from the server's side, as the API does: `session.closed`, then the close. */
-  end(reason: "expired" | "content" | "remote_hangup" | "connection_lost"): void {
+  end(reason: Exclude<SessionClosedEvent["reason"], "close_requested">): void {
+    this.#closeWith(reason);
+  }
+
+  /** `session.closed` for `reason` with the session's final usage, then the close. */
+  #closeWith(reason: SessionClosedEvent["reason"]): void {
     this.#stop();
     this.#send({
       type: "session.closed",
       event_id: this.#eventId(),
       reason,
       session: this.#resource(),
-      usage: { seconds: 2 },
+      usage: this.#usage(),
     });
     this.socket.close(1000);
+  }
+
+  /** The cumulative usage: the seconds of output audio sent, in the session's format. */
+  #usage(): SessionUsage {
+    return { seconds: this.#outputBytes / (this.#bytesPerMs() * 1000) };
+  }
+
+  /**
+   * Bytes per ms of the session's audio format (the SDK's `AudioFormat`: PCM16 at its rate,
+   * G.711 one byte a sample); µ-law at 8 kHz when `session.start` named none.
+   */
+  #bytesPerMs(): number {
+    const format = jsonObject(jsonObject(this.config?.audio)?.format);
+    const rate = typeof format?.rate === "number" ? format.rate : 8000;
+    return (format?.type === "audio/pcm" ? 2 : 1) * rate / 1000;
   }
 
   #stop(): void {
@@ -321,16 +352,7 @@ export class FakeLiveSession {
       case "response.create":
         return this.#continue(event);
       case "session.close":
-        this.#stop();
-        this.#send({
-          type: "session.closed",
-          event_id: this.#eventId(),
-          reason: "close_requested",
-          session: this.#resource(),
-          usage: { seconds: 1 },
-        });
-        this.socket.close(1000);
-        return;
+        return this.#closeWith("close_requested");
     }
   }
 

@@ -18,7 +18,6 @@
 import type { TlsCert } from "../helpers/test_ca.ts";
 import {
   structuredAnswer,
-  StructuredError,
   structuredFormat,
   type StructuredReply,
 } from "./fake_structured_outputs.ts";
@@ -208,7 +207,6 @@ export class FakeOpenAI {
       }
       return this.#stream(api, body as Json, req);
     } catch (err) {
-      if (err instanceof StructuredError) return errorResponse(err.status, err.message, err.param);
       if (err instanceof HttpError) return errorResponse(err.status, err.message, err.param);
       throw err;
     }

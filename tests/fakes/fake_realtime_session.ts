@@ -9,9 +9,18 @@
  * @module
  */
 
+import type {
+  ConversationItem as RealtimeItem,
+  RealtimeSessionCreateRequest,
+} from "openai/resources/realtime/realtime";
 import { type JsonObject, jsonObject } from "../../lib/protocols/json_fields.ts";
 import { EventLog } from "./event_log.ts";
-import { type ConversationItem, RealtimeReplies, type ReplySettings } from "./realtime_replies.ts";
+import {
+  type ConversationItem,
+  type OutgoingEvent,
+  RealtimeReplies,
+  type ReplySettings,
+} from "./realtime_replies.ts";
 import { sessionProblem } from "./realtime_session_rules.ts";
 
 /** A client event as recorded (parsed JSON, or the raw text if it was not JSON). */
@@ -75,6 +84,11 @@ export class FakeRealtimeSession {
   /** The session's instructions, as the last `session.update` that set them left them. */
   instructions = "";
   /**
+   * The model transcribing the caller's audio, as the last `session.update` that set
+   * `audio.input.transcription` left it: null (the API's default) transcribes nothing.
+   */
+  transcriptionModel: string | null = null;
+  /**
    * `response.create`s whose own instructions leave out the session's: a response's
    * instructions replace the session's, so that response ran without the agent's persona.
    */
@@ -113,7 +127,8 @@ export class FakeRealtimeSession {
     socket.addEventListener("open", () => {
       this.#send({
         type: "session.created",
-        session: { type: "realtime", model: this.model, id: this.#id("sess") },
+        // The SDK types the session as the request's fields (the API's own adds an id).
+        session: { type: "realtime", model: this.model },
       });
     });
     socket.addEventListener("message", (ev) => this.#onMessage(ev.data));
@@ -137,7 +152,10 @@ export class FakeRealtimeSession {
     this.lateDeltasSent += this.#replies.cut(this.#fake.lateDeltas);
   }
 
-  /** Emits `speech_stopped` and the user item, then (VAD `create_response`) a reply. */
+  /**
+   * Emits `speech_stopped` and the user item, then (VAD `create_response`) a reply, and the
+   * item's transcript if the session asked for one (`audio.input.transcription`).
+   */
   speechStopped(transcript = "hello there"): void {
     const itemId = this.#speechItem ?? this.#id("item");
     this.#speechItem = null;
@@ -145,11 +163,20 @@ export class FakeRealtimeSession {
     this.#send({ type: "input_audio_buffer.committed", item_id: itemId, previous_item_id: null });
     this.#items.set(itemId, { role: "user", audioBytes: 0 });
     this.#replies.start();
+    if (this.transcriptionModel === null) return;
     this.#send({
       type: "conversation.item.input_audio_transcription.completed",
       item_id: itemId,
       content_index: 0,
       transcript,
+      // A gpt-4o-*-transcribe model is billed by tokens (whisper-1 would report a duration).
+      usage: {
+        type: "tokens",
+        input_tokens: 13,
+        output_tokens: 9,
+        total_tokens: 22,
+        input_token_details: { text_tokens: 0, audio_tokens: 13 },
+      },
     });
   }
 
@@ -193,9 +220,9 @@ export class FakeRealtimeSession {
     return `${prefix}_${(++this.#ids).toString(36).padStart(6, "0")}`;
   }
 
-  #send(event: Json): void {
+  #send(event: OutgoingEvent): void {
     if (this.#socket.readyState !== WebSocket.OPEN) return;
-    this.sent.push(String(event.type));
+    this.sent.push(event.type);
     this.#socket.send(JSON.stringify({ event_id: this.#id("event"), ...event }));
   }
 
@@ -222,15 +249,15 @@ export class FakeRealtimeSession {
   #onMessage(data: unknown): void {
     // Audio appends arrive 50 times a second per call: their usual shape is read without a
     // parse (the benchmark's load generator must not be its bottleneck); the rest is parsed.
-    if (
-      typeof data === "string" && data.startsWith(APPEND_HEAD) && data.endsWith('"}') &&
-      BASE64.test(data.slice(APPEND_HEAD.length, -2))
-    ) {
+    if (typeof data === "string" && data.startsWith(APPEND_HEAD) && data.endsWith('"}')) {
       const audio = data.slice(APPEND_HEAD.length, -2);
-      if (this.#fake.mode !== "echo") {
-        this.events.push({ type: "input_audio_buffer.append", audio });
+      if (BASE64.test(audio)) {
+        if (this.#fake.mode !== "echo") {
+          this.events.push({ type: "input_audio_buffer.append", audio });
+        }
+        return this.#onAppend(audio);
       }
-      return this.#onAppend("input_audio_buffer.append", audio);
+      // Not plain base64 between the quotes (an escape, or not audio): parsed as any event.
     }
     if (typeof data !== "string") {
       this.events.push({ type: "(binary)" });
@@ -250,7 +277,11 @@ export class FakeRealtimeSession {
     if (type === "input_audio_buffer.append") {
       // Not recorded one by one in echo mode (the benchmark sends thousands).
       if (this.#fake.mode !== "echo") this.events.push(event as ClientEvent);
-      return this.#onAppend(type, event.audio);
+      const audio = event.audio;
+      if (typeof audio !== "string" || !BASE64.test(audio)) {
+        return this.#reject("invalid_value", "Invalid 'audio'. Expected base64.", type);
+      }
+      return this.#onAppend(audio);
     }
     this.events.push(event as ClientEvent);
     this.#fake.onClientEvent?.(type, performance.now());
@@ -304,15 +335,21 @@ export class FakeRealtimeSession {
     }
     this.configured = true;
     if (typeof session!.instructions === "string") this.instructions = session!.instructions;
-    const td = jsonObject(jsonObject(jsonObject(session!.audio)?.input)?.turn_detection);
+    const input = jsonObject(jsonObject(session!.audio)?.input);
+    if (input && "transcription" in input) {
+      // An update without the field keeps the session's; null turns transcription off.
+      const model = jsonObject(input.transcription)?.model;
+      this.transcriptionModel = typeof model === "string" ? model : null;
+    }
+    const td = jsonObject(input?.turn_detection);
     this.interruptResponse = td?.interrupt_response !== false;
-    this.#send({ type: "session.updated", session });
+    // Echoed as accepted: sessionProblem held it to the request's fields.
+    const accepted = session as unknown as RealtimeSessionCreateRequest;
+    this.#send({ type: "session.updated", session: accepted });
   }
 
-  #onAppend(type: string, audio: unknown): void {
-    if (typeof audio !== "string" || !BASE64.test(audio)) {
-      return this.#reject("invalid_value", "Invalid 'audio'. Expected base64.", type);
-    }
+  /** An append whose audio is base64 (checked once, by whichever path read the frame). */
+  #onAppend(audio: string): void {
     if (!this.configured) {
       // The real service would read these bytes as 24 kHz PCM16 (the default format).
       return this.#reject(
@@ -364,7 +401,8 @@ export class FakeRealtimeSession {
     if (item?.type === "function_call_output") {
       const callId = String(item.call_id ?? "");
       const call = this.functionCalls.get(callId);
-      if (!call || typeof item.output !== "string") {
+      const output = item.output;
+      if (!call || typeof output !== "string") {
         return this.#reject(
           "invalid_value",
           `Tool call ID '${callId}' not found in conversation.`,
@@ -372,8 +410,10 @@ export class FakeRealtimeSession {
         );
       }
       call.answered = true;
-      const id = this.#id("item");
-      this.#send({ type: "conversation.item.added", item: { id, ...item } });
+      this.#send({
+        type: "conversation.item.added",
+        item: { id: this.#id("item"), type: "function_call_output", call_id: callId, output },
+      });
       return;
     }
     const role = item?.role;
@@ -399,6 +439,7 @@ export class FakeRealtimeSession {
     }
     const id = this.#id("item");
     this.#items.set(id, { role: String(role), audioBytes: 0 });
-    this.#send({ type: "conversation.item.added", item: { id, ...item } });
+    // A message of the role's content types, as checked above.
+    this.#send({ type: "conversation.item.added", item: { id, ...item } as RealtimeItem });
   }
 }

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { HttpError } from "./openai_request_rules.ts";
 import { responseUsage } from "./openai_stream_formats.ts";
 
 type Json = Record<string, unknown>;
@@ -30,17 +31,13 @@ export interface StructuredReply {
   format?: string;
 }
 
-/** A request the real API refuses: status, message, `param`. */
-export class StructuredError extends Error {
-  constructor(readonly status: number, message: string, readonly param: string) {
-    super(message);
-  }
-}
-
 const TYPES = new Set(["object", "array", "string", "number", "integer", "boolean", "null"]);
 const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
-/** The JSON Schema of a structured-output request, or null when it asks for none. */
+/**
+ * The JSON Schema of a structured-output request, or null when it asks for none; throws
+ * {@link HttpError} for a format the real API refuses.
+ */
 export function structuredFormat(
   api: "chat" | "responses",
   body: Json,
@@ -52,11 +49,11 @@ export function structuredFormat(
   if (!format || format.type !== "json_schema") return null;
   const spec = (api === "chat" ? format.json_schema : format) as Json | undefined;
   if (!spec || typeof spec.name !== "string" || !NAME.test(spec.name)) {
-    throw new StructuredError(400, `Invalid value for '${param}.name'.`, `${param}.name`);
+    throw new HttpError(400, `Invalid value for '${param}.name'.`, `${param}.name`);
   }
   const schema = spec.schema as Json | undefined;
   if (!schema || typeof schema !== "object") {
-    throw new StructuredError(400, `Missing required parameter: '${param}.schema'.`, param);
+    throw new HttpError(400, `Missing required parameter: '${param}.schema'.`, param);
   }
   if (spec.strict === true) checkStrict(schema, spec.name, param);
   return { name: spec.name, schema };
@@ -65,7 +62,7 @@ export function structuredFormat(
 /** Throws what the API says about a schema strict mode does not take. */
 function checkStrict(schema: Json, name: string, param: string): void {
   const fail = (context: string, text: string) => {
-    throw new StructuredError(
+    throw new HttpError(
       400,
       `Invalid schema for response_format '${name}': In context=(${context}), ${text}`,
       param,

@@ -29,13 +29,17 @@ export interface EchoPacing {
 /** One session's echo. */
 export class PacedEcho {
   readonly #gather: AudioGather;
-  readonly #queue: { delta: string; ms: number }[] = [];
+  readonly #queue: { delta: string; bytes: number }[] = [];
   /** When the audio sent so far will have played at real time (performance.now() ms; null: a
    * new turn, whose first delta starts the clock). */
   #end: number | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly send: (text: string) => void, private readonly pacing: EchoPacing) {
+  /** `send` gets each delta's event and the bytes of audio it carries. */
+  constructor(
+    private readonly send: (text: string, bytes: number) => void,
+    private readonly pacing: EchoPacing,
+  ) {
     this.#gather = new AudioGather(() => pacing.echoDeltaMs);
   }
 
@@ -44,7 +48,7 @@ export class PacedEcho {
     const audio = this.#gather.push(appended);
     if (audio === null) return;
     const pad = audio.endsWith("==") ? 2 : audio.endsWith("=") ? 1 : 0;
-    this.#queue.push({ delta: audio, ms: ((audio.length * 3) / 4 - pad) / 8 });
+    this.#queue.push({ delta: audio, bytes: (audio.length * 3) / 4 - pad });
     this.#pace();
   }
 
@@ -63,9 +67,9 @@ export class PacedEcho {
     const now = performance.now();
     const clock = () => Math.max(this.#end ?? now, now - catchUp);
     while (this.#queue.length > 0 && clock() - now <= lead) {
-      const { delta, ms } = this.#queue.shift()!;
-      this.#end = clock() + ms;
-      this.send(DELTA_HEAD + delta + '"}');
+      const { delta, bytes } = this.#queue.shift()!;
+      this.#end = clock() + bytes / 8;
+      this.send(DELTA_HEAD + delta + '"}', bytes);
     }
     if (this.#queue.length > 0 && this.#timer === undefined) {
       this.#timer = setTimeout(() => {

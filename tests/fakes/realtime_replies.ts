@@ -9,7 +9,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { JsonObject } from "../../lib/protocols/json_fields.ts";
+import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
 import { base64ByteLength } from "../../lib/protocols/media_streams.ts";
 import { AudioGather } from "./audio_gather.ts";
 
@@ -53,10 +53,19 @@ export interface ConversationItem {
   audioBytes: number;
 }
 
+/**
+ * A server event as the fake sends it: one of the SDK's `RealtimeServerEvent`s (openai 7.55,
+ * `resources/realtime/realtime.d.ts`), so the compiler holds each to the API's shape, without
+ * the `event_id` the session stamps on it.
+ */
+export type OutgoingEvent = RealtimeServerEvent extends infer E
+  ? E extends unknown ? Omit<E, "event_id"> : never
+  : never;
+
 /** What a session lends its replies: its socket, its ids and its conversation. */
 export interface ReplyWire {
   /** Sends a server event (the session stamps and records it). */
-  send(event: JsonObject): void;
+  send(event: OutgoingEvent): void;
   /** Sends a text frame as is (the echo's hot path). */
   sendRaw(text: string): void;
   /** A new id with this prefix. */
@@ -139,7 +148,7 @@ export class RealtimeReplies {
       type: "response.output_item.added",
       response_id: id,
       output_index: 0,
-      item: { id: itemId, type: "message", role: "assistant" },
+      item: { id: itemId, type: "message", role: "assistant", status: "in_progress", content: [] },
     });
     const audio = replyAudio(seed, Math.round(script.audioMs * 8));
     const step = Math.round(script.deltaMs * 8);
@@ -160,7 +169,13 @@ export class RealtimeReplies {
         delta,
       });
       if (offset >= audio.length) {
-        this.#wire.send({ type: "response.output_audio.done", response_id: id, item_id: itemId });
+        this.#wire.send({
+          type: "response.output_audio.done",
+          response_id: id,
+          item_id: itemId,
+          output_index: 0,
+          content_index: 0,
+        });
         this.#wire.send({
           type: "response.output_audio_transcript.done",
           response_id: id,
@@ -173,7 +188,12 @@ export class RealtimeReplies {
           const callId = this.#wire.id("call");
           const fcItem = this.#wire.id("item");
           this.#wire.functionCalls.set(callId, { name: call.name, answered: false });
-          const item = { id: fcItem, type: "function_call", call_id: callId, name: call.name };
+          const item = {
+            id: fcItem,
+            type: "function_call" as const,
+            call_id: callId,
+            name: call.name,
+          };
           this.#wire.send({
             type: "response.output_item.added",
             response_id: id,

@@ -12,7 +12,7 @@
  *   so the fake refuses them. `strict` is no field of a function tool: the live API answers it
  *   with `unknown_parameter`.
  * - `max_output_tokens`: an integer from 1 to 4096 or `inf`, as the SDK's doc of that field says.
- * - the voices: {@link REALTIME_VOICES}, the service's own list.
+ * - the voices: {@link VOICES}, the SDK's built-in ones, or a custom voice `{ id }`.
  * - function names: as the Chat Completions and Responses APIs define them.
  * - `tool_choice`: the SDK's `RealtimeToolChoiceConfig` (an option, a function or an mcp choice).
  * - a declaration's `parameters`: a JSON Schema (checked against the meta-schema), of an object.
@@ -26,7 +26,6 @@
  */
 
 import { Ajv } from "ajv";
-import { REALTIME_VOICES } from "../../lib/platform/config.ts";
 import { type JsonObject, jsonObject } from "../../lib/protocols/json_fields.ts";
 
 /** Why a client event is refused: the error's code, message and param. */
@@ -42,6 +41,24 @@ function problem(code: string, message: string, param: string | null = null): Pr
 }
 
 const FORMATS = ["audio/pcm", "audio/pcmu", "audio/pcma"];
+/**
+ * The built-in voices, as the openai SDK (7.55.0, `resources/realtime/realtime.d.ts`) types
+ * `RealtimeAudioConfigOutput.voice` (a session's `audio.output.voice`), written out here rather
+ * than taken from the service's list, which the fake checks. The same field also takes a custom
+ * voice, `RealtimeAudioConfigOutput.ID`: `{ id: "voice_1234" }`.
+ */
+const VOICES = [
+  "alloy",
+  "ash",
+  "ballad",
+  "coral",
+  "echo",
+  "sage",
+  "shimmer",
+  "verse",
+  "marin",
+  "cedar",
+];
 const SERVER_VAD_KEYS = [
   "type",
   "threshold",
@@ -89,7 +106,7 @@ function jsonType(value: unknown): string {
  * shape of the SDK's `RealtimeFunctionTool`; messages and codes as the live API words them where
  * known, see `tests/fixtures/openai_realtime_errors.json`).
  */
-export function toolsProblem(tools: unknown, toolChoice: unknown): Problem | null {
+function toolsProblem(tools: unknown, toolChoice: unknown): Problem | null {
   const names: string[] = [];
   if (tools !== undefined) {
     if (!Array.isArray(tools)) {
@@ -241,6 +258,39 @@ function toolChoiceProblem(choice: unknown, functions: string[]): Problem | null
   );
 }
 
+/** What the API refuses as `session.audio.output.voice`: a built-in voice or a custom `{ id }`. */
+function voiceProblem(voice: unknown): Problem | null {
+  const at = "session.audio.output.voice";
+  if (typeof voice === "string") {
+    return VOICES.includes(voice)
+      ? null
+      : problem("invalid_value", `Invalid value: '${voice}'.`, at);
+  }
+  const custom = jsonObject(voice);
+  if (!custom) {
+    return problem(
+      "invalid_type",
+      `Invalid type for '${at}': expected a string or an object, but got ${
+        jsonType(voice)
+      } instead.`,
+      at,
+    );
+  }
+  for (const key of Object.keys(custom)) {
+    if (key !== "id") {
+      return problem("unknown_parameter", `Unknown parameter: '${at}.${key}'.`, `${at}.${key}`);
+    }
+  }
+  if (typeof custom.id !== "string" || custom.id === "") {
+    return problem(
+      "missing_required_parameter",
+      `Missing required parameter: '${at}.id'.`,
+      `${at}.id`,
+    );
+  }
+  return null;
+}
+
 /**
  * What the Realtime API refuses in a `session.update`'s `session`, for a socket opened for
  * `model`: the first problem found, or null when the update is accepted.
@@ -303,15 +353,9 @@ export function sessionProblem(session: JsonObject | null, model: string): Probl
       );
     }
   }
-  if (
-    output?.voice !== undefined &&
-    !(REALTIME_VOICES as readonly string[]).includes(String(output.voice))
-  ) {
-    return problem(
-      "invalid_value",
-      `Invalid value: '${String(output.voice)}'.`,
-      "session.audio.output.voice",
-    );
+  if (output?.voice !== undefined) {
+    const found = voiceProblem(output.voice);
+    if (found) return found;
   }
   const td = jsonObject(input?.turn_detection);
   if (td) {

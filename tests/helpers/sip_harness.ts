@@ -11,7 +11,7 @@ import { FakeLive } from "../fakes/fake_live.ts";
 import { FakeSip, signWebhook, TEST_WEBHOOK_SECRET } from "../fakes/fake_sip.ts";
 import type { Clock } from "../../lib/platform/clock.ts";
 import { type RealtimeHarness, startRealtime } from "./realtime_harness.ts";
-import { postSigned } from "./service.ts";
+import { postSigned, TEST_ACCOUNT_SID } from "./service.ts";
 
 /** The OpenAI project the SIP URI dials. */
 export const SIP_PROJECT = "proj_test123";
@@ -44,7 +44,7 @@ export async function dialedHeaders(
   agent: string,
 ): Promise<Record<string, string>> {
   const res = await postSigned(`${h.service.url}/twilio/voice/sip?agent=${agent}`, {
-    AccountSid: "AC00000000000000000000000000000000",
+    AccountSid: TEST_ACCOUNT_SID,
     CallSid: `CA${crypto.randomUUID().replaceAll("-", "")}`,
     From: "+15550100123",
     To: "+15550100999",
