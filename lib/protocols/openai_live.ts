@@ -92,17 +92,11 @@ export function appendLiveAudio(payload: string): string {
 
 /**
  * `transport.dtmf.send` (a sideband of a SIP call only): one key pressed on the call, `key` one
- * of 0-9, A-D, `*` and `#`; OpenAI confirms it with `transport.dtmf.sent` (with `eventId` as its
- * `client_event_id`, when given). Several keys are several events.
+ * of 0-9, A-D, `*` and `#`; OpenAI confirms it with `transport.dtmf.sent`. Several keys are
+ * several events.
  */
-export function sendDtmf(key: string, eventId?: string): string {
-  return JSON.stringify(
-    {
-      type: "transport.dtmf.send",
-      event: key,
-      ...(eventId ? { event_id: eventId } : {}),
-    } satisfies ConnectClientEvent,
-  );
+export function sendDtmf(key: string): string {
+  return JSON.stringify({ type: "transport.dtmf.send", event: key } satisfies ConnectClientEvent);
 }
 
 /** `session.commentary.append`: speakable context (a greeting, a reminder) for the model. */

@@ -277,11 +277,7 @@ Deno.test("delegatedEvent: a function call needs its id and name; failed and inc
   }
 });
 
-Deno.test("sendDtmf: one transport.dtmf.send per key, with its event_id when given", () => {
-  assert.deepEqual(JSON.parse(sendDtmf("5")), { type: "transport.dtmf.send", event: "5" });
-  assert.deepEqual(JSON.parse(sendDtmf("#", "dtmf_1")), {
-    type: "transport.dtmf.send",
-    event: "#",
-    event_id: "dtmf_1",
-  });
+Deno.test("sendDtmf: one transport.dtmf.send per key, in the SDK's shape", () => {
+  assert.equal(sendDtmf("5"), '{"type":"transport.dtmf.send","event":"5"}');
+  assert.equal(sendDtmf("#"), '{"type":"transport.dtmf.send","event":"#"}');
 });
