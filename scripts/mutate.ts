@@ -27,6 +27,8 @@ export const TARGETS: { module: string; tests: string[] }[] = [
   { module: "lib/platform/model_prices.ts", tests: ["lib/platform/model_prices_test.ts"] },
   { module: "lib/realtime/held_audio.ts", tests: ["lib/realtime/held_audio_test.ts"] },
   { module: "lib/protocols/audio_splice.ts", tests: ["lib/protocols/audio_splice_test.ts"] },
+  { module: "lib/sip/sip_goodbye.ts", tests: ["lib/sip/sip_goodbye_test.ts"] },
+  { module: "lib/calls/dtmf_buffer.ts", tests: ["lib/calls/dtmf_buffer_test.ts"] },
   { module: "lib/protocols/lost_time.ts", tests: ["lib/protocols/lost_time_test.ts"] },
   { module: "lib/protocols/openai_sip.ts", tests: ["lib/protocols/openai_sip_test.ts"] },
   { module: "lib/protocols/openai_live.ts", tests: ["lib/protocols/openai_live_test.ts"] },

@@ -59,9 +59,10 @@ export class PendingGoodbye {
   #arm(ms: number): void {
     this.clock.clearTimeout(this.#timer);
     this.#timer = this.clock.setTimeout(() => {
-      const end = this.#end;
+      // Armed only with an end, and cleared with it (stop): it is there when the timer fires.
+      const end = this.#end!;
       this.#end = null;
-      if (end) this.carryOut(end);
+      this.carryOut(end);
     }, ms);
   }
 }

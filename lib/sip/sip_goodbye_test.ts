@@ -18,6 +18,18 @@ function goodbye() {
   return { clock, ends, goodbye: new PendingGoodbye(clock, (end) => ends.push(end)) };
 }
 
+Deno.test("the waits: 1.5 s of quiet, 5 s for an answer owed", () => {
+  for (const [answerOwed, ms] of [[false, 1500], [true, 5000]] as const) {
+    const { clock, ends, goodbye: g } = goodbye();
+    g.set({ reason: "agent-ended" });
+    g.outputsIn(answerOwed);
+    clock.tick(ms - 1);
+    assert.deepEqual(ends, [], `not before ${ms} ms`);
+    clock.tick(1);
+    assert.deepEqual(ends, [{ reason: "agent-ended" }], `at ${ms} ms`);
+  }
+});
+
 Deno.test("no end asked for: audio and outputs arm nothing", () => {
   const { clock, goodbye: g } = goodbye();
   g.agentAudio();
