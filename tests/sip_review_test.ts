@@ -18,7 +18,7 @@
 import assert from "node:assert/strict";
 import { waitUntil } from "./fakes/event_log.ts";
 import type { RealtimeHarness } from "./helpers/realtime_harness.ts";
-import { deliver, dialedHeaders, startSip } from "./helpers/sip_harness.ts";
+import { callIn, deliver, dialedHeaders, startSip } from "./helpers/sip_harness.ts";
 import type { SipCall } from "../lib/sip/sip_call.ts";
 import { GOODBYE_ANSWER_MS, GOODBYE_QUIET_MS } from "../lib/sip/sip_goodbye.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
@@ -70,9 +70,7 @@ Deno.test("sip review: webhooks arriving together are held to MAX_CONCURRENT_CAL
 Deno.test("sip review: the other surface's event of an accepted call does not reject it", async () => {
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live", MAX_CONCURRENT_CALLS: "1" });
   try {
-    const events = sip.incoming(await dialedHeaders(h, "default"));
-    await deliver(h, events.live);
-    await h.service.services.sipWebhook.idle();
+    const events = await callIn(h, sip, "live");
     assert.equal(sip.of("accept").length, 1);
     // The same call's Realtime event, delivered later: the line it would take is its own.
     await deliver(h, events.realtime);
@@ -90,9 +88,7 @@ Deno.test("sip review: the other surface's event of an accepted call does not re
 Deno.test("sip review: a call whose sideband cannot be reopened is hung up", async () => {
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
   try {
-    const events = sip.incoming(await dialedHeaders(h, "default"));
-    await deliver(h, events.live);
-    await h.service.services.sipWebhook.idle();
+    const events = await callIn(h, sip, "live");
     const id = events.live.data.session_id;
     const sideband = await sip.sideband(id);
     const [call] = sipCalls(h);
@@ -113,9 +109,7 @@ Deno.test("sip review: a call whose sideband cannot be reopened is hung up", asy
 Deno.test("sip review: a Realtime SIP call transcribes the caller (the record's caller lines)", async () => {
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "realtime" });
   try {
-    const events = sip.incoming(await dialedHeaders(h, "default"));
-    await deliver(h, events.realtime);
-    await h.service.services.sipWebhook.idle();
+    const events = await callIn(h, sip, "realtime");
     const accept = sip.of("accept")[0];
     const audio = accept.body.audio as { input?: { transcription?: { model?: string } } };
     assert.equal(audio.input?.transcription?.model, "gpt-4o-mini-transcribe");
@@ -137,9 +131,7 @@ Deno.test("sip review: an accept that fails is followed by a reject (503), not s
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" });
   try {
     sip.failAccepts = 500;
-    const events = sip.incoming(await dialedHeaders(h, "default"));
-    await deliver(h, events.live);
-    await h.service.services.sipWebhook.idle();
+    await callIn(h, sip, "live");
     // The SDK tried twice (maxRetries 1); then the call was turned away.
     assert.deepEqual(sip.of("accept").map((r) => r.status), [500, 500]);
     assert.deepEqual(sip.of("reject").map((r) => [r.body, r.status]), [[
@@ -159,9 +151,7 @@ Deno.test("sip review: an accept that fails is followed by a reject (503), not s
  */
 async function endingCall(clock: FakeClock, options: { goodbye?: string; keys?: string } = {}) {
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" }, { clock });
-  const events = sip.incoming(await dialedHeaders(h, "default"));
-  await deliver(h, events.live);
-  await h.service.services.sipWebhook.idle();
+  const events = await callIn(h, sip, "live");
   const sideband = await sip.sideband(events.live.data.session_id);
   if (options.keys) {
     sideband.agentSays("Press 1 to end the call.");
@@ -328,9 +318,7 @@ Deno.test("sip review, realtime: key presses during a response cancel it, so the
   const clock = new FakeClock();
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "realtime" }, { clock });
   try {
-    const events = sip.incoming(await dialedHeaders(h, "default"));
-    await deliver(h, events.realtime);
-    await h.service.services.sipWebhook.idle();
+    const events = await callIn(h, sip, "realtime");
     const sideband = await sip.sideband(events.realtime.data.call_id);
     await sideband.events.waitFor((e) => e.type === "response.create", { what: "the greeting" });
     const from = sideband.events.items.length;
@@ -358,9 +346,7 @@ Deno.test("sip review: key presses due while the sideband reopens reach the agen
   const clock = new FakeClock();
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" }, { clock });
   try {
-    const events = sip.incoming(await dialedHeaders(h, "default"));
-    await deliver(h, events.live);
-    await h.service.services.sipWebhook.idle();
+    const events = await callIn(h, sip, "live");
     const id = events.live.data.session_id;
     const first = await sip.sideband(id);
     const [call] = sipCalls(h);

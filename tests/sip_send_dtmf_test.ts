@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { waitUntil } from "./fakes/event_log.ts";
-import { deliver, dialedHeaders, startSip } from "./helpers/sip_harness.ts";
+import { callIn, startSip } from "./helpers/sip_harness.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { DTMF_WAIT_MS } from "../lib/sip/sip_controls.ts";
 
@@ -15,9 +15,7 @@ Deno.test("sip send_dtmf, live: one transport.dtmf.send per key, w waits 500 ms"
   const clock = new FakeClock();
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "live" }, { clock });
   try {
-    const events = sip.incoming(await dialedHeaders(h, "default"));
-    await deliver(h, events.live);
-    await h.service.services.sipWebhook.idle();
+    const events = await callIn(h, sip, "live");
     const sideband = await sip.sideband(events.live.data.session_id);
     sideband.call("send_dtmf", JSON.stringify({ digits: "1w2" }));
     const first = await sideband.events.waitFor((e) => e.type === "transport.dtmf.send", {
@@ -50,9 +48,7 @@ Deno.test("sip send_dtmf, live: one transport.dtmf.send per key, w waits 500 ms"
 Deno.test("sip send_dtmf, realtime: refused (no sideband command), nothing sent", async () => {
   const { h, sip } = await startSip({ OPENAI_VOICE_ENGINE: "realtime" });
   try {
-    const events = sip.incoming(await dialedHeaders(h, "default"));
-    await deliver(h, events.realtime);
-    await h.service.services.sipWebhook.idle();
+    const events = await callIn(h, sip, "realtime");
     const sideband = await sip.sideband(events.realtime.data.call_id);
     sideband.call("send_dtmf", JSON.stringify({ digits: "12" }));
     const output = await sideband.events.waitFor(

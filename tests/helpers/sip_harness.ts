@@ -73,3 +73,20 @@ export async function deliver(
   });
   return { status: res.status, text: await res.text() };
 }
+
+/**
+ * A call to `agent` on `surface`, as it arrives: Twilio dials (the voice webhook's URI and its
+ * headers), OpenAI delivers the surface's webhook event, and the service has handled it. Returns
+ * both surfaces' events of the call (the other one undelivered).
+ */
+export async function callIn(
+  h: RealtimeHarness,
+  sip: FakeSip,
+  surface: "live" | "realtime",
+  agent = "default",
+): Promise<ReturnType<FakeSip["incoming"]>> {
+  const events = sip.incoming(await dialedHeaders(h, agent));
+  await deliver(h, events[surface]);
+  await h.service.services.sipWebhook.idle();
+  return events;
+}
